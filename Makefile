@@ -1,0 +1,26 @@
+# Corkboard: `make run` starts the server on http://localhost:8080 with a
+# private PostgreSQL under ./.data (unless DATABASE_URL is set); `make test`
+# runs the whole suite.
+
+GO       ?= go
+BIN      := bin/server
+
+.PHONY: run build test vet bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/server
+
+run: build
+	./$(BIN) -local-postgres .data/pg
+
+test:
+	./scripts/test.sh
+
+vet:
+	$(GO) vet ./...
+
+bench:
+	./scripts/bench.sh
+
+clean:
+	rm -rf bin test-artifacts

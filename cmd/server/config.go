@@ -1,0 +1,140 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the server, built once from the environment and
+// the command line (a flag wins over its variable) and passed down.
+type Config struct {
+	Addr              string
+	DatabaseURL       string
+	LocalPostgres     string // data directory of a private PostgreSQL to start when DatabaseURL is empty
+	LocalPostgresPort int
+	DBMaxConns        int
+	Migrate           bool
+	IdempotencyTTL    time.Duration
+	LogFormat         string
+	LogLevel          string
+	ShutdownTimeout   time.Duration
+}
+
+// setting is one configuration entry: its flag, its environment variable,
+// its default and what it means. The table is the single list that -h and
+// docs/configuration.md show.
+type setting struct {
+	flag, env, def, usage string
+	set                   func(c *Config, v string) error
+}
+
+var settings = []setting{
+	{"addr", "ADDR", ":8080", "address to serve HTTP on",
+		func(c *Config, v string) error { c.Addr = v; return checkAddr(v) }},
+	{"database-url", "DATABASE_URL", "", "PostgreSQL URL (postgres://user:pass@host:port/db); empty: start a private server in -local-postgres",
+		func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+	{"local-postgres", "LOCAL_POSTGRES", "", "data directory of a private PostgreSQL to start (and create) when DATABASE_URL is empty",
+		func(c *Config, v string) error { c.LocalPostgres = v; return nil }},
+	{"local-postgres-port", "LOCAL_POSTGRES_PORT", "54329", "port of the private PostgreSQL on 127.0.0.1",
+		func(c *Config, v string) (err error) { c.LocalPostgresPort, err = intIn(v, 1, 65535); return }},
+	{"db-max-conns", "DB_MAX_CONNS", "0", "most PostgreSQL connections in the pool (0: max(4, number of CPUs))",
+		func(c *Config, v string) (err error) { c.DBMaxConns, err = intIn(v, 0, 10000); return }},
+	{"migrate", "MIGRATE", "true", "apply database migrations at start-up",
+		func(c *Config, v string) (err error) { c.Migrate, err = strconv.ParseBool(v); return }},
+	{"idempotency-ttl", "IDEMPOTENCY_TTL", "24h", "how long an Idempotency-Key is remembered",
+		func(c *Config, v string) (err error) { c.IdempotencyTTL, err = positiveDuration(v); return }},
+	{"log-format", "LOG_FORMAT", "text", "log format: text or json",
+		func(c *Config, v string) error { c.LogFormat = v; return oneOf(v, "text", "json") }},
+	{"log-level", "LOG_LEVEL", "info", "least level logged: debug, info, warn or error",
+		func(c *Config, v string) error { c.LogLevel = v; return oneOf(v, "debug", "info", "warn", "error") }},
+	{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "15s", "how long a graceful shutdown may take",
+		func(c *Config, v string) (err error) { c.ShutdownTimeout, err = positiveDuration(v); return }},
+}
+
+// errHelp is returned when -h asked for the usage, which has been printed.
+var errHelp = flag.ErrHelp
+
+// parseConfig builds the configuration from args (without the program and
+// subcommand names) and getenv, validating every value.
+func parseConfig(name string, args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() { usage(out, name) }
+	values := make([]*string, len(settings))
+	for i, s := range settings {
+		def := s.def
+		if v := getenv(s.env); v != "" {
+			def = v
+		}
+		values[i] = fs.String(s.flag, def, s.usage)
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q (see -h)", fs.Arg(0))
+	}
+	var c Config
+	var errs []error
+	for i, s := range settings {
+		if err := s.set(&c, *values[i]); err != nil {
+			errs = append(errs, fmt.Errorf("-%s / %s = %q: %w", s.flag, s.env, *values[i], err))
+		}
+	}
+	if c.DatabaseURL == "" && c.LocalPostgres == "" {
+		errs = append(errs, errors.New("no database: set DATABASE_URL, or -local-postgres DIR to start a private PostgreSQL"))
+	}
+	return c, errors.Join(errs...)
+}
+
+func usage(out io.Writer, name string) {
+	fmt.Fprintf(out, "Usage: %s [serve|migrate] [flags]\n\n", name)
+	fmt.Fprintf(out, "  serve    start the server (the default)\n")
+	fmt.Fprintf(out, "  migrate  apply database migrations and exit\n\n")
+	fmt.Fprintf(out, "Every flag can also be set by its environment variable; the flag wins.\n\n")
+	for _, s := range settings {
+		def := s.def
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(out, "  -%s (%s, default %s)\n      %s\n", s.flag, s.env, def, s.usage)
+	}
+}
+
+func checkAddr(v string) error {
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		return errors.New("must be host:port or :port")
+	}
+	return nil
+}
+
+func intIn(v string, min, max int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		return 0, fmt.Errorf("must be an integer from %d to %d", min, max)
+	}
+	return n, nil
+}
+
+func positiveDuration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, errors.New("must be a positive duration like 30s or 24h")
+	}
+	return d, nil
+}
+
+func oneOf(v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("must be one of %s", strings.Join(allowed, ", "))
+}

@@ -1,0 +1,57 @@
+// Command server runs Corkboard: the REST API (and, as they land, the
+// WebSocket hub and the web page) on one address, backed by PostgreSQL.
+//
+//	server [serve] [flags]   start serving (see -h for every setting)
+//	server migrate [flags]   apply database migrations and exit
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errHelp) {
+			fmt.Fprintln(os.Stderr, "server:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// Run runs the subcommand in args until ctx is done (serve) or the work is
+// finished (migrate).
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate") {
+		cmd, args = args[0], args[1:]
+	}
+	cfg, err := parseConfig("server", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	if cmd == "migrate" {
+		db, err := openDatabase(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer db.close()
+		return migrate(ctx, db.url)
+	}
+	app, err := Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "corkboard listening on http://%s\n", app.Addr())
+	<-ctx.Done()
+	log.Info("shutting down")
+	return app.Close()
+}

@@ -1,0 +1,126 @@
+// Package board is Corkboard's domain: boards, columns, cards, the events that
+// record every change to them, and the error codes the rest of the system
+// speaks. It imports nothing of ours; store, hub, the NATS bridge and httpapi
+// all import it.
+package board
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Board is a task board. Version counts changes to the board's own fields
+// (name, description); Seq is the number of the last event in the board's log.
+type Board struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	OwnerID     string    `json:"owner_id"`
+	Role        string    `json:"role,omitempty"`
+	Version     int64     `json:"version"`
+	Seq         int64     `json:"seq"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Column is one list of cards on a board. Columns are ordered by Rank, ties
+// broken by ID.
+type Column struct {
+	ID        string    `json:"id"`
+	BoardID   string    `json:"board_id"`
+	Name      string    `json:"name"`
+	Rank      string    `json:"rank"`
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Card is a task. Cards are ordered within their column by Rank, ties broken
+// by ID. An archived card keeps its place but is hidden by clients.
+type Card struct {
+	ID          string     `json:"id"`
+	BoardID     string     `json:"board_id"`
+	ColumnID    string     `json:"column_id"`
+	Title       string     `json:"title"`
+	Description string     `json:"description"`
+	Labels      []string   `json:"labels"`
+	Due         *string    `json:"due"` // a calendar date, YYYY-MM-DD
+	Assignees   []string   `json:"assignees"`
+	Done        bool       `json:"done"`
+	Rank        string     `json:"rank"`
+	Archived    bool       `json:"archived"`
+	Version     int64      `json:"version"`
+	CreatedBy   string     `json:"created_by"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	ArchivedAt  *time.Time `json:"archived_at"`
+}
+
+// Snapshot is a board with its columns and cards in order, read in one
+// consistent transaction: it reflects exactly the events up to Seq.
+type Snapshot struct {
+	Board   Board    `json:"board"`
+	Columns []Column `json:"columns"`
+	Cards   []Card   `json:"cards"`
+	Seq     int64    `json:"seq"`
+}
+
+// Event kinds. Every committed mutation appends exactly one event.
+const (
+	KindBoardCreated   = "board.created"
+	KindBoardUpdated   = "board.updated"
+	KindBoardDeleted   = "board.deleted"
+	KindColumnCreated  = "column.created"
+	KindColumnUpdated  = "column.updated"
+	KindColumnMoved    = "column.moved"
+	KindColumnDeleted  = "column.deleted"
+	KindCardCreated    = "card.created"
+	KindCardUpdated    = "card.updated"
+	KindCardMoved      = "card.moved"
+	KindCardArchived   = "card.archived"
+	KindCardUnarchived = "card.unarchived"
+	KindCardDeleted    = "card.deleted"
+)
+
+// Event is one entry of a board's log. Seq is contiguous per board, starting
+// at 1, and follows commit order. Data is the kind's payload (see docs/api.md):
+// the whole entity after the change for created/updated/moved/archived kinds,
+// a Deleted or ColumnDeleted value for deletions.
+type Event struct {
+	BoardID string          `json:"board"`
+	Seq     int64           `json:"seq"`
+	Kind    string          `json:"kind"`
+	Data    json.RawMessage `json:"data"`
+	Actor   string          `json:"actor"`
+	OpID    string          `json:"op_id"`
+	At      time.Time       `json:"at"`
+}
+
+// Deleted is the payload of board.deleted and card.deleted.
+type Deleted struct {
+	ID string `json:"id"`
+}
+
+// ColumnDeleted is the payload of column.deleted. Cards says what became of the
+// column's cards: CardsMove (then Moved lists them with their new column and
+// rank) or CardsDelete (then Deleted lists their ids).
+type ColumnDeleted struct {
+	ID      string   `json:"id"`
+	Cards   string   `json:"cards"`
+	To      string   `json:"to,omitempty"`
+	Moved   []Card   `json:"moved,omitempty"`
+	Deleted []string `json:"deleted,omitempty"`
+}
+
+// What DeleteColumn does with the cards of a non-empty column.
+const (
+	CardsMove   = "move"
+	CardsDelete = "delete"
+)
+
+// Roles of board members.
+const (
+	RoleOwner  = "owner"
+	RoleEditor = "editor"
+	RoleViewer = "viewer"
+)

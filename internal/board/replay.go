@@ -1,0 +1,99 @@
+package board
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+)
+
+// Apply applies e, the event after s.Seq, to the snapshot s. Replaying a
+// board's log from its board.created event reproduces the board's snapshot;
+// clients keep their state the same way. It returns an error when e is not
+// the next event or its payload does not fit its kind.
+func (s *Snapshot) Apply(e Event) error {
+	if e.Seq != s.Seq+1 {
+		return fmt.Errorf("apply event %d to snapshot at seq %d: not the next event", e.Seq, s.Seq)
+	}
+	var err error
+	switch e.Kind {
+	case KindBoardCreated, KindBoardUpdated:
+		var b Board
+		if err = json.Unmarshal(e.Data, &b); err == nil {
+			s.Board = b
+		}
+	case KindBoardDeleted:
+		s.Columns, s.Cards = nil, nil
+	case KindColumnCreated, KindColumnUpdated, KindColumnMoved:
+		var c Column
+		if err = json.Unmarshal(e.Data, &c); err == nil {
+			s.putColumn(c)
+		}
+	case KindColumnDeleted:
+		var d ColumnDeleted
+		if err = json.Unmarshal(e.Data, &d); err == nil {
+			s.Columns = slices.DeleteFunc(s.Columns, func(c Column) bool { return c.ID == d.ID })
+			for _, id := range d.Deleted {
+				s.deleteCard(id)
+			}
+			for _, c := range d.Moved {
+				s.putCard(c)
+			}
+		}
+	case KindCardCreated, KindCardUpdated, KindCardMoved, KindCardArchived, KindCardUnarchived:
+		var c Card
+		if err = json.Unmarshal(e.Data, &c); err == nil {
+			s.putCard(c)
+		}
+	case KindCardDeleted:
+		var d Deleted
+		if err = json.Unmarshal(e.Data, &d); err == nil {
+			s.deleteCard(d.ID)
+		}
+	default:
+		return fmt.Errorf("apply event %d: unknown kind %q", e.Seq, e.Kind)
+	}
+	if err != nil {
+		return fmt.Errorf("apply event %d (%s): %w", e.Seq, e.Kind, err)
+	}
+	s.Seq = e.Seq
+	s.Board.Seq = e.Seq
+	return nil
+}
+
+func (s *Snapshot) putColumn(c Column) {
+	s.Columns = slices.DeleteFunc(s.Columns, func(x Column) bool { return x.ID == c.ID })
+	s.Columns = append(s.Columns, c)
+	SortColumns(s.Columns)
+	SortCards(s.Cards, s.Columns)
+}
+
+func (s *Snapshot) putCard(c Card) {
+	s.deleteCard(c.ID)
+	s.Cards = append(s.Cards, c)
+	SortCards(s.Cards, s.Columns)
+}
+
+func (s *Snapshot) deleteCard(id string) {
+	s.Cards = slices.DeleteFunc(s.Cards, func(x Card) bool { return x.ID == id })
+}
+
+// SortColumns orders columns by rank, ties broken by id — the board's order.
+func SortColumns(cols []Column) {
+	slices.SortFunc(cols, func(a, b Column) int {
+		return cmp.Or(cmp.Compare(a.Rank, b.Rank), cmp.Compare(a.ID, b.ID))
+	})
+}
+
+// SortCards orders cards as a snapshot lists them: by their column's place in
+// cols, then by rank, ties broken by id.
+func SortCards(cards []Card, cols []Column) {
+	place := make(map[string]int, len(cols))
+	for i, c := range cols {
+		place[c.ID] = i
+	}
+	slices.SortFunc(cards, func(a, b Card) int {
+		return cmp.Or(cmp.Compare(place[a.ColumnID], place[b.ColumnID]),
+			cmp.Compare(a.Rank, b.Rank), cmp.Compare(a.ID, b.ID))
+	})
+}

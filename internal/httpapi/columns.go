@@ -1,0 +1,100 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/corkboard/corkboard/internal/board"
+)
+
+// boardAndColumn reads the {board} and {column} path ids.
+func boardAndColumn(r *http.Request) (string, string, error) {
+	b, err := pathID(r, "board")
+	if err != nil {
+		return "", "", err
+	}
+	c, err := pathID(r, "column")
+	return b, c, err
+}
+
+func (a *API) createColumn(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "board")
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var in board.ColumnInput
+	if err := decodeJSON(r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if err := in.Validate(); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.mutate(w, r, http.StatusCreated, nil, func(ctx context.Context, m board.Meta, _ int64) (any, board.Event, error) {
+		return a.store.CreateColumn(ctx, m, id, in)
+	})
+}
+
+func (a *API) updateColumn(w http.ResponseWriter, r *http.Request) {
+	boardID, colID, err := boardAndColumn(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	raw, err := patchFields(r, "name")
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var p board.ColumnPatch
+	if p.Name, err = patchValue[string](raw, "name"); err == nil {
+		err = p.Validate()
+	}
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.mutate(w, r, http.StatusOK, nil, func(ctx context.Context, m board.Meta, ifVersion int64) (any, board.Event, error) {
+		return a.store.UpdateColumn(ctx, m, boardID, colID, p, ifVersion)
+	})
+}
+
+func (a *API) moveColumn(w http.ResponseWriter, r *http.Request) {
+	boardID, colID, err := boardAndColumn(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var p board.Position
+	if err := decodeJSON(r, &p); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if err := p.Validate("position"); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.mutate(w, r, http.StatusOK, nil, func(ctx context.Context, m board.Meta, ifVersion int64) (any, board.Event, error) {
+		return a.store.MoveColumn(ctx, m, boardID, colID, p, ifVersion)
+	})
+}
+
+func (a *API) deleteColumn(w http.ResponseWriter, r *http.Request) {
+	boardID, colID, err := boardAndColumn(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	d := board.ColumnDelete{Cards: q.Get("cards"), To: q.Get("to")}
+	if err := d.Validate(); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.mutate(w, r, http.StatusNoContent, nil, func(ctx context.Context, m board.Meta, ifVersion int64) (any, board.Event, error) {
+		ev, err := a.store.DeleteColumn(ctx, m, boardID, colID, d, ifVersion)
+		return nil, ev, err
+	})
+}

@@ -1,0 +1,96 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/corkboard/corkboard/internal/board"
+)
+
+// statusOf maps each error code to its one HTTP status.
+var statusOf = map[string]int{
+	board.EMalformed:          http.StatusBadRequest,
+	board.EInvalid:            http.StatusUnprocessableEntity,
+	board.ETooLarge:           http.StatusRequestEntityTooLarge,
+	board.ENotFound:           http.StatusNotFound,
+	board.EConflict:           http.StatusConflict,
+	board.EVersionMismatch:    http.StatusPreconditionFailed,
+	board.EIdempotencyReused:  http.StatusUnprocessableEntity,
+	board.EIdempotencyPending: http.StatusConflict,
+	board.EUnauthenticated:    http.StatusUnauthorized,
+	board.EForbidden:          http.StatusForbidden,
+	board.EInternal:           http.StatusInternalServerError,
+	"method_not_allowed":      http.StatusMethodNotAllowed,
+	"unsupported_media_type":  http.StatusUnsupportedMediaType,
+}
+
+// Problem is an RFC 9457 problem document with Corkboard's stable code, the
+// offending field for validation errors, and the current representation of
+// the resource for a failed If-Match.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail"`
+	Code     string `json:"code"`
+	Field    string `json:"field,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	Current  any    `json:"current,omitempty"`
+}
+
+// problemFor renders err as a problem document. Internal errors say nothing
+// of their cause.
+func problemFor(r *http.Request, err error) Problem {
+	code := board.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	p := Problem{
+		Type:     "https://corkboard.dev/problems/" + code,
+		Title:    http.StatusText(status),
+		Status:   status,
+		Detail:   board.ErrorMessage(err),
+		Code:     code,
+		Instance: r.URL.Path,
+	}
+	var e *board.Error
+	if errors.As(err, &e) {
+		p.Field, p.Current = e.Field, e.Current
+	}
+	return p
+}
+
+// writeError writes err as application/problem+json and logs it if it is an
+// internal error (the only kind logged: the rest are the client's).
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemFor(r, err)
+	if p.Status >= 500 {
+		a.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	if p.Code == board.EVersionMismatch {
+		if v, ok := versionOf(p.Current); ok {
+			w.Header().Set("ETag", etag(v))
+		}
+	}
+	body, _ := json.Marshal(p)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	w.Write(body) //nolint:errcheck // the client may be gone
+}
+
+// writeJSON writes v as JSON with the status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "encode response", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body) //nolint:errcheck // the client may be gone
+}

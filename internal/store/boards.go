@@ -1,0 +1,239 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/corkboard/corkboard/internal/board"
+)
+
+const boardCols = `b.id::text, b.name, b.description, b.owner_id, b.version, b.seq, b.created_at, b.updated_at`
+
+func scanBoard(row pgx.Row, extra ...any) (board.Board, error) {
+	var b board.Board
+	dest := append([]any{&b.ID, &b.Name, &b.Description, &b.OwnerID, &b.Version, &b.Seq, &b.CreatedAt, &b.UpdatedAt}, extra...)
+	err := row.Scan(dest...)
+	return b, err
+}
+
+// CreateBoard creates a board owned by m.Actor, with its first event
+// (board.created, seq 1).
+func (s *Store) CreateBoard(ctx context.Context, m board.Meta, in board.BoardInput) (board.Board, board.Event, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return board.Board{}, board.Event{}, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	b, err := scanBoard(tx.QueryRow(ctx, `
+		INSERT INTO boards AS b (name, description, owner_id, seq) VALUES ($1, $2, $3, 1)
+		RETURNING `+boardCols, in.Name, in.Description, m.Actor))
+	if err != nil {
+		return board.Board{}, board.Event{}, fmt.Errorf("insert board: %w", err)
+	}
+	b.Role = board.RoleOwner
+	if _, err := tx.Exec(ctx, `INSERT INTO board_members (board_id, user_id, role) VALUES ($1, $2, 'owner')`,
+		b.ID, m.Actor); err != nil {
+		return board.Board{}, board.Event{}, fmt.Errorf("insert owner: %w", err)
+	}
+	ev, err := appendEvent(ctx, tx, b.ID, 1, board.KindBoardCreated, boardPayload(b), m)
+	if err != nil {
+		return board.Board{}, board.Event{}, err
+	}
+	if err := completeCall(ctx, tx, b); err != nil {
+		return board.Board{}, board.Event{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return board.Board{}, board.Event{}, fmt.Errorf("commit: %w", err)
+	}
+	return b, ev, nil
+}
+
+// boardPayload is a board as events carry it: without the role, which is
+// each reader's own.
+func boardPayload(b board.Board) board.Board {
+	b.Role = ""
+	return b
+}
+
+// ListBoards returns the boards user is a member of, oldest first, each with
+// the user's role.
+func (s *Store) ListBoards(ctx context.Context, user string) ([]board.Board, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+boardCols+`, m.role FROM boards b
+		JOIN board_members m ON m.board_id = b.id
+		WHERE m.user_id = $1 ORDER BY b.created_at, b.id`, user)
+	if err != nil {
+		return nil, fmt.Errorf("list boards: %w", err)
+	}
+	boards := []board.Board{}
+	for rows.Next() {
+		var role string
+		b, err := scanBoard(rows, &role)
+		if err != nil {
+			return nil, fmt.Errorf("list boards: %w", err)
+		}
+		b.Role = role
+		boards = append(boards, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list boards: %w", err)
+	}
+	return boards, nil
+}
+
+// UpdateBoard changes the board's fields set in p. ifVersion > 0 makes it a
+// compare-and-set: EVersionMismatch (with the current board) when stale.
+func (s *Store) UpdateBoard(ctx context.Context, m board.Meta, boardID string, p board.BoardPatch, ifVersion int64) (board.Board, board.Event, error) {
+	return mutate(ctx, s, m, boardID, true, func(ctx context.Context, tx pgx.Tx, seq int64) (board.Board, string, any, error) {
+		b, err := scanBoard(tx.QueryRow(ctx, `
+			UPDATE boards b SET name = coalesce($2, name), description = coalesce($3, description),
+				version = version + 1, updated_at = now()
+			WHERE id = $1 AND ($4 = 0 OR version = $4) RETURNING `+boardCols,
+			boardID, p.Name, p.Description, ifVersion))
+		if errors.Is(err, pgx.ErrNoRows) {
+			cur, err := readBoard(ctx, tx, m.Actor, boardID)
+			if err != nil {
+				return board.Board{}, "", nil, err
+			}
+			cur.Seq = seq - 1 // as committed, before this transaction
+			return board.Board{}, "", nil, staleError("board", cur.Version, ifVersion, cur)
+		}
+		if err != nil {
+			return board.Board{}, "", nil, fmt.Errorf("update board: %w", err)
+		}
+		b.Role = board.RoleOwner
+		return b, board.KindBoardUpdated, boardPayload(b), nil
+	})
+}
+
+// DeleteBoard deletes the board with everything on it and its log; only the
+// owner may. The returned board.deleted event (seq = the last seq + 1) is for
+// live subscribers: the log it would belong to is gone.
+func (s *Store) DeleteBoard(ctx context.Context, m board.Meta, boardID string, ifVersion int64) (board.Event, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return board.Event{}, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	var version, seq int64
+	err = tx.QueryRow(ctx, `
+		SELECT b.version, b.seq FROM boards b
+		JOIN board_members m ON m.board_id = b.id AND m.user_id = $2 AND m.role = 'owner'
+		WHERE b.id = $1 FOR UPDATE OF b`, boardID, m.Actor).Scan(&version, &seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return board.Event{}, accessError(ctx, tx, boardID, m.Actor)
+	}
+	if err != nil {
+		return board.Event{}, fmt.Errorf("lock board: %w", err)
+	}
+	if ifVersion > 0 && version != ifVersion {
+		cur, err := readBoard(ctx, tx, m.Actor, boardID)
+		if err != nil {
+			return board.Event{}, err
+		}
+		return board.Event{}, staleError("board", version, ifVersion, cur)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM boards WHERE id = $1`, boardID); err != nil {
+		return board.Event{}, fmt.Errorf("delete board: %w", err)
+	}
+	if err := completeCall(ctx, tx, nil); err != nil {
+		return board.Event{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return board.Event{}, fmt.Errorf("commit: %w", err)
+	}
+	data, _ := json.Marshal(board.Deleted{ID: boardID})
+	return board.Event{BoardID: boardID, Seq: seq + 1, Kind: board.KindBoardDeleted, Data: data,
+		Actor: m.Actor, OpID: m.OpID}, nil
+}
+
+// Snapshot returns the board with its columns and cards in order, as of one
+// consistent point in its log (Seq), if user is a member.
+func (s *Store) Snapshot(ctx context.Context, user, boardID string) (board.Snapshot, error) {
+	var snap board.Snapshot
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error {
+			var err error
+			snap.Board, err = readBoard(ctx, tx, user, boardID)
+			if err != nil {
+				return err
+			}
+			snap.Seq = snap.Board.Seq
+			if snap.Columns, err = readColumns(ctx, tx, boardID); err != nil {
+				return err
+			}
+			snap.Cards, err = readCards(ctx, tx, `
+				SELECT `+cardCols+` FROM cards c JOIN columns col ON col.id = c.column_id
+				WHERE c.board_id = $1 ORDER BY col.rank, col.id, c.rank, c.id`, boardID)
+			return err
+		})
+	if err != nil {
+		return board.Snapshot{}, fmt.Errorf("snapshot of board %s: %w", boardID, err)
+	}
+	return snap, nil
+}
+
+// readBoard reads the board if user is a member; ENotFound otherwise.
+func readBoard(ctx context.Context, q pgx.Tx, user, boardID string) (board.Board, error) {
+	var role string
+	b, err := scanBoard(q.QueryRow(ctx, `
+		SELECT `+boardCols+`, m.role FROM boards b
+		JOIN board_members m ON m.board_id = b.id AND m.user_id = $2
+		WHERE b.id = $1`, boardID, user), &role)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return board.Board{}, board.Errorf(board.ENotFound, "no such board")
+	}
+	if err != nil {
+		return board.Board{}, fmt.Errorf("read board: %w", err)
+	}
+	b.Role = role
+	return b, nil
+}
+
+// Events returns up to limit events of the board after seq since, in seq
+// order, and the board's current seq, if user is a member.
+func (s *Store) Events(ctx context.Context, user, boardID string, since int64, limit int) ([]board.Event, int64, error) {
+	var events []board.Event
+	var head int64
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error {
+			b, err := readBoard(ctx, tx, user, boardID)
+			if err != nil {
+				return err
+			}
+			head = b.Seq
+			events, err = readEvents(ctx, tx, boardID, since, limit)
+			return err
+		})
+	if err != nil {
+		return nil, 0, fmt.Errorf("events of board %s: %w", boardID, err)
+	}
+	return events, head, nil
+}
+
+func readEvents(ctx context.Context, q pgx.Tx, boardID string, since int64, limit int) ([]board.Event, error) {
+	rows, err := q.Query(ctx, `
+		SELECT seq, kind, payload, actor, op_id, at FROM events
+		WHERE board_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, boardID, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	events := []board.Event{}
+	for rows.Next() {
+		e := board.Event{BoardID: boardID}
+		var data []byte
+		if err := rows.Scan(&e.Seq, &e.Kind, &data, &e.Actor, &e.OpID, &e.At); err != nil {
+			return nil, fmt.Errorf("read events: %w", err)
+		}
+		e.Data = data
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return events, nil
+}

@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/corkboard/corkboard/internal/board"
+)
+
+const cardCols = `c.id::text, c.board_id::text, c.column_id::text, c.title, c.description, c.labels,
+	to_char(c.due, 'YYYY-MM-DD'), c.assignees, c.done, c.rank, c.archived_at, c.version,
+	c.created_by, c.created_at, c.updated_at`
+
+func scanCard(row pgx.Row) (board.Card, error) {
+	var c board.Card
+	err := row.Scan(&c.ID, &c.BoardID, &c.ColumnID, &c.Title, &c.Description, &c.Labels,
+		&c.Due, &c.Assignees, &c.Done, &c.Rank, &c.ArchivedAt, &c.Version,
+		&c.CreatedBy, &c.CreatedAt, &c.UpdatedAt)
+	c.Archived = c.ArchivedAt != nil
+	return c, err
+}
+
+func readCards(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]board.Card, error) {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read cards: %w", err)
+	}
+	cards := []board.Card{}
+	for rows.Next() {
+		c, err := scanCard(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read cards: %w", err)
+		}
+		cards = append(cards, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read cards: %w", err)
+	}
+	return cards, nil
+}
+
+// currentCard reads a card of the board under the board lock: ENotFound when
+// the board has no such card, EVersionMismatch (with the card) when
+// ifVersion > 0 names another version.
+func currentCard(ctx context.Context, tx pgx.Tx, boardID, cardID string, ifVersion int64) (board.Card, error) {
+	c, err := scanCard(tx.QueryRow(ctx, `SELECT `+cardCols+` FROM cards c WHERE id = $1 AND board_id = $2`,
+		cardID, boardID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return board.Card{}, board.Errorf(board.ENotFound, "no such card")
+	}
+	if err != nil {
+		return board.Card{}, fmt.Errorf("read card: %w", err)
+	}
+	if ifVersion > 0 && c.Version != ifVersion {
+		return board.Card{}, staleError("card", c.Version, ifVersion, c)
+	}
+	return c, nil
+}
+
+// GetCard returns a card of the board if user is a member.
+func (s *Store) GetCard(ctx context.Context, user, boardID, cardID string) (board.Card, error) {
+	c, err := scanCard(s.pool.QueryRow(ctx, `
+		SELECT `+cardCols+` FROM cards c
+		JOIN board_members m ON m.board_id = c.board_id AND m.user_id = $3
+		WHERE c.id = $1 AND c.board_id = $2`, cardID, boardID, user))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return board.Card{}, board.Errorf(board.ENotFound, "no such card")
+	}
+	if err != nil {
+		return board.Card{}, fmt.Errorf("get card %s: %w", cardID, err)
+	}
+	return c, nil
+}
+
+// CreateCard adds a card to column in.ColumnID of the board at in.Position
+// (default: the bottom).
+func (s *Store) CreateCard(ctx context.Context, m board.Meta, boardID string, in board.CardInput) (board.Card, board.Event, error) {
+	return mutate(ctx, s, m, boardID, false, func(ctx context.Context, tx pgx.Tx, seq int64) (board.Card, string, any, error) {
+		if _, err := currentColumn(ctx, tx, boardID, in.ColumnID, 0); err != nil {
+			return board.Card{}, "", nil, fieldOf(err, "column_id")
+		}
+		r, err := cardSiblings.rankFor(ctx, tx, in.ColumnID, noID, in.Position)
+		if err != nil {
+			return board.Card{}, "", nil, err
+		}
+		c, err := scanCard(tx.QueryRow(ctx, `
+			INSERT INTO cards AS c (board_id, column_id, title, description, labels, due, assignees, done, rank, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6::date, $7, $8, $9, $10) RETURNING `+cardCols,
+			boardID, in.ColumnID, in.Title, in.Description, nonNil(in.Labels), in.Due,
+			nonNil(in.Assignees), in.Done, r, m.Actor))
+		if err != nil {
+			return board.Card{}, "", nil, fmt.Errorf("insert card: %w", err)
+		}
+		return c, board.KindCardCreated, c, nil
+	})
+}
+
+// UpdateCard changes the fields set in p, leaving the others as they are at
+// commit time. ifVersion > 0 makes it a compare-and-set.
+func (s *Store) UpdateCard(ctx context.Context, m board.Meta, boardID, cardID string, p board.CardPatch, ifVersion int64) (board.Card, board.Event, error) {
+	return mutate(ctx, s, m, boardID, false, func(ctx context.Context, tx pgx.Tx, seq int64) (board.Card, string, any, error) {
+		if _, err := currentCard(ctx, tx, boardID, cardID, ifVersion); err != nil {
+			return board.Card{}, "", nil, err
+		}
+		var labels, assignees []string
+		if p.Labels != nil {
+			labels = nonNil(*p.Labels)
+		}
+		if p.Assignees != nil {
+			assignees = nonNil(*p.Assignees)
+		}
+		c, err := scanCard(tx.QueryRow(ctx, `
+			UPDATE cards c SET
+				title = coalesce($3, title),
+				description = coalesce($4, description),
+				labels = coalesce($5, labels),
+				due = CASE WHEN $6 THEN $7::date ELSE due END,
+				assignees = coalesce($8, assignees),
+				done = coalesce($9, done),
+				version = version + 1, updated_at = now()
+			WHERE id = $1 AND board_id = $2 RETURNING `+cardCols,
+			cardID, boardID, p.Title, p.Description, labels, p.DueSet, p.Due, assignees, p.Done))
+		if err != nil {
+			return board.Card{}, "", nil, fmt.Errorf("update card: %w", err)
+		}
+		return c, board.KindCardUpdated, c, nil
+	})
+}
+
+// MoveCard moves a card to mv.ColumnID (or within its column) at
+// mv.Position. Only the moved card gets a new rank.
+func (s *Store) MoveCard(ctx context.Context, m board.Meta, boardID, cardID string, mv board.CardMove, ifVersion int64) (board.Card, board.Event, error) {
+	return mutate(ctx, s, m, boardID, false, func(ctx context.Context, tx pgx.Tx, seq int64) (board.Card, string, any, error) {
+		cur, err := currentCard(ctx, tx, boardID, cardID, ifVersion)
+		if err != nil {
+			return board.Card{}, "", nil, err
+		}
+		col := cur.ColumnID
+		if mv.ColumnID != "" && mv.ColumnID != col {
+			if _, err := currentColumn(ctx, tx, boardID, mv.ColumnID, 0); err != nil {
+				return board.Card{}, "", nil, fieldOf(err, "column_id")
+			}
+			col = mv.ColumnID
+		}
+		r, err := cardSiblings.rankFor(ctx, tx, col, cardID, mv.Position)
+		if err != nil {
+			return board.Card{}, "", nil, err
+		}
+		c, err := scanCard(tx.QueryRow(ctx, `
+			UPDATE cards c SET column_id = $3, rank = $4, version = version + 1, updated_at = now()
+			WHERE id = $1 AND board_id = $2 RETURNING `+cardCols, cardID, boardID, col, r))
+		if err != nil {
+			return board.Card{}, "", nil, fmt.Errorf("move card: %w", err)
+		}
+		return c, board.KindCardMoved, c, nil
+	})
+}
+
+// SetArchived archives (archived true) or unarchives a card. Archiving an
+// archived card, or unarchiving one that is not, is EConflict.
+func (s *Store) SetArchived(ctx context.Context, m board.Meta, boardID, cardID string, archived bool, ifVersion int64) (board.Card, board.Event, error) {
+	return mutate(ctx, s, m, boardID, false, func(ctx context.Context, tx pgx.Tx, seq int64) (board.Card, string, any, error) {
+		cur, err := currentCard(ctx, tx, boardID, cardID, ifVersion)
+		if err != nil {
+			return board.Card{}, "", nil, err
+		}
+		kind := board.KindCardArchived
+		if !archived {
+			kind = board.KindCardUnarchived
+		}
+		if cur.Archived == archived {
+			return board.Card{}, "", nil, board.Errorf(board.EConflict, "the card is already %s", kind[len("card."):])
+		}
+		c, err := scanCard(tx.QueryRow(ctx, `
+			UPDATE cards c SET archived_at = CASE WHEN $3 THEN now() END,
+				version = version + 1, updated_at = now()
+			WHERE id = $1 AND board_id = $2 RETURNING `+cardCols, cardID, boardID, archived))
+		if err != nil {
+			return board.Card{}, "", nil, fmt.Errorf("archive card: %w", err)
+		}
+		return c, kind, c, nil
+	})
+}
+
+// DeleteCard deletes a card; ifVersion > 0 makes it a compare-and-set.
+func (s *Store) DeleteCard(ctx context.Context, m board.Meta, boardID, cardID string, ifVersion int64) (board.Event, error) {
+	_, ev, err := mutate(ctx, s, m, boardID, false, func(ctx context.Context, tx pgx.Tx, seq int64) (struct{}, string, any, error) {
+		if _, err := currentCard(ctx, tx, boardID, cardID, ifVersion); err != nil {
+			return struct{}{}, "", nil, err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM cards WHERE id = $1 AND board_id = $2`, cardID, boardID); err != nil {
+			return struct{}{}, "", nil, fmt.Errorf("delete card: %w", err)
+		}
+		return struct{}{}, board.KindCardDeleted, board.Deleted{ID: cardID}, nil
+	})
+	return ev, err
+}
+
+// fieldOf names field in err when it is a not-found *board.Error, so that a
+// client learns which id in its request pointed nowhere.
+func fieldOf(err error, field string) error {
+	var e *board.Error
+	if errors.As(err, &e) && e.Code == board.ENotFound {
+		e.Field = field
+	}
+	return err
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/corkboard/corkboard/internal/board"
+)
+
+// claimStaleAfter is how long an unfinished claim blocks its key. A claim is
+// finished in its mutation's own transaction, so an old unfinished claim means
+// the mutation never committed and the key may be claimed again.
+const claimStaleAfter = 30 * time.Second
+
+// ClaimIdempotencyKey claims key for caller and a request with the given hash,
+// for ttl. It returns (nil, nil) when the caller now holds the claim and must
+// run the request; the stored response when the key already completed with the
+// same request; EIdempotencyReused when the key was used for a different
+// request; EIdempotencyPending while the first request is still in flight.
+// Expired keys are claimed afresh.
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, caller, key string, hash []byte, ttl time.Duration) (*board.Response, error) {
+	var claimed bool
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO idempotency_keys AS k (caller, key, request_hash, expires_at)
+		VALUES ($1, $2, $3, now() + $4::interval)
+		ON CONFLICT (caller, key) DO UPDATE
+			SET request_hash = excluded.request_hash, response = NULL,
+			    claimed_at = now(), expires_at = excluded.expires_at
+			WHERE k.expires_at < now()
+			   OR (k.response IS NULL AND k.request_hash = excluded.request_hash
+			       AND k.claimed_at < now() - $5::interval)
+		RETURNING true`,
+		caller, key, hash, ttl, claimStaleAfter).Scan(&claimed)
+	if err == nil {
+		return nil, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	var stored []byte
+	var resp *board.Response
+	err = s.pool.QueryRow(ctx, `
+		SELECT request_hash, response FROM idempotency_keys WHERE caller = $1 AND key = $2`,
+		caller, key).Scan(&stored, &resp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Expired and removed between the two statements: try once more.
+		return s.ClaimIdempotencyKey(ctx, caller, key, hash, ttl)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read idempotency key: %w", err)
+	}
+	switch {
+	case !bytes.Equal(stored, hash):
+		return nil, board.Errorf(board.EIdempotencyReused,
+			"this Idempotency-Key was already used for a different request")
+	case resp == nil:
+		return nil, board.Errorf(board.EIdempotencyPending,
+			"a request with this Idempotency-Key is still in progress")
+	}
+	return resp, nil
+}
+
+// CompleteIdempotencyKey stores the response of a request that failed, so that
+// its replays fail the same way. (Successful mutations complete their key in
+// their own transaction.)
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, caller, key string, resp board.Response) error {
+	_, err := s.pool.Exec(ctx, `
+		UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND key = $2 AND response IS NULL`,
+		caller, key, resp)
+	if err != nil {
+		return fmt.Errorf("complete idempotency key: %w", err)
+	}
+	return nil
+}
+
+// ReleaseIdempotencyKey gives up an unfinished claim so that a retry runs the
+// request again (after an internal error, which may pass).
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, caller, key string) error {
+	_, err := s.pool.Exec(ctx, `
+		DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND response IS NULL`, caller, key)
+	if err != nil {
+		return fmt.Errorf("release idempotency key: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredIdempotencyKeys removes expired keys and says how many.
+func (s *Store) DeleteExpiredIdempotencyKeys(ctx context.Context) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE expires_at < now()`)
+	if err != nil {
+		return 0, fmt.Errorf("delete expired idempotency keys: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// completeCall completes the idempotent call carried by ctx, if any, with the
+// rendered result, inside the mutation's transaction.
+func completeCall(ctx context.Context, tx pgx.Tx, result any) error {
+	call := board.IdempotentCallFrom(ctx)
+	if call == nil {
+		return nil
+	}
+	resp, err := call.Render(result)
+	if err != nil {
+		return fmt.Errorf("render idempotent response: %w", err)
+	}
+	body, err := json.Marshal(resp)
+	if err != nil {
+		return fmt.Errorf("encode idempotent response: %w", err)
+	}
+	_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND key = $2`,
+		call.Caller, call.Key, body)
+	if err != nil {
+		return fmt.Errorf("complete idempotency key: %w", err)
+	}
+	return nil
+}

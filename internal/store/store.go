@@ -1,0 +1,147 @@
+// Package store keeps Corkboard's authoritative state in PostgreSQL through
+// pgx. Every mutation is one transaction that locks the board row, takes the
+// board's next seq, applies the change, appends one event to the board's log
+// and commits; the caller publishes the returned event only after that.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/corkboard/corkboard/internal/board"
+)
+
+// Store is safe for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// Options tune the connection pool.
+type Options struct {
+	MaxConns int32 // 0: pgxpool's default
+}
+
+// Open connects to the database at url. It does not migrate; call Migrate.
+func Open(ctx context.Context, url string, o Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("reach database: %w", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Close closes the pool, waiting for connections in use.
+func (s *Store) Close() { s.pool.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Pool exposes the pool for health checks and metrics.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// mutation is the body of one mutating transaction on a board. It gets the
+// board's new seq and returns the result for the caller, the event kind and
+// the event payload.
+type mutation[T any] func(ctx context.Context, tx pgx.Tx, seq int64) (result T, kind string, payload any, err error)
+
+// mutate runs fn as m.Actor on boardID in one transaction: it locks the board
+// row (the actor must be an owner or editor, or ownerOnly an owner), takes
+// seq+1, runs fn, appends the event, completes the idempotent call carried by
+// ctx with the rendered result, and commits. The event is returned only when
+// the commit succeeded.
+func mutate[T any](ctx context.Context, s *Store, m board.Meta, boardID string, ownerOnly bool, fn mutation[T]) (T, board.Event, error) {
+	var zero T
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return zero, board.Event{}, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+
+	roles := []string{board.RoleOwner, board.RoleEditor}
+	if ownerOnly {
+		roles = roles[:1]
+	}
+	var seq int64
+	err = tx.QueryRow(ctx, `
+		UPDATE boards SET seq = seq + 1
+		WHERE id = $1 AND EXISTS (
+			SELECT 1 FROM board_members
+			WHERE board_id = $1 AND user_id = $2 AND role = ANY ($3))
+		RETURNING seq`, boardID, m.Actor, roles).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return zero, board.Event{}, accessError(ctx, tx, boardID, m.Actor)
+	}
+	if err != nil {
+		return zero, board.Event{}, fmt.Errorf("lock board: %w", err)
+	}
+	result, kind, payload, err := fn(ctx, tx, seq)
+	if err != nil {
+		return zero, board.Event{}, err
+	}
+	ev, err := appendEvent(ctx, tx, boardID, seq, kind, payload, m)
+	if err != nil {
+		return zero, board.Event{}, err
+	}
+	if err := completeCall(ctx, tx, result); err != nil {
+		return zero, board.Event{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return zero, board.Event{}, fmt.Errorf("commit: %w", err)
+	}
+	return result, ev, nil
+}
+
+// accessError explains why the board row could not be locked: not found for
+// a stranger (who must not learn the board exists), forbidden for a member
+// whose role may not make this change.
+func accessError(ctx context.Context, q pgx.Tx, boardID, user string) error {
+	var role string
+	err := q.QueryRow(ctx, `SELECT role FROM board_members WHERE board_id = $1 AND user_id = $2`,
+		boardID, user).Scan(&role)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return board.Errorf(board.ENotFound, "no such board")
+	}
+	if err != nil {
+		return fmt.Errorf("check membership: %w", err)
+	}
+	return board.Errorf(board.EForbidden, "a board %s may not make this change", role)
+}
+
+func appendEvent(ctx context.Context, tx pgx.Tx, boardID string, seq int64, kind string, payload any, m board.Meta) (board.Event, error) {
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return board.Event{}, fmt.Errorf("encode %s payload: %w", kind, err)
+	}
+	ev := board.Event{BoardID: boardID, Seq: seq, Kind: kind, Data: data, Actor: m.Actor, OpID: m.OpID}
+	err = tx.QueryRow(ctx, `
+		INSERT INTO events (board_id, seq, kind, payload, actor, op_id)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING at`,
+		boardID, seq, kind, data, m.Actor, m.OpID).Scan(&ev.At)
+	if err != nil {
+		return board.Event{}, fmt.Errorf("append event %d: %w", seq, err)
+	}
+	return ev, nil
+}
+
+// staleError is the EVersionMismatch error of an If-Match that named version
+// want while the entity is at have; cur is its current representation.
+func staleError(what string, have, want int64, cur any) error {
+	return &board.Error{Code: board.EVersionMismatch, Current: cur,
+		Message: fmt.Sprintf("the %s is at version %d, not %d", what, have, want)}
+}

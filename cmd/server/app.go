@@ -14,9 +14,13 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/httpapi"
+	"github.com/corkboard/corkboard/internal/hub"
+	"github.com/corkboard/corkboard/internal/natsbus"
 	"github.com/corkboard/corkboard/internal/pglocal"
 	"github.com/corkboard/corkboard/internal/store"
+	"github.com/corkboard/corkboard/internal/ws"
 )
 
 // App is one running server instance. Start builds it from a Config; Close
@@ -26,6 +30,10 @@ type App struct {
 	log   *slog.Logger
 	db    *database
 	store *store.Store
+	nats  *natsbus.Server // in-process NATS, when no NATS_URL
+	bus   *natsbus.Bus
+	hub   *hub.Hub
+	ws    *ws.Handler
 	ln    net.Listener
 	http  *http.Server
 
@@ -55,13 +63,21 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.close()
 		return nil, err
 	}
-	api := httpapi.New(httpapi.Options{Store: a.store, Logger: log, IdempotencyTTL: cfg.IdempotencyTTL})
+	if err := a.startRealtime(ctx); err != nil {
+		a.store.Close()
+		a.db.close()
+		return nil, err
+	}
+	pub := &publisher{hub: a.hub, bus: a.bus, log: log, hooks: cfg.hooks}
+	api := httpapi.New(httpapi.Options{Store: a.store, Publisher: pub, Logger: log, IdempotencyTTL: cfg.IdempotencyTTL})
 
 	r := chi.NewRouter()
+	r.Get("/api/ws", a.ws.ServeHTTP)
 	r.Mount("/api", api.Routes())
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) }) //nolint:errcheck // the client may be gone
 
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		a.stopRealtime(context.Background())
 		a.store.Close()
 		a.db.close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -85,21 +101,70 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 // Addr is the address the server listens on (useful with port 0).
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
-// Close stops accepting, lets requests in flight finish (up to the shutdown
-// timeout), then closes the pool and the private PostgreSQL.
+// Close shuts down in the reverse order of start, within the shutdown
+// timeout: stop accepting, close every WebSocket with "going away" (clients
+// reconnect elsewhere and resume from their seq), let requests in flight
+// finish, drain NATS, then close the pool and the private PostgreSQL.
 func (a *App) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	a.stopJanitor()
-	err := a.http.Shutdown(ctx)
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- a.http.Shutdown(ctx) }()
+	a.hub.Close()
+	err := a.ws.Wait(ctx)
+	err = errors.Join(err, <-shutdown)
 	if serr := <-a.served; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
+	err = errors.Join(err, a.stopRealtime(ctx))
 	a.store.Close()
 	return errors.Join(err, a.db.close())
 }
 
-// janitor deletes expired idempotency keys every few minutes.
+// startRealtime connects to NATS (starting an in-process server without
+// NATS_URL), and starts the hub and the WebSocket endpoint.
+func (a *App) startRealtime(ctx context.Context) error {
+	url := a.cfg.NATSURL
+	if url == "" {
+		srv, err := natsbus.StartServer(natsbus.ServerOptions{Port: -1, Name: "corkboard-embedded"})
+		if err != nil {
+			return fmt.Errorf("start in-process nats: %w", err)
+		}
+		a.nats, url = srv, srv.ClientURL()
+	}
+	var h *hub.Hub
+	bus, err := natsbus.Connect(ctx, natsbus.Options{
+		URL: url, Name: "corkboard", Logger: a.log,
+		OnEvent:     func(e board.Event) { h.Publish(e) },
+		OnPresence:  func(b, inst string, users []string) { h.RemotePresence(b, inst, users) },
+		OnReconnect: func() { h.CheckHeads() },
+		Drop:        a.cfg.hooks.dropNATS,
+	})
+	if err != nil {
+		if a.nats != nil {
+			a.nats.Shutdown()
+		}
+		return err
+	}
+	h = hub.New(hub.Options{Log: a.store, Bus: bus, HeadInterval: a.cfg.HeadInterval,
+		QueueBytes: a.cfg.WSQueueBytes, Logger: a.log})
+	a.bus, a.hub = bus, h
+	a.ws = ws.New(ws.Options{Hub: h, Logger: a.log, OriginPatterns: a.cfg.WSOrigins, Identify: wsUser})
+	return nil
+}
+
+func (a *App) stopRealtime(ctx context.Context) error {
+	a.hub.Close()
+	err := a.bus.Close(ctx)
+	if a.nats != nil {
+		a.nats.Shutdown()
+	}
+	return err
+}
+
+// janitor deletes expired idempotency keys and events past retention every
+// few minutes.
 func (a *App) janitor(ctx context.Context) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -112,6 +177,11 @@ func (a *App) janitor(ctx context.Context) {
 				a.log.Error("delete expired idempotency keys", "err", err)
 			} else if n > 0 {
 				a.log.Debug("deleted expired idempotency keys", "count", n)
+			}
+			if n, err := a.store.DeleteEventsBefore(ctx, time.Now().Add(-a.cfg.EventRetention)); err != nil {
+				a.log.Error("delete events past retention", "err", err)
+			} else if n > 0 {
+				a.log.Info("deleted events past retention", "count", n)
 			}
 		}
 	}

@@ -21,9 +21,16 @@ type Config struct {
 	DBMaxConns        int
 	Migrate           bool
 	IdempotencyTTL    time.Duration
+	NATSURL           string
+	HeadInterval      time.Duration
+	EventRetention    time.Duration
+	WSOrigins         []string
+	WSQueueBytes      int
 	LogFormat         string
 	LogLevel          string
 	ShutdownTimeout   time.Duration
+
+	hooks hooks // test hooks; never set from the environment
 }
 
 // setting is one configuration entry: its flag, its environment variable,
@@ -49,6 +56,16 @@ var settings = []setting{
 		func(c *Config, v string) (err error) { c.Migrate, err = strconv.ParseBool(v); return }},
 	{"idempotency-ttl", "IDEMPOTENCY_TTL", "24h", "how long an Idempotency-Key is remembered",
 		func(c *Config, v string) (err error) { c.IdempotencyTTL, err = positiveDuration(v); return }},
+	{"nats-url", "NATS_URL", "", "NATS server URL, or a comma-separated list for a cluster; empty: run an in-process NATS server",
+		func(c *Config, v string) error { c.NATSURL = v; return nil }},
+	{"head-check-interval", "HEAD_CHECK_INTERVAL", "2s", "how often each board's latest seq is checked, bounding how late a lost event arrives",
+		func(c *Config, v string) (err error) { c.HeadInterval, err = positiveDuration(v); return }},
+	{"event-retention", "EVENT_RETENTION", "720h", "how long events are kept for catch-up; older ones are deleted (each board keeps its last)",
+		func(c *Config, v string) (err error) { c.EventRetention, err = positiveDuration(v); return }},
+	{"ws-origins", "WS_ORIGINS", "", "comma-separated host patterns (like app.example.com or *.example.com) allowed to open WebSockets besides the server's own host",
+		func(c *Config, v string) error { c.WSOrigins = splitList(v); return nil }},
+	{"ws-queue-bytes", "WS_QUEUE_BYTES", "1048576", "per-connection send queue; a connection that falls this far behind is closed as too slow",
+		func(c *Config, v string) (err error) { c.WSQueueBytes, err = intIn(v, 4096, 1<<30); return }},
 	{"log-format", "LOG_FORMAT", "text", "log format: text or json",
 		func(c *Config, v string) error { c.LogFormat = v; return oneOf(v, "text", "json") }},
 	{"log-level", "LOG_LEVEL", "info", "least level logged: debug, info, warn or error",
@@ -105,6 +122,16 @@ func usage(out io.Writer, name string) {
 		}
 		fmt.Fprintf(out, "  -%s (%s, default %s)\n      %s\n", s.flag, s.env, def, s.usage)
 	}
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func checkAddr(v string) error {

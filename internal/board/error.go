@@ -16,6 +16,7 @@ const (
 	EVersionMismatch    = "version_mismatch" // If-Match named a stale version
 	EIdempotencyReused  = "idempotency_key_reused"
 	EIdempotencyPending = "idempotency_in_progress"
+	ESinceExpired       = "since_expired" // a log position older than the retained log: reload the snapshot
 	EUnauthenticated    = "unauthenticated"
 	EForbidden          = "forbidden"
 	EInternal           = "internal"

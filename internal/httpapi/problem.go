@@ -19,6 +19,7 @@ var statusOf = map[string]int{
 	board.EVersionMismatch:    http.StatusPreconditionFailed,
 	board.EIdempotencyReused:  http.StatusUnprocessableEntity,
 	board.EIdempotencyPending: http.StatusConflict,
+	board.ESinceExpired:       http.StatusGone,
 	board.EUnauthenticated:    http.StatusUnauthorized,
 	board.EForbidden:          http.StatusForbidden,
 	board.EInternal:           http.StatusInternalServerError,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -195,7 +196,10 @@ func readBoard(ctx context.Context, q pgx.Tx, user, boardID string) (board.Board
 }
 
 // Events returns up to limit events of the board after seq since, in seq
-// order, and the board's current seq, if user is a member.
+// order, and the board's current seq, if user is a member (ENotFound
+// otherwise). ESinceExpired says that events after since are no longer all
+// in the log (retention removed them): the client must reload the snapshot.
+// limit 0 returns just the head.
 func (s *Store) Events(ctx context.Context, user, boardID string, since int64, limit int) ([]board.Event, int64, error) {
 	var events []board.Event
 	var head int64
@@ -206,13 +210,70 @@ func (s *Store) Events(ctx context.Context, user, boardID string, since int64, l
 				return err
 			}
 			head = b.Seq
+			if limit == 0 {
+				events = []board.Event{}
+				return nil
+			}
 			events, err = readEvents(ctx, tx, boardID, since, limit)
+			if err == nil && since < head && (len(events) == 0 || events[0].Seq != since+1) {
+				return board.Errorf(board.ESinceExpired,
+					"events after %d are no longer kept: reload the board and continue from its seq", since)
+			}
 			return err
 		})
 	if err != nil {
 		return nil, 0, fmt.Errorf("events of board %s: %w", boardID, err)
 	}
 	return events, head, nil
+}
+
+// LogEvents returns up to limit events of the board after since, in seq
+// order, for the server's own use (no membership check).
+func (s *Store) LogEvents(ctx context.Context, boardID string, since int64, limit int) ([]board.Event, error) {
+	var events []board.Event
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		events, err = readEvents(ctx, tx, boardID, since, limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("log of board %s: %w", boardID, err)
+	}
+	return events, nil
+}
+
+// Heads returns the current seq of each listed board that exists.
+func (s *Store) Heads(ctx context.Context, boardIDs []string) (map[string]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id::text, seq FROM boards WHERE id = ANY ($1::uuid[])`, boardIDs)
+	if err != nil {
+		return nil, fmt.Errorf("board heads: %w", err)
+	}
+	heads := make(map[string]int64, len(boardIDs))
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, fmt.Errorf("board heads: %w", err)
+		}
+		heads[id] = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("board heads: %w", err)
+	}
+	return heads, nil
+}
+
+// DeleteEventsBefore removes events older than cutoff from every board's log,
+// keeping each board's last event, and says how many it removed. Clients
+// resuming from before what remains are told to reload the snapshot.
+func (s *Store) DeleteEventsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `
+		DELETE FROM events e USING boards b
+		WHERE e.board_id = b.id AND e.at < $1 AND e.seq < b.seq`, cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("delete old events: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 func readEvents(ctx context.Context, q pgx.Tx, boardID string, since int64, limit int) ([]board.Event, error) {

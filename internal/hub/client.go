@@ -1,0 +1,117 @@
+package hub
+
+import (
+	"errors"
+	"sync"
+)
+
+// Why a client was closed by the hub.
+var (
+	ErrTooSlow      = errors.New("hub: client too slow: its queue is full")
+	ErrShuttingDown = errors.New("hub: shutting down")
+	ErrClosed       = errors.New("hub: client closed")
+)
+
+// Client is one connection's side of the hub: a bounded queue of encoded
+// frames that the hub fills without ever blocking, and that the connection's
+// single writer drains. When the queue would exceed its byte limit the client
+// is closed with ErrTooSlow, and nobody else waits for it.
+type Client struct {
+	hub  *Hub
+	user string
+
+	mu     sync.Mutex
+	queue  [][]byte
+	queued int // bytes in queue
+	max    int
+	err    error                  // why closed; nil while open
+	boards map[string]*boardState // the client's subscriptions
+
+	ready chan struct{} // has a value when queue is non-empty
+	done  chan struct{} // closed when the client closes
+}
+
+// User is the id of the client's user.
+func (c *Client) User() string { return c.user }
+
+// Ready is signalled when frames wait in the queue.
+func (c *Client) Ready() <-chan struct{} { return c.ready }
+
+// Done is closed when the client is closed.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err says why the client was closed; nil while it is open.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Take appends the queued frames to dst, in order, empties the queue and
+// returns dst. The frames must not be modified: they are shared with other
+// clients.
+func (c *Client) Take(dst [][]byte) [][]byte {
+	c.mu.Lock()
+	dst = append(dst, c.queue...)
+	clear(c.queue)
+	c.queue = c.queue[:0]
+	c.queued = 0
+	c.mu.Unlock()
+	return dst
+}
+
+// Send queues a frame for the client. It never blocks; it reports false when
+// the client is closed, or has just been closed because its queue is full.
+func (c *Client) Send(frame []byte) bool {
+	c.mu.Lock()
+	ok := c.enqueueLocked(frame)
+	c.mu.Unlock()
+	if !ok {
+		c.hub.closeClient(c, nil)
+	}
+	return ok
+}
+
+func (c *Client) enqueueLocked(frame []byte) bool {
+	if c.err != nil {
+		return false
+	}
+	if c.queued+len(frame) > c.max {
+		c.err = ErrTooSlow
+		close(c.done)
+		return false
+	}
+	c.queue = append(c.queue, frame)
+	c.queued += len(frame)
+	select {
+	case c.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// Close closes the client with err (ErrClosed when nil) and ends its
+// subscriptions. Closing a closed client does nothing.
+func (c *Client) Close(err error) {
+	if err == nil {
+		err = ErrClosed
+	}
+	c.hub.closeClient(c, err)
+}
+
+// markClosed records err as the reason if the client is open, and returns
+// the client's subscriptions, which the caller must release.
+func (c *Client) markClosed(err error) []*boardState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil && err != nil {
+		c.err = err
+		close(c.done)
+	}
+	boards := make([]*boardState, 0, len(c.boards))
+	for _, bs := range c.boards {
+		boards = append(boards, bs)
+	}
+	clear(c.boards)
+	return boards
+}

@@ -1,0 +1,84 @@
+package hub
+
+import (
+	"encoding/json"
+
+	"github.com/corkboard/corkboard/internal/board"
+)
+
+// Server frame types (see docs/protocol.md).
+const (
+	FrameSubscribed   = "subscribed"
+	FrameUnsubscribed = "unsubscribed"
+	FrameEvent        = "event"
+	FrameResync       = "resync"
+	FramePresence     = "presence"
+	FrameError        = "error"
+	FramePong         = "pong"
+)
+
+// Resync reasons.
+const (
+	ResyncSinceExpired = "since_expired" // since is older than the retained log
+	ResyncTooFarBehind = "too_far_behind"
+	ResyncBoardGone    = "board_gone"
+)
+
+// eventFrame is an event as clients receive it.
+type eventFrame struct {
+	Type string `json:"type"`
+	board.Event
+}
+
+// EncodeEvent encodes e as an event frame. Live events are encoded once per
+// instance and the same bytes are queued to every subscriber.
+func EncodeEvent(e board.Event) []byte {
+	b, err := json.Marshal(eventFrame{Type: FrameEvent, Event: e})
+	if err != nil {
+		// Event holds only strings, numbers, a time and raw JSON that came
+		// from json.Marshal or PostgreSQL's jsonb: it always encodes.
+		panic("hub: encode event: " + err.Error())
+	}
+	return b
+}
+
+// Frame is a control frame: every server frame but events.
+type Frame struct {
+	Type    string   `json:"type"`
+	Board   string   `json:"board,omitempty"`
+	Seq     *int64   `json:"seq,omitempty"`
+	Reason  string   `json:"reason,omitempty"`
+	Users   []string `json:"users,omitempty"`
+	Code    string   `json:"code,omitempty"`
+	Message string   `json:"message,omitempty"`
+	ID      string   `json:"id,omitempty"` // echoes the id of the client frame answered
+}
+
+// Encode encodes f.
+func (f Frame) Encode() []byte {
+	if f.Type == FramePresence && f.Users == nil {
+		f.Users = []string{}
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		panic("hub: encode frame: " + err.Error())
+	}
+	return b
+}
+
+// presenceFrame has users always present, even when empty.
+type presenceFrame struct {
+	Type  string   `json:"type"`
+	Board string   `json:"board"`
+	Users []string `json:"users"`
+}
+
+func encodePresence(boardID string, users []string) []byte {
+	if users == nil {
+		users = []string{}
+	}
+	b, _ := json.Marshal(presenceFrame{Type: FramePresence, Board: boardID, Users: users})
+	return b
+}
+
+func seqPtr(s int64) *int64 { return &s }

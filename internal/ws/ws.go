@@ -1,0 +1,305 @@
+// Package ws serves Corkboard's WebSocket endpoint: it reads client frames
+// (subscribe, unsubscribe, ping) and writes what the hub queues for the
+// connection. One reader goroutine handles commands in order; one writer
+// goroutine owns the socket's write side, batches every queued frame into one
+// message (frames separated by newlines), pings on a ticker and bounds every
+// write with a timeout. See docs/protocol.md.
+package ws
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/hub"
+)
+
+// Close codes beyond RFC 6455's (1000 normal, 1001 going away on shutdown,
+// 1008 policy violation, 1009 message too big, 1011 internal error).
+const (
+	// StatusTooSlow closes a connection whose queue overflowed: reconnect
+	// and resubscribe with since = the last seq received.
+	StatusTooSlow websocket.StatusCode = 4001
+)
+
+// Limits of client frames.
+const (
+	MaxFrameBytes = 4 << 10  // larger frames get a too_large error frame
+	readLimit     = 64 << 10 // larger messages close the connection with 1009
+)
+
+// Options configure the endpoint.
+type Options struct {
+	Hub            *hub.Hub
+	Logger         *slog.Logger
+	PingInterval   time.Duration // 0: 25s
+	WriteTimeout   time.Duration // 0: 10s
+	OriginPatterns []string      // host patterns allowed besides the request's own host
+	// Identify returns the user of the request, or an error to refuse it.
+	Identify func(r *http.Request) (string, error)
+}
+
+// Handler serves GET /api/ws. Close waits for its connections to end.
+type Handler struct {
+	o     Options
+	log   *slog.Logger
+	conns sync.WaitGroup
+}
+
+// New returns the endpoint.
+func New(o Options) *Handler {
+	if o.PingInterval == 0 {
+		o.PingInterval = 25 * time.Second
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Handler{o: o, log: o.Logger}
+}
+
+// Wait waits until every connection has ended (after the hub closed them),
+// or ctx is done.
+func (h *Handler) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { h.conns.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	user, err := h.o.Identify(r)
+	if err != nil {
+		writeRefusal(w, err)
+		return
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		OriginPatterns:  h.o.OriginPatterns,
+		CompressionMode: websocket.CompressionDisabled,
+	})
+	if err != nil {
+		return // Accept has answered the request
+	}
+	h.conns.Add(1)
+	defer h.conns.Done()
+	conn.SetReadLimit(readLimit)
+	c := h.o.Hub.Connect(user)
+	s := &session{h: h, conn: conn, client: c}
+	s.run(r.Context())
+}
+
+func writeRefusal(w http.ResponseWriter, err error) {
+	status := http.StatusUnauthorized
+	if board.ErrorCode(err) == board.EInvalid {
+		status = http.StatusBadRequest
+	}
+	body, _ := json.Marshal(map[string]any{"type": "https://corkboard.dev/problems/" + board.ErrorCode(err),
+		"title": http.StatusText(status), "status": status, "code": board.ErrorCode(err), "detail": board.ErrorMessage(err)})
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	w.Write(body) //nolint:errcheck // the client may be gone
+}
+
+// session is one connection.
+type session struct {
+	h      *Handler
+	conn   *websocket.Conn
+	client *hub.Client
+}
+
+func (s *session) run(ctx context.Context) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	readerDone := make(chan error, 1)
+	go func() { readerDone <- s.read(ctx) }()
+	code, reason := s.write(ctx, readerDone)
+	s.client.Close(nil)
+	s.conn.Close(code, reason) //nolint:errcheck // the peer may be gone
+	cancel()
+}
+
+// write is the connection's only writer. It returns the close code and reason
+// when the hub closes the client, the reader ends, or a write fails.
+func (s *session) write(ctx context.Context, readerDone <-chan error) (websocket.StatusCode, string) {
+	ping := time.NewTicker(s.h.o.PingInterval)
+	defer ping.Stop()
+	var frames [][]byte
+	for {
+		select {
+		case <-s.client.Ready():
+			frames = s.client.Take(frames[:0])
+			if err := s.writeBatch(ctx, frames); err != nil {
+				return websocket.StatusGoingAway, "write failed"
+			}
+		case <-ping.C:
+			pctx, cancel := context.WithTimeout(ctx, s.h.o.WriteTimeout)
+			err := s.conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return websocket.StatusGoingAway, "ping timed out"
+			}
+		case <-s.client.Done():
+			switch err := s.client.Err(); {
+			case errors.Is(err, hub.ErrTooSlow):
+				return StatusTooSlow, "too slow: resubscribe with since"
+			case errors.Is(err, hub.ErrShuttingDown):
+				// Flush what is queued, then tell the client to go elsewhere.
+				frames = s.client.Take(frames[:0])
+				s.writeBatch(ctx, frames) //nolint:errcheck // closing anyway
+				return websocket.StatusGoingAway, "server shutting down: reconnect"
+			default:
+				return websocket.StatusNormalClosure, ""
+			}
+		case err := <-readerDone:
+			var ce closeError
+			if errors.As(err, &ce) {
+				return ce.code, ce.reason
+			}
+			return websocket.StatusNormalClosure, ""
+		}
+	}
+}
+
+// writeBatch writes frames as one text message, newline-separated.
+func (s *session) writeBatch(ctx context.Context, frames [][]byte) error {
+	if len(frames) == 0 {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.h.o.WriteTimeout)
+	defer cancel()
+	w, err := s.conn.Writer(wctx, websocket.MessageText)
+	if err != nil {
+		return err
+	}
+	for i, f := range frames {
+		if i > 0 {
+			if _, err := w.Write(newline); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(f); err != nil {
+			return err
+		}
+	}
+	return w.Close()
+}
+
+var newline = []byte{'\n'}
+
+type closeError struct {
+	code   websocket.StatusCode
+	reason string
+}
+
+func (e closeError) Error() string { return e.reason }
+
+// clientFrame is a frame from the client.
+type clientFrame struct {
+	Type  string `json:"type"`
+	Board string `json:"board"`
+	Since *int64 `json:"since"`
+	ID    string `json:"id"` // optional, echoed in the answer
+}
+
+// read handles client frames in order until the connection ends.
+func (s *session) read(ctx context.Context) error {
+	for {
+		typ, data, err := s.conn.Read(ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
+				return closeError{websocket.StatusMessageTooBig, "message too big"}
+			}
+			return err
+		}
+		if typ != websocket.MessageText {
+			s.sendError("", board.Errorf(board.EMalformed, "send frames as text messages"))
+			continue
+		}
+		if len(data) > MaxFrameBytes {
+			s.sendError("", board.Errorf(board.ETooLarge, "a frame may be at most %d bytes", MaxFrameBytes))
+			continue
+		}
+		var f clientFrame
+		if err := decodeFrame(data, &f); err != nil {
+			s.sendError("", err)
+			continue
+		}
+		s.handle(ctx, f)
+	}
+}
+
+func decodeFrame(data []byte, f *clientFrame) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(f); err != nil {
+		return board.Errorf(board.EMalformed, "a frame must be one JSON object: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return board.Errorf(board.EMalformed, "a frame must be one JSON object")
+	}
+	return nil
+}
+
+func (s *session) handle(ctx context.Context, f clientFrame) {
+	switch f.Type {
+	case "ping":
+		s.client.Send(hub.Frame{Type: hub.FramePong, ID: f.ID}.Encode())
+	case "subscribe":
+		if !board.ValidID(f.Board) {
+			s.sendErrorID(f.ID, f.Board, board.FieldError(board.EInvalid, "board", "not a valid board id"))
+			return
+		}
+		if f.Since != nil && *f.Since < 0 {
+			s.sendErrorID(f.ID, f.Board, board.FieldError(board.EInvalid, "since", "must not be negative"))
+			return
+		}
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := s.client.Subscribe(sctx, f.Board, f.Since)
+		cancel()
+		if err != nil {
+			s.sendErrorID(f.ID, f.Board, err)
+		}
+	case "unsubscribe":
+		if !board.ValidID(f.Board) {
+			s.sendErrorID(f.ID, f.Board, board.FieldError(board.EInvalid, "board", "not a valid board id"))
+			return
+		}
+		if err := s.client.Unsubscribe(f.Board); err != nil {
+			s.sendErrorID(f.ID, f.Board, err)
+			return
+		}
+		s.client.Send(hub.Frame{Type: hub.FrameUnsubscribed, Board: f.Board, ID: f.ID}.Encode())
+	default:
+		s.sendErrorID(f.ID, "", board.FieldError(board.EInvalid, "type", "unknown frame type %q", f.Type))
+	}
+}
+
+func (s *session) sendError(boardID string, err error) { s.sendErrorID("", boardID, err) }
+
+func (s *session) sendErrorID(id, boardID string, err error) {
+	code := board.ErrorCode(err)
+	if code == board.EInternal {
+		s.h.log.Error("websocket command failed", "board", boardID, "err", err)
+	}
+	msg := board.ErrorMessage(err)
+	var e *board.Error
+	if errors.As(err, &e) && e.Field != "" {
+		msg = e.Field + ": " + msg
+	}
+	s.client.Send(hub.Frame{Type: hub.FrameError, Board: boardID, Code: code, Message: msg, ID: id}.Encode())
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -39,6 +40,7 @@ type App struct {
 
 	stopJanitor context.CancelFunc
 	served      chan error
+	closeOnce   func() error
 }
 
 // Start opens the database (starting a private PostgreSQL if configured),
@@ -94,6 +96,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	janitorCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopJanitor = cancel
 	go a.janitor(janitorCtx)
+	a.closeOnce = sync.OnceValue(a.close)
 	log.Info("serving", "addr", a.ln.Addr().String())
 	return a, nil
 }
@@ -104,8 +107,11 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 // Close shuts down in the reverse order of start, within the shutdown
 // timeout: stop accepting, close every WebSocket with "going away" (clients
 // reconnect elsewhere and resume from their seq), let requests in flight
-// finish, drain NATS, then close the pool and the private PostgreSQL.
-func (a *App) Close() error {
+// finish, drain NATS, then close the pool and the private PostgreSQL. Only
+// the first call does anything.
+func (a *App) Close() error { return a.closeOnce() }
+
+func (a *App) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	a.stopJanitor()

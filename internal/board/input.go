@@ -155,9 +155,9 @@ func checkList(field string, list []string, maxItems, maxLen int) error {
 }
 
 // CheckDate returns an EInvalid error naming field unless s is a calendar
-// date YYYY-MM-DD.
+// date YYYY-MM-DD from 0001-01-01 on (PostgreSQL has no year 0).
 func CheckDate(field, s string) error {
-	if _, err := time.Parse(time.DateOnly, s); err != nil || len(s) != len(time.DateOnly) {
+	if d, err := time.Parse(time.DateOnly, s); err != nil || len(s) != len(time.DateOnly) || d.Year() < 1 {
 		return FieldError(EInvalid, field, "must be a date as YYYY-MM-DD")
 	}
 	return nil

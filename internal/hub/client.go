@@ -79,6 +79,7 @@ func (c *Client) enqueueLocked(frame []byte) bool {
 	if c.queued+len(frame) > c.max {
 		c.err = ErrTooSlow
 		close(c.done)
+		c.hub.slowCloses.Add(1) // here, where it happens once per client
 		return false
 	}
 	c.queue = append(c.queue, frame)

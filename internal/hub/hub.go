@@ -17,7 +17,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -179,9 +179,6 @@ func (h *Hub) Close() {
 // releases its subscriptions.
 func (h *Hub) closeClient(c *Client, err error) {
 	boards := c.markClosed(err)
-	if errors.Is(c.Err(), ErrTooSlow) && err == nil {
-		h.slowCloses.Add(1)
-	}
 	for _, bs := range boards {
 		h.release(bs, c)
 	}
@@ -265,10 +262,40 @@ func (c *Client) Subscribe(ctx context.Context, boardID string, since *int64) er
 			return nil
 		}
 	}
-	bs.mu.Lock()
-	slow := h.goLive(bs, c, head)
-	bs.mu.Unlock()
-	h.closeSlow(slow)
+	for {
+		bs.mu.Lock()
+		slow, behind, drop := h.goLive(bs, c, head)
+		bs.mu.Unlock()
+		h.closeSlow(slow)
+		if drop != nil {
+			h.dropSub(bs, c, *drop)
+			return nil
+		}
+		if behind <= head {
+			break
+		}
+		// c read the log before another subscriber set where the board's
+		// state starts: read the events in between, which c has not had.
+		events, err := h.o.Log.LogEvents(ctx, boardID, head, int(min(behind-head, fillBatch)))
+		if err != nil {
+			h.release(bs, c)
+			return fmt.Errorf("catch up board %s: %w", boardID, err)
+		}
+		if len(events) == 0 || events[0].Seq != head+1 {
+			h.release(bs, c) // no longer in the log
+			h.resync(c, boardID, ResyncSinceExpired)
+			return nil
+		}
+		for _, e := range events {
+			if e.Seq != head+1 {
+				break
+			}
+			if !c.Send(EncodeEvent(e)) {
+				return nil
+			}
+			head = e.Seq
+		}
+	}
 	h.presenceChanged(bs)
 	return nil
 }
@@ -416,9 +443,10 @@ type boardState struct {
 	joined chan struct{} // closed once the bus subscription is in place
 
 	mu      sync.Mutex
-	dead    bool  // removed from the hub
-	known   bool  // last is set
-	last    int64 // seq of the last event delivered
+	dead    bool    // removed from the hub
+	dropped *string // the board is gone: subscribers are told so (with this resync reason, or "": deleted) and released
+	known   bool    // last is set
+	last    int64   // seq of the last event delivered
 	pending map[int64]board.Event
 	target  int64 // fill the log up to here
 	filling bool
@@ -436,6 +464,10 @@ type subscription struct {
 	sawPresence bool
 	sentUpTo    int64
 	buf         []bufferedEvent // events delivered while catching up
+	// floor: the events up to here were never delivered to buf (the
+	// subscriber came before the board's state knew where it started), so
+	// the subscriber must have read the log at least this far.
+	floor int64
 }
 
 type bufferedEvent struct {
@@ -535,14 +567,25 @@ func (h *Hub) deliver(bs *boardState, e board.Event) []*Client {
 }
 
 // goLive ends c's catch-up (bs.mu held): c has been sent the log up to head;
-// now the events delivered meanwhile, then live ones.
-func (h *Hub) goLive(bs *boardState, c *Client, head int64) []*Client {
+// now the events delivered meanwhile, then live ones. If c must first read
+// the log further, goLive returns how far (behind > head) and c stays in
+// catch-up. If the board is gone, it returns the reason to drop c with.
+func (h *Hub) goLive(bs *boardState, c *Client, head int64) (slow []*Client, behind int64, drop *string) {
 	sub := bs.subs[c]
 	if sub == nil {
-		return nil
+		return nil, 0, nil
 	}
-	var slow []*Client
+	if head < sub.floor {
+		return nil, sub.floor, nil
+	}
 	if !bs.known {
+		// The subscribers still catching up may have read the log before
+		// head: the events up to head will not reach their buf.
+		for _, s := range bs.subs {
+			if !s.live {
+				s.floor = head
+			}
+		}
 		bs.known, bs.last = true, head
 		seqs := make([]int64, 0, len(bs.pending))
 		for seq := range bs.pending {
@@ -569,13 +612,13 @@ func (h *Hub) goLive(bs *boardState, c *Client, head int64) []*Client {
 	}
 	c.mu.Unlock()
 	sub.buf, sub.live = nil, true
-	return slow
+	return slow, 0, bs.dropped
 }
 
 // fillTo makes sure the events up to seq get read from the log (bs.mu held).
 func (h *Hub) fillTo(bs *boardState, seq int64) {
 	bs.target = max(bs.target, seq)
-	if bs.filling || !bs.known || bs.target <= bs.last {
+	if bs.dead || bs.filling || !bs.known || bs.target <= bs.last {
 		return
 	}
 	bs.filling = true
@@ -625,21 +668,36 @@ func (h *Hub) fill(bs *boardState) {
 
 // dropBoard ends every subscription to a board that no longer exists; with a
 // reason, subscribers are told to resync (and will find it gone).
+//
+// Only live subscribers are dropped here, once; those still catching up are
+// dropped when they go live, after the events they are owed.
 func (h *Hub) dropBoard(bs *boardState, reason string) {
 	bs.mu.Lock()
+	if bs.dropped != nil {
+		bs.mu.Unlock()
+		return
+	}
+	bs.dropped = &reason
 	clients := make([]*Client, 0, len(bs.subs))
-	for c := range bs.subs {
-		clients = append(clients, c)
+	for c, sub := range bs.subs {
+		if sub.live {
+			clients = append(clients, c)
+		}
 	}
 	bs.mu.Unlock()
 	for _, c := range clients {
-		if reason != "" {
-			h.resync(c, bs.id, reason)
-		} else {
-			c.Send(Frame{Type: FrameUnsubscribed, Board: bs.id, Reason: "board deleted"}.Encode())
-		}
-		h.release(bs, c)
+		h.dropSub(bs, c, reason)
 	}
+}
+
+// dropSub tells c the board is gone and releases its subscription.
+func (h *Hub) dropSub(bs *boardState, c *Client, reason string) {
+	if reason != "" {
+		h.resync(c, bs.id, reason)
+	} else {
+		c.Send(Frame{Type: FrameUnsubscribed, Board: bs.id, Reason: "board deleted"}.Encode())
+	}
+	h.release(bs, c)
 }
 
 // headLoop compares, every HeadInterval, the seq delivered for each board
@@ -770,21 +828,27 @@ func (h *Hub) presenceChanged(bs *boardState) {
 	all = slices.Compact(all)
 	changed := bs.lastSeen == nil || !slices.Equal(all, bs.lastSeen)
 	bs.lastSeen = all
-	var targets []*Client
+	// Queued under bs.mu, so that frames reach every client in the order
+	// of the changes: a stale set never arrives after a newer one.
+	var frame []byte
+	var slow []*Client
 	for c, sub := range bs.subs {
 		if sub.live && (changed || !sub.sawPresence) {
 			sub.sawPresence = true
-			targets = append(targets, c)
+			if frame == nil {
+				frame = encodePresence(bs.id, all)
+			}
+			c.mu.Lock()
+			ok := c.enqueueLocked(frame)
+			c.mu.Unlock()
+			if !ok {
+				slow = append(slow, c)
+			}
 		}
 	}
 	dead := bs.dead
 	bs.mu.Unlock()
-	if len(targets) > 0 {
-		frame := encodePresence(bs.id, all)
-		for _, c := range targets {
-			c.Send(frame)
-		}
-	}
+	h.closeSlow(slow)
 	if localChanged && !dead && h.o.Bus != nil {
 		h.o.Bus.PublishPresence(bs.id, h.instance, local)
 	}

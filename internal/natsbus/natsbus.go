@@ -90,6 +90,9 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 // Connected reports whether the connection is up.
 func (b *Bus) Connected() bool { return b.nc.IsConnected() }
 
+// ConnectedURL is the URL of the server the bus is connected to.
+func (b *Bus) ConnectedURL() string { return b.nc.ConnectedUrl() }
+
 // Reconnects is how many times the connection was re-established.
 func (b *Bus) Reconnects() uint64 { return b.nc.Stats().Reconnects }
 
@@ -180,3 +183,7 @@ func (b *Bus) Close(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// Abort closes the connection at once, without draining, as a crashed
+// instance would lose it.
+func (b *Bus) Abort() { b.nc.Close() }

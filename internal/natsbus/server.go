@@ -76,6 +76,17 @@ func (s *Server) RouteURL() string {
 	return "nats-route://" + net.JoinHostPort(a.IP.String(), strconv.Itoa(a.Port))
 }
 
+// ClientPort is the port clients connect to.
+func (s *Server) ClientPort() int { return s.s.Addr().(*net.TCPAddr).Port }
+
+// ClusterPort is the port cluster routes connect to (0 without a cluster).
+func (s *Server) ClusterPort() int {
+	if a := s.s.ClusterAddr(); a != nil {
+		return a.Port
+	}
+	return 0
+}
+
 // NumRoutes is the number of routes to other nodes.
 func (s *Server) NumRoutes() int { return s.s.NumRoutes() }
 

@@ -102,6 +102,20 @@ func (s *Store) DeleteExpiredIdempotencyKeys(ctx context.Context) (int64, error)
 // completeCall completes the idempotent call carried by ctx, if any, with the
 // rendered result, inside the mutation's transaction.
 func completeCall(ctx context.Context, tx pgx.Tx, result any) error {
+	b := &pgx.Batch{}
+	if err := queueCompleteCall(ctx, b, result); err != nil || b.Len() == 0 {
+		return err
+	}
+	qq := b.QueuedQueries[0]
+	if _, err := tx.Exec(ctx, qq.SQL, qq.Arguments...); err != nil {
+		return fmt.Errorf("complete idempotency key: %w", err)
+	}
+	return nil
+}
+
+// queueCompleteCall queues the completion of the idempotent call carried by
+// ctx, if any, with the rendered result.
+func queueCompleteCall(ctx context.Context, b *pgx.Batch, result any) error {
 	call := board.IdempotentCallFrom(ctx)
 	if call == nil {
 		return nil
@@ -114,10 +128,7 @@ func completeCall(ctx context.Context, tx pgx.Tx, result any) error {
 	if err != nil {
 		return fmt.Errorf("encode idempotent response: %w", err)
 	}
-	_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND key = $2`,
+	b.Queue(`UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND key = $2`,
 		call.Caller, call.Key, body)
-	if err != nil {
-		return fmt.Errorf("complete idempotency key: %w", err)
-	}
 	return nil
 }

@@ -65,25 +65,36 @@ type mutation[T any] func(ctx context.Context, tx pgx.Tx, seq int64) (result T, 
 // seq+1, runs fn, appends the event, completes the idempotent call carried by
 // ctx with the rendered result, and commits. The event is returned only when
 // the commit succeeded.
+//
+// BEGIN goes to the server in one round trip with the board lock, and the
+// event and the idempotent call's response in one with COMMIT (see batchTx):
+// the board row stays locked for fn's statements, one round trip and the
+// commit's flush.
 func mutate[T any](ctx context.Context, s *Store, m board.Meta, boardID string, ownerOnly bool, fn mutation[T]) (T, board.Event, error) {
+	if Variant < 2 {
+		return mutateOld(ctx, s, m, boardID, ownerOnly, fn)
+	}
 	var zero T
-	tx, err := s.pool.Begin(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return zero, board.Event{}, fmt.Errorf("begin: %w", err)
 	}
-	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	defer conn.Release()
 
 	roles := []string{board.RoleOwner, board.RoleEditor}
 	if ownerOnly {
 		roles = roles[:1]
 	}
 	var seq int64
-	err = tx.QueryRow(ctx, `
+	b := &pgx.Batch{}
+	b.Queue(`
 		UPDATE boards SET seq = seq + 1
 		WHERE id = $1 AND EXISTS (
 			SELECT 1 FROM board_members
 			WHERE board_id = $1 AND user_id = $2 AND role = ANY ($3))
-		RETURNING seq`, boardID, m.Actor, roles).Scan(&seq)
+		RETURNING seq`, boardID, m.Actor, roles).QueryRow(func(row pgx.Row) error { return row.Scan(&seq) })
+	tx, err := beginWith(ctx, conn.Conn(), b)
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after the commit
 	if errors.Is(err, pgx.ErrNoRows) {
 		return zero, board.Event{}, accessError(ctx, tx, boardID, m.Actor)
 	}
@@ -94,15 +105,17 @@ func mutate[T any](ctx context.Context, s *Store, m board.Meta, boardID string, 
 	if err != nil {
 		return zero, board.Event{}, err
 	}
-	ev, err := appendEvent(ctx, tx, boardID, seq, kind, payload, m)
+	ev, err := newEvent(boardID, seq, kind, payload, m)
 	if err != nil {
 		return zero, board.Event{}, err
 	}
-	if err := completeCall(ctx, tx, result); err != nil {
+	b = &pgx.Batch{}
+	queueEvent(b, &ev)
+	if err := queueCompleteCall(ctx, b, result); err != nil {
 		return zero, board.Event{}, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return zero, board.Event{}, fmt.Errorf("commit: %w", err)
+	if err := tx.commitWith(ctx, b); err != nil {
+		return zero, board.Event{}, fmt.Errorf("append event %d and commit: %w", seq, err)
 	}
 	return result, ev, nil
 }
@@ -123,20 +136,38 @@ func accessError(ctx context.Context, q pgx.Tx, boardID, user string) error {
 	return board.Errorf(board.EForbidden, "a board %s may not make this change", role)
 }
 
+// appendEvent appends the event of a mutation to the board's log.
 func appendEvent(ctx context.Context, tx pgx.Tx, boardID string, seq int64, kind string, payload any, m board.Meta) (board.Event, error) {
+	ev, err := newEvent(boardID, seq, kind, payload, m)
+	if err != nil {
+		return board.Event{}, err
+	}
+	if err := tx.QueryRow(ctx, insertEvent, eventArgs(ev)...).Scan(&ev.At); err != nil {
+		return board.Event{}, fmt.Errorf("append event %d: %w", seq, err)
+	}
+	return ev, nil
+}
+
+// queueEvent queues the INSERT of ev, which sets ev.At when the batch runs.
+func queueEvent(b *pgx.Batch, ev *board.Event) {
+	b.Queue(insertEvent, eventArgs(*ev)...).QueryRow(func(row pgx.Row) error { return row.Scan(&ev.At) })
+}
+
+const insertEvent = `
+	INSERT INTO events (board_id, seq, kind, payload, actor, op_id)
+	VALUES ($1, $2, $3, $4, $5, $6) RETURNING at`
+
+func eventArgs(ev board.Event) []any {
+	return []any{ev.BoardID, ev.Seq, ev.Kind, []byte(ev.Data), ev.Actor, ev.OpID}
+}
+
+// newEvent is the event of a mutation, without its time.
+func newEvent(boardID string, seq int64, kind string, payload any, m board.Meta) (board.Event, error) {
 	data, err := json.Marshal(payload)
 	if err != nil {
 		return board.Event{}, fmt.Errorf("encode %s payload: %w", kind, err)
 	}
-	ev := board.Event{BoardID: boardID, Seq: seq, Kind: kind, Data: data, Actor: m.Actor, OpID: m.OpID}
-	err = tx.QueryRow(ctx, `
-		INSERT INTO events (board_id, seq, kind, payload, actor, op_id)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING at`,
-		boardID, seq, kind, data, m.Actor, m.OpID).Scan(&ev.At)
-	if err != nil {
-		return board.Event{}, fmt.Errorf("append event %d: %w", seq, err)
-	}
-	return ev, nil
+	return board.Event{BoardID: boardID, Seq: seq, Kind: kind, Data: data, Actor: m.Actor, OpID: m.OpID}, nil
 }
 
 // staleError is the EVersionMismatch error of an If-Match that named version

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/natsbus"
+	"github.com/corkboard/corkboard/internal/pgtest"
+	"github.com/corkboard/corkboard/internal/store"
+	"github.com/corkboard/corkboard/internal/wsclient"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// testLogger keeps test output quiet unless CORKBOARD_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("CORKBOARD_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// testConfig is an instance's configuration for tests: port 0, the given
+// database and NATS, quick head checks.
+func testConfig(dbURL, natsURL string) Config {
+	return Config{
+		Addr: "127.0.0.1:0", DatabaseURL: dbURL, NATSURL: natsURL, Migrate: true,
+		IdempotencyTTL: time.Hour, HeadInterval: 300 * time.Millisecond, EventRetention: time.Hour,
+		WSQueueBytes: 1 << 20, ShutdownTimeout: 5 * time.Second, LogFormat: "text", LogLevel: "info",
+	}
+}
+
+// startApp starts an instance and closes it when the test ends (unless the
+// test closed it).
+func startApp(t *testing.T, cfg Config) *App {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, err := Start(ctx, cfg, testLogger())
+	if err != nil {
+		t.Fatalf("start instance: %v", err)
+	}
+	t.Cleanup(func() { a.closeOnce() })
+	return a
+}
+
+// natsCluster starts n in-process NATS servers routed into one cluster and
+// returns them; the URL list is for NATS_URL.
+func natsCluster(t *testing.T, n int) ([]*natsbus.Server, string) {
+	t.Helper()
+	var nodes []*natsbus.Server
+	var urls []string
+	for i := range n {
+		o := natsbus.ServerOptions{Port: -1, Cluster: "corkboard-test", ClusterPort: -1, Name: fmt.Sprintf("n%d", i)}
+		if i > 0 {
+			o.Routes = []string{nodes[0].RouteURL()}
+		}
+		s, err := natsbus.StartServer(o)
+		if err != nil {
+			t.Fatalf("start nats node %d: %v", i, err)
+		}
+		t.Cleanup(s.Shutdown)
+		nodes = append(nodes, s)
+		urls = append(urls, s.ClientURL())
+	}
+	waitFor(t, 10*time.Second, "nats cluster routes", func() bool {
+		for _, s := range nodes {
+			if s.NumRoutes() < n-1 {
+				return false
+			}
+		}
+		return true
+	})
+	return nodes, strings.Join(urls, ",")
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// api is an HTTP client of one instance as one user.
+type api struct {
+	t    testing.TB
+	base string
+	user string
+}
+
+func (a *App) api(t testing.TB, user string) *api {
+	return &api{t: t, base: "http://" + a.Addr(), user: user}
+}
+
+// do sends a request and decodes a 2xx JSON answer into out; it returns the
+// status.
+func (c *api) do(method, path string, body any, out any) int {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	req.Header.Set("X-User", c.user)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Errorf("%s %s: %v", method, path, err)
+		return 0
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 == 2 && out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			c.t.Errorf("%s %s: decode %s: %v", method, path, data, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (c *api) mustDo(method, path string, body any, out any) {
+	c.t.Helper()
+	if st := c.do(method, path, body, out); st/100 != 2 {
+		c.t.Fatalf("%s %s: status %d", method, path, st)
+	}
+}
+
+// newBoard creates a board with one column and returns their ids.
+func (c *api) newBoard(name string) (boardID, colID string) {
+	c.t.Helper()
+	var b board.Board
+	c.mustDo("POST", "/api/boards", map[string]any{"name": name}, &b)
+	var col board.Column
+	c.mustDo("POST", "/api/boards/"+b.ID+"/columns", map[string]any{"name": "Todo"}, &col)
+	return b.ID, col.ID
+}
+
+func (c *api) snapshot(boardID string) board.Snapshot {
+	c.t.Helper()
+	var s board.Snapshot
+	c.mustDo("GET", "/api/boards/"+boardID, nil, &s)
+	return s
+}
+
+// addMember makes user a member of a board, straight in the database (the
+// API for invitations comes with accounts).
+func addMember(t testing.TB, dbURL, boardID, user, role string) {
+	t.Helper()
+	st, err := store.Open(context.Background(), dbURL, store.Options{MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Pool().Exec(context.Background(),
+		`INSERT INTO board_members (board_id, user_id, role) VALUES ($1, $2, $3)`, boardID, user, role); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// subscriber is a WebSocket client that records, per board, the seqs of the
+// events it received and checks them as it goes.
+type subscriber struct {
+	t    testing.TB
+	name string
+	conn *wsclient.Conn
+
+	mu       sync.Mutex
+	seqs     map[string][]int64
+	events   map[string][]board.Event
+	frames   []wsclient.Frame // non-event frames
+	problems []string
+	done     chan struct{}
+}
+
+func dialSubscriber(t testing.TB, a *App, user, name string) *subscriber {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := wsclient.Dial(ctx, "ws://"+a.Addr()+"/api/ws", user, 1024)
+	if err != nil {
+		t.Fatalf("dial %s: %v", name, err)
+	}
+	s := &subscriber{t: t, name: name, conn: conn, seqs: map[string][]int64{}, events: map[string][]board.Event{},
+		done: make(chan struct{})}
+	go s.read()
+	t.Cleanup(func() { conn.Kill() })
+	return s
+}
+
+func (s *subscriber) read() {
+	defer close(s.done)
+	for f := range s.conn.Frames() {
+		s.mu.Lock()
+		if f.Type == "event" {
+			seqs := s.seqs[f.Board]
+			if n := len(seqs); n > 0 && f.Seq != seqs[n-1]+1 {
+				s.problems = append(s.problems, fmt.Sprintf("board %s: seq %d after %d", f.Board, f.Seq, seqs[n-1]))
+			}
+			s.seqs[f.Board] = append(seqs, f.Seq)
+			s.events[f.Board] = append(s.events[f.Board], f.Event())
+		} else {
+			s.frames = append(s.frames, f)
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (s *subscriber) subscribe(boardID string, since int64) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.conn.Subscribe(ctx, boardID, since); err != nil {
+		s.t.Fatalf("%s subscribe: %v", s.name, err)
+	}
+}
+
+// waitSubscribed waits for the subscribed frame of a board and returns its
+// seq.
+func (s *subscriber) waitSubscribed(boardID string) int64 {
+	s.t.Helper()
+	var seq int64 = -1
+	waitFor(s.t.(*testing.T), 10*time.Second, s.name+" subscribed", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, f := range s.frames {
+			if f.Type == "subscribed" && f.Board == boardID {
+				seq = f.Seq
+				return true
+			}
+		}
+		return false
+	})
+	return seq
+}
+
+func (s *subscriber) last(boardID string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seqs := s.seqs[boardID]
+	if len(seqs) == 0 {
+		return 0
+	}
+	return seqs[len(seqs)-1]
+}
+
+func (s *subscriber) frameOf(typ, boardID string) (wsclient.Frame, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.frames {
+		if f.Type == typ && f.Board == boardID {
+			return f, true
+		}
+	}
+	return wsclient.Frame{}, false
+}
+
+// checkExactly checks that the subscriber got exactly the seqs from..to of a
+// board, in order, once each.
+func (s *subscriber) checkExactly(t testing.TB, boardID string, from, to int64) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.problems {
+		t.Errorf("%s: %s", s.name, p)
+	}
+	seqs := s.seqs[boardID]
+	want := int(to - from + 1)
+	if len(seqs) != want {
+		t.Errorf("%s board %s: got %d events, want %d (%d..%d)", s.name, boardID, len(seqs), want, from, to)
+		return
+	}
+	for i, seq := range seqs {
+		if seq != from+int64(i) {
+			t.Errorf("%s board %s: event %d has seq %d, want %d", s.name, boardID, i, seq, from+int64(i))
+			return
+		}
+	}
+}

@@ -1,0 +1,139 @@
+// Package wsclient is a Go client of Corkboard's WebSocket protocol, used by
+// the load generator and the end-to-end tests. It reads every message the
+// server sends, splits it into frames and hands them over in order.
+package wsclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/corkboard/corkboard/internal/board"
+)
+
+// Frame is any server frame; the fields that do not belong to its type are
+// zero.
+type Frame struct {
+	Type    string          `json:"type"`
+	Board   string          `json:"board"`
+	Seq     int64           `json:"seq"`
+	Kind    string          `json:"kind"`
+	Data    json.RawMessage `json:"data"`
+	Actor   string          `json:"actor"`
+	OpID    string          `json:"op_id"`
+	At      time.Time       `json:"at"`
+	Reason  string          `json:"reason"`
+	Users   []string        `json:"users"`
+	Code    string          `json:"code"`
+	Message string          `json:"message"`
+	ID      string          `json:"id"`
+
+	Received time.Time `json:"-"` // when the message holding it arrived
+}
+
+// Event returns the frame as an event.
+func (f Frame) Event() board.Event {
+	return board.Event{BoardID: f.Board, Seq: f.Seq, Kind: f.Kind, Data: f.Data, Actor: f.Actor, OpID: f.OpID, At: f.At}
+}
+
+// Conn is a client connection. Frames delivers what the server sends until
+// the connection ends; then Err says why.
+type Conn struct {
+	c      *websocket.Conn
+	frames chan Frame
+	err    error
+	done   chan struct{}
+}
+
+// Dial connects to the WebSocket endpoint at url (ws://host/api/ws) as user.
+// buffer is the capacity of the Frames channel; a full channel makes the
+// client stop reading, as a slow client would.
+func Dial(ctx context.Context, url, user string, buffer int) (*Conn, error) {
+	h := http.Header{}
+	h.Set("X-User", user)
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h, CompressionMode: websocket.CompressionDisabled})
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", url, err)
+	}
+	c.SetReadLimit(64 << 20)
+	conn := &Conn{c: c, frames: make(chan Frame, buffer), done: make(chan struct{})}
+	go conn.read()
+	return conn, nil
+}
+
+// Frames delivers the server's frames in order; it is closed when the
+// connection ends.
+func (c *Conn) Frames() <-chan Frame { return c.frames }
+
+// Done is closed when the connection has ended.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err is why the connection ended (valid after Done).
+func (c *Conn) Err() error { return c.err }
+
+// CloseStatus is the close code the server sent, or -1.
+func (c *Conn) CloseStatus() websocket.StatusCode { return websocket.CloseStatus(c.err) }
+
+func (c *Conn) read() {
+	defer close(c.done)
+	defer close(c.frames)
+	ctx := context.Background()
+	for {
+		_, msg, err := c.c.Read(ctx)
+		if err != nil {
+			c.err = err
+			return
+		}
+		now := time.Now()
+		for len(msg) > 0 {
+			line := msg
+			if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+				line, msg = msg[:i], msg[i+1:]
+			} else {
+				msg = nil
+			}
+			var f Frame
+			if err := json.Unmarshal(line, &f); err != nil {
+				c.err = fmt.Errorf("bad frame %q: %w", line, err)
+				c.c.Close(websocket.StatusProtocolError, "bad frame") //nolint:errcheck // closing anyway
+				return
+			}
+			f.Received = now
+			c.frames <- f
+		}
+	}
+}
+
+// Send sends one client frame.
+func (c *Conn) Send(ctx context.Context, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.c.Write(ctx, websocket.MessageText, b)
+}
+
+// SendRaw sends a text message as is.
+func (c *Conn) SendRaw(ctx context.Context, b []byte) error {
+	return c.c.Write(ctx, websocket.MessageText, b)
+}
+
+// Subscribe asks for a board's events, after since when since >= 0.
+func (c *Conn) Subscribe(ctx context.Context, boardID string, since int64) error {
+	f := map[string]any{"type": "subscribe", "board": boardID}
+	if since >= 0 {
+		f["since"] = since
+	}
+	return c.Send(ctx, f)
+}
+
+// Close closes the connection normally.
+func (c *Conn) Close() error { return c.c.Close(websocket.StatusNormalClosure, "") }
+
+// Kill drops the connection without a closing handshake.
+func (c *Conn) Kill() error { return c.c.CloseNow() }

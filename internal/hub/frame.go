@@ -66,18 +66,28 @@ func (f Frame) Encode() []byte {
 	return b
 }
 
-// presenceFrame has users always present, even when empty.
+// MaxPresenceUsers is the most users a presence frame lists; Count tells
+// how many there are in all.
+const MaxPresenceUsers = 100
+
+// presenceFrame lists the first MaxPresenceUsers viewers (in order) and
+// counts all of them.
 type presenceFrame struct {
 	Type  string   `json:"type"`
 	Board string   `json:"board"`
 	Users []string `json:"users"`
+	Count int      `json:"count"`
 }
 
 func encodePresence(boardID string, users []string) []byte {
-	if users == nil {
-		users = []string{}
+	f := presenceFrame{Type: FramePresence, Board: boardID, Users: users, Count: len(users)}
+	if f.Users == nil {
+		f.Users = []string{}
 	}
-	b, _ := json.Marshal(presenceFrame{Type: FramePresence, Board: boardID, Users: users})
+	if len(f.Users) > MaxPresenceUsers {
+		f.Users = f.Users[:MaxPresenceUsers]
+	}
+	b, _ := json.Marshal(f)
 	return b
 }
 

@@ -59,6 +59,7 @@ type Options struct {
 	Bus              Bus           // nil: this instance is alone
 	HeadInterval     time.Duration // how often heads are checked; 0: 2s
 	PresenceInterval time.Duration // presence heartbeat; 0: 1s (expiry after 3)
+	PresenceDelay    time.Duration // presence changes are sent at most this late, batched; 0: 100ms
 	QueueBytes       int           // per-client queue limit; 0: 1 MiB
 	MaxCatchUp       int           // most events replayed on subscribe; more gets resync; 0: 1000
 	Logger           *slog.Logger
@@ -101,6 +102,9 @@ func New(o Options) *Hub {
 	}
 	if o.PresenceInterval == 0 {
 		o.PresenceInterval = time.Second
+	}
+	if o.PresenceDelay == 0 {
+		o.PresenceDelay = 100 * time.Millisecond
 	}
 	if o.QueueBytes == 0 {
 		o.QueueBytes = 1 << 20
@@ -453,10 +457,11 @@ type boardState struct {
 	subs    map[*Client]*subscription
 	leave   func()
 
-	local     map[string]int           // local subscriptions per user
-	remote    map[string]remoteViewers // other instances' viewers
-	lastSeen  []string                 // users in the last presence frame
-	lastLocal []string                 // local users last announced
+	local         map[string]int           // local subscriptions per user
+	remote        map[string]remoteViewers // other instances' viewers
+	lastSeen      []string                 // users in the last presence frame
+	lastLocal     []string                 // local users last announced
+	presenceTimer *time.Timer              // a flush is scheduled
 }
 
 type subscription struct {
@@ -812,11 +817,23 @@ func (h *Hub) RemotePresence(boardID, instance string, users []string) {
 	h.presenceChanged(bs)
 }
 
-// presenceChanged sends a presence frame to the board's live subscribers if
-// the set of viewers changed (and to those that have not had one yet), and
-// announces a change of local viewers on the bus.
+// presenceChanged schedules a presence flush for the board within
+// PresenceDelay. A burst of joins and leaves (a meeting starting) thus costs
+// one frame per subscriber, not one per change.
 func (h *Hub) presenceChanged(bs *boardState) {
 	bs.mu.Lock()
+	if bs.presenceTimer == nil && !bs.dead {
+		bs.presenceTimer = time.AfterFunc(h.o.PresenceDelay, func() { h.flushPresence(bs) })
+	}
+	bs.mu.Unlock()
+}
+
+// flushPresence sends a presence frame to the board's live subscribers if
+// the set of viewers changed (and to those that have not had one yet), and
+// announces a change of local viewers on the bus.
+func (h *Hub) flushPresence(bs *boardState) {
+	bs.mu.Lock()
+	bs.presenceTimer = nil
 	local := localUsers(bs)
 	localChanged := !slices.Equal(local, bs.lastLocal)
 	bs.lastLocal = local

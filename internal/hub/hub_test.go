@@ -775,10 +775,15 @@ func TestPresenceConverges(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		// Presence is flushed within PresenceDelay: wait for it.
 		for _, c := range stay {
 			p := &lastPresence{users: map[string]string{}}
-			if !p.is(t, c, "b", "stay0,stay1,stay2,stay3") {
-				t.Errorf("round %d: %s last saw %q", round, c.User(), p.users["b"])
+			deadline := time.Now().Add(5 * time.Second)
+			for !p.is(t, c, "b", "stay0,stay1,stay2,stay3") {
+				if time.Now().After(deadline) {
+					t.Fatalf("round %d: %s last saw %q", round, c.User(), p.users["b"])
+				}
+				time.Sleep(5 * time.Millisecond)
 			}
 		}
 		for _, c := range stay {

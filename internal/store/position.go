@@ -78,6 +78,11 @@ func (sb siblings) rankFor(ctx context.Context, tx pgx.Tx, scope, self string, p
 		return "", fmt.Errorf("read neighbour ranks: %w", err)
 	}
 	r, err := rank.Between(lo, hi)
+	if errors.Is(err, rank.ErrTooLong) {
+		// Only thousands of inserts nested into one gap get here; the
+		// neighbours keep their ranks rather than renumbering the list.
+		return "", board.Errorf(board.EConflict, "no room left between these %ss: place it elsewhere", sb.what)
+	}
 	if err != nil {
 		return "", fmt.Errorf("rank between %q and %q: %w", lo, hi, err)
 	}

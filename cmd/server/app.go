@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -15,11 +16,13 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/corkboard/corkboard/internal/auth"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/hub"
 	"github.com/corkboard/corkboard/internal/natsbus"
 	"github.com/corkboard/corkboard/internal/pglocal"
+	"github.com/corkboard/corkboard/internal/ratelimit"
 	"github.com/corkboard/corkboard/internal/store"
 	"github.com/corkboard/corkboard/internal/ws"
 )
@@ -71,11 +74,31 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	pub := &publisher{hub: a.hub, bus: a.bus, log: log, hooks: cfg.hooks}
-	api := httpapi.New(httpapi.Options{Store: a.store, Publisher: pub, Logger: log, IdempotencyTTL: cfg.IdempotencyTTL})
+	rev := &revoker{hub: a.hub, bus: a.bus, log: log}
+	authOpts := auth.Options{Store: a.store, Revoker: rev, SessionTTL: cfg.SessionTTL}
+	apiOpts := httpapi.Options{Store: a.store, Publisher: pub, Revoker: rev, Logger: log,
+		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies}
+	if cfg.hooks.cheapAuth {
+		authOpts.Params = auth.TestParams
+		authOpts.IPThrottle = &ratelimit.Throttle{Burst: 1 << 20, Every: time.Millisecond}
+		apiOpts.RateBurst, apiOpts.Rate = 1<<20, 1e6
+	}
+	apiOpts.Accounts = auth.New(authOpts)
+	api := httpapi.New(apiOpts)
+	a.ws = ws.New(ws.Options{Hub: a.hub, Logger: log, OriginPatterns: originHosts(cfg.TrustedOrigins),
+		Identify: api.Principal})
+	csrf, err := httpapi.CrossOriginProtection(cfg.TrustedOrigins)
+	if err != nil {
+		a.stopRealtime(context.Background())
+		a.store.Close()
+		a.db.close()
+		return nil, fmt.Errorf("trusted origins: %w", err)
+	}
 
 	r := chi.NewRouter()
+	r.Use(httpapi.SecurityHeaders)
 	r.Get("/api/ws", a.ws.ServeHTTP)
-	r.Mount("/api", api.Routes())
+	r.With(csrf).Mount("/api", api.Routes())
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) }) //nolint:errcheck // the client may be gone
 
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -145,6 +168,7 @@ func (a *App) startRealtime(ctx context.Context) error {
 		OnEvent:     func(e board.Event) { h.Publish(e) },
 		OnPresence:  func(b, inst string, users []string) { h.RemotePresence(b, inst, users) },
 		OnReconnect: func() { h.CheckHeads() },
+		OnRevoke:    func(r board.Revocation) { h.Revoke(r) },
 		Drop:        a.cfg.hooks.dropNATS,
 	})
 	if err != nil {
@@ -156,7 +180,6 @@ func (a *App) startRealtime(ctx context.Context) error {
 	h = hub.New(hub.Options{Log: a.store, Bus: bus, HeadInterval: a.cfg.HeadInterval,
 		QueueBytes: a.cfg.WSQueueBytes, Logger: a.log})
 	a.bus, a.hub = bus, h
-	a.ws = ws.New(ws.Options{Hub: h, Logger: a.log, OriginPatterns: a.cfg.WSOrigins, Identify: wsUser})
 	return nil
 }
 
@@ -183,6 +206,11 @@ func (a *App) janitor(ctx context.Context) {
 				a.log.Error("delete expired idempotency keys", "err", err)
 			} else if n > 0 {
 				a.log.Debug("deleted expired idempotency keys", "count", n)
+			}
+			if n, err := a.store.DeleteExpiredSessions(ctx); err != nil {
+				a.log.Error("delete expired sessions", "err", err)
+			} else if n > 0 {
+				a.log.Debug("deleted expired sessions and tokens", "count", n)
 			}
 			if n, err := a.store.DeleteEventsBefore(ctx, time.Now().Add(-a.cfg.EventRetention)); err != nil {
 				a.log.Error("delete events past retention", "err", err)
@@ -244,4 +272,16 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// originHosts turns trusted origins into the host patterns the WebSocket
+// upgrade checks Origin against.
+func originHosts(origins []string) []string {
+	var hosts []string
+	for _, o := range origins {
+		if u, err := url.Parse(o); err == nil {
+			hosts = append(hosts, u.Host)
+		}
+	}
+	return hosts
 }

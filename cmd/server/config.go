@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +26,9 @@ type Config struct {
 	NATSURL           string
 	HeadInterval      time.Duration
 	EventRetention    time.Duration
-	WSOrigins         []string
+	TrustedOrigins    []string
+	TrustedProxies    []netip.Prefix
+	SessionTTL        time.Duration
 	WSQueueBytes      int
 	LogFormat         string
 	LogLevel          string
@@ -62,8 +66,12 @@ var settings = []setting{
 		func(c *Config, v string) (err error) { c.HeadInterval, err = positiveDuration(v); return }},
 	{"event-retention", "EVENT_RETENTION", "720h", "how long events are kept for catch-up; older ones are deleted (each board keeps its last)",
 		func(c *Config, v string) (err error) { c.EventRetention, err = positiveDuration(v); return }},
-	{"ws-origins", "WS_ORIGINS", "", "comma-separated host patterns (like app.example.com or *.example.com) allowed to open WebSockets besides the server's own host",
-		func(c *Config, v string) error { c.WSOrigins = splitList(v); return nil }},
+	{"trusted-origins", "TRUSTED_ORIGINS", "", "comma-separated origins (https://app.example.com) allowed to make cross-origin requests and open WebSockets besides the server's own",
+		func(c *Config, v string) (err error) { c.TrustedOrigins, err = origins(v); return }},
+	{"trusted-proxies", "TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For and X-Forwarded-Proto are believed",
+		func(c *Config, v string) (err error) { c.TrustedProxies, err = prefixes(v); return }},
+	{"session-ttl", "SESSION_TTL", "720h", "how long a login session lasts",
+		func(c *Config, v string) (err error) { c.SessionTTL, err = positiveDuration(v); return }},
 	{"ws-queue-bytes", "WS_QUEUE_BYTES", "1048576", "per-connection send queue; a connection that falls this far behind is closed as too slow",
 		func(c *Config, v string) (err error) { c.WSQueueBytes, err = intIn(v, 4096, 1<<30); return }},
 	{"log-format", "LOG_FORMAT", "text", "log format: text or json",
@@ -132,6 +140,35 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// origins parses a list of origins, scheme://host[:port].
+func origins(v string) ([]string, error) {
+	list := splitList(v)
+	for _, o := range list {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return nil, fmt.Errorf("%q is not an origin like https://app.example.com", o)
+		}
+	}
+	return list, nil
+}
+
+// prefixes parses a list of IP addresses and CIDRs.
+func prefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range splitList(v) {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR", s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 func checkAddr(v string) error {

@@ -31,12 +31,13 @@ func env(m map[string]string) func(string) string { return func(k string) string
 func TestConfigFromEnvAndFlags(t *testing.T) {
 	c, err := parseConfig("server", []string{"-addr", "127.0.0.1:9000"},
 		env(map[string]string{"ADDR": ":7000", "DATABASE_URL": "postgres://x/y", "HEAD_CHECK_INTERVAL": "500ms",
-			"WS_ORIGINS": "a.example, *.b.example"}), io.Discard)
+			"TRUSTED_ORIGINS": "https://a.example, http://b.example:8080", "TRUSTED_PROXIES": "10.0.0.0/8,192.168.1.1"}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:9000" || c.DatabaseURL != "postgres://x/y" || c.HeadInterval.String() != "500ms" ||
-		len(c.WSOrigins) != 2 || c.WSOrigins[1] != "*.b.example" || !c.Migrate || c.IdempotencyTTL.String() != "24h0m0s" {
+		len(c.TrustedOrigins) != 2 || c.TrustedOrigins[1] != "http://b.example:8080" ||
+		len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.168.1.1/32" || !c.Migrate || c.IdempotencyTTL.String() != "24h0m0s" {
 		t.Fatalf("got %+v", c)
 	}
 }
@@ -53,6 +54,8 @@ func TestConfigRefusesBadValues(t *testing.T) {
 		{map[string]string{"DATABASE_URL": "x", "LOG_FORMAT": "xml"}, nil, "must be one of text, json"},
 		{map[string]string{"DATABASE_URL": "x"}, []string{"-ws-queue-bytes", "10"}, "-ws-queue-bytes"},
 		{map[string]string{"DATABASE_URL": "x", "MIGRATE": "perhaps"}, nil, "MIGRATE"},
+		{map[string]string{"DATABASE_URL": "x", "TRUSTED_ORIGINS": "example.com"}, nil, "not an origin"},
+		{map[string]string{"DATABASE_URL": "x", "TRUSTED_PROXIES": "10.0.0.0/33"}, nil, "TRUSTED_PROXIES"},
 		{map[string]string{"DATABASE_URL": "x"}, []string{"extra"}, "unexpected argument"},
 	} {
 		_, err := parseConfig("server", tc.args, env(tc.env), io.Discard)

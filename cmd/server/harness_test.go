@@ -17,7 +17,6 @@ import (
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/natsbus"
 	"github.com/corkboard/corkboard/internal/pgtest"
-	"github.com/corkboard/corkboard/internal/store"
 	"github.com/corkboard/corkboard/internal/wsclient"
 )
 
@@ -38,6 +37,7 @@ func testConfig(dbURL, natsURL string) Config {
 		Addr: "127.0.0.1:0", DatabaseURL: dbURL, NATSURL: natsURL, Migrate: true,
 		IdempotencyTTL: time.Hour, HeadInterval: 300 * time.Millisecond, EventRetention: time.Hour,
 		WSQueueBytes: 1 << 20, ShutdownTimeout: 5 * time.Second, LogFormat: "text", LogLevel: "info",
+		SessionTTL: time.Hour, hooks: hooks{cheapAuth: true},
 	}
 }
 
@@ -98,13 +98,55 @@ func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 
 // api is an HTTP client of one instance as one user.
 type api struct {
-	t    testing.TB
-	base string
-	user string
+	t      testing.TB
+	base   string
+	user   string // username
+	id     string // user id
+	secret string // session secret, sent as a Bearer token
 }
 
+// accounts remembers the users signed up, per database.
+var accounts sync.Map // dbURL + " " + username → *api
+
+// api returns a client of the instance as user, signing the user up (on
+// this instance) the first time.
 func (a *App) api(t testing.TB, user string) *api {
-	return &api{t: t, base: "http://" + a.Addr(), user: user}
+	t.Helper()
+	key := a.cfg.DatabaseURL + " " + user
+	if c, ok := accounts.Load(key); ok {
+		cl := *c.(*api)
+		cl.t, cl.base = t, "http://"+a.Addr()
+		return &cl
+	}
+	c := signup(t, "http://"+a.Addr(), user)
+	accounts.Store(key, c)
+	return c
+}
+
+// signup signs a user up at base and returns its client.
+func signup(t testing.TB, base, user string) *api {
+	t.Helper()
+	c := &api{t: t, base: base, user: user}
+	body, _ := json.Marshal(map[string]string{"username": user, "password": "password of " + user})
+	resp, err := http.Post(c.base+"/api/auth/signup", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("sign up %s: %v", user, err)
+	}
+	defer resp.Body.Close()
+	var u board.User
+	if err := json.NewDecoder(resp.Body).Decode(&u); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("sign up %s: status %d, %v", user, resp.StatusCode, err)
+	}
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "corkboard_session" {
+			c.secret = ck.Value
+		}
+	}
+	if c.secret == "" {
+		t.Fatalf("sign up %s: no session cookie", user)
+	}
+	c.id = u.ID
+	return c
 }
 
 // do sends a request and decodes a 2xx JSON answer into out; it returns the
@@ -117,7 +159,7 @@ func (c *api) do(method, path string, body any, out any) int {
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, c.base+path, rd)
-	req.Header.Set("X-User", c.user)
+	req.Header.Set("Authorization", "Bearer "+c.secret)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -158,19 +200,11 @@ func (c *api) snapshot(boardID string) board.Snapshot {
 	return s
 }
 
-// addMember makes user a member of a board, straight in the database (the
-// API for invitations comes with accounts).
-func addMember(t testing.TB, dbURL, boardID, user, role string) {
+// addMember makes user a member of a board with role, as its owner.
+func addMember(t testing.TB, a *App, owner, boardID, user, role string) {
 	t.Helper()
-	st, err := store.Open(context.Background(), dbURL, store.Options{MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Pool().Exec(context.Background(),
-		`INSERT INTO board_members (board_id, user_id, role) VALUES ($1, $2, $3)`, boardID, user, role); err != nil {
-		t.Fatal(err)
-	}
+	a.api(t, user) // signed up
+	a.api(t, owner).mustDo("POST", "/api/boards/"+boardID+"/members", map[string]string{"username": user, "role": role}, nil)
 }
 
 // subscriber is a WebSocket client that records, per board, the seqs of the
@@ -192,7 +226,7 @@ func dialSubscriber(t testing.TB, a *App, user, name string) *subscriber {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := wsclient.Dial(ctx, "ws://"+a.Addr()+"/api/ws", user, 1024)
+	conn, err := wsclient.Dial(ctx, "ws://"+a.Addr()+"/api/ws", a.api(t, user).secret, 1024)
 	if err != nil {
 		t.Fatalf("dial %s: %v", name, err)
 	}

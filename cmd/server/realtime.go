@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/http"
-	"regexp"
 
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/hub"
@@ -19,6 +17,8 @@ type hooks struct {
 	beforePublish func(board.Event) bool
 	// dropNATS drops messages received from NATS when it returns true.
 	dropNATS func(subject string) bool
+	// cheapAuth makes password hashing cheap and login throttling lax.
+	cheapAuth bool
 }
 
 // publisher takes a committed event to this instance's subscribers and, over
@@ -41,21 +41,17 @@ func (p *publisher) Publish(_ context.Context, e board.Event) {
 	p.hub.Publish(e)
 }
 
-var wsUserPattern = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
+// revoker ends live access on this instance at once and on the others over
+// NATS.
+type revoker struct {
+	hub *hub.Hub
+	bus *natsbus.Bus
+	log *slog.Logger
+}
 
-// wsUser identifies the user of a WebSocket request by the X-User header or,
-// since browsers cannot set headers on WebSockets, the user query parameter.
-// Like the REST API's X-User it stands in for accounts and sessions.
-func wsUser(r *http.Request) (string, error) {
-	u := r.Header.Get("X-User")
-	if u == "" {
-		u = r.URL.Query().Get("user")
+func (r *revoker) Revoke(rv board.Revocation) {
+	r.hub.Revoke(rv)
+	if err := r.bus.PublishRevocation(rv); err != nil {
+		r.log.Error("publish revocation", "user", rv.UserID, "err", err)
 	}
-	if u == "" {
-		return "", board.Errorf(board.EUnauthenticated, "say who you are in the X-User header or the user query parameter")
-	}
-	if !wsUserPattern.MatchString(u) {
-		return "", board.FieldError(board.EInvalid, "user", "must be 1-64 of A-Z a-z 0-9 . _ @ -")
-	}
-	return u, nil
 }

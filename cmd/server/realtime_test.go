@@ -390,15 +390,24 @@ func snapshotDiff(a, b board.Snapshot) string {
 func TestPresenceAcrossInstances(t *testing.T) {
 	c := startCluster(t, 3, nil)
 	b, _ := c.apps[0].api(t, "ann").newBoard("presence")
-	addMember(t, c.dbURL, b, "bob", board.RoleEditor)
-	addMember(t, c.dbURL, b, "cat", board.RoleViewer)
+	addMember(t, c.apps[0], "ann", b, "bob", board.RoleEditor)
+	addMember(t, c.apps[0], "ann", b, "cat", board.RoleViewer)
+	ids := func(names ...string) []string {
+		var out []string
+		for _, n := range names {
+			out = append(out, c.apps[0].api(t, n).id)
+		}
+		slices.Sort(out)
+		return out
+	}
 	ann := dialSubscriber(t, c.apps[0], "ann", "ann")
 	bob := dialSubscriber(t, c.apps[1], "bob", "bob")
 	cat := dialSubscriber(t, c.apps[2], "cat", "cat")
 	for _, s := range []*subscriber{ann, bob, cat} {
 		s.subscribe(b, -1)
 	}
-	sees := func(s *subscriber, want ...string) func() bool {
+	sees := func(s *subscriber, names ...string) func() bool {
+		want := ids(names...)
 		return func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()

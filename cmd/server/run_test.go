@@ -55,12 +55,14 @@ func TestRunWithLocalPostgres(t *testing.T) {
 		}
 	}
 	var boardID string
+	var alice *api
 	run(func(base string) {
-		c := &api{t: t, base: base, user: "alice"}
-		boardID, _ = c.newBoard("kept")
+		alice = signup(t, base, "alice")
+		boardID, _ = alice.newBoard("kept")
 	})
 	run(func(base string) {
-		c := &api{t: t, base: base, user: "alice"}
+		c := *alice // the session outlives the restart
+		c.base = base
 		if s := c.snapshot(boardID); s.Board.Name != "kept" || len(s.Columns) != 1 {
 			t.Fatalf("after a restart: %+v", s)
 		}

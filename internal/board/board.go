@@ -12,15 +12,17 @@ import (
 // Board is a task board. Version counts changes to the board's own fields
 // (name, description); Seq is the number of the last event in the board's log.
 type Board struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	OwnerID     string    `json:"owner_id"`
-	Role        string    `json:"role,omitempty"`
-	Version     int64     `json:"version"`
-	Seq         int64     `json:"seq"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	OwnerID     string `json:"owner_id"`
+	// OwnerUsername is the username of the user who created the board.
+	OwnerUsername string    `json:"owner_username"`
+	Role          string    `json:"role,omitempty"`
+	Version       int64     `json:"version"`
+	Seq           int64     `json:"seq"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // Column is one list of cards on a board. Columns are ordered by Rank, ties
@@ -60,6 +62,7 @@ type Card struct {
 // consistent transaction: it reflects exactly the events up to Seq.
 type Snapshot struct {
 	Board   Board    `json:"board"`
+	Members []Member `json:"members"`
 	Columns []Column `json:"columns"`
 	Cards   []Card   `json:"cards"`
 	Seq     int64    `json:"seq"`

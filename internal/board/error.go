@@ -3,6 +3,7 @@ package board
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. They are stable: clients see them as the `code` of a problem
@@ -19,6 +20,7 @@ const (
 	ESinceExpired       = "since_expired" // a log position older than the retained log: reload the snapshot
 	EUnauthenticated    = "unauthenticated"
 	EForbidden          = "forbidden"
+	ERateLimited        = "rate_limited" // too many requests; Retry-After says when to come back
 	EInternal           = "internal"
 )
 
@@ -26,10 +28,11 @@ const (
 // input field for EInvalid/ETooLarge; Current carries the current
 // representation for EVersionMismatch.
 type Error struct {
-	Code    string
-	Message string
-	Field   string
-	Current any
+	Code       string
+	Message    string
+	Field      string
+	Current    any
+	RetryAfter time.Duration // for ERateLimited
 }
 
 func (e *Error) Error() string {

@@ -21,6 +21,9 @@ func (s *Snapshot) Apply(e Event) error {
 		var b Board
 		if err = json.Unmarshal(e.Data, &b); err == nil {
 			s.Board = b
+			if e.Kind == KindBoardCreated {
+				s.Members = []Member{{UserID: b.OwnerID, Username: b.OwnerUsername, Role: RoleOwner, AddedAt: b.CreatedAt}}
+			}
 		}
 	case KindBoardDeleted:
 		s.Columns, s.Cards = nil, nil
@@ -44,6 +47,17 @@ func (s *Snapshot) Apply(e Event) error {
 		var c Card
 		if err = json.Unmarshal(e.Data, &c); err == nil {
 			s.putCard(c)
+		}
+	case KindMemberAdded, KindMemberUpdated, KindMemberRemoved:
+		var m Member
+		if err = json.Unmarshal(e.Data, &m); err == nil {
+			s.Members = slices.DeleteFunc(s.Members, func(x Member) bool { return x.UserID == m.UserID })
+			if e.Kind != KindMemberRemoved {
+				s.Members = append(s.Members, m)
+				slices.SortStableFunc(s.Members, func(a, b Member) int {
+					return cmp.Or(a.AddedAt.Compare(b.AddedAt), cmp.Compare(a.UserID, b.UserID))
+				})
+			}
 		}
 	case KindCardDeleted:
 		var d Deleted

@@ -7,12 +7,14 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/ratelimit"
 )
 
 // Store is what the API needs of the database layer (see package store for
@@ -37,6 +39,11 @@ type Store interface {
 	SetArchived(ctx context.Context, m board.Meta, boardID, cardID string, archived bool, ifVersion int64) (board.Card, board.Event, error)
 	DeleteCard(ctx context.Context, m board.Meta, boardID, cardID string, ifVersion int64) (board.Event, error)
 
+	ListMembers(ctx context.Context, user, boardID string) ([]board.Member, error)
+	AddMember(ctx context.Context, m board.Meta, boardID, username, role string) (board.Member, board.Event, error)
+	UpdateMember(ctx context.Context, m board.Meta, boardID, userID, role string) (board.Member, board.Event, error)
+	RemoveMember(ctx context.Context, m board.Meta, boardID, userID string) (board.Event, error)
+
 	ClaimIdempotencyKey(ctx context.Context, caller, key string, hash []byte, ttl time.Duration) (*board.Response, error)
 	CompleteIdempotencyKey(ctx context.Context, caller, key string, resp board.Response) error
 	ReleaseIdempotencyKey(ctx context.Context, caller, key string) error
@@ -48,25 +55,53 @@ type Publisher interface {
 	Publish(ctx context.Context, e board.Event)
 }
 
+// Revoker ends live access (open WebSockets) on every instance.
+type Revoker interface {
+	Revoke(r board.Revocation)
+}
+
 // Options configure the API.
 type Options struct {
 	Store          Store
+	Accounts       Accounts
 	Publisher      Publisher     // nil: events are not published
+	Revoker        Revoker       // nil: nothing live to revoke
 	Logger         *slog.Logger  // nil: slog.Default()
 	IdempotencyTTL time.Duration // how long an Idempotency-Key is remembered; 0: 24h
+	// Identify, when set, replaces session and token authentication (for
+	// tests of the API's other behaviour).
+	Identify       func(*http.Request) (board.Principal, error)
+	TrustedProxies []netip.Prefix // whose X-Forwarded-For/-Proto are believed
+	// Requests per caller (user, or IP when anonymous): Burst at once, then
+	// Rate per second. Zero: 100 and 50.
+	RateBurst int
+	Rate      float64
 }
 
 // API serves /api.
 type API struct {
-	store   Store
-	pub     Publisher
-	log     *slog.Logger
-	idemTTL time.Duration
+	store    Store
+	accounts Accounts
+	pub      Publisher
+	revoker  Revoker
+	log      *slog.Logger
+	idemTTL  time.Duration
+	identify func(*http.Request) (board.Principal, error)
+	proxies  []netip.Prefix
+	limiter  *ratelimit.Throttle
 }
 
 // New returns the API.
 func New(o Options) *API {
-	a := &API{store: o.Store, pub: o.Publisher, log: o.Logger, idemTTL: o.IdempotencyTTL}
+	a := &API{store: o.Store, accounts: o.Accounts, pub: o.Publisher, revoker: o.Revoker, log: o.Logger,
+		idemTTL: o.IdempotencyTTL, identify: o.Identify, proxies: o.TrustedProxies}
+	if o.RateBurst == 0 {
+		o.RateBurst = 100
+	}
+	if o.Rate == 0 {
+		o.Rate = 50
+	}
+	a.limiter = &ratelimit.Throttle{Burst: o.RateBurst, Every: time.Duration(float64(time.Second) / o.Rate)}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -85,7 +120,29 @@ func (a *API) Routes() chi.Router {
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, &board.Error{Code: "method_not_allowed", Message: r.Method + " is not allowed here"})
 	})
-	r.Use(readBody, identify, a.idempotent)
+	r.Use(readBody)
+	r.Group(func(r chi.Router) {
+		r.Use(a.limitAnonymous)
+		r.Post("/auth/signup", a.signup)
+		r.Post("/auth/login", a.login)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(a.authenticate, a.limitUser, a.idempotent)
+		a.authenticatedRoutes(r)
+	})
+	return r
+}
+
+// authenticatedRoutes are the routes that need a caller.
+func (a *API) authenticatedRoutes(r chi.Router) {
+	r.Get("/auth/me", a.me)
+	r.Post("/auth/logout", a.logout)
+	r.Post("/auth/password", a.changePassword)
+	r.Get("/auth/sessions", a.listSessions)
+	r.Delete("/auth/sessions/{session}", a.endSession)
+	r.Get("/auth/tokens", a.listTokens)
+	r.Post("/auth/tokens", a.createToken)
+	r.Delete("/auth/tokens/{token}", a.revokeToken)
 
 	r.Get("/boards", a.listBoards)
 	r.Post("/boards", a.createBoard)
@@ -107,40 +164,15 @@ func (a *API) Routes() chi.Router {
 		r.Post("/cards/{card}/archive", a.archiveCard)
 		r.Post("/cards/{card}/unarchive", a.unarchiveCard)
 		r.Delete("/cards/{card}", a.deleteCard)
+
+		r.Get("/members", a.listMembers)
+		r.Post("/members", a.addMember)
+		r.Patch("/members/{user}", a.updateMember)
+		r.Delete("/members/{user}", a.removeMember)
 	})
-	return r
 }
 
 func urlParam(r *http.Request, name string) string { return chi.URLParam(r, name) }
-
-type userKey struct{}
-
-// userIDPattern is what a user id may look like until accounts exist.
-var userIDPattern = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
-
-// identify takes the caller's user id from the X-User header. It stands in
-// for accounts and sessions, which replace it; until then any client may
-// claim any id, so the API must only be exposed to trusted networks.
-func identify(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u := r.Header.Get("X-User")
-		if u == "" {
-			writeProblem(w, r, board.Errorf(board.EUnauthenticated, "say who you are in the X-User header"))
-			return
-		}
-		if !userIDPattern.MatchString(u) {
-			writeProblem(w, r, board.FieldError(board.EInvalid, "X-User", "must be 1-64 of A-Z a-z 0-9 . _ @ -"))
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
-	})
-}
-
-// userFrom returns the caller's user id.
-func userFrom(ctx context.Context) string {
-	u, _ := ctx.Value(userKey{}).(string)
-	return u
-}
 
 var opIDPattern = regexp.MustCompile(`^[\x21-\x7e]{1,64}$`)
 

@@ -57,6 +57,9 @@ func TestCreateAndGet(t *testing.T) {
 		t.Errorf("created board %+v, headers %v", b, r.Header)
 	}
 	col := e.mkColumn(alice, b.ID, "todo")
+	if _, err := e.st.Pool().Exec(t.Context(), `INSERT INTO board_members (board_id, user_id, role) VALUES ($1, 'bob', 'viewer')`, b.ID); err != nil {
+		t.Fatal(err)
+	}
 	r = e.do("POST", "/api/boards/"+b.ID+"/cards", alice, map[string]any{
 		"column_id": col.ID, "title": "T", "description": "D", "labels": []string{"x"}, "due": "2030-01-02",
 		"assignees": []string{"bob"}, "done": true,

@@ -42,7 +42,8 @@ func newEnv(t testing.TB, opts ...func(*httpapi.Options)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	o := httpapi.Options{Store: st, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}
+	o := httpapi.Options{Store: st, Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Identify: headerIdentity, RateBurst: 1 << 30, Rate: 1e9}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -51,6 +52,17 @@ func newEnv(t testing.TB, opts ...func(*httpapi.Options)) *env {
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return &env{t: t, st: st, handler: r, srv: srv}
+}
+
+// headerIdentity takes the caller from the X-User header: these tests are
+// about the API's behaviour for a known caller; authentication has its own
+// tests.
+func headerIdentity(r *http.Request) (board.Principal, error) {
+	u := r.Header.Get("X-User")
+	if u == "" {
+		return board.Principal{}, board.Errorf(board.EUnauthenticated, "no X-User")
+	}
+	return board.Principal{UserID: u, Username: u}, nil
 }
 
 // with returns e for use by the (sub)test t.

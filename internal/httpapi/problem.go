@@ -22,6 +22,7 @@ var statusOf = map[string]int{
 	board.ESinceExpired:       http.StatusGone,
 	board.EUnauthenticated:    http.StatusUnauthorized,
 	board.EForbidden:          http.StatusForbidden,
+	board.ERateLimited:        http.StatusTooManyRequests,
 	board.EInternal:           http.StatusInternalServerError,
 	"method_not_allowed":      http.StatusMethodNotAllowed,
 	"unsupported_media_type":  http.StatusUnsupportedMediaType,
@@ -71,6 +72,10 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if p.Status >= 500 {
 		a.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	var be *board.Error
+	if errors.As(err, &be) && be.RetryAfter > 0 {
+		w.Header().Set("Retry-After", retryAfter(be.RetryAfter))
 	}
 	if p.Code == board.EVersionMismatch {
 		if v, ok := versionOf(p.Current); ok {

@@ -3,6 +3,8 @@ package hub
 import (
 	"errors"
 	"sync"
+
+	"github.com/corkboard/corkboard/internal/board"
 )
 
 // Why a client was closed by the hub.
@@ -10,6 +12,7 @@ var (
 	ErrTooSlow      = errors.New("hub: client too slow: its queue is full")
 	ErrShuttingDown = errors.New("hub: shutting down")
 	ErrClosed       = errors.New("hub: client closed")
+	ErrRevoked      = errors.New("hub: access revoked")
 )
 
 // Client is one connection's side of the hub: a bounded queue of encoded
@@ -19,6 +22,7 @@ var (
 type Client struct {
 	hub  *Hub
 	user string
+	p    board.Principal
 
 	mu     sync.Mutex
 	queue  [][]byte

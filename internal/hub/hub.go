@@ -17,6 +17,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -86,6 +87,7 @@ type Hub struct {
 	mu      sync.Mutex
 	boards  map[string]*boardState
 	clients map[*Client]struct{}
+	perUser map[string]int
 	closed  bool
 
 	stop chan struct{}
@@ -119,7 +121,7 @@ func New(o Options) *Hub {
 	rand.Read(id[:]) //nolint:errcheck // crypto/rand.Read never fails
 	h := &Hub{
 		o: o, log: o.Logger, instance: hex.EncodeToString(id[:]),
-		boards: map[string]*boardState{}, clients: map[*Client]struct{}{},
+		boards: map[string]*boardState{}, clients: map[*Client]struct{}{}, perUser: map[string]int{},
 		stop: make(chan struct{}),
 	}
 	h.wg.Add(2)
@@ -142,21 +144,67 @@ func (h *Hub) Stats() Stats {
 
 // Connect returns a new client for user.
 func (h *Hub) Connect(user string) *Client {
+	c, _ := h.ConnectAs(board.Principal{UserID: user}, 0)
+	return c
+}
+
+// ConnectAs returns a new client for a principal, whose session or token a
+// revocation may name. With maxPerUser > 0, a user with that many clients on
+// this instance already gets ErrTooManyClients.
+func (h *Hub) ConnectAs(p board.Principal, maxPerUser int) (*Client, error) {
 	c := &Client{
-		hub: h, user: user, max: h.o.QueueBytes,
+		hub: h, user: p.UserID, p: p, max: h.o.QueueBytes,
 		boards: map[string]*boardState{},
 		ready:  make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if maxPerUser > 0 && h.perUser[p.UserID] >= maxPerUser {
+		return nil, ErrTooManyClients
+	}
 	if h.closed {
 		c.err = ErrShuttingDown
 		close(c.done)
 	} else {
 		h.clients[c] = struct{}{}
+		h.perUser[p.UserID]++
 		h.nclients.Add(1)
 	}
+	return c, nil
+}
+
+// ErrTooManyClients refuses a user's connection over the per-user cap.
+var ErrTooManyClients = errors.New("hub: too many connections for this user")
+
+// Revoke applies a revocation to this instance: matching clients are closed
+// with ErrRevoked, or, when it names a board, only their subscription to it
+// ends (with an unsubscribed frame giving the reason).
+func (h *Hub) Revoke(r board.Revocation) {
+	h.mu.Lock()
+	var hit []*Client
+	for c := range h.clients {
+		p := c.p
+		if p.UserID != r.UserID || (r.SessionID != "" && p.SessionID != r.SessionID) ||
+			(r.TokenID != "" && p.TokenID != r.TokenID) ||
+			(r.ExceptSession != "" && p.SessionID == r.ExceptSession) {
+			continue
+		}
+		hit = append(hit, c)
+	}
 	h.mu.Unlock()
-	return c
+	for _, c := range hit {
+		if r.BoardID == "" {
+			h.closeClient(c, ErrRevoked)
+			continue
+		}
+		c.mu.Lock()
+		bs := c.boards[r.BoardID]
+		c.mu.Unlock()
+		if bs != nil {
+			c.Send(Frame{Type: FrameUnsubscribed, Board: r.BoardID, Reason: r.Reason}.Encode())
+			h.release(bs, c)
+		}
+	}
 }
 
 // Close closes every client with ErrShuttingDown and stops the hub's loops.
@@ -189,6 +237,9 @@ func (h *Hub) closeClient(c *Client, err error) {
 	h.mu.Lock()
 	if _, ok := h.clients[c]; ok {
 		delete(h.clients, c)
+		if h.perUser[c.user]--; h.perUser[c.user] <= 0 {
+			delete(h.perUser, c.user)
+		}
 		h.nclients.Add(-1)
 	}
 	h.mu.Unlock()
@@ -354,6 +405,11 @@ func (h *Hub) acquire(boardID string, c *Client) (*boardState, error) {
 		h.mu.Unlock()
 		return nil, board.Errorf(board.EConflict, "already subscribed to this board")
 	}
+	if len(c.boards) >= MaxSubscriptions {
+		c.mu.Unlock()
+		h.mu.Unlock()
+		return nil, board.Errorf(board.EConflict, "a connection may subscribe to at most %d boards", MaxSubscriptions)
+	}
 	bs := h.boards[boardID]
 	created := bs == nil
 	if created {
@@ -492,6 +548,9 @@ func newBoardState(id string) *boardState {
 		local: map[string]int{}, remote: map[string]remoteViewers{},
 	}
 }
+
+// MaxSubscriptions is the most boards one client may subscribe to.
+const MaxSubscriptions = 100
 
 // maxPending bounds the events held back behind a gap; later ones are read
 // from the log when the gap is filled.

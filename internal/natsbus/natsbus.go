@@ -23,6 +23,9 @@ func eventSubject(boardID string) string    { return "corkboard.board." + boardI
 func presenceSubject(boardID string) string { return "corkboard.board." + boardID + ".presence" }
 func boardSubjects(boardID string) string   { return "corkboard.board." + boardID + ".*" }
 
+// revokeSubject carries revocations to every instance.
+const revokeSubject = "corkboard.revoke"
+
 // Options configure a Bus.
 type Options struct {
 	URL    string // one URL or a comma-separated list (a cluster)
@@ -32,6 +35,8 @@ type Options struct {
 	OnEvent func(board.Event)
 	// OnPresence receives presence announcements of joined boards.
 	OnPresence func(boardID, instance string, users []string)
+	// OnRevoke receives revocations published by other instances.
+	OnRevoke func(board.Revocation)
 	// OnReconnect is called after the connection came back, when messages
 	// may have been lost.
 	OnReconnect func()
@@ -84,6 +89,16 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 		return nil, fmt.Errorf("connect to nats at %s: %w", o.URL, err)
 	}
 	b.nc = nc
+	if o.OnRevoke != nil {
+		if _, err := nc.Subscribe(revokeSubject, b.receiveRevocation); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("subscribe to revocations: %w", err)
+		}
+		if err := nc.FlushTimeout(5 * time.Second); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("subscribe to revocations: %w", err)
+		}
+	}
 	return b, nil
 }
 
@@ -120,6 +135,31 @@ func (b *Bus) PublishPresence(boardID, instance string, users []string) {
 	if err := b.nc.Publish(presenceSubject(boardID), data); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		b.log.Warn("publish presence", "board", boardID, "err", err)
 	}
+}
+
+// PublishRevocation sends a revocation to every other instance (NoEcho: the
+// caller applies it locally itself).
+func (b *Bus) PublishRevocation(r board.Revocation) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode revocation: %w", err)
+	}
+	if err := b.nc.Publish(revokeSubject, data); err != nil {
+		return fmt.Errorf("publish revocation: %w", err)
+	}
+	return nil
+}
+
+func (b *Bus) receiveRevocation(m *nats.Msg) {
+	if b.o.Drop != nil && b.o.Drop(m.Subject) {
+		return
+	}
+	var r board.Revocation
+	if err := json.Unmarshal(m.Data, &r); err != nil || r.UserID == "" {
+		b.log.Warn("dropping a malformed revocation", "err", err)
+		return
+	}
+	b.o.OnRevoke(r)
 }
 
 // Join subscribes to a board's events and presence and returns once the

@@ -12,11 +12,14 @@ import (
 	"github.com/corkboard/corkboard/internal/board"
 )
 
-const boardCols = `b.id::text, b.name, b.description, b.owner_id, b.version, b.seq, b.created_at, b.updated_at`
+const boardCols = `b.id::text, b.name, b.description, b.owner_id,
+	coalesce((SELECT username FROM users WHERE id::text = b.owner_id), b.owner_id),
+	b.version, b.seq, b.created_at, b.updated_at`
 
 func scanBoard(row pgx.Row, extra ...any) (board.Board, error) {
 	var b board.Board
-	dest := append([]any{&b.ID, &b.Name, &b.Description, &b.OwnerID, &b.Version, &b.Seq, &b.CreatedAt, &b.UpdatedAt}, extra...)
+	dest := append([]any{&b.ID, &b.Name, &b.Description, &b.OwnerID, &b.OwnerUsername, &b.Version, &b.Seq,
+		&b.CreatedAt, &b.UpdatedAt}, extra...)
 	err := row.Scan(dest...)
 	return b, err
 }
@@ -167,10 +170,20 @@ func (s *Store) Snapshot(ctx context.Context, user, boardID string) (board.Snaps
 			if snap.Columns, err = readColumns(ctx, tx, boardID); err != nil {
 				return err
 			}
-			snap.Cards, err = readCards(ctx, tx, `
+			if snap.Members, err = readMembers(ctx, tx, boardID); err != nil {
+				return err
+			}
+			// The number of cards comes in the same round trip, ahead of
+			// them, to size the slice (see scanCards).
+			var n int
+			b := &pgx.Batch{}
+			b.Queue(`SELECT count(*) FROM cards WHERE board_id = $1`, boardID).
+				QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
+			b.Queue(`
 				SELECT `+cardCols+` FROM cards c JOIN columns col ON col.id = c.column_id
-				WHERE c.board_id = $1 ORDER BY col.rank, col.id, c.rank, c.id`, boardID)
-			return err
+				WHERE c.board_id = $1 ORDER BY col.rank, col.id, c.rank, c.id`, boardID).
+				Query(func(rows pgx.Rows) (err error) { snap.Cards, err = scanCards(rows, n); return err })
+			return tx.SendBatch(ctx, b).Close()
 		})
 	if err != nil {
 		return board.Snapshot{}, fmt.Errorf("snapshot of board %s: %w", boardID, err)

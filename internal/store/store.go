@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/corkboard/corkboard/internal/board"
@@ -71,20 +72,17 @@ type mutation[T any] func(ctx context.Context, tx pgx.Tx, seq int64) (result T, 
 // the board row stays locked for fn's statements, one round trip and the
 // commit's flush.
 func mutate[T any](ctx context.Context, s *Store, m board.Meta, boardID string, ownerOnly bool, fn mutation[T]) (T, board.Event, error) {
-	if Variant < 2 {
-		return mutateOld(ctx, s, m, boardID, ownerOnly, fn)
-	}
 	var zero T
+	roles := []string{board.RoleOwner, board.RoleEditor}
+	if ownerOnly {
+		roles = roles[:1]
+	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return zero, board.Event{}, fmt.Errorf("begin: %w", err)
 	}
 	defer conn.Release()
 
-	roles := []string{board.RoleOwner, board.RoleEditor}
-	if ownerOnly {
-		roles = roles[:1]
-	}
 	var seq int64
 	b := &pgx.Batch{}
 	b.Queue(`
@@ -175,4 +173,10 @@ func newEvent(boardID string, seq int64, kind string, payload any, m board.Meta)
 func staleError(what string, have, want int64, cur any) error {
 	return &board.Error{Code: board.EVersionMismatch, Current: cur,
 		Message: fmt.Sprintf("the %s is at version %d, not %d", what, have, want)}
+}
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }

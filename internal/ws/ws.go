@@ -21,6 +21,7 @@ import (
 
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/hub"
+	"github.com/corkboard/corkboard/internal/ratelimit"
 )
 
 // Close codes beyond RFC 6455's (1000 normal, 1001 going away on shutdown,
@@ -44,8 +45,17 @@ type Options struct {
 	PingInterval   time.Duration // 0: 25s
 	WriteTimeout   time.Duration // 0: 10s
 	OriginPatterns []string      // host patterns allowed besides the request's own host
-	// Identify returns the user of the request, or an error to refuse it.
-	Identify func(r *http.Request) (string, error)
+	// Identify returns the caller of the request, or an error to refuse it.
+	Identify func(r *http.Request) (board.Principal, error)
+	// MaxPerUser caps a user's connections on this instance; 0: 20.
+	MaxPerUser int
+	// Each connection may send Burst frames at once, then one every Every;
+	// zero: 20 and 50ms (20 a second).
+	MessageBurst int
+	MessageEvery time.Duration
+	// IdleTimeout closes a connection that has had no subscription for
+	// this long; 0: 5 minutes.
+	IdleTimeout time.Duration
 }
 
 // Handler serves GET /api/ws. Close waits for its connections to end.
@@ -66,6 +76,18 @@ func New(o Options) *Handler {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.MaxPerUser == 0 {
+		o.MaxPerUser = 20
+	}
+	if o.MessageBurst == 0 {
+		o.MessageBurst = 20
+	}
+	if o.MessageEvery == 0 {
+		o.MessageEvery = 50 * time.Millisecond
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = 5 * time.Minute
+	}
 	return &Handler{o: o, log: o.Logger}
 }
 
@@ -83,7 +105,7 @@ func (h *Handler) Wait(ctx context.Context) error {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	user, err := h.o.Identify(r)
+	p, err := h.o.Identify(r)
 	if err != nil {
 		writeRefusal(w, err)
 		return
@@ -98,15 +120,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.conns.Add(1)
 	defer h.conns.Done()
 	conn.SetReadLimit(readLimit)
-	c := h.o.Hub.Connect(user)
-	s := &session{h: h, conn: conn, client: c}
+	c, err := h.o.Hub.ConnectAs(p, h.o.MaxPerUser)
+	if err != nil {
+		conn.Close(websocket.StatusPolicyViolation, "too many connections for this user") //nolint:errcheck // closing
+		return
+	}
+	s := &session{h: h, conn: conn, client: c,
+		limit: &ratelimit.Throttle{Burst: h.o.MessageBurst, Every: h.o.MessageEvery}, active: time.Now()}
 	s.run(r.Context())
 }
 
 func writeRefusal(w http.ResponseWriter, err error) {
 	status := http.StatusUnauthorized
-	if board.ErrorCode(err) == board.EInvalid {
+	switch board.ErrorCode(err) {
+	case board.EInvalid:
 		status = http.StatusBadRequest
+	case board.EInternal:
+		status = http.StatusInternalServerError
 	}
 	body, _ := json.Marshal(map[string]any{"type": "https://corkboard.dev/problems/" + board.ErrorCode(err),
 		"title": http.StatusText(status), "status": status, "code": board.ErrorCode(err), "detail": board.ErrorMessage(err)})
@@ -117,10 +147,17 @@ func writeRefusal(w http.ResponseWriter, err error) {
 
 // session is one connection.
 type session struct {
-	h      *Handler
-	conn   *websocket.Conn
-	client *hub.Client
+	h       *Handler
+	conn    *websocket.Conn
+	client  *hub.Client
+	limit   *ratelimit.Throttle
+	strikes int       // messages refused by the limit (reader's)
+	active  time.Time // last time the connection had a subscription (writer's)
 }
+
+// maxStrikes is how many messages over the rate limit a connection may send
+// before it is closed.
+const maxStrikes = 100
 
 func (s *session) run(ctx context.Context) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -147,6 +184,11 @@ func (s *session) write(ctx context.Context, readerDone <-chan error) (websocket
 				return websocket.StatusGoingAway, "write failed"
 			}
 		case <-ping.C:
+			if len(s.client.Boards()) > 0 {
+				s.active = time.Now()
+			} else if time.Since(s.active) > s.h.o.IdleTimeout {
+				return websocket.StatusNormalClosure, "idle: no subscription"
+			}
 			pctx, cancel := context.WithTimeout(ctx, s.h.o.WriteTimeout)
 			err := s.conn.Ping(pctx)
 			cancel()
@@ -157,6 +199,8 @@ func (s *session) write(ctx context.Context, readerDone <-chan error) (websocket
 			switch err := s.client.Err(); {
 			case errors.Is(err, hub.ErrTooSlow):
 				return StatusTooSlow, "too slow: resubscribe with since"
+			case errors.Is(err, hub.ErrRevoked):
+				return websocket.StatusPolicyViolation, "access revoked: log in again"
 			case errors.Is(err, hub.ErrShuttingDown):
 				// Flush what is queued, then tell the client to go elsewhere.
 				frames = s.client.Take(frames[:0])
@@ -225,6 +269,13 @@ func (s *session) read(ctx context.Context) error {
 				return closeError{websocket.StatusMessageTooBig, "message too big"}
 			}
 			return err
+		}
+		if ok, _ := s.limit.Allow("", time.Now()); !ok {
+			if s.strikes++; s.strikes > maxStrikes {
+				return closeError{websocket.StatusPolicyViolation, "too many messages"}
+			}
+			s.sendError("", board.Errorf(board.ERateLimited, "too many messages: slow down"))
+			continue
 		}
 		if typ != websocket.MessageText {
 			s.sendError("", board.Errorf(board.EMalformed, "send frames as text messages"))

@@ -72,11 +72,14 @@ func newEnv(t *testing.T, queueBytes int) *env {
 	t.Helper()
 	e := &env{log: &memLog{}}
 	e.hub = hub.New(hub.Options{Log: e.log, QueueBytes: queueBytes, HeadInterval: time.Hour})
-	e.ws = ws.New(ws.Options{Hub: e.hub, Identify: func(r *http.Request) (string, error) {
-		if u := r.Header.Get("X-User"); u != "" {
-			return u, nil
+	e.ws = ws.New(ws.Options{Hub: e.hub, MaxPerUser: 3, Identify: func(r *http.Request) (board.Principal, error) {
+		// The bearer credential is the user id; an optional "/session" names
+		// the session.
+		if u, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && u != "" {
+			user, session, _ := strings.Cut(u, "/")
+			return board.Principal{UserID: user, SessionID: session}, nil
 		}
-		return "", board.Errorf(board.EUnauthenticated, "who are you?")
+		return board.Principal{}, board.Errorf(board.EUnauthenticated, "who are you?")
 	}})
 	e.srv = httptest.NewServer(e.ws)
 	e.url = "ws" + strings.TrimPrefix(e.srv.URL, "http")
@@ -211,7 +214,7 @@ func TestRefusedWithoutIdentity(t *testing.T) {
 
 func TestForeignOriginRefused(t *testing.T) {
 	e := newEnv(t, 1<<20)
-	h := http.Header{"X-User": {"alice"}, "Origin": {"https://evil.example"}}
+	h := http.Header{"Authorization": {"Bearer alice"}, "Origin": {"https://evil.example"}}
 	_, resp, err := websocket.Dial(t.Context(), e.url, &websocket.DialOptions{HTTPHeader: h})
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("got %v, %v; want the upgrade refused with 403", resp, err)

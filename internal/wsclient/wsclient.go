@@ -50,12 +50,13 @@ type Conn struct {
 	done   chan struct{}
 }
 
-// Dial connects to the WebSocket endpoint at url (ws://host/api/ws) as user.
+// Dial connects to the WebSocket endpoint at url (ws://host/api/ws) with a
+// credential: an API token or session secret, sent as a Bearer token.
 // buffer is the capacity of the Frames channel; a full channel makes the
 // client stop reading, as a slow client would.
-func Dial(ctx context.Context, url, user string, buffer int) (*Conn, error) {
+func Dial(ctx context.Context, url, credential string, buffer int) (*Conn, error) {
 	h := http.Header{}
-	h.Set("X-User", user)
+	h.Set("Authorization", "Bearer "+credential)
 	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h, CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", url, err)

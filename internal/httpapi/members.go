@@ -1,0 +1,100 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/corkboard/corkboard/internal/board"
+)
+
+func (a *API) listMembers(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "board")
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	members, err := a.store.ListMembers(r.Context(), userFrom(r.Context()), id)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"members": members})
+}
+
+func (a *API) addMember(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "board")
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var in struct {
+		Username string `json:"username"`
+		Role     string `json:"role"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	in.Username = board.NormalizeUsername(in.Username)
+	if err := board.CheckUsername(in.Username); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if err := board.CheckRole(in.Role); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.mutate(w, r, http.StatusCreated, nil, func(ctx context.Context, m board.Meta, _ int64) (any, board.Event, error) {
+		return a.store.AddMember(ctx, m, id, in.Username, in.Role)
+	})
+}
+
+// memberPath reads the {board} and {user} path ids.
+func memberPath(r *http.Request) (string, string, error) {
+	b, err := pathID(r, "board")
+	if err != nil {
+		return "", "", err
+	}
+	u := urlParam(r, "user")
+	if u == "" || len(u) > board.MaxUserIDLen {
+		return "", "", board.FieldError(board.ENotFound, "user", "no such member")
+	}
+	return b, u, nil
+}
+
+func (a *API) updateMember(w http.ResponseWriter, r *http.Request) {
+	boardID, userID, err := memberPath(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var in struct {
+		Role string `json:"role"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if err := board.CheckRole(in.Role); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.mutate(w, r, http.StatusOK, nil, func(ctx context.Context, m board.Meta, _ int64) (any, board.Event, error) {
+		return a.store.UpdateMember(ctx, m, boardID, userID, in.Role)
+	})
+}
+
+func (a *API) removeMember(w http.ResponseWriter, r *http.Request) {
+	boardID, userID, err := memberPath(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.mutate(w, r, http.StatusNoContent, nil, func(ctx context.Context, m board.Meta, _ int64) (any, board.Event, error) {
+		ev, err := a.store.RemoveMember(ctx, m, boardID, userID)
+		if err == nil && a.revoker != nil {
+			a.revoker.Revoke(board.Revocation{UserID: userID, BoardID: boardID, Reason: "removed from the board"})
+		}
+		return nil, ev, err
+	})
+}

@@ -1,0 +1,56 @@
+// Package ratelimit limits attempts per key with token buckets: logins per
+// account and IP, API requests per user, WebSocket messages per connection.
+package ratelimit
+
+import (
+	"sync"
+	"time"
+)
+
+// Throttle limits attempts per key (an account, an IP) with a token bucket:
+// Burst attempts at once, then one every Every. It is per process: with N
+// instances an attacker gets at most N times the allowance.
+type Throttle struct {
+	Burst int
+	Every time.Duration
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	sweep   time.Time
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// Allow takes one attempt for key. When none is left it returns false and
+// how long until the next one.
+func (t *Throttle) Allow(key string, now time.Time) (bool, time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.buckets == nil {
+		t.buckets = map[string]*bucket{}
+	}
+	full := time.Duration(t.Burst) * t.Every
+	if now.Sub(t.sweep) > full {
+		for k, b := range t.buckets {
+			if now.Sub(b.at) > full {
+				delete(t.buckets, k)
+			}
+		}
+		t.sweep = now
+	}
+	b := t.buckets[key]
+	if b == nil {
+		b = &bucket{tokens: float64(t.Burst), at: now}
+		t.buckets[key] = b
+	}
+	b.tokens = min(float64(t.Burst), b.tokens+float64(now.Sub(b.at))/float64(t.Every))
+	b.at = now
+	if b.tokens < 1 {
+		return false, time.Duration((1 - b.tokens) * float64(t.Every))
+	}
+	b.tokens--
+	return true, 0
+}

@@ -22,6 +22,8 @@ const (
 	EForbidden          = "forbidden"
 	ERateLimited        = "rate_limited" // too many requests; Retry-After says when to come back
 	EInternal           = "internal"
+	EMethodNotAllowed   = "method_not_allowed"
+	EUnsupportedMedia   = "unsupported_media_type" // a body that is not application/json
 )
 
 // Error is an error with a code a client can act on. Field names the offending

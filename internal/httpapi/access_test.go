@@ -55,7 +55,7 @@ func TestForeignIDs(t *testing.T) {
 		{"DELETE", A + "/columns/" + w.b1.ID, nil},
 		{"DELETE", A + "/columns/" + w.b1.ID + "?cards=delete", nil},
 		{"DELETE", A + "/columns/" + w.b1.ID + "?cards=move&to=" + w.a2.ID, nil},
-		{"POST", A + "/columns/" + w.b1.ID + "/move", pos("to", "top")},
+		{"POST", A + "/columns/" + w.b1.ID + "/move", map[string]any{"position": pos("to", "top")}},
 		// B's ids in the body or query of a request on A's own things.
 		{"POST", A + "/cards", map[string]any{"column_id": w.b1.ID, "title": "x"}},
 		{"POST", A + "/cards", map[string]any{"column_id": w.a1.ID, "title": "x", "position": pos("after", w.bc1.ID)}},
@@ -67,15 +67,15 @@ func TestForeignIDs(t *testing.T) {
 		{"POST", A + "/cards/" + w.ac1.ID + "/move", map[string]any{"column_id": w.a2.ID, "position": pos("after", w.bc2.ID)}},
 		{"POST", A + "/columns", map[string]any{"name": "x", "position": pos("after", w.b1.ID)}},
 		{"POST", A + "/columns", map[string]any{"name": "x", "position": pos("before", w.b1.ID)}},
-		{"POST", A + "/columns/" + w.a1.ID + "/move", pos("after", w.b1.ID)},
-		{"POST", A + "/columns/" + w.a1.ID + "/move", pos("before", w.b2.ID)},
+		{"POST", A + "/columns/" + w.a1.ID + "/move", map[string]any{"position": pos("after", w.b1.ID)}},
+		{"POST", A + "/columns/" + w.a1.ID + "/move", map[string]any{"position": pos("before", w.b2.ID)}},
 		{"DELETE", A + "/columns/" + w.a1.ID + "?cards=move&to=" + w.b1.ID, nil},
 		// A card id where a column id belongs, and the reverse, on one board.
 		{"PATCH", A + "/columns/" + w.ac1.ID, map[string]any{"name": "x"}},
 		{"GET", A + "/cards/" + w.a1.ID, nil},
 		{"POST", A + "/cards", map[string]any{"column_id": w.ac1.ID, "title": "x"}},
 		{"POST", A + "/cards/" + w.ac1.ID + "/move", map[string]any{"position": pos("after", w.a1.ID)}},
-		{"POST", A + "/columns/" + w.a1.ID + "/move", pos("after", w.ac1.ID)},
+		{"POST", A + "/columns/" + w.a1.ID + "/move", map[string]any{"position": pos("after", w.ac1.ID)}},
 	}
 	f := e.freeze(w.A.ID, w.B.ID)
 	for _, rt := range routes {
@@ -112,7 +112,7 @@ func boardRoutes(boardID, colID, otherColID, cardID string) []route {
 		{"GET", B + "/events?since=1&limit=5", nil},
 		{"POST", B + "/columns", map[string]any{"name": "x"}},
 		{"PATCH", B + "/columns/" + colID, map[string]any{"name": "x"}},
-		{"POST", B + "/columns/" + colID + "/move", map[string]any{"to": "top"}},
+		{"POST", B + "/columns/" + colID + "/move", map[string]any{"position": map[string]any{"to": "top"}}},
 		{"DELETE", B + "/columns/" + colID, nil},
 		{"DELETE", B + "/columns/" + colID + "?cards=delete", nil},
 		{"DELETE", B + "/columns/" + colID + "?cards=move&to=" + otherColID, nil},

@@ -32,7 +32,8 @@ func (a *API) createColumn(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	a.mutate(w, r, http.StatusCreated, nil, func(ctx context.Context, m board.Meta, _ int64) (any, board.Event, error) {
+	location := func(v any) string { c := v.(board.Column); return "/api/boards/" + c.BoardID + "/columns/" + c.ID }
+	a.mutate(w, r, http.StatusCreated, location, func(ctx context.Context, m board.Meta, _ int64) (any, board.Event, error) {
 		return a.store.CreateColumn(ctx, m, id, in)
 	})
 }
@@ -67,17 +68,19 @@ func (a *API) moveColumn(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	var p board.Position
-	if err := decodeJSON(r, &p); err != nil {
+	var mv struct {
+		Position board.Position `json:"position"`
+	}
+	if err := decodeJSON(r, &mv); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	if err := p.Validate("position"); err != nil {
+	if err := mv.Position.Validate("position"); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
 	a.mutate(w, r, http.StatusOK, nil, func(ctx context.Context, m board.Meta, ifVersion int64) (any, board.Event, error) {
-		return a.store.MoveColumn(ctx, m, boardID, colID, p, ifVersion)
+		return a.store.MoveColumn(ctx, m, boardID, colID, mv.Position, ifVersion)
 	})
 }
 

@@ -36,7 +36,7 @@ func readBody(next http.Handler) http.Handler {
 			writeProblem(w, r, board.Errorf(board.EMalformed, "could not read the request body"))
 			return
 		case len(body) > 0 && !jsonMediaType(r.Header.Get("Content-Type")):
-			writeProblem(w, r, &board.Error{Code: "unsupported_media_type", Message: "send the body as application/json"})
+			writeProblem(w, r, &board.Error{Code: board.EUnsupportedMedia, Message: "send the body as application/json"})
 			return
 		case !utf8.Valid(body):
 			writeProblem(w, r, board.Errorf(board.EMalformed, "the request body is not valid UTF-8"))
@@ -66,6 +66,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(r, err)
 	body, _ := json.Marshal(p)
 	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)
 	w.Write(body) //nolint:errcheck // the client may be gone
 }

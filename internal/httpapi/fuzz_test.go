@@ -184,8 +184,8 @@ func FuzzBoardAndColumnBodies(f *testing.F) {
 		{2, `{"name": "c", "position": {"after": "$FCOL"}}`},
 		{3, `{"name": "renamed"}`},
 		{3, `{"name": 1}`},
-		{4, `{"after": "$COL2"}`},
-		{4, `{"before": "$CARD"}`},
+		{4, `{"position": {"after": "$COL2"}}`},
+		{4, `{"position": {"before": "$CARD"}}`},
 	} {
 		f.Add(s.route, s.body)
 	}

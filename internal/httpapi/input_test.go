@@ -96,7 +96,7 @@ func TestBadInput(t *testing.T) {
 		{"bad after id", "POST", cards, newCard("position", map[string]string{"after": "x"}), nil, 422, invalid, "position.after"},
 		{"bad before id", "POST", card + "/move", map[string]any{"position": map[string]string{"before": "1"}}, nil, 422, invalid, "position.before"},
 		{"bad move column", "POST", card + "/move", map[string]any{"column_id": "x"}, nil, 422, invalid, "column_id"},
-		{"bad column after", "POST", B + "/columns/" + col.ID + "/move", map[string]any{"after": "x"}, nil, 422, invalid, "position.after"},
+		{"bad column after", "POST", B + "/columns/" + col.ID + "/move", map[string]any{"position": map[string]any{"after": "x"}}, nil, 422, invalid, "position.after"},
 		{"bad to column", "DELETE", B + "/columns/" + col.ID + "?cards=move&to=x", nil, nil, 422, invalid, "to"},
 		{"missing to column", "DELETE", B + "/columns/" + col.ID + "?cards=move", nil, nil, 422, invalid, "to"},
 		{"to without move", "DELETE", B + "/columns/" + col.ID + "?cards=delete&to=" + other.ID, nil, nil, 422, invalid, "to"},
@@ -108,7 +108,7 @@ func TestBadInput(t *testing.T) {
 		{"to and after", "POST", card + "/move", map[string]any{"position": map[string]string{"to": "top", "after": c.ID}}, nil, 422, invalid, "position"},
 		{"after itself", "POST", card + "/move", map[string]any{"position": map[string]string{"after": c.ID}}, nil, 422, invalid, "position.after"},
 		{"before itself", "POST", card + "/move", map[string]any{"position": map[string]string{"before": c.ID}}, nil, 422, invalid, "position.before"},
-		{"column after itself", "POST", B + "/columns/" + col.ID + "/move", map[string]any{"after": col.ID}, nil, 422, invalid, "position.after"},
+		{"column after itself", "POST", B + "/columns/" + col.ID + "/move", map[string]any{"position": map[string]any{"after": col.ID}}, nil, 422, invalid, "position.after"},
 
 		// Wrong JSON types.
 		{"number title", "PATCH", card, `{"title": 5}`, nil, 422, invalid, "title"},

@@ -24,8 +24,8 @@ var statusOf = map[string]int{
 	board.EForbidden:          http.StatusForbidden,
 	board.ERateLimited:        http.StatusTooManyRequests,
 	board.EInternal:           http.StatusInternalServerError,
-	"method_not_allowed":      http.StatusMethodNotAllowed,
-	"unsupported_media_type":  http.StatusUnsupportedMediaType,
+	board.EMethodNotAllowed:   http.StatusMethodNotAllowed,
+	board.EUnsupportedMedia:   http.StatusUnsupportedMediaType,
 }
 
 // Problem is an RFC 9457 problem document with Corkboard's stable code, the

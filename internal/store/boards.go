@@ -152,7 +152,7 @@ func (s *Store) DeleteBoard(ctx context.Context, m board.Meta, boardID string, i
 	}
 	data, _ := json.Marshal(board.Deleted{ID: boardID})
 	return board.Event{BoardID: boardID, Seq: seq + 1, Kind: board.KindBoardDeleted, Data: data,
-		Actor: m.Actor, OpID: m.OpID}, nil
+		Actor: m.Actor, OpID: m.OpID, At: time.Now().UTC()}, nil
 }
 
 // Snapshot returns the board with its columns and cards in order, as of one
@@ -223,6 +223,9 @@ func (s *Store) Events(ctx context.Context, user, boardID string, since int64, l
 				return err
 			}
 			head = b.Seq
+			if since > head {
+				return board.FieldError(board.EInvalid, "since", "is %d, but the board is at %d", since, head)
+			}
 			if limit == 0 {
 				events = []board.Event{}
 				return nil

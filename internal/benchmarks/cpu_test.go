@@ -1,0 +1,129 @@
+package benchmarks
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// On a small machine the benchmarks are bound by CPU as much as by fsync,
+// and the load generator shares the CPUs with the server and PostgreSQL. To
+// show where the time goes, each run reports the CPU spent per operation by
+// PostgreSQL (all its processes) and by the client side: this test process
+// (HTTP client, HTTP server, API, store and pgx) or the pgbench process.
+
+// clockTick is the unit of the times in /proc/<pid>/stat (USER_HZ, 100 on
+// every Linux this runs on).
+const clockTick = 10 * time.Millisecond
+
+// selfCPU returns the user and system CPU time of this process so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// pgCPU returns the CPU time used so far by the PostgreSQL server we
+// started: the postmaster, its live children and the children it has reaped.
+// ok is false when it cannot tell (an external server, no /proc).
+func (e *env) pgCPU() (d time.Duration, ok bool) {
+	if e.srv == nil {
+		return 0, false
+	}
+	b, err := os.ReadFile(filepath.Join(e.srv.Dir(), "postmaster.pid"))
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	pm, err := strconv.Atoi(strings.TrimSpace(string(line)))
+	if err != nil {
+		return 0, false
+	}
+	f, ok := procStat(pm)
+	if !ok {
+		return 0, false
+	}
+	ticks := f.utime + f.stime + f.cutime + f.cstime
+	entries, _ := os.ReadDir("/proc")
+	for _, ent := range entries {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil || pid == pm {
+			continue
+		}
+		if c, ok := procStat(pid); ok && c.ppid == int64(pm) {
+			ticks += c.utime + c.stime
+		}
+	}
+	return time.Duration(ticks) * clockTick, true
+}
+
+type stat struct{ ppid, utime, stime, cutime, cstime int64 }
+
+// procStat reads the fields of /proc/<pid>/stat that pgCPU needs.
+func procStat(pid int) (stat, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return stat{}, false
+	}
+	// The command name, in parentheses, may hold spaces: fields start
+	// after the last ')'. Then: state ppid pgrp session tty tpgid flags
+	// minflt cminflt majflt cmajflt utime stime cutime cstime ...
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return stat{}, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 15 {
+		return stat{}, false
+	}
+	n := func(k int) int64 { v, _ := strconv.ParseInt(f[k], 10, 64); return v }
+	return stat{ppid: n(1), utime: n(11), stime: n(12), cutime: n(13), cstime: n(14)}, true
+}
+
+// cpuMeter measures the CPU spent between start and stop.
+type cpuMeter struct {
+	e        *env
+	self, pg time.Duration
+	pgOK     bool
+}
+
+func (e *env) startCPU() *cpuMeter {
+	settle()
+	m := &cpuMeter{e: e}
+	m.pg, m.pgOK = e.pgCPU()
+	m.self = selfCPU()
+	return m
+}
+
+// stop returns the per-operation CPU metrics for ops operations: pg-cpu-us
+// (PostgreSQL) and, when client is not negative, client-cpu-us (client is
+// the CPU of an external client such as pgbench; negative means this
+// process).
+func (m *cpuMeter) stop(ops int, client time.Duration) map[string]float64 {
+	self := selfCPU() - m.self
+	settle()
+	pg, pgOK := m.e.pgCPU()
+	out := map[string]float64{}
+	if ops <= 0 {
+		return out
+	}
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(ops) }
+	if pgOK && m.pgOK {
+		out["pg-cpu-us/op"] = per(pg - m.pg)
+	}
+	if client < 0 {
+		client = self
+	}
+	out["client-cpu-us/op"] = per(client)
+	return out
+}
+
+// settle gives PostgreSQL a moment to reap the backends of clients that just
+// disconnected (pgbench), whose CPU time it then counts.
+func settle() { time.Sleep(100 * time.Millisecond) }

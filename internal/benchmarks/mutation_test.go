@@ -1,0 +1,157 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/corkboard/corkboard/internal/board"
+)
+
+// mutationConfig is a number of concurrent writers, each of whose
+// operations picks one of the first `boards` boards at random (and one of
+// its cards at random), as the pgbench script does.
+type mutationConfig struct{ boards, writers int }
+
+func (c mutationConfig) name() string {
+	return fmt.Sprintf("boards=%d/writers=%d", c.boards, c.writers)
+}
+
+// mutationConfigs: one writer; sixteen on one board, where they serialize
+// on the board's row lock by design; sixteen spread over sixteen boards.
+var mutationConfigs = []mutationConfig{{1, 1}, {1, 16}, {16, 16}}
+
+// BenchmarkCardPatch measures one card PATCH (a title change) per op, from
+// the HTTP request to the durable commit, against pgbench running the same
+// SQL on the same server:
+//
+//   - pgbench: scripts/pgbench/mutation.sql, the statements of the store's
+//     mutation, one per round trip, with as many clients as writers (the
+//     ceiling of this box);
+//   - pgbench-pipelined: scripts/pgbench/mutation-pipelined.sql, the same in
+//     the store's three round trips;
+//   - store: store.UpdateCard called directly (the store without HTTP);
+//   - http: PATCH /api/boards/{board}/cards/{card} through a real HTTP server
+//     and client on loopback, the API and the store.
+//
+// Reported: ops/s (whole run), p50-ms and p99-ms of the per-op latencies.
+func BenchmarkCardPatch(b *testing.B) {
+	for _, cfg := range mutationConfigs {
+		b.Run(cfg.name(), func(b *testing.B) {
+			b.Run("pgbench", func(b *testing.B) { benchPgbench(b, cfg, mutationScript, "pgbench") })
+			b.Run("pgbench-pipelined", func(b *testing.B) {
+				benchPgbench(b, cfg, mutationPipelinedScript, "pgbench-pipelined")
+			})
+			b.Run("store", func(b *testing.B) { benchStorePatch(b, cfg) })
+			b.Run("http", func(b *testing.B) { benchHTTPPatch(b, cfg) })
+		})
+	}
+}
+
+// opFunc does operation i as writer w, with the writer's own random source.
+type opFunc func(ctx context.Context, rnd *rand.Rand, i int) error
+
+// runWriters runs b.N operations on cfg.writers goroutines and returns the
+// latency of each operation, the wall time of the whole run and the CPU
+// spent per operation.
+func runWriters(b *testing.B, e *env, writers int, op opFunc) ([]time.Duration, time.Duration, map[string]float64) {
+	b.Helper()
+	ctx := context.Background()
+	var next atomic.Int64
+	var failed atomic.Bool
+	var firstErr error
+	var errOnce sync.Once
+	lats := make([][]time.Duration, writers)
+	var wg sync.WaitGroup
+	cpu := e.startCPU()
+	b.ResetTimer()
+	start := time.Now()
+	for w := range writers {
+		wg.Go(func() {
+			rnd := rand.New(rand.NewPCG(uint64(w), uint64(b.N)))
+			l := make([]time.Duration, 0, b.N/writers+1)
+			for !failed.Load() {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					break
+				}
+				t := time.Now()
+				if err := op(ctx, rnd, int(i)); err != nil {
+					errOnce.Do(func() { firstErr = err })
+					failed.Store(true)
+					break
+				}
+				l = append(l, time.Since(t))
+			}
+			lats[w] = l
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	cpuPerOp := cpu.stop(b.N, -1)
+	if firstErr != nil {
+		b.Fatal(firstErr)
+	}
+	var all []time.Duration
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	return all, elapsed, cpuPerOp
+}
+
+func benchHTTPPatch(b *testing.B, cfg mutationConfig) {
+	e := getEnv(b)
+	e.checkpoint(b)
+	base := e.http.URL + "/api/boards/"
+	op := func(ctx context.Context, rnd *rand.Rand, i int) error {
+		bd, k := 1+rnd.IntN(cfg.boards), 1+rnd.IntN(cardsPerBoard)
+		body := fmt.Sprintf(`{"title":"Card %d of board %d, edit %d"}`, k, bd, i)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPatch,
+			base+boardID(bd)+"/cards/"+cardID(bd, k), strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.AddCookie(e.cookie)
+		req.Header.Set("X-Op-Id", fmt.Sprintf("go-%d", i))
+		resp, err := e.client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("PATCH card: status %s", resp.Status)
+		}
+		return nil
+	}
+	lat, elapsed, cpu := runWriters(b, e, cfg.writers, op)
+	p50, p99 := summarize(lat)
+	record(b, result{config: cfg.name(), impl: "http", ops: float64(len(lat)) / elapsed.Seconds(), p50: p50, p99: p99, extra: cpu})
+}
+
+func benchStorePatch(b *testing.B, cfg mutationConfig) {
+	e := getEnv(b)
+	e.checkpoint(b)
+	op := func(ctx context.Context, rnd *rand.Rand, i int) error {
+		bd, k := 1+rnd.IntN(cfg.boards), 1+rnd.IntN(cardsPerBoard)
+		title := fmt.Sprintf("Card %d of board %d, edit %d", k, bd, i)
+		m := board.Meta{Actor: e.user, OpID: fmt.Sprintf("go-%d", i)}
+		_, _, err := e.store.UpdateCard(ctx, m, boardID(bd), cardID(bd, k), board.CardPatch{Title: &title}, 0)
+		return err
+	}
+	lat, elapsed, cpu := runWriters(b, e, cfg.writers, op)
+	p50, p99 := summarize(lat)
+	record(b, result{config: cfg.name(), impl: "store", ops: float64(len(lat)) / elapsed.Seconds(), p50: p50, p99: p99, extra: cpu})
+}

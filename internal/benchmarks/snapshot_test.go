@@ -1,0 +1,87 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// BenchmarkSnapshot reads the snapshot of a board with 10,000 cards, one at
+// a time:
+//
+//   - store: store.Snapshot (the read transaction and the scan into Go
+//     values);
+//   - http: GET /api/boards/{board} through a real HTTP server and client,
+//     which adds the JSON encoding and the transfer of the body. server-p50-ms
+//     is the time inside the server, from routing to the handler's return.
+//
+// Reported: p50-ms and p99-ms per snapshot (the target is 50 ms
+// server-side).
+func BenchmarkSnapshot(b *testing.B) {
+	b.Run("cards=10000/store", func(b *testing.B) {
+		e := getEnv(b)
+		ctx := context.Background()
+		id := boardID(snapshotBoard)
+		if err := e.snapshotOnce(ctx); err != nil {
+			b.Fatal(err)
+		}
+		lat, elapsed, _ := runWriters(b, e, 1, func(ctx context.Context, _ *rand.Rand, _ int) error {
+			snap, err := e.store.Snapshot(ctx, e.user, id)
+			if err == nil && len(snap.Cards) != snapshotCards {
+				err = fmt.Errorf("snapshot has %d cards, want %d", len(snap.Cards), snapshotCards)
+			}
+			return err
+		})
+		p50, p99 := summarize(lat)
+		record(b, result{config: "snapshot", impl: "store", ops: float64(len(lat)) / elapsed.Seconds(), p50: p50, p99: p99})
+	})
+	b.Run("cards=10000/http", func(b *testing.B) {
+		e := getEnv(b)
+		url := e.http.URL + "/api/boards/" + boardID(snapshotBoard)
+		server := make(chan time.Duration, 1)
+		e.setServerTime(server)
+		defer e.setServerTime(nil)
+		var serverLat []time.Duration
+		var size int64
+		lat, elapsed, _ := runWriters(b, e, 1, func(ctx context.Context, _ *rand.Rand, _ int) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if err != nil {
+				return err
+			}
+			req.AddCookie(e.cookie)
+			resp, err := e.client.Do(req)
+			if err != nil {
+				return err
+			}
+			size, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("GET snapshot: status %s", resp.Status)
+			}
+			select {
+			case d := <-server:
+				serverLat = append(serverLat, d)
+			case <-time.After(time.Second):
+				return fmt.Errorf("no server-side time for the request")
+			}
+			return nil
+		})
+		p50, p99 := summarize(lat)
+		sp50, sp99 := summarize(serverLat)
+		record(b, result{config: "snapshot", impl: "http", ops: float64(len(lat)) / elapsed.Seconds(), p50: p50, p99: p99,
+			extra: map[string]float64{"server-p50-ms": sp50, "server-p99-ms": sp99, "body-MB": float64(size) / 1e6}})
+	})
+}
+
+// snapshotOnce warms the caches with one snapshot.
+func (e *env) snapshotOnce(ctx context.Context) error {
+	_, err := e.store.Snapshot(ctx, e.user, boardID(snapshotBoard))
+	return err
+}

@@ -56,6 +56,9 @@ type Options struct {
 	// IdleTimeout closes a connection that has had no subscription for
 	// this long; 0: 5 minutes.
 	IdleTimeout time.Duration
+	// RecheckInterval is how often a connection's credential is checked
+	// again (a backstop for a revocation lost on the bus); 0: 1 minute.
+	RecheckInterval time.Duration
 }
 
 // Handler serves GET /api/ws. Close waits for its connections to end.
@@ -87,6 +90,9 @@ func New(o Options) *Handler {
 	}
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 5 * time.Minute
+	}
+	if o.RecheckInterval == 0 {
+		o.RecheckInterval = time.Minute
 	}
 	return &Handler{o: o, log: o.Logger}
 }
@@ -125,8 +131,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn.Close(websocket.StatusPolicyViolation, "too many connections for this user") //nolint:errcheck // closing
 		return
 	}
-	s := &session{h: h, conn: conn, client: c,
-		limit: &ratelimit.Throttle{Burst: h.o.MessageBurst, Every: h.o.MessageEvery}, active: time.Now()}
+	s := &session{h: h, conn: conn, client: c, req: r,
+		limit:  &ratelimit.Throttle{Burst: h.o.MessageBurst, Every: h.o.MessageEvery},
+		active: time.Now(), checked: time.Now()}
 	s.run(r.Context())
 }
 
@@ -150,6 +157,8 @@ type session struct {
 	h       *Handler
 	conn    *websocket.Conn
 	client  *hub.Client
+	req     *http.Request // the upgrade request, whose credential is checked again
+	checked time.Time     // when it was last checked (writer's)
 	limit   *ratelimit.Throttle
 	strikes int       // messages refused by the limit (reader's)
 	active  time.Time // last time the connection had a subscription (writer's)
@@ -189,6 +198,12 @@ func (s *session) write(ctx context.Context, readerDone <-chan error) (websocket
 			} else if time.Since(s.active) > s.h.o.IdleTimeout {
 				return websocket.StatusNormalClosure, "idle: no subscription"
 			}
+			if time.Since(s.checked) >= s.h.o.RecheckInterval {
+				s.checked = time.Now()
+				if s.revoked(ctx) {
+					return websocket.StatusPolicyViolation, "access revoked: log in again"
+				}
+			}
 			pctx, cancel := context.WithTimeout(ctx, s.h.o.WriteTimeout)
 			err := s.conn.Ping(pctx)
 			cancel()
@@ -217,6 +232,22 @@ func (s *session) write(ctx context.Context, readerDone <-chan error) (websocket
 			return websocket.StatusNormalClosure, ""
 		}
 	}
+}
+
+// revoked checks the connection's credential again: true when it no longer
+// names the same user (logged out, expired, revoked). A failing check (the
+// database unreachable) keeps the connection.
+func (s *session) revoked(ctx context.Context) bool {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	p, err := s.h.o.Identify(s.req.WithContext(cctx))
+	switch board.ErrorCode(err) {
+	case "":
+		return p.UserID != s.client.User()
+	case board.EUnauthenticated:
+		return true
+	}
+	return false
 }
 
 // writeBatch writes frames as one text message, newline-separated.

@@ -274,3 +274,33 @@ func TestShutdownGoingAway(t *testing.T) {
 		t.Fatalf("connections still open after shutdown: %v", err)
 	}
 }
+
+// TestRecheckClosesRevokedCredential: a credential that stops being valid
+// (its revocation lost on the bus) closes the connection at the next check.
+func TestRecheckClosesRevokedCredential(t *testing.T) {
+	e := &env{log: &memLog{}}
+	var revoked sync.Map
+	e.hub = hub.New(hub.Options{Log: e.log, HeadInterval: time.Hour})
+	e.ws = ws.New(ws.Options{Hub: e.hub, PingInterval: 20 * time.Millisecond, RecheckInterval: 20 * time.Millisecond,
+		Identify: func(r *http.Request) (board.Principal, error) {
+			u, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if _, gone := revoked.Load(u); gone || u == "" {
+				return board.Principal{}, board.Errorf(board.EUnauthenticated, "session ended")
+			}
+			return board.Principal{UserID: u}, nil
+		}})
+	e.srv = httptest.NewServer(e.ws)
+	e.url = "ws" + strings.TrimPrefix(e.srv.URL, "http")
+	t.Cleanup(func() { e.hub.Close(); e.srv.Close() })
+	alice, bob := dial(t, e, "alice"), dial(t, e, "bob")
+	revoked.Store("alice", true)
+	if got := closeStatus(t, alice); got != websocket.StatusPolicyViolation {
+		t.Fatalf("alice's close status %d, want %d", got, websocket.StatusPolicyViolation)
+	}
+	if err := bob.Send(t.Context(), map[string]any{"type": "ping"}); err != nil {
+		t.Fatalf("bob's connection should stay open: %v", err)
+	}
+	if f := next(t, bob); f.Type != "pong" {
+		t.Fatalf("bob got %+v", f)
+	}
+}

@@ -131,10 +131,16 @@ func (s *Service) Login(ctx context.Context, username, password string, c Client
 	return s.newSession(ctx, u, c)
 }
 
+// throttle takes an attempt from the client IP's bucket (unless ip is
+// empty: a password change has no IP at hand, and must not share one bucket
+// with every other user's) and from the account's (unless username is
+// empty).
 func (s *Service) throttle(ip, username string) error {
 	now := s.o.Now()
-	if ok, wait := s.o.IPThrottle.Allow("ip:"+ip, now); !ok {
-		return &board.Error{Code: board.ERateLimited, Message: "too many attempts from this address: wait a little", RetryAfter: wait}
+	if ip != "" {
+		if ok, wait := s.o.IPThrottle.Allow("ip:"+ip, now); !ok {
+			return &board.Error{Code: board.ERateLimited, Message: "too many attempts from this address: wait a little", RetryAfter: wait}
+		}
 	}
 	if username == "" {
 		return nil
@@ -228,8 +234,8 @@ func (s *Service) EndSession(ctx context.Context, p board.Principal, sessionID s
 // result only. ttl 0: no expiry.
 func (s *Service) CreateToken(ctx context.Context, p board.Principal, name string, ttl time.Duration) (board.APIToken, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > board.MaxTokenName {
-		return board.APIToken{}, board.FieldError(board.EInvalid, "name", "must be 1-%d characters", board.MaxTokenName)
+	if err := board.CheckName("name", name, board.MaxTokenName); err != nil {
+		return board.APIToken{}, err
 	}
 	secret, hash := NewSecret(tokenPrefix)
 	t, err := s.o.Store.CreateAPIToken(ctx, p.UserID, name, hash, ttl)

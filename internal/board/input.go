@@ -137,6 +137,10 @@ func checkText(field, s string, required bool, max int) error {
 	return nil
 }
 
+// CheckName returns EInvalid unless s is non-blank valid UTF-8 text of at
+// most max characters without NUL.
+func CheckName(field, s string, max int) error { return checkText(field, s, true, max) }
+
 func checkList(field string, list []string, maxItems, maxLen int) error {
 	if len(list) > maxItems {
 		return FieldError(EInvalid, field, "has %d items; the limit is %d", len(list), maxItems)

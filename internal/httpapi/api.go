@@ -128,13 +128,16 @@ func (a *API) Routes() chi.Router {
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(a.authenticate, a.limitUser, a.idempotent)
-		a.authenticatedRoutes(r)
+		a.accountRoutes(r)
+		a.boardRoutes(r)
 	})
 	return r
 }
 
-// authenticatedRoutes are the routes that need a caller.
-func (a *API) authenticatedRoutes(r chi.Router) {
+// accountRoutes are the caller's own account, sessions and tokens. With an
+// Idempotency-Key, their refusals replay but a success is not stored (a
+// token's secret must not be kept), so a retry runs again.
+func (a *API) accountRoutes(r chi.Router) {
 	r.Get("/auth/me", a.me)
 	r.Post("/auth/logout", a.logout)
 	r.Post("/auth/password", a.changePassword)
@@ -143,7 +146,11 @@ func (a *API) authenticatedRoutes(r chi.Router) {
 	r.Get("/auth/tokens", a.listTokens)
 	r.Post("/auth/tokens", a.createToken)
 	r.Delete("/auth/tokens/{token}", a.revokeToken)
+}
 
+// boardRoutes are the boards and what is on them: every mutation is one
+// transaction with an event, and Idempotency-Key makes it safe to retry.
+func (a *API) boardRoutes(r chi.Router) {
 	r.Get("/boards", a.listBoards)
 	r.Post("/boards", a.createBoard)
 	r.Route("/boards/{board}", func(r chi.Router) {

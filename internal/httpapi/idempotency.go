@@ -48,8 +48,11 @@ func (a *API) idempotent(next http.Handler) http.Handler {
 		rec := &recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r.WithContext(board.WithIdempotentCall(ctx, call)))
 		switch {
-		case rec.status >= 500 || rec.status == 0:
-			// Nothing committed: let a retry run the request again.
+		case rec.status >= 500 || rec.status == 0 || (rec.status < 400 && call.Render == nil):
+			// Nothing committed: let a retry run the request again. Nor is
+			// there a response to replay for a success that is not a board
+			// mutation (the account routes: an API token's secret must not
+			// be stored), so the key does not hold such a request.
 			if err := a.store.ReleaseIdempotencyKey(ctx, caller, key); err != nil {
 				a.log.ErrorContext(ctx, "release idempotency key", "err", err)
 			}

@@ -90,7 +90,7 @@ func (s *Store) CreateCard(ctx context.Context, m board.Meta, boardID string, in
 		if _, err := currentColumn(ctx, tx, boardID, in.ColumnID, 0); err != nil {
 			return board.Card{}, "", nil, fieldOf(err, "column_id")
 		}
-		if err := checkAssignees(ctx, tx, boardID, in.Assignees); err != nil {
+		if err := checkAssignees(ctx, tx, boardID, noID, in.Assignees); err != nil {
 			return board.Card{}, "", nil, err
 		}
 		r, err := cardSiblings.rankFor(ctx, tx, in.ColumnID, noID, in.Position)
@@ -119,7 +119,7 @@ func (s *Store) UpdateCard(ctx context.Context, m board.Meta, boardID, cardID st
 		}
 		if p.Assignees != nil {
 			assignees = nonNil(*p.Assignees)
-			if err := checkAssignees(ctx, tx, boardID, assignees); err != nil {
+			if err := checkAssignees(ctx, tx, boardID, cardID, assignees); err != nil {
 				return board.Card{}, "", nil, err
 			}
 		}

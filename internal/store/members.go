@@ -138,16 +138,19 @@ func keepAnOwner(ctx context.Context, tx pgx.Tx, boardID, userID, role string) e
 	return nil
 }
 
-// checkAssignees refuses assignees who are not members of the board.
-func checkAssignees(ctx context.Context, tx pgx.Tx, boardID string, assignees []string) error {
+// checkAssignees refuses assignees who are not members of the board, unless
+// card (if not noID) has them already: a member who left stays on the cards
+// they had until someone takes them off.
+func checkAssignees(ctx context.Context, tx pgx.Tx, boardID, card string, assignees []string) error {
 	if len(assignees) == 0 {
 		return nil
 	}
 	var strangers []string
 	err := tx.QueryRow(ctx, `
 		SELECT coalesce(array_agg(a ORDER BY a), '{}') FROM unnest($2::text[]) a
-		WHERE NOT EXISTS (SELECT 1 FROM board_members WHERE board_id = $1 AND user_id = a)`,
-		boardID, assignees).Scan(&strangers)
+		WHERE NOT EXISTS (SELECT 1 FROM board_members WHERE board_id = $1 AND user_id = a)
+		  AND NOT EXISTS (SELECT 1 FROM cards WHERE id = $3 AND a = ANY (assignees))`,
+		boardID, assignees, card).Scan(&strangers)
 	if err != nil {
 		return fmt.Errorf("check assignees: %w", err)
 	}

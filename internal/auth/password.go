@@ -45,29 +45,53 @@ func HashPassword(password string, p Params) string {
 
 var errBadHash = errors.New("auth: not an argon2id hash")
 
+// Bounds on the parameters a stored hash may carry. Hashes come from our own
+// database, but a corrupted or planted one must fail with an error, not make
+// argon2 panic (it does for t=0 or p=0) or allocate without limit.
+const (
+	maxMemory = 1 << 20 // KiB: 1 GiB
+	maxTime   = 64
+	minSalt   = 8
+	maxSalt   = 64
+	minKey    = 16
+	maxKey    = 128
+)
+
+// decodeHash parses a PHC-format argon2id hash strictly: the canonical
+// $argon2id$v=19$m=…,t=…,p=…$salt$key with parameters within bounds.
+func decodeHash(hash string) (p Params, salt, key []byte, err error) {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != fmt.Sprintf("v=%d", argon2.Version) {
+		return Params{}, nil, nil, errBadHash
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil ||
+		parts[3] != fmt.Sprintf("m=%d,t=%d,p=%d", p.Memory, p.Time, p.Threads) {
+		return Params{}, nil, nil, errBadHash
+	}
+	if p.Time < 1 || p.Time > maxTime || p.Threads < 1 || p.Memory < 8*uint32(p.Threads) || p.Memory > maxMemory {
+		return Params{}, nil, nil, errBadHash
+	}
+	// The decoder skips newlines: compare the re-encoding to be strict.
+	enc := base64.RawStdEncoding
+	salt, err = enc.DecodeString(parts[4])
+	if err != nil || len(salt) < minSalt || len(salt) > maxSalt || enc.EncodeToString(salt) != parts[4] {
+		return Params{}, nil, nil, errBadHash
+	}
+	key, err = enc.DecodeString(parts[5])
+	if err != nil || len(key) < minKey || len(key) > maxKey || enc.EncodeToString(key) != parts[5] {
+		return Params{}, nil, nil, errBadHash
+	}
+	return p, salt, key, nil
+}
+
 // CheckPassword reports whether password matches the hash, in time that does
 // not depend on where they differ. The hash carries its own parameters, so
-// hashes made with older parameters keep working.
+// hashes made with older parameters keep working. A hash that is not a
+// well-formed argon2id hash with sane parameters is an error.
 func CheckPassword(password, hash string) (bool, error) {
-	parts := strings.Split(hash, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false, errBadHash
-	}
-	var version int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, errBadHash
-	}
-	var p Params
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
-		return false, errBadHash
-	}
-	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	p, salt, want, err := decodeHash(hash)
 	if err != nil {
-		return false, errBadHash
-	}
-	want, err := base64.RawStdEncoding.DecodeString(parts[5])
-	if err != nil || len(want) == 0 {
-		return false, errBadHash
+		return false, err
 	}
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil

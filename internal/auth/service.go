@@ -113,7 +113,14 @@ func (s *Service) Login(ctx context.Context, username, password string, c Client
 	if err := s.throttle(c.IP, username); err != nil {
 		return Login{}, err
 	}
-	u, hash, err := s.o.Store.UserCredentials(ctx, username)
+	// A name no account can have (one with a NUL, which PostgreSQL refuses
+	// in text) is an unknown user: no query.
+	var u board.User
+	var hash string
+	var err error = board.Errorf(board.ENotFound, "no such user")
+	if board.CheckUsername(username) == nil {
+		u, hash, err = s.o.Store.UserCredentials(ctx, username)
+	}
 	if board.ErrorCode(err) == board.ENotFound {
 		CheckPassword(password, s.dummyHash) //nolint:errcheck // equal work for unknown users
 		return Login{}, board.Errorf(board.EUnauthenticated, "wrong username or password")

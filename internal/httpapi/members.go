@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/corkboard/corkboard/internal/board"
 )
@@ -55,8 +57,10 @@ func memberPath(r *http.Request) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
+	// A path segment may decode to bytes that are not text (invalid UTF-8,
+	// NUL), which PostgreSQL refuses: no member has such an id.
 	u := urlParam(r, "user")
-	if u == "" || len(u) > board.MaxUserIDLen {
+	if u == "" || len(u) > board.MaxUserIDLen || !utf8.ValidString(u) || strings.ContainsRune(u, 0) {
 		return "", "", board.FieldError(board.ENotFound, "user", "no such member")
 	}
 	return b, u, nil

@@ -1,7 +1,9 @@
 package hub
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/corkboard/corkboard/internal/board"
@@ -119,4 +121,30 @@ func (c *Client) markClosed(err error) []*boardState {
 	}
 	clear(c.boards)
 	return boards
+}
+
+// CheckAccess checks again that c's user may still read each board c is
+// subscribed to, and ends the subscription to each board it may not (with
+// an unsubscribed frame, as Revoke does): the backstop for a removal from a
+// board whose revocation was lost on the bus. It returns the first failing
+// check's error, having ended nothing for that board.
+func (c *Client) CheckAccess(ctx context.Context) error {
+	for _, id := range c.Boards() {
+		_, _, err := c.hub.o.Log.Events(ctx, c.user, id, 0, 0)
+		switch board.ErrorCode(err) {
+		case "":
+			continue
+		case board.ENotFound:
+		default:
+			return fmt.Errorf("check access to board %s: %w", id, err)
+		}
+		c.mu.Lock()
+		bs := c.boards[id]
+		c.mu.Unlock()
+		if bs != nil {
+			c.Send(Frame{Type: FrameUnsubscribed, Board: id, Reason: "no longer a member of the board"}.Encode())
+			c.hub.release(bs, c)
+		}
+	}
+	return nil
 }

@@ -56,7 +56,8 @@ type Options struct {
 	// IdleTimeout closes a connection that has had no subscription for
 	// this long; 0: 5 minutes.
 	IdleTimeout time.Duration
-	// RecheckInterval is how often a connection's credential is checked
+	// RecheckInterval is how often a connection's credential, and its
+	// user's membership of each board it is subscribed to, are checked
 	// again (a backstop for a revocation lost on the bus); 0: 1 minute.
 	RecheckInterval time.Duration
 }
@@ -203,6 +204,13 @@ func (s *session) write(ctx context.Context, readerDone <-chan error) (websocket
 				if s.revoked(ctx) {
 					return websocket.StatusPolicyViolation, "access revoked: log in again"
 				}
+				// Memberships too: a removal from a board whose revocation
+				// was lost ends the subscription to it here.
+				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				if err := s.client.CheckAccess(cctx); err != nil {
+					s.h.log.Warn("recheck board access", "user", s.client.User(), "err", err)
+				}
+				cancel()
 			}
 			pctx, cancel := context.WithTimeout(ctx, s.h.o.WriteTimeout)
 			err := s.conn.Ping(pctx)

@@ -5,13 +5,18 @@
 GO       ?= go
 BIN      := bin/server
 
-.PHONY: run build test vet bench clean
+.PHONY: run build test vet bench clean cluster
 
 build:
 	$(GO) build -o $(BIN) ./cmd/server
 
 run: build
 	./$(BIN) -local-postgres .data/pg
+
+# PostgreSQL, a 3-node NATS cluster, 3 instances and a load balancer on
+# http://127.0.0.1:8080, as processes (docs/operations.md).
+cluster: build
+	$(GO) run ./cmd/cluster -server $(BIN)
 
 test:
 	./scripts/test.sh

@@ -21,10 +21,13 @@ import (
 	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/hub"
 	"github.com/corkboard/corkboard/internal/natsbus"
+	"github.com/corkboard/corkboard/internal/openapi"
+	"github.com/corkboard/corkboard/internal/ops"
 	"github.com/corkboard/corkboard/internal/pglocal"
 	"github.com/corkboard/corkboard/internal/ratelimit"
 	"github.com/corkboard/corkboard/internal/store"
 	"github.com/corkboard/corkboard/internal/ws"
+	"github.com/corkboard/corkboard/web"
 )
 
 // App is one running server instance. Start builds it from a Config; Close
@@ -41,6 +44,12 @@ type App struct {
 	ln    net.Listener
 	http  *http.Server
 
+	metrics     *ops.Metrics
+	health      *ops.Health
+	adminLn     net.Listener // nil without ADMIN_ADDR
+	admin       *http.Server
+	adminServed chan error
+
 	stopJanitor context.CancelFunc
 	served      chan error
 	closeOnce   func() error
@@ -49,7 +58,7 @@ type App struct {
 // Start opens the database (starting a private PostgreSQL if configured),
 // migrates it, and serves HTTP on cfg.Addr. ctx bounds the start-up only.
 func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	a := &App{cfg: cfg, log: log, served: make(chan error, 1)}
+	a := &App{cfg: cfg, log: log, served: make(chan error, 1), adminServed: make(chan error, 1), metrics: ops.NewMetrics()}
 	var err error
 	if a.db, err = openDatabase(ctx, cfg, log); err != nil {
 		return nil, err
@@ -73,7 +82,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.close()
 		return nil, err
 	}
-	pub := &publisher{hub: a.hub, bus: a.bus, log: log, hooks: cfg.hooks}
+	pub := &publisher{hub: a.hub, bus: a.bus, log: log, hooks: cfg.hooks, metrics: a.metrics}
 	rev := &revoker{hub: a.hub, bus: a.bus, log: log}
 	authOpts := auth.Options{Store: a.store, Revoker: rev, SessionTTL: cfg.SessionTTL}
 	apiOpts := httpapi.Options{Store: a.store, Publisher: pub, Revoker: rev, Logger: log,
@@ -95,13 +104,37 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("trusted origins: %w", err)
 	}
 
-	r := chi.NewRouter()
-	r.Use(httpapi.SecurityHeaders)
-	r.Get("/api/ws", a.ws.ServeHTTP)
-	r.With(csrf).Mount("/api", api.Routes())
-	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) }) //nolint:errcheck // the client may be gone
+	a.metrics.Watch(ops.Sources{Hub: a.hub.Stats, Pool: a.store.Pool().Stat, NATS: a.bus})
+	a.health = ops.NewHealth(time.Second,
+		ops.Check{Name: "postgres", Func: a.store.Ping},
+		ops.Check{Name: "nats", Func: func(context.Context) error {
+			if !a.bus.Connected() {
+				return errors.New("not connected")
+			}
+			return nil
+		}})
 
+	r := chi.NewRouter()
+	r.Use(ops.NewRequestIDs().Middleware, a.metrics.Middleware, ops.AccessLog(log), httpapi.SecurityHeaders)
+	r.Get("/api/ws", a.ws.ServeHTTP)
+	r.Get("/api/openapi.yaml", openapi.ServeHTTP)
+	r.With(csrf).Mount("/api", api.Routes())
+	r.Get("/healthz", a.health.Live)
+	r.Get("/readyz", a.health.Ready)
+	r.Handle("/*", web.Handler())
+
+	if cfg.AdminAddr != "" {
+		if a.adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+			a.stopRealtime(context.Background())
+			a.store.Close()
+			a.db.close()
+			return nil, fmt.Errorf("listen on the admin address %s (ADMIN_ADDR; off turns it off): %w", cfg.AdminAddr, err)
+		}
+	}
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		if a.adminLn != nil {
+			a.adminLn.Close()
+		}
 		a.stopRealtime(context.Background())
 		a.store.Close()
 		a.db.close()
@@ -115,6 +148,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	go func() { a.served <- a.http.Serve(a.ln) }()
+	if a.adminLn != nil {
+		a.admin = &http.Server{Handler: ops.AdminHandler(a.metrics, a.health), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		go func() { a.adminServed <- a.admin.Serve(a.adminLn) }()
+		log.Info("serving admin endpoint", "addr", a.adminLn.Addr().String())
+	}
 
 	janitorCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopJanitor = cancel
@@ -127,16 +166,34 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 // Addr is the address the server listens on (useful with port 0).
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
+// AdminAddr is the address of the admin endpoint, or "" without one.
+func (a *App) AdminAddr() string {
+	if a.adminLn == nil {
+		return ""
+	}
+	return a.adminLn.Addr().String()
+}
+
 // Close shuts down in the reverse order of start, within the shutdown
-// timeout: stop accepting, close every WebSocket with "going away" (clients
-// reconnect elsewhere and resume from their seq), let requests in flight
-// finish, drain NATS, then close the pool and the private PostgreSQL. Only
-// the first call does anything.
+// timeout: /readyz answers 503 for the drain delay (load balancers stop
+// sending traffic here), then stop accepting, close every WebSocket with
+// "going away" (clients reconnect elsewhere and resume from their seq), let
+// requests in flight finish, drain NATS, close the pool and the private
+// PostgreSQL, and last the admin endpoint. Only the first call does
+// anything.
 func (a *App) Close() error { return a.closeOnce() }
 
 func (a *App) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
+	a.health.Drain()
+	if d := a.cfg.DrainDelay; d > 0 {
+		a.log.Info("draining: /readyz answers 503 before connections close", "delay", d)
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+		}
+	}
 	a.stopJanitor()
 	shutdown := make(chan error, 1)
 	go func() { shutdown <- a.http.Shutdown(ctx) }()
@@ -148,7 +205,12 @@ func (a *App) close() error {
 	}
 	err = errors.Join(err, a.stopRealtime(ctx))
 	a.store.Close()
-	return errors.Join(err, a.db.close())
+	err = errors.Join(err, a.db.close())
+	if a.admin != nil {
+		a.admin.Close() //nolint:errcheck // only in-flight scrapes are cut
+		<-a.adminServed
+	}
+	return err
 }
 
 // startRealtime connects to NATS (starting an in-process server without
@@ -178,7 +240,7 @@ func (a *App) startRealtime(ctx context.Context) error {
 		return err
 	}
 	h = hub.New(hub.Options{Log: a.store, Bus: bus, HeadInterval: a.cfg.HeadInterval,
-		QueueBytes: a.cfg.WSQueueBytes, Logger: a.log})
+		QueueBytes: a.cfg.WSQueueBytes, Logger: a.log, OnDeliver: a.metrics.Delivered})
 	a.bus, a.hub = bus, h
 	return nil
 }
@@ -269,18 +331,20 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	level.UnmarshalText([]byte(cfg.LogLevel)) //nolint:errcheck // validated in parseConfig
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(ops.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(ops.LogHandler(slog.NewTextHandler(w, opts)))
 }
 
-// originHosts turns trusted origins into the host patterns the WebSocket
-// upgrade checks Origin against.
+// originHosts turns trusted origins into the patterns the WebSocket upgrade
+// checks Origin against: scheme://host[:port], so that trusting
+// https://app.example does not trust http://app.example (as for the
+// cross-origin protection of the other requests).
 func originHosts(origins []string) []string {
 	var hosts []string
 	for _, o := range origins {
 		if u, err := url.Parse(o); err == nil {
-			hosts = append(hosts, u.Host)
+			hosts = append(hosts, u.Scheme+"://"+u.Host)
 		}
 	}
 	return hosts

@@ -33,6 +33,8 @@ type Config struct {
 	LogFormat         string
 	LogLevel          string
 	ShutdownTimeout   time.Duration
+	DrainDelay        time.Duration // how long /readyz fails before a shutdown closes connections
+	AdminAddr         string        // /metrics, pprof, /healthz, /readyz; empty: none
 
 	hooks hooks // test hooks; never set from the environment
 }
@@ -80,6 +82,17 @@ var settings = []setting{
 		func(c *Config, v string) error { c.LogLevel = v; return oneOf(v, "debug", "info", "warn", "error") }},
 	{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "15s", "how long a graceful shutdown may take",
 		func(c *Config, v string) (err error) { c.ShutdownTimeout, err = positiveDuration(v); return }},
+	{"drain-delay", "DRAIN_DELAY", "2s", "on shutdown, how long /readyz answers 503 before connections close, so load balancers stop sending traffic (0: none)",
+		func(c *Config, v string) (err error) { c.DrainDelay, err = nonNegativeDuration(v); return }},
+	{"admin-addr", "ADMIN_ADDR", "127.0.0.1:9090", "address of the admin endpoint: /metrics (Prometheus), /debug/pprof/, /healthz, /readyz; off: none. Keep it private",
+		func(c *Config, v string) error {
+			if v == "off" || v == "" {
+				c.AdminAddr = ""
+				return nil
+			}
+			c.AdminAddr = v
+			return checkAddr(v)
+		}},
 }
 
 // errHelp is returned when -h asked for the usage, which has been printed.
@@ -112,6 +125,12 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 			errs = append(errs, fmt.Errorf("-%s / %s = %q: %w", s.flag, s.env, *values[i], err))
 		}
 	}
+	if c.ShutdownTimeout > 0 && c.DrainDelay >= c.ShutdownTimeout {
+		errs = append(errs, fmt.Errorf("-drain-delay / DRAIN_DELAY (%s) must be shorter than -shutdown-timeout / SHUTDOWN_TIMEOUT (%s)", c.DrainDelay, c.ShutdownTimeout))
+	}
+	if c.AdminAddr != "" && c.AdminAddr == c.Addr {
+		errs = append(errs, fmt.Errorf("-admin-addr / ADMIN_ADDR must differ from -addr / ADDR (%s)", c.Addr))
+	}
 	if c.DatabaseURL == "" && c.LocalPostgres == "" {
 		errs = append(errs, errors.New("no database: set DATABASE_URL, or -local-postgres DIR to start a private PostgreSQL"))
 	}
@@ -119,9 +138,11 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 }
 
 func usage(out io.Writer, name string) {
-	fmt.Fprintf(out, "Usage: %s [serve|migrate] [flags]\n\n", name)
-	fmt.Fprintf(out, "  serve    start the server (the default)\n")
-	fmt.Fprintf(out, "  migrate  apply database migrations and exit\n\n")
+	fmt.Fprintf(out, "Usage: %s [serve|migrate] [flags]\n", name)
+	fmt.Fprintf(out, "       %s healthcheck [-addr host:port] [-ready] [-timeout 3s]\n\n", name)
+	fmt.Fprintf(out, "  serve        start the server (the default)\n")
+	fmt.Fprintf(out, "  migrate      apply database migrations and exit\n")
+	fmt.Fprintf(out, "  healthcheck  GET /healthz (-ready: /readyz) of a running server; exit 0 when it answers 200\n\n")
 	fmt.Fprintf(out, "Every flag can also be set by its environment variable; the flag wins.\n\n")
 	for _, s := range settings {
 		def := s.def
@@ -145,7 +166,9 @@ func splitList(v string) []string {
 // origins parses a list of origins, scheme://host[:port].
 func origins(v string) ([]string, error) {
 	list := splitList(v)
-	for _, o := range list {
+	for i, o := range list {
+		o = strings.TrimSuffix(o, "/")
+		list[i] = o
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			return nil, fmt.Errorf("%q is not an origin like https://app.example.com", o)
@@ -190,6 +213,14 @@ func positiveDuration(v string) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
 		return 0, errors.New("must be a positive duration like 30s or 24h")
+	}
+	return d, nil
+}
+
+func nonNegativeDuration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, errors.New("must be a duration like 2s, or 0")
 	}
 	return d, nil
 }

@@ -3,6 +3,7 @@
 //
 //	server [serve] [flags]   start serving (see -h for every setting)
 //	server migrate [flags]   apply database migrations and exit
+//	server healthcheck       exit 0 when the local server answers /healthz
 package main
 
 import (
@@ -29,6 +30,9 @@ func main() {
 // Run runs the subcommand in args until ctx is done (serve) or the work is
 // finished (migrate).
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
+	}
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate") {
 		cmd, args = args[0], args[1:]

@@ -7,6 +7,7 @@ import (
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/hub"
 	"github.com/corkboard/corkboard/internal/natsbus"
+	"github.com/corkboard/corkboard/internal/ops"
 )
 
 // hooks let tests inject faults into a running instance.
@@ -24,20 +25,23 @@ type hooks struct {
 // publisher takes a committed event to this instance's subscribers and, over
 // NATS, to every other instance's.
 type publisher struct {
-	hub   *hub.Hub
-	bus   *natsbus.Bus
-	log   *slog.Logger
-	hooks hooks
+	hub     *hub.Hub
+	bus     *natsbus.Bus
+	log     *slog.Logger
+	hooks   hooks
+	metrics *ops.Metrics
 }
 
 func (p *publisher) Publish(_ context.Context, e board.Event) {
 	if p.hooks.beforePublish != nil && !p.hooks.beforePublish(e) {
 		return
 	}
-	if err := p.bus.Publish(e); err != nil {
+	err := p.bus.Publish(e)
+	if err != nil {
 		// Other instances find the event by their head check.
 		p.log.Warn("publish event to nats", "board", e.BoardID, "seq", e.Seq, "err", err)
 	}
+	p.metrics.Committed(err == nil)
 	p.hub.Publish(e)
 }
 

@@ -23,7 +23,7 @@ func TestRunWithLocalPostgres(t *testing.T) {
 	os.Chmod(dir, 0o755) //nolint:errcheck // the postgres user must traverse it
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	dataDir := filepath.Join(dir, "pg")
-	getenv := env(map[string]string{"LOG_LEVEL": "warn"})
+	getenv := env(map[string]string{"LOG_LEVEL": "warn", "ADMIN_ADDR": "off", "DRAIN_DELAY": "0"})
 
 	run := func(work func(base string)) {
 		ctx, cancel := context.WithCancel(context.Background())

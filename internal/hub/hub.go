@@ -64,6 +64,10 @@ type Options struct {
 	QueueBytes       int           // per-client queue limit; 0: 1 MiB
 	MaxCatchUp       int           // most events replayed on subscribe; more gets resync; 0: 1000
 	Logger           *slog.Logger
+	// OnDeliver, when set, is called once for each event just queued to
+	// the board's subscribers, in seq order per board, with the board's
+	// lock held: it must be quick and must not call the hub (metrics).
+	OnDeliver func(board.Event)
 }
 
 // Stats are counters since the hub started.
@@ -626,6 +630,9 @@ func (h *Hub) deliver(bs *boardState, e board.Event) []*Client {
 		} else {
 			slow = append(slow, c)
 		}
+	}
+	if h.o.OnDeliver != nil {
+		h.o.OnDeliver(e)
 	}
 	return slow
 }

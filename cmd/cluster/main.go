@@ -1,0 +1,127 @@
+// Command cluster runs Corkboard's production topology on this machine as
+// plain processes on loopback, without Docker: PostgreSQL (a private cluster
+// under -dir), a 3-node NATS cluster (in this process), 3 server instances
+// and a round-robin load balancer in front that proxies WebSockets, with no
+// sticky sessions. It is compose.yaml without containers.
+//
+//	go run ./cmd/cluster                 # or: make cluster
+//	open http://127.0.0.1:8080
+//	kill -HUP <pid>                      # rolling restart of every instance
+//	Ctrl-C                               # stop everything, in order
+//
+// See docs/operations.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/corkboard/corkboard/internal/cluster"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "cluster:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", "", "server binary to run (empty: build ./cmd/server into -dir with go build)")
+	dir := fs.String("dir", ".data/cluster", "directory for PostgreSQL's data (kept between runs) and the built server")
+	addr := fs.String("addr", "127.0.0.1:8080", "address of the load balancer")
+	instances := fs.Int("instances", 3, "server instances")
+	natsNodes := fs.Int("nats", 3, "NATS cluster nodes")
+	basePort := fs.Int("base-port", 8081, "instance i serves on 127.0.0.1:base-port+i (0: free ports)")
+	adminBase := fs.Int("admin-base-port", 9091, "instance i's admin endpoint (/metrics, pprof) is on 127.0.0.1:admin-base-port+i (0: free ports)")
+	pgPort := fs.Int("pg-port", 54330, "port of the private PostgreSQL (0: a free port)")
+	dbURL := fs.String("database-url", "", "use this PostgreSQL instead of starting one")
+	logFormat := fs.String("log-format", "text", "the instances' LOG_FORMAT: text or json")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: cluster [flags]\n\nRuns PostgreSQL, a NATS cluster, several server instances and a load balancer on loopback.\nSIGHUP restarts the instances one after another; SIGINT/SIGTERM stops everything.\nThe instances also read every server setting from the environment (see server -h).\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	os.Chmod(*dir, 0o755) //nolint:errcheck // PostgreSQL may run as the postgres user, which must traverse it
+	bin := *server
+	if bin == "" {
+		var err error
+		if bin, err = build(ctx, *dir, stderr); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	c, err := cluster.Start(ctx, cluster.Options{
+		Server: []string{bin}, ServerEnv: []string{"LOG_FORMAT=" + *logFormat},
+		Dir: *dir, DatabaseURL: *dbURL, PostgresPort: *pgPort,
+		Instances: *instances, NATSNodes: *natsNodes,
+		Addr: *addr, BasePort: *basePort, AdminBasePort: *adminBase,
+		Output: stdout, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\ncorkboard cluster ready in %s: %s\n", time.Since(start).Round(time.Millisecond), c.URL())
+	for _, in := range c.Instances() {
+		fmt.Fprintf(stdout, "  %s  http://%s  admin http://%s/metrics\n", in.Name, in.Addr, in.AdminAddr)
+	}
+	fmt.Fprintf(stdout, "  NATS_URL=%s\n  kill -HUP %d: rolling restart; Ctrl-C: stop\n\n", c.NATSURL(), os.Getpid())
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			log.Info("rolling restart")
+			if err := c.RollingRestart(ctx); err != nil {
+				log.Error("rolling restart", "err", err)
+			} else {
+				log.Info("rolling restart done")
+			}
+		case <-ctx.Done():
+			log.Info("stopping the cluster")
+			return c.Stop()
+		}
+	}
+}
+
+// build compiles the server into dir.
+func build(ctx context.Context, dir string, stderr io.Writer) (string, error) {
+	bin, err := filepath.Abs(filepath.Join(dir, "server"))
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/corkboard/corkboard/cmd/server")
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build the server (run from the repository, or pass -server): %w", err)
+	}
+	return bin, nil
+}

@@ -1,0 +1,125 @@
+// Package ops is what operators see of a running instance: liveness and
+// readiness for load balancers and orchestrators, Prometheus metrics, request
+// ids in logs, and the admin endpoint (metrics and pprof).
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Check is one dependency readiness depends on: Func returns nil when it is
+// usable.
+type Check struct {
+	Name string
+	Func func(ctx context.Context) error
+}
+
+// Health answers /healthz (the process is alive) and /readyz (it should get
+// traffic: every check passes and it is not shutting down). Safe for
+// concurrent use.
+type Health struct {
+	checks  []Check
+	timeout time.Duration
+	maxAge  time.Duration
+
+	draining atomic.Bool
+
+	mu     sync.Mutex // serializes checks; guards last*
+	lastAt time.Time
+	last   Report
+}
+
+// Report is the body of /readyz.
+type Report struct {
+	Status string            `json:"status"` // "ready" or "unavailable"
+	Checks map[string]string `json:"checks"` // name → "ok" or what fails
+}
+
+// Ready reports whether every check passed.
+func (r Report) Ready() bool { return r.Status == "ready" }
+
+// NewHealth returns a Health running checks, each bounded by timeout (0: 1s).
+// Results are reused for up to 250ms, so a flood of /readyz requests does
+// not become a flood of database pings.
+func NewHealth(timeout time.Duration, checks ...Check) *Health {
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	return &Health{checks: checks, timeout: timeout, maxAge: 250 * time.Millisecond}
+}
+
+// Drain makes readiness fail from now on: the instance is shutting down and
+// load balancers should stop sending it new requests and connections.
+func (h *Health) Drain() { h.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (h *Health) Draining() bool { return h.draining.Load() }
+
+// Check runs the checks (or reuses a result younger than 250ms) and reports.
+func (h *Health) Check(ctx context.Context) Report {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lastAt.IsZero() || time.Since(h.lastAt) > h.maxAge {
+		h.last = h.run(ctx)
+		h.lastAt = time.Now()
+	}
+	r := Report{Status: h.last.Status, Checks: make(map[string]string, len(h.last.Checks)+1)}
+	for k, v := range h.last.Checks {
+		r.Checks[k] = v
+	}
+	if h.Draining() {
+		r.Status, r.Checks["shutdown"] = "unavailable", "shutting down"
+	}
+	return r
+}
+
+func (h *Health) run(ctx context.Context) Report {
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	results := make([]error, len(h.checks))
+	var wg sync.WaitGroup
+	for i, c := range h.checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = c.Func(ctx)
+		}()
+	}
+	wg.Wait()
+	r := Report{Status: "ready", Checks: make(map[string]string, len(h.checks))}
+	for i, c := range h.checks {
+		if results[i] != nil {
+			r.Status, r.Checks[c.Name] = "unavailable", results[i].Error()
+		} else {
+			r.Checks[c.Name] = "ok"
+		}
+	}
+	return r
+}
+
+// Live serves /healthz: 200 "ok" for as long as the process serves HTTP.
+func (h *Health) Live(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write([]byte("ok\n")) //nolint:errcheck // the client may be gone
+}
+
+// Ready serves /readyz: 200 with the report when ready, else 503 with the
+// report saying what fails.
+func (h *Health) Ready(w http.ResponseWriter, r *http.Request) {
+	rep := h.Check(r.Context())
+	status := http.StatusOK
+	if !rep.Ready() {
+		status = http.StatusServiceUnavailable
+	}
+	body, _ := json.Marshal(rep)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n')) //nolint:errcheck // the client may be gone
+}

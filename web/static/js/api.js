@@ -1,0 +1,117 @@
+// The REST API client: JSON in and out, problem documents as ApiError,
+// X-Op-Id for the live confirmation of optimistic changes, Idempotency-Key so
+// that a request retried after a network error is applied once.
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super((problem && (problem.detail || problem.title)) || `request failed (${status})`);
+    this.status = status;
+    this.problem = problem || {};
+    this.code = this.problem.code || "";
+  }
+}
+
+let opCounter = 0;
+const clientTag = Math.random().toString(36).slice(2, 10);
+
+// newOpId returns an operation id unique to this page: it goes out as X-Op-Id
+// and comes back as the op_id of the resulting event.
+export function newOpId() {
+  opCounter += 1;
+  return `web-${clientTag}-${Date.now().toString(36)}-${opCounter}`;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// request sends one API call. Options: body (JSON), ifMatch (a version
+// number), opId. Unsafe requests carry an Idempotency-Key and are retried
+// up to twice after a network failure. It resolves to {status, data, etag}
+// and rejects with ApiError (the server said no) or a TypeError-based
+// ApiError with status 0 (the server could not be reached).
+export async function request(method, path, opts = {}) {
+  const headers = { Accept: "application/json" };
+  let body;
+  if (opts.body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(opts.body);
+  }
+  if (opts.ifMatch) headers["If-Match"] = `"${opts.ifMatch}"`;
+  const unsafe = method !== "GET" && method !== "HEAD";
+  if (unsafe && opts.opId) {
+    headers["X-Op-Id"] = opts.opId;
+    if (!path.startsWith("/api/auth/")) headers["Idempotency-Key"] = opts.opId;
+  }
+  let res;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await fetch(path, { method, headers, body, credentials: "same-origin", cache: "no-store" });
+      break;
+    } catch (err) {
+      if (!unsafe || !opts.opId || attempt >= 2) {
+        throw new ApiError(0, { detail: "the server could not be reached — check your connection", code: "network" });
+      }
+      await sleep(400 * (attempt + 1));
+    }
+  }
+  const type = res.headers.get("Content-Type") || "";
+  let data = null;
+  if (res.status !== 204) {
+    const text = await res.text();
+    if (text && (type.includes("json"))) {
+      try { data = JSON.parse(text); } catch { data = null; }
+    }
+  }
+  if (!res.ok) {
+    if (res.status === 401 && !path.startsWith("/api/auth/")) {
+      window.dispatchEvent(new CustomEvent("corkboard:unauthenticated"));
+    }
+    throw new ApiError(res.status, data);
+  }
+  const etag = res.headers.get("ETag");
+  return { status: res.status, data, etag: etag ? Number(etag.replace(/^W\//, "").replaceAll('"', "")) : null };
+}
+
+export const api = {
+  me: () => request("GET", "/api/auth/me"),
+  signup: (username, password) => request("POST", "/api/auth/signup", { body: { username, password } }),
+  login: (username, password) => request("POST", "/api/auth/login", { body: { username, password } }),
+  logout: () => request("POST", "/api/auth/logout"),
+
+  boards: () => request("GET", "/api/boards"),
+  createBoard: (name, opId) => request("POST", "/api/boards", { body: { name }, opId }),
+  updateBoard: (id, patch, opId) => request("PATCH", `/api/boards/${id}`, { body: patch, opId }),
+  deleteBoard: (id, opId) => request("DELETE", `/api/boards/${id}`, { opId }),
+  snapshot: (id) => request("GET", `/api/boards/${id}`),
+
+  createColumn: (b, body, opId) => request("POST", `/api/boards/${b}/columns`, { body, opId }),
+  updateColumn: (b, c, patch, opId) => request("PATCH", `/api/boards/${b}/columns/${c}`, { body: patch, opId }),
+  moveColumn: (b, c, position, opId) => request("POST", `/api/boards/${b}/columns/${c}/move`, { body: { position }, opId }),
+  deleteColumn: (b, c, cards, to, opId) => {
+    const q = new URLSearchParams();
+    if (cards) q.set("cards", cards);
+    if (to) q.set("to", to);
+    const qs = q.toString();
+    return request("DELETE", `/api/boards/${b}/columns/${c}${qs ? "?" + qs : ""}`, { opId });
+  },
+
+  createCard: (b, body, opId) => request("POST", `/api/boards/${b}/cards`, { body, opId }),
+  updateCard: (b, c, patch, opId, ifMatch) => request("PATCH", `/api/boards/${b}/cards/${c}`, { body: patch, opId, ifMatch }),
+  moveCard: (b, c, body, opId) => request("POST", `/api/boards/${b}/cards/${c}/move`, { body, opId }),
+  archiveCard: (b, c, archived, opId) => request("POST", `/api/boards/${b}/cards/${c}/${archived ? "archive" : "unarchive"}`, { opId }),
+  deleteCard: (b, c, opId) => request("DELETE", `/api/boards/${b}/cards/${c}`, { opId }),
+
+  addMember: (b, username, role, opId) => request("POST", `/api/boards/${b}/members`, { body: { username, role }, opId }),
+  updateMember: (b, u, role, opId) => request("PATCH", `/api/boards/${b}/members/${encodeURIComponent(u)}`, { body: { role }, opId }),
+  removeMember: (b, u, opId) => request("DELETE", `/api/boards/${b}/members/${encodeURIComponent(u)}`, { opId }),
+};
+
+// describe turns an error into a sentence for a person.
+export function describe(err) {
+  if (err instanceof ApiError) {
+    const p = err.problem || {};
+    let msg = p.detail || p.title || err.message;
+    if (p.field && msg && !msg.toLowerCase().includes(String(p.field).toLowerCase())) msg = `${p.field}: ${msg}`;
+    return msg;
+  }
+  return (err && err.message) || String(err);
+}

@@ -1,0 +1,1010 @@
+// The board page: columns side by side, cards in rank order, kept live.
+//
+// State lives in a BoardModel (confirmed snapshot + events, with pending
+// optimistic ops on top). Every change names the entities it touched and
+// only their nodes are updated: a card's node is patched in place and moved
+// only when its column or rank changed, so a board of thousands of cards
+// costs the same per event as a small one.
+
+import { h, icon, avatar, hue, clear } from "./dom.js";
+import { api, describe, newOpId } from "./api.js";
+import { BoardModel, emptyChange, mergeChange } from "./model.js";
+import { LiveConnection } from "./live.js";
+import { between, compareRank } from "./rank.js";
+import { toast, announce, confirmDialog, modal, showMenu, closeMenu, fmtDate, dueState } from "./ui.js";
+import { topbar } from "./pages.js";
+import { CardDialog } from "./card-dialog.js";
+import { MembersDialog } from "./members.js";
+import { DragController } from "./drag.js";
+
+// Sorted insertion helpers over arrays of {id, rank}.
+function searchIndex(arr, item) {
+  let lo = 0, hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareRank(arr[mid], item) < 0) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+function indexOfId(arr, id, rank) {
+  if (rank !== undefined) {
+    const i = searchIndex(arr, { id, rank });
+    if (arr[i] && arr[i].id === id) return i;
+  }
+  return arr.findIndex((x) => x.id === id);
+}
+
+export class BoardPage {
+  constructor(root, boardId, ctx) {
+    this.root = root;
+    this.boardId = boardId;
+    this.ctx = ctx;
+    this.model = new BoardModel(ctx.me);
+    this.cols = new Map();    // column id → {el, list, nameEl, countEl, composer…}
+    this.colOrder = [];       // [{id, rank}] in board order
+    this.cardEls = new Map(); // card id → {el, titleEl, metaEl, checkEl, moreEl, colId, rank, editing}
+    this.colCards = new Map(); // column id → [{id, rank}] visible cards in order
+    this.loading = false;
+    this.loaded = false;
+    this.buffered = [];
+    this.stats = { applies: 0, totalMs: 0, maxMs: 0 };
+    this.destroyed = false;
+    this.pendingChange = null;
+    this.presence = { users: [], count: 0 };
+    this.dialog = null;
+    this.membersDialog = null;
+    this.tick = null;
+    this.build();
+    this.live = new LiveConnection({
+      onFrame: (f) => this.onFrame(f),
+      onOpen: () => this.subscribe(),
+      onState: (s) => this.renderConn(s),
+      onAuthLost: () => this.checkAuth(),
+    });
+    window.__corkboard = {
+      page: this,
+      get seq() { return this.page.model.seq; },
+      get applied() { return this.page.model.applied.slice(); },
+      get conn() { return this.page.live.state; },
+      get pending() { return this.page.model.ops.length; },
+      get stats() { return { ...this.page.stats }; },
+    };
+  }
+
+  // --- life cycle -----------------------------------------------------
+
+  async start() {
+    this.renderConn("connecting");
+    try {
+      const res = await api.snapshot(this.boardId);
+      if (this.destroyed) return;
+      this.applyChange(this.model.load(res.data));
+      this.loaded = true;
+      this.board.classList.remove("is-loading");
+      this.scroller.scrollLeft = 0;
+      this.live.start();
+    } catch (ex) {
+      if (this.destroyed) return;
+      this.showGone(ex.status === 404 ? "This board does not exist, or you are not a member of it." : describe(ex));
+    }
+  }
+
+  destroy() {
+    this.destroyed = true;
+    this.live.stop();
+    clearInterval(this.tick);
+    closeMenu();
+    this.dialog && this.dialog.close();
+    this.membersDialog && this.membersDialog.close();
+    this.drag && this.drag.destroy();
+    document.removeEventListener("keydown", this.onGlobalKey);
+    if (window.__corkboard && window.__corkboard.page === this) delete window.__corkboard;
+  }
+
+  subscribe() {
+    if (!this.loaded || this.loading) return;
+    this.live.send({ type: "subscribe", board: this.boardId, since: this.model.seq });
+  }
+
+  async checkAuth() {
+    try { await api.me(); } catch (ex) { if (ex.status === 401) this.ctx.sessionEnded(); }
+  }
+
+  // resync reloads the snapshot in place; what the person is typing (the
+  // composer, an inline editor, the card dialog) is left as it is.
+  async resync(reason) {
+    if (this.loading || this.destroyed) return;
+    this.loading = true;
+    this.buffered = [];
+    this.board.classList.add("is-syncing");
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const res = await api.snapshot(this.boardId);
+          if (this.destroyed) return;
+          this.applyChange(this.model.load(res.data));
+          break;
+        } catch (ex) {
+          if (ex.status === 404) { this.showGone("This board was deleted, or you no longer have access to it."); return; }
+          if (attempt >= 5 || this.destroyed) throw ex;
+          await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+        }
+      }
+    } catch (ex) {
+      toast(describe(ex), "error", "Could not reload the board");
+    } finally {
+      this.loading = false;
+      this.board.classList.remove("is-syncing");
+    }
+    if (this.gone) return;
+    // Events that arrived while the snapshot loaded: those after it apply now.
+    const later = this.buffered.filter((e) => e.seq > this.model.seq).sort((a, b) => a.seq - b.seq);
+    this.buffered = [];
+    for (const e of later) if (e.seq === this.model.seq + 1) this.onEvent(e);
+    if (reason !== "gap") announce("The board was reloaded.");
+    this.subscribe();
+  }
+
+  // --- frames -----------------------------------------------------------
+
+  onFrame(f) {
+    if (this.destroyed) return;
+    if (f.board && f.board !== this.boardId) return;
+    switch (f.type) {
+      case "event": return this.onEvent(f);
+      case "subscribed": return;
+      case "resync": return void this.resync(f.reason);
+      case "presence": this.presence = { users: f.users || [], count: f.count || 0 }; return this.renderPresence();
+      case "unsubscribed":
+        if (f.id || !f.reason) return; // the answer to our own unsubscribe
+        if (f.reason === "board deleted") return this.showGone("This board was deleted.");
+        return this.showGone(f.reason ? `You can no longer see this board: ${f.reason}.` : "You can no longer see this board.");
+      case "error":
+        if (f.code === "not_found") return this.showGone("This board was deleted, or you no longer have access to it.");
+        if (f.code === "conflict") return; // already subscribed (a race with a reconnect): harmless
+        if (f.code === "invalid" && /since/.test(f.message || "")) return void this.resync("invalid since");
+        return void toast(f.message || f.code, "error", "Live updates");
+      default:
+        return;
+    }
+  }
+
+  onEvent(e) {
+    if (this.loading) { this.buffered.push(e); return; } // applied after the snapshot, if it is newer
+    if (e.seq <= this.model.seq) return; // already applied
+    if (e.seq !== this.model.seq + 1) {
+      // A gap cannot happen with this server; recover anyway.
+      this.live.send({ type: "unsubscribe", board: this.boardId, id: "gap" });
+      this.resync("gap");
+      return;
+    }
+    const { change } = this.model.apply(e);
+    if (change.boardDeleted) {
+      this.showGone(e.actor === this.ctx.me.id ? "You deleted this board." : "This board was deleted by its owner.");
+      return;
+    }
+    if (e.kind === "member.removed" && e.data && e.data.user_id === this.ctx.me.id) {
+      this.showGone("You were removed from this board.");
+      return;
+    }
+    this.pendingChange = mergeChange(this.pendingChange || emptyChange(), change);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => {
+        this.flushQueued = false;
+        const c = this.pendingChange;
+        this.pendingChange = null;
+        if (c && !this.destroyed) this.applyChange(c);
+      });
+    }
+  }
+
+  showGone(message) {
+    if (this.gone) return;
+    this.gone = true;
+    this.live.stop();
+    clearInterval(this.tick);
+    this.renderConn("offline");
+    this.dialog && this.dialog.close();
+    const note = h("div", { class: "gone", role: "alert" },
+      h("h2", { text: "Board unavailable" }), h("p", { text: message }),
+      h("a", { href: "/", class: "btn btn-primary", "data-nav": "", text: "Back to your boards" }));
+    clear(this.scroller).appendChild(note);
+  }
+
+  // --- building the page ----------------------------------------------
+
+  build() {
+    this.nameEl = h("h1", { class: "board-name", tabindex: "0", title: "Rename board", text: "…" });
+    this.nameEl.addEventListener("click", () => this.renameBoard());
+    this.nameEl.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === "F2") { e.preventDefault(); this.renameBoard(); } });
+    this.presenceEl = h("div", { class: "presence", "aria-label": "People on this board" });
+    this.connText = h("span", { class: "conn-text", text: "Connecting…" });
+    this.connRetry = h("button", { type: "button", class: "conn-retry", hidden: true, text: "Retry now", on: { click: () => this.live.reconnectNow() } });
+    this.connEl = h("div", { class: "conn", "data-conn": "connecting", role: "status", "aria-live": "polite" },
+      h("span", { class: "conn-dot", "aria-hidden": "true" }), this.connText, this.connRetry);
+    const share = h("button", { type: "button", class: "btn btn-ghost btn-share", on: { click: () => this.openMembers() } },
+      icon("users"), h("span", { class: "hide-sm", text: "Share" }));
+    const more = h("button", { type: "button", class: "icon-btn", "aria-label": "Board actions", "aria-haspopup": "menu" }, icon("more"));
+    more.addEventListener("click", () => showMenu(more, this.boardMenu(), "Board actions"));
+    this.skip = h("a", { href: "#cards", class: "skip-link", text: "Skip to cards" });
+    this.skip.addEventListener("click", (e) => { e.preventDefault(); this.focusFirstCard(); });
+
+    this.columnsEl = h("div", { class: "columns", id: "cards", "aria-label": "Columns" });
+    this.addColumnEl = this.buildAddColumn();
+    this.columnsEl.appendChild(this.addColumnEl);
+    this.scroller = h("main", { class: "board-scroller" }, this.columnsEl);
+    this.board = h("div", { class: "page board-page is-loading" },
+      this.skip,
+      topbar(this.ctx,
+        [h("a", { href: "/", "data-nav": "", class: "icon-btn back-btn", "aria-label": "Back to your boards" }, icon("back")), this.nameEl],
+        [this.presenceEl, this.connEl, share, more]),
+      this.scroller);
+    clear(this.root).appendChild(this.board);
+
+    // One listener of each kind for the whole board.
+    this.columnsEl.addEventListener("click", (e) => this.onClick(e));
+    this.columnsEl.addEventListener("keydown", (e) => this.onKey(e));
+    this.drag = new DragController(this);
+    this.onGlobalKey = (e) => {
+      if (e.key === "/" && !e.target.closest("input, textarea, [contenteditable]") && !document.querySelector("dialog[open]")) {
+        e.preventDefault();
+        this.focusFirstCard();
+      }
+    };
+    document.addEventListener("keydown", this.onGlobalKey);
+    this.tick = setInterval(() => this.renderConn(this.live.state), 1000);
+  }
+
+  canEdit() { return this.model.myRole() !== "viewer"; }
+
+  boardMenu() {
+    const owner = this.model.myRole() === "owner";
+    const archived = this.model.archivedCards().length;
+    return [
+      { label: "Rename board", icon: "edit", disabled: !this.canEdit(), action: () => this.renameBoard() },
+      { label: "Members", icon: "users", action: () => this.openMembers() },
+      { label: `Archived cards (${archived})`, icon: "archive", action: () => this.openArchived() },
+      "-",
+      { label: "Delete board", icon: "trash", danger: true, disabled: !owner, action: () => this.deleteBoard() },
+    ];
+  }
+
+  buildAddColumn() {
+    const btn = h("button", { type: "button", class: "add-column-btn" }, icon("plus"), h("span", { text: "Add column" }));
+    const input = h("input", { class: "add-column-input", placeholder: "Column name", maxlength: "200", "aria-label": "New column name" });
+    const form = h("form", { class: "add-column-form", hidden: true }, input,
+      h("div", { class: "row" },
+        h("button", { type: "submit", class: "btn btn-primary btn-sm", text: "Add column" }),
+        h("button", { type: "button", class: "btn btn-ghost btn-sm", text: "Cancel", on: { click: () => close() } })));
+    const wrap = h("div", { class: "add-column" }, btn, form);
+    const close = () => { form.hidden = true; btn.hidden = false; input.value = ""; };
+    btn.addEventListener("click", () => { btn.hidden = true; form.hidden = false; input.focus(); });
+    input.addEventListener("keydown", (e) => { if (e.key === "Escape") { close(); btn.focus(); } });
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const name = input.value.trim();
+      if (!name) return;
+      input.value = "";
+      this.createColumn(name);
+    });
+    return wrap;
+  }
+
+  // --- rendering ------------------------------------------------------
+
+  applyChange(change) {
+    const t0 = performance.now();
+    this.render(change);
+    const dt = performance.now() - t0;
+    this.stats.applies += 1;
+    this.stats.totalMs += dt;
+    if (dt > this.stats.maxMs) this.stats.maxMs = dt;
+  }
+
+  render(change) {
+    if (change.board || change.members) this.renderBoard();
+    if (change.members) this.renderPresence();
+    const touchedCols = new Set();
+    for (const id of change.columns) this.renderColumn(id, touchedCols);
+    for (const id of change.cards) this.renderCard(id, touchedCols);
+    if (change.reset) {
+      // Drop nodes of anything the new snapshot no longer has.
+      for (const id of [...this.cardEls.keys()]) if (!change.cards.has(id)) this.renderCard(id, touchedCols);
+      for (const id of [...this.cols.keys()]) if (!change.columns.has(id)) this.renderColumn(id, touchedCols);
+    }
+    for (const id of touchedCols) this.renderCount(id);
+    if (this.dialog) this.dialog.update(change);
+    if (this.membersDialog && change.members) this.membersDialog.render();
+    if (change.columns.size || change.reset) this.board.classList.toggle("is-empty", this.cols.size === 0);
+  }
+
+  renderBoard() {
+    const b = this.model.board();
+    if (!b) return;
+    if (!this.nameEl.querySelector("input")) this.nameEl.textContent = b.name;
+    document.title = `${b.name} · Corkboard`;
+    this.board.classList.toggle("readonly", !this.canEdit());
+  }
+
+  renderConn(state) {
+    const el = this.connEl;
+    el.dataset.conn = state;
+    let text = "Live";
+    if (state === "connecting") text = "Connecting…";
+    else if (state === "reconnecting") {
+      const s = Math.max(0, Math.ceil((this.live.retryAt - Date.now()) / 1000));
+      text = s > 0 ? `Reconnecting in ${s}s` : "Reconnecting…";
+    } else if (state === "offline") text = this.gone ? "Not connected" : "Offline";
+    if (this.connText.textContent !== text) this.connText.textContent = text;
+    // Who is here is only known while live.
+    this.presenceEl.classList.toggle("is-stale", state !== "live");
+    this.connRetry.hidden = state !== "reconnecting" || this.gone;
+    el.title = state === "live" ? "Changes appear as they happen" :
+      state === "offline" ? "No network: changes from others will appear when you are back online" :
+        "The live connection dropped: nothing will be missed when it is back";
+  }
+
+  renderPresence() {
+    const users = this.presence.users.filter((u) => u !== this.ctx.me.id);
+    const others = Math.max(0, this.presence.count - (this.presence.users.includes(this.ctx.me.id) ? 1 : 0));
+    const names = users.map((u) => this.model.memberName(u));
+    const shown = names.slice(0, 4);
+    const nodes = shown.map((n) => avatar(n, "avatar-sm presence-avatar"));
+    if (others > shown.length) nodes.push(h("span", { class: "avatar avatar-sm more", text: `+${others - shown.length}` }));
+    this.presenceEl.replaceChildren(...nodes);
+    this.presenceEl.dataset.count = String(others);
+    this.presenceEl.title = others ? `Also here: ${names.join(", ")}${others > names.length ? " and others" : ""}` : "Nobody else is here";
+    this.presenceEl.setAttribute("aria-label", others ? `${others} other ${others === 1 ? "person" : "people"} here: ${names.join(", ")}` : "Nobody else is here");
+  }
+
+  renderColumn(id, touched) {
+    const c = this.model.column(id);
+    let entry = this.cols.get(id);
+    if (!c) {
+      if (!entry) return;
+      // The cards still shown in it are placed anew (moved or removed).
+      const ids = (this.colCards.get(id) || []).map((x) => x.id);
+      entry.el.remove();
+      this.cols.delete(id);
+      this.colCards.delete(id);
+      const i = indexOfId(this.colOrder, id);
+      if (i >= 0) this.colOrder.splice(i, 1);
+      for (const cid of ids) {
+        const ce = this.cardEls.get(cid);
+        if (ce) ce.colId = null;
+        this.renderCard(cid, touched);
+      }
+      return;
+    }
+    if (!entry) {
+      entry = this.buildColumn(c);
+      this.cols.set(id, entry);
+      this.colCards.set(id, []);
+    }
+    entry.el.classList.toggle("is-pending", this.model.columnPending(id) && c._temp === true);
+    if (!entry.renaming && entry.nameEl.textContent !== c.name) entry.nameEl.textContent = c.name;
+    entry.el.setAttribute("aria-label", `Column ${c.name}`);
+    entry.moreEl.setAttribute("aria-label", `Actions for column ${c.name}`);
+    entry.addBtn.disabled = !!c._temp;
+    // Place it.
+    if (entry.rank !== c.rank || !entry.placed) {
+      if (entry.placed) { const i = indexOfId(this.colOrder, id, entry.rank); if (i >= 0) this.colOrder.splice(i, 1); }
+      const item = { id, rank: c.rank };
+      const i = searchIndex(this.colOrder, item);
+      this.colOrder.splice(i, 0, item);
+      const next = this.colOrder[i + 1];
+      const nextEl = next ? this.cols.get(next.id).el : this.addColumnEl;
+      if (entry.el.nextSibling !== nextEl || entry.el.parentNode !== this.columnsEl) {
+        const focused = entry.el.contains(document.activeElement) ? document.activeElement : null;
+        this.columnsEl.insertBefore(entry.el, nextEl);
+        focused && focused.focus({ preventScroll: false });
+      }
+      entry.rank = c.rank;
+      entry.placed = true;
+    }
+    touched.add(id);
+  }
+
+  buildColumn(c) {
+    const nameEl = h("h2", { class: "column-name", tabindex: "0", title: "Rename column (Enter); move with Alt+←/→" });
+    const countEl = h("span", { class: "column-count", "aria-label": "cards" });
+    const moreEl = h("button", { type: "button", class: "icon-btn column-more", "aria-haspopup": "menu" }, icon("more"));
+    const list = h("div", { class: "cards", role: "list" });
+    const addBtn = h("button", { type: "button", class: "add-card-btn" }, icon("plus"), h("span", { text: "Add a card" }));
+    const el = h("section", { class: "column", "data-id": c.id },
+      h("header", { class: "column-head" }, nameEl, countEl, moreEl),
+      list,
+      h("footer", { class: "column-foot" }, addBtn));
+    const entry = { el, list, nameEl, countEl, moreEl, addBtn, composer: null, rank: null, placed: false, renaming: false };
+    addBtn.addEventListener("click", () => this.openComposer(c.id));
+    moreEl.addEventListener("click", () => showMenu(moreEl, this.columnMenu(c.id), "Column actions"));
+    nameEl.addEventListener("click", () => this.renameColumn(c.id));
+    nameEl.addEventListener("keydown", (e) => {
+      if ((e.altKey || e.ctrlKey) && (e.key === "ArrowLeft" || e.key === "ArrowRight")) {
+        e.preventDefault();
+        e.stopPropagation();
+        this.moveColumnBy(c.id, e.key === "ArrowLeft" ? -1 : 1);
+      } else if (e.key === "Enter" || e.key === "F2") { e.preventDefault(); e.stopPropagation(); this.renameColumn(c.id); }
+    });
+    return entry;
+  }
+
+  renderCount(colId) {
+    const entry = this.cols.get(colId);
+    if (!entry) return;
+    const n = (this.colCards.get(colId) || []).length;
+    const t = String(n);
+    if (entry.countEl.textContent !== t) entry.countEl.textContent = t;
+    entry.el.classList.toggle("is-empty", n === 0);
+  }
+
+  renderCard(id, touched) {
+    const c = this.model.card(id);
+    let entry = this.cardEls.get(id);
+    const visible = c && !c.archived && this.cols.has(c.column_id);
+    if (!visible) {
+      if (entry) {
+        if (entry.colId) {
+          const arr = this.colCards.get(entry.colId);
+          if (arr) { const i = indexOfId(arr, id, entry.rank); if (i >= 0) arr.splice(i, 1); }
+          touched.add(entry.colId);
+        }
+        const hadFocus = entry.el.contains(document.activeElement);
+        const next = hadFocus ? (entry.el.nextElementSibling || entry.el.previousElementSibling) : null;
+        entry.el.remove();
+        this.cardEls.delete(id);
+        if (hadFocus && next && next.classList.contains("card")) next.focus();
+      }
+      return;
+    }
+    if (!entry) {
+      entry = this.buildCard(id);
+      this.cardEls.set(id, entry);
+    }
+    this.fillCard(entry, c);
+    // Place it when its column or rank changed.
+    if (entry.colId !== c.column_id || entry.rank !== c.rank) {
+      if (entry.colId) {
+        const old = this.colCards.get(entry.colId);
+        if (old) { const i = indexOfId(old, id, entry.rank); if (i >= 0) old.splice(i, 1); }
+        touched.add(entry.colId);
+      }
+      const arr = this.colCards.get(c.column_id);
+      const item = { id, rank: c.rank };
+      const i = searchIndex(arr, item);
+      arr.splice(i, 0, item);
+      const list = this.cols.get(c.column_id).list;
+      const next = arr[i + 1];
+      const nextEl = next ? this.cardEls.get(next.id).el : null;
+      if (entry.el.parentNode !== list || entry.el.nextSibling !== nextEl) {
+        const focused = entry.el.contains(document.activeElement) ? document.activeElement : null;
+        list.insertBefore(entry.el, nextEl);
+        if (focused) { focused.focus({ preventScroll: true }); entry.el.scrollIntoView({ block: "nearest", inline: "nearest" }); }
+      }
+      entry.colId = c.column_id;
+      entry.rank = c.rank;
+      touched.add(c.column_id);
+    }
+  }
+
+  buildCard(id) {
+    const checkEl = h("button", { type: "button", class: "card-check", role: "checkbox", "aria-checked": "false", tabindex: "-1" }, icon("check"));
+    const titleEl = h("div", { class: "card-title" });
+    const moreEl = h("button", { type: "button", class: "icon-btn card-more", "aria-haspopup": "menu", tabindex: "-1" }, icon("more"));
+    const metaEl = h("div", { class: "card-meta" });
+    const el = h("div", { class: "card", role: "listitem", tabindex: "0", "data-id": id, "aria-roledescription": "card" },
+      h("div", { class: "card-row" }, checkEl, titleEl, moreEl), metaEl);
+    return { el, titleEl, metaEl, checkEl, moreEl, colId: null, rank: null, editing: false, sig: "" };
+  }
+
+  fillCard(entry, c) {
+    const pending = this.model.cardPending(c.id);
+    entry.el.classList.toggle("is-pending", pending);
+    entry.el.classList.toggle("is-temp", !!c._temp);
+    entry.el.classList.toggle("is-done", !!c.done);
+    if (!entry.editing && entry.titleEl.textContent !== c.title) entry.titleEl.textContent = c.title;
+    entry.checkEl.setAttribute("aria-checked", c.done ? "true" : "false");
+    entry.checkEl.setAttribute("aria-label", c.done ? "Done (mark not done)" : "Mark done");
+    entry.moreEl.setAttribute("aria-label", `Actions for card ${c.title}`);
+    const colName = (this.model.column(c.column_id) || {}).name || "";
+    entry.el.setAttribute("aria-label", `${c.title}${c.done ? ", done" : ""}${colName ? ", in " + colName : ""}`);
+    // Meta row: rebuilt only when what it shows changed.
+    const sig = JSON.stringify([c.labels, c.due, c.done, c.assignees, !!c.description]);
+    if (sig === entry.sig) return;
+    entry.sig = sig;
+    const parts = [];
+    for (const l of c.labels || []) parts.push(h("span", { class: `label ${hue(l)}`, text: l }));
+    if (c.due) {
+      const st = dueState(c.due, c.done);
+      parts.push(h("span", { class: `due ${st}`, title: `Due ${c.due}` }, icon("calendar"), h("span", { text: fmtDate(c.due) })));
+    }
+    if (c.description) parts.push(h("span", { class: "has-desc", title: "Has a description" }, icon("text")));
+    if ((c.assignees || []).length) {
+      parts.push(h("span", { class: "assignees" }, c.assignees.slice(0, 3).map((u) => avatar(this.model.memberName(u), "avatar-xs"))));
+    }
+    entry.metaEl.replaceChildren(...parts);
+    entry.metaEl.hidden = parts.length === 0;
+  }
+
+  // --- interaction ------------------------------------------------------
+
+  cardIdOf(el) {
+    const card = el && el.closest && el.closest(".card");
+    return card ? card.dataset.id : null;
+  }
+
+  onClick(e) {
+    if (this.drag.justDropped) return;
+    const id = this.cardIdOf(e.target);
+    if (!id) return;
+    const c = this.model.card(id);
+    if (!c) return;
+    if (e.target.closest(".card-check")) {
+      if (!c._temp && this.canEdit()) this.patchCard(id, { done: !c.done }, c.done ? "Marked not done" : "Marked done");
+      return;
+    }
+    if (e.target.closest(".card-more")) {
+      const btn = e.target.closest(".card-more");
+      showMenu(btn, this.cardMenu(id), "Card actions");
+      return;
+    }
+    const entry = this.cardEls.get(id);
+    if (entry && entry.editing) return;
+    if (!c._temp) this.openCard(id);
+  }
+
+  onKey(e) {
+    const cardEl = e.target.closest && e.target.closest(".card");
+    if (!cardEl || e.target !== cardEl) return;
+    const id = cardEl.dataset.id;
+    const c = this.model.card(id);
+    if (!c) return;
+    const mod = e.altKey || e.ctrlKey || e.metaKey;
+    const arrows = { ArrowUp: [0, -1], ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0] };
+    if (arrows[e.key]) {
+      e.preventDefault();
+      const [dx, dy] = arrows[e.key];
+      if (mod) {
+        if (!this.canEdit() || c._temp) return;
+        if (dy) this.moveCardBy(id, dy); else this.moveCardAcross(id, dx);
+      } else {
+        this.focusNeighbour(id, dx, dy);
+      }
+      return;
+    }
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); if (!c._temp) this.openCard(id); return; }
+    if (e.key === "F2" || e.key === "e") { e.preventDefault(); if (this.canEdit() && !c._temp) this.editTitleInline(id); return; }
+    if (e.key === "Home" || e.key === "End") {
+      e.preventDefault();
+      const arr = this.colCards.get(c.column_id) || [];
+      const target = e.key === "Home" ? arr[0] : arr[arr.length - 1];
+      if (mod && this.canEdit()) this.moveCard(id, c.column_id, e.key === "Home" ? 0 : Infinity);
+      else if (target) this.cardEls.get(target.id).el.focus();
+      return;
+    }
+    if ((e.key === "m" || e.key === "ContextMenu") && !c._temp) { e.preventDefault(); showMenu(this.cardEls.get(id).moreEl, this.cardMenu(id), "Card actions"); }
+  }
+
+  focusFirstCard() {
+    for (const col of this.colOrder) {
+      const arr = this.colCards.get(col.id);
+      if (arr && arr.length) { this.cardEls.get(arr[0].id).el.focus(); return; }
+    }
+    const first = this.colOrder[0];
+    if (first) this.cols.get(first.id).addBtn.focus();
+  }
+
+  focusNeighbour(id, dx, dy) {
+    const entry = this.cardEls.get(id);
+    const arr = this.colCards.get(entry.colId);
+    const i = indexOfId(arr, id, entry.rank);
+    if (dy) {
+      const t = arr[i + dy];
+      if (t) this.cardEls.get(t.id).el.focus();
+      return;
+    }
+    let ci = indexOfId(this.colOrder, entry.colId);
+    for (ci += dx; ci >= 0 && ci < this.colOrder.length; ci += dx) {
+      const other = this.colCards.get(this.colOrder[ci].id);
+      if (other.length) { this.cardEls.get(other[Math.min(i, other.length - 1)].id).el.focus(); return; }
+    }
+  }
+
+  cardMenu(id) {
+    const c = this.model.card(id);
+    const ro = !this.canEdit();
+    const ci = indexOfId(this.colOrder, c.column_id);
+    const arr = this.colCards.get(c.column_id) || [];
+    const i = indexOfId(arr, id);
+    return [
+      { label: "Open card", icon: "text", action: () => this.openCard(id), refocus: false },
+      { label: "Edit title", icon: "edit", disabled: ro, action: () => this.editTitleInline(id), refocus: false },
+      { label: c.done ? "Mark not done" : "Mark done", icon: "check", disabled: ro, action: () => this.patchCard(id, { done: !c.done }) },
+      "-",
+      { label: "Move up", icon: "up", disabled: ro || i <= 0, action: () => this.moveCardBy(id, -1) },
+      { label: "Move down", icon: "down", disabled: ro || i >= arr.length - 1, action: () => this.moveCardBy(id, 1) },
+      { label: "Move to previous column", icon: "left", disabled: ro || ci <= 0, action: () => this.moveCardAcross(id, -1) },
+      { label: "Move to next column", icon: "right", disabled: ro || ci >= this.colOrder.length - 1, action: () => this.moveCardAcross(id, 1) },
+      "-",
+      { label: "Archive", icon: "archive", disabled: ro, action: () => this.archiveCard(id, true) },
+      { label: "Delete", icon: "trash", danger: true, disabled: ro, action: () => this.deleteCard(id) },
+    ];
+  }
+
+  columnMenu(id) {
+    const ro = !this.canEdit();
+    const i = indexOfId(this.colOrder, id);
+    return [
+      { label: "Rename", icon: "edit", disabled: ro, action: () => this.renameColumn(id), refocus: false },
+      { label: "Add a card", icon: "plus", disabled: ro, action: () => this.openComposer(id), refocus: false },
+      "-",
+      { label: "Move left", icon: "left", disabled: ro || i <= 0, action: () => this.moveColumnBy(id, -1) },
+      { label: "Move right", icon: "right", disabled: ro || i >= this.colOrder.length - 1, action: () => this.moveColumnBy(id, 1) },
+      "-",
+      { label: "Delete column", icon: "trash", danger: true, disabled: ro, action: () => this.deleteColumn(id) },
+    ];
+  }
+
+  openCard(id) {
+    if (this.dialog) this.dialog.close();
+    this.dialog = new CardDialog(this, id, () => {
+      this.dialog = null;
+      const e = this.cardEls.get(id);
+      if (e && document.contains(e.el)) e.el.focus({ preventScroll: true });
+    });
+  }
+
+  openMembers() {
+    if (this.membersDialog) return;
+    this.membersDialog = new MembersDialog(this, () => { this.membersDialog = null; });
+  }
+
+  openArchived() {
+    const list = h("ul", { class: "archived-list" });
+    const render = () => {
+      const cards = this.model.archivedCards();
+      list.replaceChildren(...(cards.length ? cards.map((c) => h("li", { class: "archived-item" },
+        h("span", { class: "archived-title", text: c.title }),
+        h("span", { class: "muted", text: (this.model.column(c.column_id) || {}).name || "" }),
+        this.canEdit() ? h("button", { type: "button", class: "btn btn-sm", text: "Restore", on: { click: () => { this.archiveCard(c.id, false); setTimeout(render, 50); } } }) : null,
+        this.canEdit() ? h("button", { type: "button", class: "btn btn-sm btn-ghost danger", text: "Delete", on: { click: () => { this.deleteCard(c.id, true); setTimeout(render, 50); } } }) : null,
+      )) : [h("li", { class: "muted", text: "No archived cards." })]));
+    };
+    render();
+    modal({ title: "Archived cards", body: list, buttons: [{ label: "Close", value: "cancel", autofocus: true }], className: "modal-wide" });
+  }
+
+  // --- inline editors ---------------------------------------------------
+
+  editTitleInline(id) {
+    const entry = this.cardEls.get(id);
+    const c = this.model.card(id);
+    if (!entry || !c || entry.editing) return;
+    entry.editing = true;
+    const input = h("textarea", { class: "inline-edit", rows: "2", maxlength: "200", "aria-label": "Card title" });
+    input.value = c.title;
+    entry.titleEl.hidden = true;
+    entry.titleEl.after(input);
+    entry.el.classList.add("is-editing");
+    input.focus();
+    input.select();
+    let done = false;
+    const finish = (save) => {
+      if (done) return;
+      done = true;
+      const v = input.value.replace(/\s+/g, " ").trim();
+      input.remove();
+      entry.titleEl.hidden = false;
+      entry.editing = false;
+      entry.el.classList.remove("is-editing");
+      const cur = this.model.card(id);
+      if (cur) entry.titleEl.textContent = cur.title;
+      if (save && v && cur && v !== cur.title) this.patchCard(id, { title: v });
+      if (document.contains(entry.el)) entry.el.focus({ preventScroll: true });
+    };
+    input.addEventListener("keydown", (e) => {
+      e.stopPropagation();
+      if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); finish(true); }
+      else if (e.key === "Escape") { e.preventDefault(); finish(false); }
+    });
+    input.addEventListener("click", (e) => e.stopPropagation());
+    input.addEventListener("pointerdown", (e) => e.stopPropagation());
+    input.addEventListener("blur", () => finish(true));
+  }
+
+  renameColumn(id) {
+    const entry = this.cols.get(id);
+    const c = this.model.column(id);
+    if (!entry || !c || entry.renaming || !this.canEdit()) return;
+    entry.renaming = true;
+    const input = h("input", { class: "column-rename", maxlength: "200", "aria-label": "Column name" });
+    input.value = c.name;
+    entry.nameEl.hidden = true;
+    entry.nameEl.after(input);
+    input.focus();
+    input.select();
+    let done = false;
+    const finish = (save) => {
+      if (done) return;
+      done = true;
+      const v = input.value.trim();
+      input.remove();
+      entry.nameEl.hidden = false;
+      entry.renaming = false;
+      const cur = this.model.column(id);
+      if (cur) entry.nameEl.textContent = cur.name;
+      if (save && v && cur && v !== cur.name) {
+        const op = { columns: [id], column: (_, col) => col && { ...col, name: v } };
+        op.includedIn = (m) => !m.columns.has(id) || m.columns.get(id).version >= this.resultVersion(op);
+        this.runOp(op, (opId) => api.updateColumn(this.boardId, id, { name: v }, opId), "Could not rename the column").catch(() => {});
+      }
+      if (document.contains(entry.nameEl)) entry.nameEl.focus({ preventScroll: true });
+    };
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") { e.preventDefault(); finish(true); }
+      else if (e.key === "Escape") { e.preventDefault(); finish(false); }
+    });
+    input.addEventListener("blur", () => finish(true));
+  }
+
+  renameBoard() {
+    if (!this.canEdit() || this.nameEl.querySelector("input")) return;
+    const b = this.model.board();
+    const input = h("input", { class: "board-rename", maxlength: "200", "aria-label": "Board name" });
+    input.value = b.name;
+    this.nameEl.replaceChildren(input);
+    input.focus();
+    input.select();
+    let done = false;
+    const finish = (save) => {
+      if (done) return;
+      done = true;
+      const v = input.value.trim();
+      this.nameEl.textContent = this.model.board().name;
+      if (save && v && v !== b.name) this.runOp({
+        board: true, boardFn: (x) => x && { ...x, name: v },
+        includedIn: () => true,
+      }, (opId) => api.updateBoard(this.boardId, { name: v }, opId), "Could not rename the board").catch(() => {});
+      this.nameEl.focus();
+    };
+    input.addEventListener("keydown", (e) => {
+      e.stopPropagation();
+      if (e.key === "Enter") { e.preventDefault(); finish(true); }
+      else if (e.key === "Escape") { e.preventDefault(); finish(false); }
+    });
+    input.addEventListener("click", (e) => e.stopPropagation());
+    input.addEventListener("blur", () => finish(true));
+  }
+
+  openComposer(colId) {
+    const entry = this.cols.get(colId);
+    if (!entry || !this.canEdit()) return;
+    if (entry.composer) { entry.composer.input.focus(); return; }
+    const input = h("textarea", { class: "composer-input", rows: "2", maxlength: "200", placeholder: "What needs doing?", "aria-label": "New card title" });
+    const form = h("form", { class: "composer" }, input,
+      h("div", { class: "row" },
+        h("button", { type: "submit", class: "btn btn-primary btn-sm", text: "Add card" }),
+        h("button", { type: "button", class: "btn btn-ghost btn-sm", text: "Cancel", on: { click: () => close(true) } })));
+    const close = (focusBtn) => {
+      form.remove();
+      entry.composer = null;
+      entry.addBtn.hidden = false;
+      if (focusBtn) entry.addBtn.focus();
+    };
+    const submit = () => {
+      const title = input.value.replace(/\s+/g, " ").trim();
+      if (!title) return;
+      input.value = "";
+      this.createCard(colId, title);
+      input.focus();
+    };
+    form.addEventListener("submit", (e) => { e.preventDefault(); submit(); });
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); }
+      else if (e.key === "Escape") { e.preventDefault(); close(true); }
+    });
+    entry.addBtn.hidden = true;
+    entry.addBtn.before(form);
+    entry.composer = { form, input };
+    input.focus();
+    entry.list.scrollTop = entry.list.scrollHeight;
+  }
+
+  // --- operations (optimistic) -----------------------------------------
+
+  resultVersion(op) { return (op && op.result && op.result.version) || 0; }
+
+  // runOp lays op over the board at once, sends it, and rolls it back with
+  // a message saying why if the server refuses it. It resolves to the
+  // server's answer or rejects with its error (after the rollback).
+  runOp(op, send, failTitle, { quiet } = {}) {
+    op.id = newOpId();
+    op.cards ||= [];
+    op.columns ||= [];
+    if (!op.includedIn) op.includedIn = () => true;
+    this.applyChange(this.model.addOp(op));
+    return send(op.id).then((res) => {
+      this.model.ackOp(op.id, res.data);
+      return res;
+    }, (err) => {
+      if (this.model.pending(op.id)) this.applyChange(this.model.dropOp(op.id));
+      if (!(quiet && quiet(err))) toast(describe(err), "error", failTitle);
+      throw err;
+    }).finally(() => {
+      const e = op.cards.length === 1 && this.cardEls.get(op.cards[0]);
+      if (e) e.el.classList.toggle("is-pending", this.model.cardPending(op.cards[0]));
+    });
+  }
+
+  cardVersionCheck(id, op) {
+    return (m) => !m.cards.has(id) || m.cards.get(id).version >= this.resultVersion(op);
+  }
+
+  createCard(colId, title) {
+    const arr = this.model.cardsIn(colId);
+    const last = arr[arr.length - 1];
+    const tmp = "tmp-" + Math.random().toString(36).slice(2);
+    const rank = between(last ? last.rank : "", "");
+    const op = {
+      cards: [tmp],
+      card: () => ({ id: tmp, board_id: this.boardId, column_id: colId, title, description: "", labels: [], due: null,
+        assignees: [], done: false, rank, archived: false, version: 0, _temp: true }),
+    };
+    op.includedIn = (m) => !!(op.result && m.cards.has(op.result.id));
+    this.runOp(op, (opId) => api.createCard(this.boardId, { column_id: colId, title, position: { to: "bottom" } }, opId),
+      "Could not add the card").catch(() => {});
+    announce(`Added card ${title}`);
+  }
+
+  patchCard(id, patch, message, opts = {}) {
+    const op = { cards: [id], card: (_, c) => c && { ...c, ...patch } };
+    op.includedIn = this.cardVersionCheck(id, op);
+    const p = this.runOp(op, (opId) => api.updateCard(this.boardId, id, patch, opId, opts.ifMatch), "Could not save the card", opts);
+    p.catch(() => {}); // the rollback and the message are done; callers may await p for the outcome
+    if (message) announce(message);
+    return p;
+  }
+
+  // moveCard moves a card to index (among the column's visible cards,
+  // without the card itself) of column colId; Infinity is the bottom.
+  moveCard(id, colId, index) {
+    const c = this.model.card(id);
+    if (!c) return;
+    const list = this.model.cardsIn(colId).filter((x) => x.id !== id);
+    index = Math.max(0, Math.min(index, list.length));
+    const prev = list[index - 1], next = list[index];
+    if (c.column_id === colId) {
+      const cur = this.model.cardsIn(colId);
+      const at = cur.findIndex((x) => x.id === id);
+      if (at === index) return; // already there
+    }
+    let position;
+    if (prev && !prev._temp) position = { after: prev.id };
+    else if (next && !next._temp) position = { before: next.id };
+    else position = { to: prev ? "bottom" : "top" };
+    const rank = between(prev ? prev.rank : "", next ? next.rank : "");
+    const op = { cards: [id], card: (_, x) => x && { ...x, column_id: colId, rank } };
+    op.includedIn = this.cardVersionCheck(id, op);
+    this.runOp(op, (opId) => api.moveCard(this.boardId, id, { column_id: colId, position }, opId), "Could not move the card").catch(() => {});
+    const col = this.model.column(colId);
+    announce(`Moved ${c.title} to ${col ? col.name : "column"}, position ${index + 1} of ${list.length + 1}`);
+  }
+
+  moveCardBy(id, dy) {
+    const c = this.model.card(id);
+    const cur = this.model.cardsIn(c.column_id);
+    const at = cur.findIndex((x) => x.id === id);
+    const to = at + dy;
+    if (to < 0 || to >= cur.length) return;
+    this.moveCard(id, c.column_id, to);
+  }
+
+  moveCardAcross(id, dx) {
+    const c = this.model.card(id);
+    const cols = this.model.columnList().filter((x) => !x._temp);
+    const ci = cols.findIndex((x) => x.id === c.column_id);
+    const target = cols[ci + dx];
+    if (!target) return;
+    const at = this.model.cardsIn(c.column_id).findIndex((x) => x.id === id);
+    this.moveCard(id, target.id, at);
+  }
+
+  archiveCard(id, archived) {
+    const c = this.model.card(id);
+    if (!c) return;
+    const op = { cards: [id], card: (_, x) => x && { ...x, archived } };
+    op.includedIn = this.cardVersionCheck(id, op);
+    this.runOp(op, (opId) => api.archiveCard(this.boardId, id, archived, opId), archived ? "Could not archive the card" : "Could not restore the card").catch(() => {});
+    if (archived) {
+      const t = toast(`Archived “${c.title}”`, "info");
+      const undo = h("button", { type: "button", class: "toast-action", text: "Undo", on: { click: () => { t.remove(); this.archiveCard(id, false); } } });
+      t.querySelector(".toast-body").appendChild(undo);
+    } else announce(`Restored ${c.title}`);
+  }
+
+  async deleteCard(id, skipConfirm = false) {
+    const c = this.model.card(id);
+    if (!c) return;
+    if (!skipConfirm && !(await confirmDialog("Delete card?", `“${c.title}” will be deleted for everyone. Archive it instead to keep it.`, "Delete card"))) return;
+    const op = { cards: [id], card: () => null, includedIn: (m) => !m.cards.has(id) };
+    this.runOp(op, (opId) => api.deleteCard(this.boardId, id, opId), "Could not delete the card").catch(() => {});
+    announce(`Deleted ${c.title}`);
+  }
+
+  createColumn(name) {
+    const cols = this.model.columnList();
+    const last = cols[cols.length - 1];
+    const tmp = "tmp-" + Math.random().toString(36).slice(2);
+    const rank = between(last ? last.rank : "", "");
+    const op = { columns: [tmp], column: () => ({ id: tmp, board_id: this.boardId, name, rank, version: 0, _temp: true }) };
+    op.includedIn = (m) => !!(op.result && m.columns.has(op.result.id));
+    this.runOp(op, (opId) => api.createColumn(this.boardId, { name, position: { to: "bottom" } }, opId), "Could not add the column").catch(() => {});
+    requestAnimationFrame(() => { this.scroller.scrollLeft = this.scroller.scrollWidth; });
+  }
+
+  moveColumnBy(id, d) {
+    const cols = this.model.columnList();
+    const at = cols.findIndex((x) => x.id === id);
+    const to = at + d;
+    if (at < 0 || to < 0 || to >= cols.length || !this.canEdit()) return;
+    const rest = cols.filter((x) => x.id !== id);
+    const prev = rest[to - 1], next = rest[to];
+    let position;
+    if (prev && !prev._temp) position = { after: prev.id };
+    else if (next && !next._temp) position = { before: next.id };
+    else position = { to: "top" };
+    const rank = between(prev ? prev.rank : "", next ? next.rank : "");
+    const op = { columns: [id], column: (_, c) => c && { ...c, rank } };
+    op.includedIn = (m) => !m.columns.has(id) || m.columns.get(id).version >= this.resultVersion(op);
+    this.runOp(op, (opId) => api.moveColumn(this.boardId, id, position, opId), "Could not move the column").catch(() => {});
+    announce(`Moved column ${cols[at].name} to position ${to + 1} of ${cols.length}`);
+  }
+
+  async deleteColumn(id) {
+    const col = this.model.column(id);
+    if (!col) return;
+    const cards = [...this.model.allCardIds()].map((cid) => this.model.card(cid)).filter((c) => c && c.column_id === id);
+    const others = this.model.columnList().filter((c) => c.id !== id && !c._temp);
+    let mode = "", to = "";
+    if (cards.length) {
+      const select = h("select", { class: "input", "aria-label": "Move the cards to" },
+        others.map((o) => h("option", { value: o.id, text: o.name })));
+      const body = h("div", {},
+        h("p", { text: `“${col.name}” has ${cards.length} card${cards.length === 1 ? "" : "s"}. What should happen to ${cards.length === 1 ? "it" : "them"}?` }),
+        others.length ? h("label", { class: "field" }, h("span", { text: "Move them to" }), select) : null);
+      const buttons = [{ label: "Cancel", value: "cancel" }];
+      if (others.length) buttons.push({ label: "Move cards and delete", value: "move", kind: "primary", autofocus: true });
+      buttons.push({ label: "Delete with cards", value: "delete", kind: "danger" });
+      const v = await modal({ title: "Delete column?", body, buttons });
+      if (!v) return;
+      mode = v;
+      if (v === "move") to = select.value;
+    } else if (!(await confirmDialog("Delete column?", `The empty column “${col.name}” will be deleted.`, "Delete column"))) return;
+    let rank = "";
+    if (mode === "move") {
+      const t = this.model.cardsIn(to);
+      rank = t.length ? t[t.length - 1].rank : "";
+    }
+    const moved = new Map();
+    for (const c of cards.sort(compareRank)) { rank = between(rank, ""); moved.set(c.id, rank); }
+    const op = {
+      columns: [id], cards: cards.map((c) => c.id),
+      column: () => null,
+      card: (cid, c) => (mode === "move" ? c && { ...c, column_id: to, rank: moved.get(cid) } : null),
+      includedIn: (m) => !m.columns.has(id),
+    };
+    this.runOp(op, (opId) => api.deleteColumn(this.boardId, id, mode, to, opId), "Could not delete the column").catch(() => {});
+  }
+
+  async deleteBoard() {
+    const b = this.model.board();
+    if (!(await confirmDialog("Delete board?", `“${b.name}” and all its columns and cards will be deleted for everyone. This cannot be undone.`, "Delete board"))) return;
+    try {
+      await api.deleteBoard(this.boardId, newOpId());
+      toast(`Deleted “${b.name}”`);
+      this.ctx.navigate("/");
+    } catch (ex) { toast(describe(ex), "error", "Could not delete the board"); }
+  }
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -86,28 +87,55 @@ func procStat(pid int) (stat, bool) {
 	return stat{ppid: n(1), utime: n(11), stime: n(12), cutime: n(13), cstime: n(14)}, true
 }
 
+// machineCPU returns the CPU time all processes have used so far (busy
+// time from /proc/stat, summed over CPUs).
+func machineCPU() (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, false
+	}
+	var ticks int64
+	for i, v := range f[1:9] { // user nice system idle iowait irq softirq steal
+		if i == 3 || i == 4 {
+			continue // idle, iowait
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * clockTick, true
+}
+
 // cpuMeter measures the CPU spent between start and stop.
 type cpuMeter struct {
-	e        *env
-	self, pg time.Duration
-	pgOK     bool
+	e             *env
+	self, pg, all time.Duration
+	pgOK, allOK   bool
+	start         time.Time
 }
 
 func (e *env) startCPU() *cpuMeter {
-	settle()
 	m := &cpuMeter{e: e}
 	m.pg, m.pgOK = e.pgCPU()
+	m.all, m.allOK = machineCPU()
 	m.self = selfCPU()
+	m.start = time.Now()
 	return m
 }
 
-// stop returns the per-operation CPU metrics for ops operations: pg-cpu-us
-// (PostgreSQL) and, when client is not negative, client-cpu-us (client is
-// the CPU of an external client such as pgbench; negative means this
-// process).
+// stop returns the per-operation CPU metrics for ops operations:
+// pg-cpu-us/op (PostgreSQL) and client-cpu-us/op (client is the CPU of an
+// external client such as pgbench; negative means this process), and
+// others-cpu-% (the share of the machine's CPUs that other processes used
+// meanwhile: anything above a few percent disturbed the run).
 func (m *cpuMeter) stop(ops int, client time.Duration) map[string]float64 {
 	self := selfCPU() - m.self
-	settle()
+	wall := time.Since(m.start)
+	all, allOK := machineCPU()
 	pg, pgOK := m.e.pgCPU()
 	out := map[string]float64{}
 	if ops <= 0 {
@@ -121,9 +149,16 @@ func (m *cpuMeter) stop(ops int, client time.Duration) map[string]float64 {
 		client = self
 	}
 	out["client-cpu-us/op"] = per(client)
+	if allOK && m.allOK && pgOK && m.pgOK {
+		others := (all - m.all) - (pg - m.pg) - client
+		if client != self {
+			others -= self
+		}
+		out["others-cpu-%"] = max(0, 100*others.Seconds()/(wall.Seconds()*float64(runtime.NumCPU())))
+	}
 	return out
 }
 
 // settle gives PostgreSQL a moment to reap the backends of clients that just
 // disconnected (pgbench), whose CPU time it then counts.
-func settle() { time.Sleep(100 * time.Millisecond) }
+func settle() { time.Sleep(50 * time.Millisecond) }

@@ -55,8 +55,9 @@ type env struct {
 	http   *httptest.Server
 	client *http.Client
 	pool   int32
-	load   string // /proc/loadavg when the environment was started
-	user   string // the benchmark user's id
+	load   string    // /proc/loadavg when the environment was started
+	until  time.Time // the end of the time budget
+	user   string    // the benchmark user's id
 	cookie *http.Cookie
 
 	// serverTime receives, when set, how long each request took inside the
@@ -96,6 +97,7 @@ func getEnv(b *testing.B) *env {
 		shared, sharedErr = startEnv()
 		if sharedErr == nil {
 			shared.load = load
+			shared.until = start.Add(budget())
 			fmt.Fprintf(os.Stderr, "benchmarks: PostgreSQL up and seeded in %s (pool %d conns, GOMAXPROCS %d)\n",
 				time.Since(start).Round(time.Millisecond), shared.pool, runtime.GOMAXPROCS(0))
 		}
@@ -103,7 +105,20 @@ func getEnv(b *testing.B) *env {
 	if sharedErr != nil {
 		b.Fatalf("benchmark environment: %v", sharedErr)
 	}
+	if time.Now().After(shared.until) {
+		b.Skipf("over the time budget of %s (BENCH_BUDGET): the machine is slow or busy", budget())
+	}
 	return shared
+}
+
+// budget is how long the benchmarks of one run may take (BENCH_BUDGET,
+// default 4m): later ones are skipped, so that a busy machine cannot make a
+// run take much longer.
+func budget() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("BENCH_BUDGET")); err == nil && d > 0 {
+		return d
+	}
+	return 4 * time.Minute
 }
 
 // startEnv starts a durable PostgreSQL (or uses BENCH_DATABASE_URL),
@@ -132,8 +147,7 @@ func startEnv() (_ *env, err error) {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
 		// Durable: fsync, synchronous_commit and full_page_writes stay on
-		// (PostgreSQL's defaults); only the logging of slow checkpoints
-		// is quietened.
+		// (PostgreSQL's defaults; checkDurable makes sure).
 		e.srv, err = pglocal.Start(ctx, pglocal.Options{Dir: e.dir, Fast: false})
 		if err != nil {
 			return nil, err

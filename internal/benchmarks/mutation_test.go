@@ -35,8 +35,6 @@ var mutationConfigs = []mutationConfig{{1, 1}, {1, 16}, {16, 16}}
 //   - pgbench: scripts/pgbench/mutation.sql, the statements of the store's
 //     mutation, one per round trip, with as many clients as writers (the
 //     ceiling of this box);
-//   - pgbench-pipelined: scripts/pgbench/mutation-pipelined.sql, the same in
-//     the store's three round trips;
 //   - store: store.UpdateCard called directly (the store without HTTP);
 //   - http: PATCH /api/boards/{board}/cards/{card} through a real HTTP server
 //     and client on loopback, the API and the store.
@@ -45,10 +43,7 @@ var mutationConfigs = []mutationConfig{{1, 1}, {1, 16}, {16, 16}}
 func BenchmarkCardPatch(b *testing.B) {
 	for _, cfg := range mutationConfigs {
 		b.Run(cfg.name(), func(b *testing.B) {
-			b.Run("pgbench", func(b *testing.B) { benchPgbench(b, cfg, mutationScript, "pgbench") })
-			b.Run("pgbench-pipelined", func(b *testing.B) {
-				benchPgbench(b, cfg, mutationPipelinedScript, "pgbench-pipelined")
-			})
+			b.Run("pgbench", func(b *testing.B) { benchPgbench(b, cfg) })
 			b.Run("store", func(b *testing.B) { benchStorePatch(b, cfg) })
 			b.Run("http", func(b *testing.B) { benchHTTPPatch(b, cfg) })
 		})

@@ -15,25 +15,21 @@ import (
 	"time"
 )
 
-// The pgbench scripts of one card PATCH, relative to this package's
-// directory (where `go test` runs the benchmarks): one statement per round
-// trip, and the store's three round trips.
-const (
-	mutationScript          = "../../scripts/pgbench/mutation.sql"
-	mutationPipelinedScript = "../../scripts/pgbench/mutation-pipelined.sql"
-)
+// mutationScript is the pgbench script of one card PATCH, relative to this
+// package's directory (where `go test` runs the benchmarks).
+const mutationScript = "../../scripts/pgbench/mutation.sql"
 
-// benchPgbench runs b.N transactions of a pgbench script with cfg.writers
-// clients (prepared statements, as pgx uses them) and reports pgbench's own
-// rate (without connection set-up) and the latencies from its
-// per-transaction log, as impl.
-func benchPgbench(b *testing.B, cfg mutationConfig, file, impl string) {
+// benchPgbench runs b.N transactions of scripts/pgbench/mutation.sql with
+// cfg.writers clients (prepared statements, as pgx uses them) and reports
+// pgbench's own rate (without connection set-up) and the latencies from its
+// per-transaction log.
+func benchPgbench(b *testing.B, cfg mutationConfig) {
 	e := getEnv(b)
 	bin, err := pgbenchPath()
 	if err != nil {
 		b.Fatal(err)
 	}
-	script, err := filepath.Abs(file)
+	script, err := filepath.Abs(mutationScript)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,6 +57,7 @@ func benchPgbench(b *testing.B, cfg mutationConfig, file, impl string) {
 	b.ResetTimer()
 	out, err := cmd.CombinedOutput()
 	b.StopTimer()
+	settle()
 	if err != nil {
 		b.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, out)
 	}
@@ -77,7 +74,7 @@ func benchPgbench(b *testing.B, cfg mutationConfig, file, impl string) {
 	}
 	cpuPerOp := cpu.stop(len(lat), cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
 	p50, p99 := summarize(lat)
-	record(b, result{config: cfg.name(), impl: impl, ops: tps, p50: p50, p99: p99, extra: cpuPerOp})
+	record(b, result{config: cfg.name(), impl: "pgbench", ops: tps, p50: p50, p99: p99, extra: cpuPerOp})
 }
 
 var tpsLine = regexp.MustCompile(`(?m)^tps = ([0-9.]+) \(without initial connection time\)`)

@@ -15,7 +15,7 @@ import (
 // result is one run of a benchmark function (one b.N).
 type result struct {
 	config string // "boards=1/writers=16", "snapshot"
-	impl   string // "pgbench", "pgbench-pipelined", "store", "http"
+	impl   string // "pgbench", "store", "http"
 	procs  int    // GOMAXPROCS (go test -cpu)
 	n      int
 	ops    float64 // operations per second
@@ -112,28 +112,36 @@ func medianOf(rs []result, f func(result) float64) float64 {
 }
 
 // printComparison prints, for each mutation configuration, the medians over
-// the -count rounds of pgbench, the store and HTTP, and the ratios to both
-// pgbench scripts; then the snapshot figures.
+// the -count rounds of pgbench, the store and HTTP, and their ratios to
+// pgbench; then the snapshot figures.
 func printComparison(w io.Writer, e *env) {
 	fin := finals()
 	if len(fin) == 0 {
 		return
 	}
 	var procs []int
-	rounds := 0
+	rounds, mutations := 0, false
 	for k, rs := range fin {
 		if !slices.Contains(procs, k.procs) {
 			procs = append(procs, k.procs)
 		}
 		rounds = max(rounds, len(rs))
+		mutations = mutations || k.config != "snapshot"
 	}
 	slices.Sort(procs)
+	if mutations {
+		printMutations(w, e, fin, procs, rounds)
+	}
+	printSnapshots(w, fin, procs)
+	payloadSizes(w, e)
+}
+
+func printMutations(w io.Writer, e *env, fin map[resultKey][]result, procs []int, rounds int) {
 	fmt.Fprintf(w, "\nCorkboard vs pgbench on the same PostgreSQL, synchronous_commit=on: medians of %d round(s)\n", rounds)
 	fmt.Fprintf(w, "%d CPUs, pool %d connections; load average %s at the start, %s at the end\n",
 		runtime.NumCPU(), e.pool, e.load, loadAvg())
-	fmt.Fprintln(w, "(vs pgbench: one statement per round trip; vs pipelined: the store's three round trips)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "config\tGOMAXPROCS\tpath\tops/s\tp50 ms\tp99 ms\tvs pgbench\tvs pipelined\tPG CPU us/op\tclient CPU us/op\t")
+	fmt.Fprintln(tw, "config\tGOMAXPROCS\tpath\tops/s\tp50 ms\tp99 ms\tvs pgbench\tPG CPU us/op\tclient CPU us/op\tothers CPU %\t")
 	for _, p := range procs {
 		for _, cfg := range mutationConfigs {
 			name := cfg.name()
@@ -144,36 +152,33 @@ func printComparison(w io.Writer, e *env) {
 				}
 				return medianOf(rs, func(r result) float64 { return r.ops })
 			}
-			pg, pgPipe := ceiling("pgbench"), ceiling("pgbench-pipelined")
-			ratio := func(ops, c float64) string {
-				if c == 0 {
-					return "-"
-				}
-				return fmt.Sprintf("%.2fx", ops/c)
-			}
-			for _, impl := range []string{"pgbench", "pgbench-pipelined", "store", "http"} {
+			pg := ceiling("pgbench")
+			for _, impl := range []string{"pgbench", "store", "http"} {
 				rs := fin[resultKey{name, impl, p}]
 				if len(rs) == 0 {
 					continue
 				}
 				ops := medianOf(rs, func(r result) float64 { return r.ops })
-				vs, vsPipe := ratio(ops, pg), ratio(ops, pgPipe)
-				if impl == "pgbench" || impl == "pgbench-pipelined" {
-					vs, vsPipe = "", ""
+				vs := ""
+				if impl != "pgbench" && pg > 0 {
+					vs = fmt.Sprintf("%.2fx", ops/pg)
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%.2f\t%.2f\t%s\t%s\t%.0f\t%.0f\t\n", name, p, impl, ops,
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%.2f\t%.2f\t%s\t%.0f\t%.0f\t%.0f\t\n", name, p, impl, ops,
 					medianOf(rs, func(r result) float64 { return r.p50 }),
-					medianOf(rs, func(r result) float64 { return r.p99 }), vs, vsPipe,
+					medianOf(rs, func(r result) float64 { return r.p99 }), vs,
 					medianOf(rs, func(r result) float64 { return r.extra["pg-cpu-us/op"] }),
-					medianOf(rs, func(r result) float64 { return r.extra["client-cpu-us/op"] }))
+					medianOf(rs, func(r result) float64 { return r.extra["client-cpu-us/op"] }),
+					medianOf(rs, func(r result) float64 { return r.extra["others-cpu-%"] }))
 			}
 		}
 	}
 	tw.Flush()
+}
 
+func printSnapshots(w io.Writer, fin map[resultKey][]result, procs []int) {
 	header := false
 	for _, p := range procs {
-		for _, impl := range []string{"store", "http"} {
+		for _, impl := range []string{"store", "encode", "http"} {
 			rs := fin[resultKey{"snapshot", impl, p}]
 			if len(rs) == 0 {
 				continue
@@ -182,7 +187,7 @@ func printComparison(w io.Writer, e *env) {
 				fmt.Fprintf(w, "\nSnapshot of a board with %d cards, medians (target: <= 50 ms server-side)\n", snapshotCards)
 				header = true
 			}
-			line := fmt.Sprintf("  GOMAXPROCS %d  %-5s  p50 %.1f ms  p99 %.1f ms", p, impl,
+			line := fmt.Sprintf("  GOMAXPROCS %d  %-6s  p50 %.1f ms  p99 %.1f ms", p, impl,
 				medianOf(rs, func(r result) float64 { return r.p50 }),
 				medianOf(rs, func(r result) float64 { return r.p99 }))
 			if impl == "http" {
@@ -191,10 +196,10 @@ func printComparison(w io.Writer, e *env) {
 					medianOf(rs, func(r result) float64 { return r.extra["server-p99-ms"] }),
 					medianOf(rs, func(r result) float64 { return r.extra["body-MB"] }))
 			}
+			line += fmt.Sprintf("  [others used %.0f%% of the CPUs]", medianOf(rs, func(r result) float64 { return r.extra["others-cpu-%"] }))
 			fmt.Fprintln(w, line)
 		}
 	}
-	payloadSizes(w, e)
 }
 
 // payloadSizes prints the mean size of the card.updated events each side
@@ -214,15 +219,17 @@ func payloadSizes(w io.Writer, e *env) {
 		return
 	}
 	defer rows.Close()
-	fmt.Fprint(w, "\ncard.updated events written:")
+	line := ""
 	for rows.Next() {
 		var who string
 		var n, size int64
 		if err := rows.Scan(&who, &n, &size); err != nil {
-			fmt.Fprintf(w, " %v\n", err)
+			fmt.Fprintf(w, "event payload sizes: %v\n", err)
 			return
 		}
-		fmt.Fprintf(w, "  %s %d (mean payload %d bytes)", who, n, size)
+		line += fmt.Sprintf("  %s %d (mean payload %d bytes)", who, n, size)
 	}
-	fmt.Fprintln(w)
+	if line != "" {
+		fmt.Fprintf(w, "\ncard.updated events written:%s\n", line)
+	}
 }

@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -15,6 +16,7 @@ import (
 //
 //   - store: store.Snapshot (the read transaction and the scan into Go
 //     values);
+//   - encode: json.Marshal of that snapshot, as the API encodes it;
 //   - http: GET /api/boards/{board} through a real HTTP server and client,
 //     which adds the JSON encoding and the transfer of the body. server-p50-ms
 //     is the time inside the server, from routing to the handler's return.
@@ -29,7 +31,7 @@ func BenchmarkSnapshot(b *testing.B) {
 		if err := e.snapshotOnce(ctx); err != nil {
 			b.Fatal(err)
 		}
-		lat, elapsed, _ := runWriters(b, e, 1, func(ctx context.Context, _ *rand.Rand, _ int) error {
+		lat, elapsed, cpu := runWriters(b, e, 1, func(ctx context.Context, _ *rand.Rand, _ int) error {
 			snap, err := e.store.Snapshot(ctx, e.user, id)
 			if err == nil && len(snap.Cards) != snapshotCards {
 				err = fmt.Errorf("snapshot has %d cards, want %d", len(snap.Cards), snapshotCards)
@@ -37,7 +39,22 @@ func BenchmarkSnapshot(b *testing.B) {
 			return err
 		})
 		p50, p99 := summarize(lat)
-		record(b, result{config: "snapshot", impl: "store", ops: float64(len(lat)) / elapsed.Seconds(), p50: p50, p99: p99})
+		record(b, result{config: "snapshot", impl: "store", ops: float64(len(lat)) / elapsed.Seconds(), p50: p50, p99: p99,
+			extra: cpu})
+	})
+	b.Run("cards=10000/encode", func(b *testing.B) {
+		e := getEnv(b)
+		snap, err := e.store.Snapshot(context.Background(), e.user, boardID(snapshotBoard))
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat, elapsed, cpu := runWriters(b, e, 1, func(context.Context, *rand.Rand, int) error {
+			_, err := json.Marshal(snap)
+			return err
+		})
+		p50, p99 := summarize(lat)
+		record(b, result{config: "snapshot", impl: "encode", ops: float64(len(lat)) / elapsed.Seconds(), p50: p50, p99: p99,
+			extra: cpu})
 	})
 	b.Run("cards=10000/http", func(b *testing.B) {
 		e := getEnv(b)
@@ -47,7 +64,7 @@ func BenchmarkSnapshot(b *testing.B) {
 		defer e.setServerTime(nil)
 		var serverLat []time.Duration
 		var size int64
-		lat, elapsed, _ := runWriters(b, e, 1, func(ctx context.Context, _ *rand.Rand, _ int) error {
+		lat, elapsed, cpu := runWriters(b, e, 1, func(ctx context.Context, _ *rand.Rand, _ int) error {
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 			if err != nil {
 				return err
@@ -75,8 +92,9 @@ func BenchmarkSnapshot(b *testing.B) {
 		})
 		p50, p99 := summarize(lat)
 		sp50, sp99 := summarize(serverLat)
+		cpu["server-p50-ms"], cpu["server-p99-ms"], cpu["body-MB"] = sp50, sp99, float64(size)/1e6
 		record(b, result{config: "snapshot", impl: "http", ops: float64(len(lat)) / elapsed.Seconds(), p50: p50, p99: p99,
-			extra: map[string]float64{"server-p50-ms": sp50, "server-p99-ms": sp99, "body-MB": float64(size) / 1e6}})
+			extra: cpu})
 	})
 }
 

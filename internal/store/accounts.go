@@ -156,13 +156,19 @@ func (s *Store) CreateAPIToken(ctx context.Context, userID, name string, tokenHa
 }
 
 // TokenPrincipal returns who holds the unexpired API token with this secret
-// hash; EUnauthenticated otherwise.
+// hash, and notes that it was used (at most once a minute, so that a busy
+// script does not write a row per request); EUnauthenticated otherwise.
 func (s *Store) TokenPrincipal(ctx context.Context, tokenHash []byte) (board.Principal, error) {
 	var p board.Principal
 	err := s.pool.QueryRow(ctx, `
-		UPDATE api_tokens t SET last_used_at = now() FROM users u
-		WHERE t.token_hash = $1 AND u.id = t.user_id AND (t.expires_at IS NULL OR t.expires_at > now())
-		RETURNING t.id::text, u.id::text, u.username`, tokenHash).Scan(&p.TokenID, &p.UserID, &p.Username)
+		WITH t AS (
+			UPDATE api_tokens SET last_used_at = now()
+			WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > now())
+			  AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+			RETURNING id)
+		SELECT t.id::text, u.id::text, u.username FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.token_hash = $1 AND (t.expires_at IS NULL OR t.expires_at > now())`, tokenHash).
+		Scan(&p.TokenID, &p.UserID, &p.Username)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return board.Principal{}, board.Errorf(board.EUnauthenticated, "the API token is not valid")
 	}

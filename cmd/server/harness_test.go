@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,30 +58,14 @@ func startApp(t *testing.T, cfg Config) *App {
 // returns them; the URL list is for NATS_URL.
 func natsCluster(t *testing.T, n int) ([]*natsbus.Server, string) {
 	t.Helper()
-	var nodes []*natsbus.Server
-	var urls []string
-	for i := range n {
-		o := natsbus.ServerOptions{Port: -1, Cluster: "corkboard-test", ClusterPort: -1, Name: fmt.Sprintf("n%d", i)}
-		if i > 0 {
-			o.Routes = []string{nodes[0].RouteURL()}
-		}
-		s, err := natsbus.StartServer(o)
-		if err != nil {
-			t.Fatalf("start nats node %d: %v", i, err)
-		}
-		t.Cleanup(s.Shutdown)
-		nodes = append(nodes, s)
-		urls = append(urls, s.ClientURL())
+	nodes, err := natsbus.StartCluster("corkboard-test", n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "nats cluster routes", func() bool {
-		for _, s := range nodes {
-			if s.NumRoutes() < n-1 {
-				return false
-			}
-		}
-		return true
-	})
-	return nodes, strings.Join(urls, ",")
+	for _, s := range nodes {
+		t.Cleanup(s.Shutdown)
+	}
+	return nodes, natsbus.ClientURLs(nodes)
 }
 
 func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {

@@ -23,7 +23,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -217,29 +216,11 @@ func (c *Cluster) startPostgres(ctx context.Context) error {
 }
 
 func (c *Cluster) startNATS() error {
-	var urls []string
-	for i := range c.o.NATSNodes {
-		o := natsbus.ServerOptions{Port: -1, Cluster: "corkboard", ClusterPort: -1, Name: fmt.Sprintf("nats-%d", i+1)}
-		if i > 0 {
-			o.Routes = []string{c.nats[0].RouteURL()}
-		}
-		s, err := natsbus.StartServer(o)
-		if err != nil {
-			return fmt.Errorf("cluster: nats node %d: %w", i+1, err)
-		}
-		c.nats = append(c.nats, s)
-		urls = append(urls, s.ClientURL())
+	nodes, err := natsbus.StartCluster("corkboard", c.o.NATSNodes)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
 	}
-	c.natsURL = strings.Join(urls, ",")
-	deadline := time.Now().Add(10 * time.Second)
-	for _, s := range c.nats {
-		for s.NumRoutes() < c.o.NATSNodes-1 {
-			if time.Now().After(deadline) {
-				return errors.New("cluster: the NATS nodes did not route to each other within 10s")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	c.nats, c.natsURL = nodes, natsbus.ClientURLs(nodes)
 	c.log.Info("NATS cluster ready", "nodes", c.o.NATSNodes, "urls", c.natsURL)
 	return nil
 }

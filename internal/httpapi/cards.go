@@ -8,16 +8,6 @@ import (
 	"github.com/corkboard/corkboard/internal/board"
 )
 
-// boardAndCard reads the {board} and {card} path ids.
-func boardAndCard(r *http.Request) (string, string, error) {
-	b, err := pathID(r, "board")
-	if err != nil {
-		return "", "", err
-	}
-	c, err := pathID(r, "card")
-	return b, c, err
-}
-
 func (a *API) createCard(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "board")
 	if err != nil {
@@ -40,7 +30,7 @@ func (a *API) createCard(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getCard(w http.ResponseWriter, r *http.Request) {
-	boardID, cardID, err := boardAndCard(r)
+	boardID, cardID, err := boardAnd(r, "card")
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -84,7 +74,7 @@ func cardPatch(r *http.Request) (board.CardPatch, error) {
 }
 
 func (a *API) updateCard(w http.ResponseWriter, r *http.Request) {
-	boardID, cardID, err := boardAndCard(r)
+	boardID, cardID, err := boardAnd(r, "card")
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -100,7 +90,7 @@ func (a *API) updateCard(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) moveCard(w http.ResponseWriter, r *http.Request) {
-	boardID, cardID, err := boardAndCard(r)
+	boardID, cardID, err := boardAnd(r, "card")
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -123,7 +113,7 @@ func (a *API) archiveCard(w http.ResponseWriter, r *http.Request)   { a.setArchi
 func (a *API) unarchiveCard(w http.ResponseWriter, r *http.Request) { a.setArchived(w, r, false) }
 
 func (a *API) setArchived(w http.ResponseWriter, r *http.Request, archived bool) {
-	boardID, cardID, err := boardAndCard(r)
+	boardID, cardID, err := boardAnd(r, "card")
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -138,7 +128,7 @@ func (a *API) setArchived(w http.ResponseWriter, r *http.Request, archived bool)
 }
 
 func (a *API) deleteCard(w http.ResponseWriter, r *http.Request) {
-	boardID, cardID, err := boardAndCard(r)
+	boardID, cardID, err := boardAnd(r, "card")
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -7,16 +7,6 @@ import (
 	"github.com/corkboard/corkboard/internal/board"
 )
 
-// boardAndColumn reads the {board} and {column} path ids.
-func boardAndColumn(r *http.Request) (string, string, error) {
-	b, err := pathID(r, "board")
-	if err != nil {
-		return "", "", err
-	}
-	c, err := pathID(r, "column")
-	return b, c, err
-}
-
 func (a *API) createColumn(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "board")
 	if err != nil {
@@ -39,7 +29,7 @@ func (a *API) createColumn(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) updateColumn(w http.ResponseWriter, r *http.Request) {
-	boardID, colID, err := boardAndColumn(r)
+	boardID, colID, err := boardAnd(r, "column")
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -63,7 +53,7 @@ func (a *API) updateColumn(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) moveColumn(w http.ResponseWriter, r *http.Request) {
-	boardID, colID, err := boardAndColumn(r)
+	boardID, colID, err := boardAnd(r, "column")
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -85,7 +75,7 @@ func (a *API) moveColumn(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteColumn(w http.ResponseWriter, r *http.Request) {
-	boardID, colID, err := boardAndColumn(r)
+	boardID, colID, err := boardAnd(r, "column")
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -218,6 +218,17 @@ func pathID(r *http.Request, name string) (string, error) {
 	return id, nil
 }
 
+// boardAnd reads the {board} path id and that of a child ("card",
+// "column"). Whether the child is on that board is checked in SQL.
+func boardAnd(r *http.Request, child string) (string, string, error) {
+	b, err := pathID(r, "board")
+	if err != nil {
+		return "", "", err
+	}
+	c, err := pathID(r, child)
+	return b, c, err
+}
+
 // queryInt reads an optional integer query parameter within [min, max].
 func queryInt(r *http.Request, name string, def, min, max int64) (int64, error) {
 	s := r.URL.Query().Get(name)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -94,4 +95,48 @@ func (s *Server) NumRoutes() int { return s.s.NumRoutes() }
 func (s *Server) Shutdown() {
 	s.s.Shutdown()
 	s.s.WaitForShutdown()
+}
+
+// StartCluster starts n in-process NATS servers routed into one cluster
+// named name, on free loopback ports, and returns once every node routes to
+// every other (or an error, with the nodes already started shut down).
+func StartCluster(name string, n int) ([]*Server, error) {
+	var nodes []*Server
+	fail := func(err error) ([]*Server, error) {
+		for _, s := range nodes {
+			s.Shutdown()
+		}
+		return nil, err
+	}
+	for i := range n {
+		o := ServerOptions{Port: -1, Cluster: name, ClusterPort: -1, Name: fmt.Sprintf("%s-%d", name, i+1)}
+		if i > 0 {
+			o.Routes = []string{nodes[0].RouteURL()}
+		}
+		s, err := StartServer(o)
+		if err != nil {
+			return fail(fmt.Errorf("nats node %d: %w", i+1, err))
+		}
+		nodes = append(nodes, s)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, s := range nodes {
+		for s.NumRoutes() < n-1 {
+			if time.Now().After(deadline) {
+				return fail(fmt.Errorf("the %d NATS nodes did not route to each other within 10s", n))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return nodes, nil
+}
+
+// ClientURLs is the NATS_URL of a cluster: its nodes' client URLs, joined
+// by commas.
+func ClientURLs(nodes []*Server) string {
+	urls := make([]string, len(nodes))
+	for i, s := range nodes {
+		urls[i] = s.ClientURL()
+	}
+	return strings.Join(urls, ",")
 }

@@ -224,29 +224,14 @@ func buildServer(t *testing.T, root, dir string) string {
 // returns their client URLs.
 func natsCluster(t *testing.T, n int) []string {
 	t.Helper()
-	var nodes []*natsbus.Server
-	var urls []string
-	for i := range n {
-		o := natsbus.ServerOptions{Port: -1, Cluster: "corkboard-e2e", ClusterPort: -1, Name: fmt.Sprintf("e2e-%d", i)}
-		if i > 0 {
-			o.Routes = []string{nodes[0].RouteURL()}
-		}
-		s, err := natsbus.StartServer(o)
-		if err != nil {
-			t.Fatalf("start nats node %d: %v", i, err)
-		}
-		t.Cleanup(s.Shutdown)
-		nodes = append(nodes, s)
-		urls = append(urls, s.ClientURL())
+	nodes, err := natsbus.StartCluster("corkboard-e2e", n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, s := range nodes {
-		for s.NumRoutes() < n-1 {
-			if time.Now().After(deadline) {
-				t.Fatal("nats cluster routes not up within 10s")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+	urls := make([]string, n)
+	for i, s := range nodes {
+		t.Cleanup(s.Shutdown)
+		urls[i] = s.ClientURL()
 	}
 	return urls
 }

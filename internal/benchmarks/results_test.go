@@ -178,7 +178,7 @@ func printMutations(w io.Writer, e *env, fin map[resultKey][]result, procs []int
 func printSnapshots(w io.Writer, fin map[resultKey][]result, procs []int) {
 	header := false
 	for _, p := range procs {
-		for _, impl := range []string{"store", "encode", "http"} {
+		for _, impl := range []string{"store", "marshal", "encode", "http"} {
 			rs := fin[resultKey{"snapshot", impl, p}]
 			if len(rs) == 0 {
 				continue
@@ -187,7 +187,7 @@ func printSnapshots(w io.Writer, fin map[resultKey][]result, procs []int) {
 				fmt.Fprintf(w, "\nSnapshot of a board with %d cards, medians (target: <= 50 ms server-side)\n", snapshotCards)
 				header = true
 			}
-			line := fmt.Sprintf("  GOMAXPROCS %d  %-6s  p50 %.1f ms  p99 %.1f ms", p, impl,
+			line := fmt.Sprintf("  GOMAXPROCS %d  %-7s  p50 %.1f ms  p99 %.1f ms", p, impl,
 				medianOf(rs, func(r result) float64 { return r.p50 }),
 				medianOf(rs, func(r result) float64 { return r.p99 }))
 			if impl == "http" {

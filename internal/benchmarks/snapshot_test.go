@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/corkboard/corkboard/internal/board"
 )
 
 // BenchmarkSnapshot reads the snapshot of a board with 10,000 cards, one at
@@ -16,7 +18,10 @@ import (
 //
 //   - store: store.Snapshot (the read transaction and the scan into Go
 //     values);
-//   - encode: json.Marshal of that snapshot, as the API encodes it;
+//   - marshal: json.Marshal of that snapshot, as the API encoded it before
+//     board.Snapshot.AppendJSON;
+//   - encode: board.Snapshot.AppendJSON of that snapshot, as the API encodes
+//     it (the same bytes);
 //   - http: GET /api/boards/{board} through a real HTTP server and client,
 //     which adds the JSON encoding and the transfer of the body. server-p50-ms
 //     is the time inside the server, from routing to the handler's return.
@@ -42,20 +47,29 @@ func BenchmarkSnapshot(b *testing.B) {
 		record(b, result{config: "snapshot", impl: "store", ops: float64(len(lat)) / elapsed.Seconds(), p50: p50, p99: p99,
 			extra: cpu})
 	})
-	b.Run("cards=10000/encode", func(b *testing.B) {
-		e := getEnv(b)
-		snap, err := e.store.Snapshot(context.Background(), e.user, boardID(snapshotBoard))
-		if err != nil {
-			b.Fatal(err)
-		}
-		lat, elapsed, cpu := runWriters(b, e, 1, func(context.Context, *rand.Rand, int) error {
-			_, err := json.Marshal(snap)
-			return err
+	encoders := []struct {
+		impl   string
+		encode func(board.Snapshot) ([]byte, error)
+	}{
+		{"marshal", func(s board.Snapshot) ([]byte, error) { return json.Marshal(s) }},
+		{"encode", func(s board.Snapshot) ([]byte, error) { return s.AppendJSON(nil) }},
+	}
+	for _, enc := range encoders {
+		b.Run("cards=10000/"+enc.impl, func(b *testing.B) {
+			e := getEnv(b)
+			snap, err := e.store.Snapshot(context.Background(), e.user, boardID(snapshotBoard))
+			if err != nil {
+				b.Fatal(err)
+			}
+			lat, elapsed, cpu := runWriters(b, e, 1, func(context.Context, *rand.Rand, int) error {
+				_, err := enc.encode(snap)
+				return err
+			})
+			p50, p99 := summarize(lat)
+			record(b, result{config: "snapshot", impl: enc.impl, ops: float64(len(lat)) / elapsed.Seconds(), p50: p50, p99: p99,
+				extra: cpu})
 		})
-		p50, p99 := summarize(lat)
-		record(b, result{config: "snapshot", impl: "encode", ops: float64(len(lat)) / elapsed.Seconds(), p50: p50, p99: p99,
-			extra: cpu})
-	})
+	}
 	b.Run("cards=10000/http", func(b *testing.B) {
 		e := getEnv(b)
 		url := e.http.URL + "/api/boards/" + boardID(snapshotBoard)

@@ -44,7 +44,7 @@ func (a *API) getSnapshot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("ETag", etag(snap.Board.Version))
-	writeJSON(w, http.StatusOK, snap)
+	writeSnapshot(w, snap)
 }
 
 func (a *API) updateBoard(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/corkboard/corkboard/internal/board"
 )
@@ -98,5 +99,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
+	w.Write(body) //nolint:errcheck // the client may be gone
+}
+
+// writeSnapshot writes snap with status 200: the bytes writeJSON would
+// write, made by board.Snapshot.AppendJSON in a fraction of the time.
+func writeSnapshot(w http.ResponseWriter, snap board.Snapshot) {
+	body, err := snap.AppendJSON(nil)
+	if err != nil {
+		http.Error(w, "encode response", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
 	w.Write(body) //nolint:errcheck // the client may be gone
 }

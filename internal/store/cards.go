@@ -16,11 +16,16 @@ const cardCols = `c.id::text, c.board_id::text, c.column_id::text, c.title, c.de
 
 func scanCard(row pgx.Row) (board.Card, error) {
 	var c board.Card
-	err := row.Scan(&c.ID, &c.BoardID, &c.ColumnID, &c.Title, &c.Description, &c.Labels,
-		&c.Due, &c.Assignees, &c.Done, &c.Rank, &c.ArchivedAt, &c.Version,
-		&c.CreatedBy, &c.CreatedAt, &c.UpdatedAt)
+	err := row.Scan(cardDest(&c)...)
 	c.Archived = c.ArchivedAt != nil
 	return c, err
+}
+
+// cardDest returns the scan destinations of cardCols in *c.
+func cardDest(c *board.Card) []any {
+	return []any{&c.ID, &c.BoardID, &c.ColumnID, &c.Title, &c.Description, &c.Labels,
+		&c.Due, &c.Assignees, &c.Done, &c.Rank, &c.ArchivedAt, &c.Version,
+		&c.CreatedBy, &c.CreatedAt, &c.UpdatedAt}
 }
 
 func readCards(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]board.Card, error) {
@@ -37,11 +42,16 @@ func readCards(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]board
 func scanCards(rows pgx.Rows, n int) ([]board.Card, error) {
 	defer rows.Close()
 	cards := make([]board.Card, 0, n)
+	// One card and one list of destinations for all rows: per row, they
+	// cost two allocations (the card escapes through the list).
+	var c board.Card
+	dest := cardDest(&c)
 	for rows.Next() {
-		c, err := scanCard(rows)
-		if err != nil {
+		c = board.Card{} // nothing carries over from the previous row
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("read cards: %w", err)
 		}
+		c.Archived = c.ArchivedAt != nil
 		cards = append(cards, c)
 	}
 	if err := rows.Err(); err != nil {

@@ -1,0 +1,69 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+)
+
+// TestSnapshotBody: GET /api/boards/{id} writes exactly json.Marshal of the
+// store's snapshot, also for strings that need escaping and with requests
+// for two boards at once (the encoding buffers are pooled).
+func TestSnapshotBody(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tricky := "<b>\"Q&A\"</b> \\ \t\u2028\u2029 ünïcode 👍 \x01"
+	var ids []string
+	for i, name := range []string{tricky, "plain"} {
+		b := e.mkBoard(alice, name)
+		e.addMember(b.ID, bob, "viewer")
+		col := e.mkColumn(alice, b.ID, name)
+		e.mkCard(alice, b.ID, col.ID, "bare")
+		for k := range 20 * (i + 1) {
+			c := e.do("POST", "/api/boards/"+b.ID+"/cards", alice, map[string]any{
+				"column_id": col.ID, "title": tricky + strconv.Itoa(k), "description": name, "labels": []string{tricky, "x"},
+				"due": "2030-01-02", "assignees": []string{bob}, "done": k%2 == 0,
+			})
+			if c.Status != http.StatusCreated {
+				t.Fatalf("create card: %v", c)
+			}
+		}
+		archived := e.mkCard(alice, b.ID, col.ID, "archived")
+		if r := e.do("POST", "/api/boards/"+b.ID+"/cards/"+archived.ID+"/archive", alice, nil); r.Status != http.StatusOK {
+			t.Fatalf("archive: %v", r)
+		}
+		ids = append(ids, b.ID)
+	}
+
+	want := map[string][]byte{}
+	for _, id := range ids {
+		snap, err := e.st.Snapshot(t.Context(), alice, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want[id], err = json.Marshal(snap); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			id := ids[i%len(ids)]
+			r, err := e.send("GET", "/api/boards/"+id, alice, nil)
+			switch {
+			case err != nil:
+				t.Error(err)
+			case r.Status != http.StatusOK || r.Header.Get("Content-Type") != "application/json":
+				t.Errorf("GET snapshot: %v %v", r, r.Header)
+			case !bytes.Equal(r.Body, want[id]):
+				t.Errorf("GET snapshot of %s:\n%s\nwant json.Marshal's\n%s", id, r.Body, want[id])
+			case r.Header.Get("Content-Length") != strconv.Itoa(len(want[id])):
+				t.Errorf("Content-Length %q, body %d bytes", r.Header.Get("Content-Length"), len(want[id]))
+			}
+		})
+	}
+	wg.Wait()
+}

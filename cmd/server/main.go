@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -54,8 +55,21 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "corkboard listening on http://%s\n", app.Addr())
+	fmt.Fprintf(stdout, "corkboard listening on http://%s\n", displayAddr(app.Addr()))
 	<-ctx.Done()
 	log.Info("shutting down")
 	return app.Close()
+}
+
+// displayAddr is a listen address as a person would open it: localhost for
+// the unspecified host.
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -5,7 +5,7 @@
 GO       ?= go
 BIN      := bin/server
 
-.PHONY: run build test vet bench clean cluster
+.PHONY: run build test vet bench load clean cluster
 
 build:
 	$(GO) build -o $(BIN) ./cmd/server
@@ -26,6 +26,11 @@ vet:
 
 bench:
 	./scripts/bench.sh
+
+# The load generator's scenarios (docs/load.md): fan-out, idle connections,
+# cross-instance latency. Bounded in time; loopback only.
+load:
+	for s in fanout idle cross; do $(GO) run ./cmd/loadgen -scenario $$s $(LOADGEN_FLAGS) || exit 1; done
 
 clean:
 	rm -rf bin test-artifacts

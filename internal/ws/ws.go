@@ -125,17 +125,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the request
 	}
 	h.conns.Add(1)
-	defer h.conns.Done()
 	conn.SetReadLimit(readLimit)
 	c, err := h.o.Hub.ConnectAs(p, h.o.MaxPerUser)
 	if err != nil {
 		conn.Close(websocket.StatusPolicyViolation, "too many connections for this user") //nolint:errcheck // closing
+		h.conns.Done()
 		return
 	}
-	s := &session{h: h, conn: conn, client: c, req: r,
+	// Keep only what the credential check needs of the request.
+	cred := &http.Request{Header: http.Header{}, RemoteAddr: r.RemoteAddr, URL: r.URL, Host: r.Host}
+	for _, k := range []string{"Authorization", "Cookie"} {
+		if v := r.Header.Values(k); len(v) > 0 {
+			cred.Header[k] = v
+		}
+	}
+	cred = cred.WithContext(context.WithoutCancel(r.Context()))
+	s := &session{h: h, conn: conn, client: c, req: cred,
 		limit:  &ratelimit.Throttle{Burst: h.o.MessageBurst, Every: h.o.MessageEvery},
 		active: time.Now(), checked: time.Now()}
-	s.run(r.Context())
+	// The connection is hijacked: serve it from a fresh goroutine and let
+	// this one, with the middleware's frames on its stack, end.
+	ctx := context.WithoutCancel(r.Context())
+	go func() {
+		defer h.conns.Done()
+		s.run(ctx)
+	}()
 }
 
 func writeRefusal(w http.ResponseWriter, err error) {
@@ -161,8 +175,10 @@ type session struct {
 	req     *http.Request // the upgrade request, whose credential is checked again
 	checked time.Time     // when it was last checked (writer's)
 	limit   *ratelimit.Throttle
-	strikes int       // messages refused by the limit (reader's)
-	active  time.Time // last time the connection had a subscription (writer's)
+	strikes int         // messages refused by the limit (reader's)
+	active  time.Time   // last time the connection had a subscription (writer's)
+	stall   *time.Timer // closes the connection when a write takes too long
+	buf     []byte      // the writer's batch
 }
 
 // maxStrikes is how many messages over the rate limit a connection may send
@@ -185,6 +201,9 @@ func (s *session) run(ctx context.Context) {
 func (s *session) write(ctx context.Context, readerDone <-chan error) (websocket.StatusCode, string) {
 	ping := time.NewTicker(s.h.o.PingInterval)
 	defer ping.Stop()
+	s.stall = time.AfterFunc(time.Hour, func() { s.conn.CloseNow() }) //nolint:errcheck // unblocks the write
+	s.stall.Stop()
+	defer s.stall.Stop()
 	var frames [][]byte
 	for {
 		select {
@@ -258,31 +277,34 @@ func (s *session) revoked(ctx context.Context) bool {
 	return false
 }
 
-// writeBatch writes frames as one text message, newline-separated.
-func (s *session) writeBatch(ctx context.Context, frames [][]byte) error {
+// writeBatch writes frames as one text message (one WebSocket frame),
+// newline-separated, assembled in s.buf. The write has no context deadline
+// (one costs a timer, an AfterFunc and allocations per frame written): the
+// session's stall timer closes the connection if it takes longer than the
+// write timeout.
+func (s *session) writeBatch(_ context.Context, frames [][]byte) error {
 	if len(frames) == 0 {
 		return nil
 	}
-	wctx, cancel := context.WithTimeout(ctx, s.h.o.WriteTimeout)
-	defer cancel()
-	w, err := s.conn.Writer(wctx, websocket.MessageText)
-	if err != nil {
-		return err
-	}
-	for i, f := range frames {
-		if i > 0 {
-			if _, err := w.Write(newline); err != nil {
-				return err
+	msg := frames[0]
+	if len(frames) > 1 {
+		s.buf = s.buf[:0]
+		for i, f := range frames {
+			if i > 0 {
+				s.buf = append(s.buf, '\n')
 			}
+			s.buf = append(s.buf, f...)
 		}
-		if _, err := w.Write(f); err != nil {
-			return err
-		}
+		msg = s.buf
 	}
-	return w.Close()
+	s.stall.Reset(s.h.o.WriteTimeout)
+	err := s.conn.Write(context.Background(), websocket.MessageText, msg)
+	s.stall.Stop()
+	if cap(s.buf) > 64<<10 {
+		s.buf = nil // a burst's buffer is not kept for the connection's life
+	}
+	return err
 }
-
-var newline = []byte{'\n'}
 
 type closeError struct {
 	code   websocket.StatusCode

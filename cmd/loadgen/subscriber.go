@@ -1,0 +1,369 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// subscriber is one WebSocket connection subscribed to some boards. Its
+// poll loop records, per board, when each seq arrived and which operation it
+// carried; everything is checked after the run. Only the poll loop touches
+// the fields once the subscriber is added to it (the report reads them after
+// the loops have stopped), except the atomics.
+type subscriber struct {
+	i        int
+	instance int
+	user     string
+	fd       int
+	ws       wsReader
+	boards   map[string]*subBoard // by board id
+	list     []*subBoard
+	clock    *clock
+	opPrefix string
+	confirm  *atomic.Int64 // counts subscribed frames
+
+	messages   int64 // WebSocket messages
+	evMessages int64 // messages with events
+	frames     int64 // frames in them
+	deliveries int64 // event frames within the subscribed range
+	presence   int64
+	resyncs    int64
+	errorsSeen int64
+	unexpected int64 // frames of unknown types, events of boards not subscribed or before subscribed
+	firstProb  string
+	readErr    error
+	early      bool        // the connection ended before loadgen closed it
+	ended      bool        // the connection ended
+	endedFlag  atomic.Bool // ended, for other goroutines
+}
+
+// subBoard is a subscriber's view of one board.
+type subBoard struct {
+	board      int   // index in the run's boards
+	base       int64 // seq in the subscribed frame: events start after it
+	subscribed atomic.Bool
+	last       atomic.Int64 // highest seq received
+
+	recv       []int64 // recv[k]: when seq base+1+k arrived (clock ns); 0: not yet
+	op         []int32 // op[k]: the loadgen operation of seq base+1+k; -1: not one of ours
+	dups       int64   // events received again, or at or before base
+	outOfOrder int64   // events that did not follow the previous one (gaps at arrival)
+	prev       int64   // seq of the previous event
+}
+
+// maxTrackedEvents bounds how far past its subscription a seq may be before
+// it is treated as bogus rather than recorded.
+const maxTrackedEvents = 10_000_000
+
+// dialSubscriber opens a connection to base (http://host:port) as id,
+// subscribes it to boards and hands it to the poller.
+func dialSubscriber(ctx context.Context, p *poller, base string, id identity, i, instance int, boardIDs []string,
+	boardIdx []int, expect int, ck *clock, opPrefix string, confirm *atomic.Int64) (*subscriber, error) {
+	fd, rest, err := dialWS(ctx, base, "/api/ws", id)
+	if err != nil {
+		return nil, fmt.Errorf("websocket %s: %w", base, err)
+	}
+	s := &subscriber{i: i, instance: instance, user: id.username, fd: fd, boards: map[string]*subBoard{},
+		clock: ck, opPrefix: opPrefix, confirm: confirm}
+	s.ws.buf = append(make([]byte, 0, 2048), rest...)
+	for k, id := range boardIDs {
+		sb := &subBoard{board: boardIdx[k], recv: make([]int64, 0, expect), op: make([]int32, 0, expect)}
+		s.boards[id] = sb
+		s.list = append(s.list, sb)
+	}
+	for _, b := range boardIDs {
+		if err := writeAll(fd, clientFrame(0x1, []byte(`{"type":"subscribe","board":"`+b+`"}`))); err != nil {
+			syscall.Close(fd)
+			return nil, fmt.Errorf("subscribe to %s on %s: %w", b, base, err)
+		}
+	}
+	if err := p.add(s); err != nil {
+		syscall.Close(fd)
+		return nil, err
+	}
+	return s, nil
+}
+
+// message handles one WebSocket message: newline-separated frames.
+func (s *subscriber) message(msg []byte, now int64) {
+	s.messages++
+	before := s.deliveries
+	defer func() {
+		if s.deliveries > before {
+			s.evMessages++
+		}
+	}()
+	for len(msg) > 0 {
+		line := msg
+		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+			line, msg = msg[:i], msg[i+1:]
+		} else {
+			msg = nil
+		}
+		s.frames++
+		s.handle(line, now)
+	}
+}
+
+func (s *subscriber) problem(format string, args ...any) {
+	s.unexpected++
+	if s.firstProb == "" {
+		s.firstProb = fmt.Sprintf(format, args...)
+	}
+}
+
+// controlFrame is every server frame but events, decoded in full.
+type controlFrame struct {
+	Type    string `json:"type"`
+	Board   string `json:"board"`
+	Seq     *int64 `json:"seq"`
+	OpID    string `json:"op_id"`
+	Reason  string `json:"reason"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (s *subscriber) handle(line []byte, now int64) {
+	if ev, ok := parseEvent(line); ok {
+		s.event(ev, now)
+		return
+	}
+	var f controlFrame
+	if err := json.Unmarshal(line, &f); err != nil {
+		s.problem("undecodable frame %.200q: %v", line, err)
+		return
+	}
+	switch f.Type {
+	case "event":
+		if f.Seq == nil {
+			s.problem("event without seq: %.200q", line)
+			return
+		}
+		s.event(eventFrame{board: []byte(f.Board), seq: *f.Seq, op: []byte(f.OpID)}, now)
+	case "subscribed":
+		sb := s.boards[f.Board]
+		if sb == nil || f.Seq == nil || sb.subscribed.Load() {
+			s.problem("unexpected subscribed frame %.200q", line)
+			return
+		}
+		sb.base, sb.prev = *f.Seq, *f.Seq
+		sb.last.Store(*f.Seq)
+		sb.subscribed.Store(true)
+		s.confirm.Add(1)
+	case "presence", "pong":
+		s.presence++
+	case "resync":
+		s.resyncs++
+		s.problem("resync for board %s: %s", f.Board, f.Reason)
+	case "error":
+		s.errorsSeen++
+		s.problem("error frame for board %s: %s: %s", f.Board, f.Code, f.Message)
+	default:
+		s.problem("unexpected frame %.200q", line)
+	}
+}
+
+// eventFrame is what loadgen needs of an event frame.
+type eventFrame struct {
+	board []byte
+	seq   int64
+	op    []byte
+}
+
+var eventPrefix = []byte(`{"type":"event","board":"`)
+
+// parseEvent reads the board, seq and op_id of an event frame as the hub
+// encodes it ({"type":"event","board":"<id>","seq":N,...,"op_id":"...",...})
+// without decoding the rest; anything else is left to encoding/json. The test
+// checks it against the hub's encoder.
+func parseEvent(b []byte) (eventFrame, bool) {
+	if !bytes.HasPrefix(b, eventPrefix) {
+		return eventFrame{}, false
+	}
+	rest := b[len(eventPrefix):]
+	q := bytes.IndexByte(rest, '"')
+	if q < 0 || bytes.IndexByte(rest[:q], '\\') >= 0 {
+		return eventFrame{}, false
+	}
+	f := eventFrame{board: rest[:q]}
+	rest = rest[q+1:]
+	if !bytes.HasPrefix(rest, []byte(`,"seq":`)) {
+		return eventFrame{}, false
+	}
+	rest = rest[len(`,"seq":`):]
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	seq, err := strconv.ParseInt(string(rest[:n]), 10, 64)
+	if err != nil || n == 0 || n >= len(rest) || (rest[n] != ',' && rest[n] != '}') {
+		return eventFrame{}, false
+	}
+	f.seq = seq
+	// op_id follows data, which is JSON: a literal "op_id":" can only be a
+	// key, and the last one is the frame's own.
+	i := bytes.LastIndex(rest, []byte(`"op_id":"`))
+	if i < 0 {
+		return eventFrame{}, false
+	}
+	op := rest[i+len(`"op_id":"`):]
+	q = bytes.IndexByte(op, '"')
+	if q < 0 || bytes.IndexByte(op[:q], '\\') >= 0 {
+		return eventFrame{}, false
+	}
+	f.op = op[:q]
+	return f, true
+}
+
+func (s *subscriber) event(ev eventFrame, now int64) {
+	sb := s.boards[string(ev.board)]
+	if sb == nil {
+		s.problem("event of board %s, not subscribed", ev.board)
+		return
+	}
+	if !sb.subscribed.Load() {
+		s.problem("event %d of board %s before subscribed", ev.seq, ev.board)
+		return
+	}
+	k := ev.seq - sb.base - 1
+	switch {
+	case k < 0:
+		sb.dups++
+		return
+	case k >= maxTrackedEvents:
+		s.problem("event seq %d of board %s far past %d", ev.seq, ev.board, sb.base)
+		return
+	}
+	if ev.seq != sb.prev+1 {
+		sb.outOfOrder++
+	}
+	sb.prev = ev.seq
+	for int64(len(sb.recv)) <= k {
+		sb.recv = append(sb.recv, 0)
+		sb.op = append(sb.op, -1)
+	}
+	if sb.recv[k] != 0 {
+		sb.dups++
+		return
+	}
+	sb.recv[k] = now
+	sb.op[k] = opIndex(ev.op, s.opPrefix)
+	if ev.seq > sb.last.Load() {
+		sb.last.Store(ev.seq)
+	}
+	s.deliveries++
+}
+
+// opIndex is the index of a loadgen operation from its op_id (prefix + n),
+// or -1.
+func opIndex(op []byte, prefix string) int32 {
+	if !bytes.HasPrefix(op, []byte(prefix)) {
+		return -1
+	}
+	n, err := strconv.ParseInt(string(op[len(prefix):]), 10, 32)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return int32(n)
+}
+
+// clock gives times as nanoseconds since the run started (monotonic).
+type clock struct{ t0 time.Time }
+
+func (c *clock) now() int64 { return int64(time.Since(c.t0)) }
+
+// wall converts a wall-clock time (such as a PostgreSQL timestamp) to the
+// clock's scale.
+func (c *clock) wall(t time.Time) int64 { return int64(t.Sub(c.t0.Round(0))) }
+
+// openSubscribers dials n subscribers with at most workers dials in flight
+// and waits until every subscription is confirmed. On error it closes the
+// ones it opened.
+func openSubscribers(ctx context.Context, p *poller, n, workers int,
+	spec func(i int) (base string, id identity, instance int, boardIDs []string, boardIdx []int),
+	expect int, ck *clock, opPrefix string) ([]*subscriber, error) {
+	subs := make([]*subscriber, n)
+	var confirmed atomic.Int64
+	var want int64
+	var mu sync.Mutex
+	var firstErr error
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				mu.Lock()
+				failed := firstErr != nil
+				mu.Unlock()
+				if failed {
+					return
+				}
+				base, user, inst, ids, idx := spec(i)
+				dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				s, err := dialSubscriber(dctx, p, base, user, i, inst, ids, idx, expect, ck, opPrefix, &confirmed)
+				cancel()
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("subscriber %d: %w", i, err)
+				}
+				if err == nil {
+					subs[i] = s
+					want += int64(len(ids))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return subs, firstErr
+	}
+	deadline := time.NewTimer(60 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for confirmed.Load() < want {
+		select {
+		case <-ctx.Done():
+			return subs, ctx.Err()
+		case <-deadline.C:
+			return subs, fmt.Errorf("only %d of %d subscriptions confirmed within 60s%s", confirmed.Load(), want, firstEnded(subs))
+		case <-tick.C:
+		}
+	}
+	return subs, nil
+}
+
+func firstEnded(subs []*subscriber) string {
+	for _, s := range subs {
+		if s != nil && s.endedFlag.Load() {
+			return fmt.Sprintf(" (subscriber %d's connection ended: %v; %s)", s.i, s.readErr, s.firstProb)
+		}
+	}
+	return ""
+}
+
+// closeSubscribers stops the poll loops, after which the subscribers'
+// records may be read, and closes the sockets.
+func closeSubscribers(p *poller, subs []*subscriber) error {
+	err := p.close()
+	for _, s := range subs {
+		if s != nil {
+			syscall.Close(s.fd)
+		}
+	}
+	return err
+}

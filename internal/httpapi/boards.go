@@ -18,11 +18,7 @@ func (a *API) listBoards(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) createBoard(w http.ResponseWriter, r *http.Request) {
 	var in board.BoardInput
-	if err := decodeJSON(r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	if err := in.Validate(); err != nil {
+	if err := decodeValid(r, &in); err != nil {
 		a.writeError(w, r, err)
 		return
 	}

@@ -15,11 +15,7 @@ func (a *API) createCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in board.CardInput
-	if err := decodeJSON(r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	if err := in.Validate(); err != nil {
+	if err := decodeValid(r, &in); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -96,11 +92,7 @@ func (a *API) moveCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var mv board.CardMove
-	if err := decodeJSON(r, &mv); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	if err := mv.Validate(); err != nil {
+	if err := decodeValid(r, &mv); err != nil {
 		a.writeError(w, r, err)
 		return
 	}

@@ -14,11 +14,7 @@ func (a *API) createColumn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in board.ColumnInput
-	if err := decodeJSON(r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	if err := in.Validate(); err != nil {
+	if err := decodeValid(r, &in); err != nil {
 		a.writeError(w, r, err)
 		return
 	}

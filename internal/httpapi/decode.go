@@ -123,6 +123,14 @@ func jsonKind(goKind string) string {
 	return "number"
 }
 
+// decodeValid decodes the request body into v (as decodeJSON) and checks it.
+func decodeValid(r *http.Request, v interface{ Validate() error }) error {
+	if err := decodeJSON(r, v); err != nil {
+		return err
+	}
+	return v.Validate()
+}
+
 // patchFields decodes a PATCH body, a JSON object whose keys must all be in
 // allowed, into its raw members. A member present with null is kept as
 // "null" so that callers can tell "clear" from "absent".

@@ -775,3 +775,25 @@ func TestLostRemovalEndsSubscription(t *testing.T) {
 		t.Errorf("the removed member got %+v", f)
 	}
 }
+
+// Guessing credentials costs the client IP's budget: once it is spent, even
+// a wrong secret is answered 429, and other addresses are unaffected.
+func TestBadCredentialsAreRateLimitedPerIP(t *testing.T) {
+	t.Parallel()
+	e := newAuthEnv(t, authOptions{api: func(o *httpapi.Options) {
+		o.RateBurst, o.Rate = 3, 0.05
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	}})
+	guess := cred{bearer: "cbt_not-a-real-token"}
+	for range 3 {
+		r := e.call(guess, "GET", "/api/boards", nil, "X-Forwarded-For", "203.0.113.9")
+		checkProblem(t, r, http.StatusUnauthorized, board.EUnauthenticated)
+	}
+	r := e.call(guess, "GET", "/api/boards", nil, "X-Forwarded-For", "203.0.113.9")
+	checkProblem(t, r, http.StatusTooManyRequests, board.ERateLimited)
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	r = e.call(guess, "GET", "/api/boards", nil, "X-Forwarded-For", "203.0.113.10")
+	checkProblem(t, r, http.StatusUnauthorized, board.EUnauthenticated)
+}

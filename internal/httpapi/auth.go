@@ -45,13 +45,20 @@ func principalFrom(ctx context.Context) board.Principal {
 // userFrom returns the caller's user id.
 func userFrom(ctx context.Context) string { return principalFrom(ctx).UserID }
 
-// authenticate identifies the caller (Options.Authenticate, or the session
+// authenticate identifies the caller (Options.Identify, or the session
 // cookie, or an Authorization: Bearer API token) and refuses the request
-// with 401 when there is none.
+// with 401 when there is none (429 once the client IP has spent its budget).
 func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.Principal(r)
 		if err != nil {
+			// A refused credential costs the client IP's request budget,
+			// so guessing secrets is rate-limited like anonymous calls.
+			if board.ErrorCode(err) == board.EUnauthenticated {
+				if ok, wait := a.limiter.Allow("ip:"+a.ClientIP(r).String(), time.Now()); !ok {
+					err = &board.Error{Code: board.ERateLimited, Message: "too many requests: slow down", RetryAfter: wait}
+				}
+			}
 			a.writeError(w, r, err)
 			return
 		}

@@ -28,7 +28,19 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // up to twice after a network failure. It resolves to {status, data, etag}
 // and rejects with ApiError (the server said no) or a TypeError-based
 // ApiError with status 0 (the server could not be reached).
-export async function request(method, path, opts = {}) {
+export function request(method, path, opts = {}) {
+  if (method === "GET" || method === "HEAD") return send(method, path, opts);
+  // Unsafe requests go one after another, so that the server commits a
+  // person's changes in the order they made them (two quick moves of one
+  // card must not land the other way round).
+  const run = unsafeQueue.then(() => send(method, path, opts));
+  unsafeQueue = run.catch(() => {});
+  return run;
+}
+
+let unsafeQueue = Promise.resolve();
+
+async function send(method, path, opts) {
   const headers = { Accept: "application/json" };
   let body;
   if (opts.body !== undefined) {

@@ -138,13 +138,7 @@ func (c *Client) CheckAccess(ctx context.Context) error {
 		default:
 			return fmt.Errorf("check access to board %s: %w", id, err)
 		}
-		c.mu.Lock()
-		bs := c.boards[id]
-		c.mu.Unlock()
-		if bs != nil {
-			c.Send(Frame{Type: FrameUnsubscribed, Board: id, Reason: "no longer a member of the board"}.Encode())
-			c.hub.release(bs, c)
-		}
+		c.hub.endSubscription(c, id, "no longer a member of the board")
 	}
 	return nil
 }

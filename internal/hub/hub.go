@@ -201,13 +201,19 @@ func (h *Hub) Revoke(r board.Revocation) {
 			h.closeClient(c, ErrRevoked)
 			continue
 		}
-		c.mu.Lock()
-		bs := c.boards[r.BoardID]
-		c.mu.Unlock()
-		if bs != nil {
-			c.Send(Frame{Type: FrameUnsubscribed, Board: r.BoardID, Reason: r.Reason}.Encode())
-			h.release(bs, c)
-		}
+		h.endSubscription(c, r.BoardID, r.Reason)
+	}
+}
+
+// endSubscription ends c's subscription to a board, if it has one, telling
+// it why with an unsubscribed frame.
+func (h *Hub) endSubscription(c *Client, boardID, reason string) {
+	c.mu.Lock()
+	bs := c.boards[boardID]
+	c.mu.Unlock()
+	if bs != nil {
+		c.Send(Frame{Type: FrameUnsubscribed, Board: boardID, Reason: reason}.Encode())
+		h.release(bs, c)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -184,7 +185,7 @@ func (b *Bus) receive(m *nats.Msg) {
 		return
 	}
 	switch {
-	case len(m.Subject) > len(".events") && m.Subject[len(m.Subject)-len(".events"):] == ".events":
+	case strings.HasSuffix(m.Subject, ".events"):
 		var e board.Event
 		if err := json.Unmarshal(m.Data, &e); err != nil || !board.ValidID(e.BoardID) || e.Seq < 1 {
 			b.log.Warn("dropping a malformed event message", "subject", m.Subject, "err", err)
@@ -199,7 +200,7 @@ func (b *Bus) receive(m *nats.Msg) {
 			b.log.Warn("dropping a malformed presence message", "subject", m.Subject, "err", err)
 			return
 		}
-		boardID := m.Subject[len("corkboard.board.") : len(m.Subject)-len(".presence")]
+		boardID := strings.TrimSuffix(strings.TrimPrefix(m.Subject, "corkboard.board."), ".presence")
 		if b.o.OnPresence != nil {
 			b.o.OnPresence(boardID, p.Instance, p.Users)
 		}

@@ -17,7 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/corkboard/corkboard/internal/auth"
-	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/commit"
 	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/hub"
 	"github.com/corkboard/corkboard/internal/natsbus"
@@ -39,8 +39,9 @@ type App struct {
 	store *store.Store
 	nats  *natsbus.Server // in-process NATS, when no NATS_URL
 	bus   *natsbus.Bus
-	hub   *hub.Hub
-	ws    *ws.Handler
+	hub    *hub.Hub
+	commit *commit.Committer // publishes what this instance commits; applies revocations
+	ws     *ws.Handler
 	ln    net.Listener
 	http  *http.Server
 
@@ -82,10 +83,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.close()
 		return nil, err
 	}
-	pub := &publisher{hub: a.hub, bus: a.bus, log: log, hooks: cfg.hooks, metrics: a.metrics}
-	rev := &revoker{hub: a.hub, bus: a.bus, log: log}
-	authOpts := auth.Options{Store: a.store, Revoker: rev, SessionTTL: cfg.SessionTTL}
-	apiOpts := httpapi.Options{Store: a.store, Publisher: pub, Revoker: rev, Logger: log,
+	authOpts := auth.Options{Store: a.store, Revoker: a.commit, SessionTTL: cfg.SessionTTL}
+	apiOpts := httpapi.Options{Store: a.store, Committer: a.commit, Logger: log,
 		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies}
 	if cfg.hooks.cheapAuth {
 		authOpts.Params = auth.TestParams
@@ -209,47 +208,6 @@ func (a *App) close() error {
 	if a.admin != nil {
 		a.admin.Close() //nolint:errcheck // only in-flight scrapes are cut
 		<-a.adminServed
-	}
-	return err
-}
-
-// startRealtime connects to NATS (starting an in-process server without
-// NATS_URL), and starts the hub and the WebSocket endpoint.
-func (a *App) startRealtime(ctx context.Context) error {
-	url := a.cfg.NATSURL
-	if url == "" {
-		srv, err := natsbus.StartServer(natsbus.ServerOptions{Port: -1, Name: "corkboard-embedded"})
-		if err != nil {
-			return fmt.Errorf("start in-process nats: %w", err)
-		}
-		a.nats, url = srv, srv.ClientURL()
-	}
-	var h *hub.Hub
-	bus, err := natsbus.Connect(ctx, natsbus.Options{
-		URL: url, Name: "corkboard", Logger: a.log,
-		OnEvent:     func(e board.Event) { h.Publish(e) },
-		OnPresence:  func(b, inst string, users []string) { h.RemotePresence(b, inst, users) },
-		OnReconnect: func() { h.CheckHeads() },
-		OnRevoke:    func(r board.Revocation) { h.Revoke(r) },
-		Drop:        a.cfg.hooks.dropNATS,
-	})
-	if err != nil {
-		if a.nats != nil {
-			a.nats.Shutdown()
-		}
-		return err
-	}
-	h = hub.New(hub.Options{Log: a.store, Bus: bus, HeadInterval: a.cfg.HeadInterval,
-		QueueBytes: a.cfg.WSQueueBytes, Logger: a.log, OnDeliver: a.metrics.Delivered})
-	a.bus, a.hub = bus, h
-	return nil
-}
-
-func (a *App) stopRealtime(ctx context.Context) error {
-	a.hub.Close()
-	err := a.bus.Close(ctx)
-	if a.nats != nil {
-		a.nats.Shutdown()
 	}
 	return err
 }

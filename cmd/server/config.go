@@ -24,6 +24,12 @@ type Config struct {
 	Migrate           bool
 	IdempotencyTTL    time.Duration
 	NATSURL           string
+	NATSUser          string // with NATSPassword, authenticates to NATS
+	NATSPassword      string
+	NATSTLSCA         string // PEM file of the CAs that sign the NATS servers' certificates
+	NATSTLSCert       string // PEM files of a client certificate for NATS
+	NATSTLSKey        string
+	NATSTLSOn         bool
 	HeadInterval      time.Duration
 	EventRetention    time.Duration
 	TrustedOrigins    []string
@@ -64,6 +70,18 @@ var settings = []setting{
 		func(c *Config, v string) (err error) { c.IdempotencyTTL, err = positiveDuration(v); return }},
 	{"nats-url", "NATS_URL", "", "NATS server URL, or a comma-separated list for a cluster; empty: run an in-process NATS server",
 		func(c *Config, v string) error { c.NATSURL = v; return nil }},
+	{"nats-user", "NATS_USER", "", "user name for NATS (with NATS_PASSWORD); the in-process server (no NATS_URL) always requires one, random unless set",
+		func(c *Config, v string) error { c.NATSUser = v; return nil }},
+	{"nats-password", "NATS_PASSWORD", "", "password for NATS (with NATS_USER)",
+		func(c *Config, v string) error { c.NATSPassword = v; return nil }},
+	{"nats-tls", "NATS_TLS", "false", "connect to NATS over TLS, checking the server's certificate (also on when NATS_TLS_CA or NATS_TLS_CERT is set)",
+		func(c *Config, v string) (err error) { c.NATSTLSOn, err = strconv.ParseBool(v); return }},
+	{"nats-tls-ca", "NATS_TLS_CA", "", "PEM file of the CA certificates that sign the NATS servers' certificates; empty: the system's",
+		func(c *Config, v string) error { c.NATSTLSCA = v; return nil }},
+	{"nats-tls-cert", "NATS_TLS_CERT", "", "PEM file of a client certificate for NATS servers that verify clients (with NATS_TLS_KEY)",
+		func(c *Config, v string) error { c.NATSTLSCert = v; return nil }},
+	{"nats-tls-key", "NATS_TLS_KEY", "", "PEM file of the client certificate's private key",
+		func(c *Config, v string) error { c.NATSTLSKey = v; return nil }},
 	{"head-check-interval", "HEAD_CHECK_INTERVAL", "2s", "how often each board's latest seq is checked, bounding how late a lost event arrives",
 		func(c *Config, v string) (err error) { c.HeadInterval, err = positiveDuration(v); return }},
 	{"event-retention", "EVENT_RETENTION", "720h", "how long events are kept for catch-up; older ones are deleted (each board keeps its last)",
@@ -94,6 +112,9 @@ var settings = []setting{
 			return checkAddr(v)
 		}},
 }
+
+// NATSTLS reports whether the connection to NATS uses TLS.
+func (c Config) NATSTLS() bool { return c.NATSTLSOn || c.NATSTLSCA != "" || c.NATSTLSCert != "" }
 
 // errHelp is returned when -h asked for the usage, which has been printed.
 var errHelp = flag.ErrHelp
@@ -130,6 +151,15 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	}
 	if c.AdminAddr != "" && c.AdminAddr == c.Addr {
 		errs = append(errs, fmt.Errorf("-admin-addr / ADMIN_ADDR must differ from -addr / ADDR (%s)", c.Addr))
+	}
+	if (c.NATSUser == "") != (c.NATSPassword == "") {
+		errs = append(errs, errors.New("-nats-user / NATS_USER and -nats-password / NATS_PASSWORD go together"))
+	}
+	if (c.NATSTLSCert == "") != (c.NATSTLSKey == "") {
+		errs = append(errs, errors.New("-nats-tls-cert / NATS_TLS_CERT and -nats-tls-key / NATS_TLS_KEY go together"))
+	}
+	if c.NATSURL == "" && c.NATSTLS() {
+		errs = append(errs, errors.New("NATS TLS settings need NATS_URL: the in-process server is reached over loopback only"))
 	}
 	if c.DatabaseURL == "" && c.LocalPostgres == "" {
 		errs = append(errs, errors.New("no database: set DATABASE_URL, or -local-postgres DIR to start a private PostgreSQL"))

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
-	"log/slog"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
 
 	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/commit"
 	"github.com/corkboard/corkboard/internal/hub"
 	"github.com/corkboard/corkboard/internal/natsbus"
-	"github.com/corkboard/corkboard/internal/ops"
 )
 
 // hooks let tests inject faults into a running instance.
@@ -22,40 +24,67 @@ type hooks struct {
 	cheapAuth bool
 }
 
-// publisher takes a committed event to this instance's subscribers and, over
-// NATS, to every other instance's.
-type publisher struct {
-	hub     *hub.Hub
-	bus     *natsbus.Bus
-	log     *slog.Logger
-	hooks   hooks
-	metrics *ops.Metrics
-}
-
-func (p *publisher) Publish(_ context.Context, e board.Event) {
-	if p.hooks.beforePublish != nil && !p.hooks.beforePublish(e) {
-		return
+// startRealtime connects to NATS (starting an in-process server without
+// NATS_URL), starts the hub, registers the hub's handlers for the bus's
+// kinds, and builds the committer that publishes what this instance
+// commits.
+func (a *App) startRealtime(ctx context.Context) error {
+	o := natsbus.Options{URL: a.cfg.NATSURL, Name: "corkboard", Logger: a.log,
+		User: a.cfg.NATSUser, Password: a.cfg.NATSPassword, Drop: a.cfg.hooks.dropNATS}
+	if o.URL == "" {
+		// Private to this process, yet reachable on loopback: nobody else
+		// may publish on it.
+		if o.User == "" {
+			o.User = "corkboard"
+		}
+		if o.Password == "" {
+			o.Password = randomSecret()
+		}
+		srv, err := natsbus.StartServer(natsbus.ServerOptions{Port: -1, Name: "corkboard-embedded",
+			User: o.User, Password: o.Password})
+		if err != nil {
+			return fmt.Errorf("start in-process nats: %w", err)
+		}
+		a.nats, o.URL = srv, srv.ClientURL()
+	} else if a.cfg.NATSTLS() {
+		tc, err := natsbus.TLSConfig(a.cfg.NATSTLSCA, a.cfg.NATSTLSCert, a.cfg.NATSTLSKey)
+		if err != nil {
+			return err
+		}
+		o.TLS = tc
 	}
-	err := p.bus.Publish(e)
+	bus, err := natsbus.Connect(ctx, o)
 	if err != nil {
-		// Other instances find the event by their head check.
-		p.log.Warn("publish event to nats", "board", e.BoardID, "seq", e.Seq, "err", err)
+		if a.nats != nil {
+			a.nats.Shutdown()
+		}
+		return err
 	}
-	p.metrics.Committed(err == nil)
-	p.hub.Publish(e)
+	h := hub.New(hub.Options{Log: a.store, Bus: bus, HeadInterval: a.cfg.HeadInterval,
+		QueueBytes: a.cfg.WSQueueBytes, Logger: a.log, OnDeliver: a.metrics.Delivered})
+	bus.Register(natsbus.KindEvent, natsbus.EventHandler(a.log, h.Publish))
+	bus.Register(natsbus.KindPresence, natsbus.PresenceHandler(a.log, h.RemotePresence))
+	bus.Register(natsbus.KindRevoke, natsbus.RevocationHandler(a.log, h.Revoke))
+	bus.OnReconnect(h.CheckHeads)
+	co := commit.Options{Bus: bus, Local: h, Logger: a.log, Published: a.metrics.Committed}
+	if before := a.cfg.hooks.beforePublish; before != nil {
+		co.Skip = func(e board.Event) bool { return !before(e) }
+	}
+	a.bus, a.hub, a.commit = bus, h, commit.New(co)
+	return nil
 }
 
-// revoker ends live access on this instance at once and on the others over
-// NATS.
-type revoker struct {
-	hub *hub.Hub
-	bus *natsbus.Bus
-	log *slog.Logger
+func (a *App) stopRealtime(ctx context.Context) error {
+	a.hub.Close()
+	err := a.bus.Close(ctx)
+	if a.nats != nil {
+		a.nats.Shutdown()
+	}
+	return err
 }
 
-func (r *revoker) Revoke(rv board.Revocation) {
-	r.hub.Revoke(rv)
-	if err := r.bus.PublishRevocation(rv); err != nil {
-		r.log.Error("publish revocation", "user", rv.UserID, "err", err)
-	}
+func randomSecret() string {
+	var b [24]byte
+	rand.Read(b[:]) //nolint:errcheck // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
 }

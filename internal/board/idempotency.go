@@ -1,28 +1,35 @@
 package board
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+)
 
-// Response is a rendered HTTP response as an idempotency key stores it: a
-// replay of the key returns exactly this.
-type Response struct {
-	Status int               `json:"status"`
-	Header map[string]string `json:"header,omitempty"`
-	Body   []byte            `json:"body,omitempty"`
-}
-
-// IdempotentCall ties a mutation to a claimed idempotency key. The store calls
-// Render with the mutation's result inside the mutating transaction and saves
-// the response with the key in that same transaction, so a key is completed
-// exactly when its mutation commits.
+// IdempotentCall ties a mutation to a claimed idempotency key; it is plain
+// data for the store. The store locks the key when the mutating transaction
+// begins and stores the mutation's result (as JSON) with the key in that
+// same transaction, so a key is completed exactly when its mutation
+// commits, and a retry that finds the key still locked waits to learn
+// whether it did. With Replay set (the result the key holds), the store
+// answers that result again without running the mutation.
 type IdempotentCall struct {
 	Caller string
 	Key    string
-	Render func(result any) (Response, error)
+	Replay json.RawMessage
+}
+
+// StoredCall is what a completed idempotency key answers with: either the
+// response of a request that failed, as its caller stored it (opaque to the
+// store), or the result (JSON) of the mutation that committed with the key,
+// which the caller replays through IdempotentCall.Replay.
+type StoredCall struct {
+	Response []byte
+	Result   json.RawMessage
 }
 
 type idempotencyKey struct{}
 
-// WithIdempotentCall returns a context carrying c for the store to complete.
+// WithIdempotentCall returns a context carrying c for the store.
 func WithIdempotentCall(ctx context.Context, c *IdempotentCall) context.Context {
 	return context.WithValue(ctx, idempotencyKey{}, c)
 }

@@ -1,6 +1,7 @@
 // Package httpapi is Corkboard's JSON REST API under /api, on chi. Handlers
-// parse the request, call the store, publish the committed event, and either
-// write a problem document or encode the result.
+// parse the request, call the store (mutations through the Committer, which
+// publishes what they commit), and either write a problem document or encode
+// the result.
 package httpapi
 
 import (
@@ -44,28 +45,24 @@ type Store interface {
 	UpdateMember(ctx context.Context, m board.Meta, boardID, userID, role string) (board.Member, board.Event, error)
 	RemoveMember(ctx context.Context, m board.Meta, boardID, userID string) (board.Event, error)
 
-	ClaimIdempotencyKey(ctx context.Context, caller, key string, hash []byte, ttl time.Duration) (*board.Response, error)
-	CompleteIdempotencyKey(ctx context.Context, caller, key string, resp board.Response) error
+	ClaimIdempotencyKey(ctx context.Context, caller, key string, hash []byte, ttl time.Duration) (*board.StoredCall, error)
+	CompleteIdempotencyKey(ctx context.Context, caller, key string, resp []byte) error
 	ReleaseIdempotencyKey(ctx context.Context, caller, key string) error
 }
 
-// Publisher takes committed events to their subscribers. Publish must not
-// block on subscribers.
-type Publisher interface {
-	Publish(ctx context.Context, e board.Event)
-}
-
-// Revoker ends live access (open WebSockets) on every instance.
-type Revoker interface {
-	Revoke(r board.Revocation)
+// Committer runs one store mutation and owns what follows its commit:
+// publishing the event, revoking live access the change ends, waking
+// whoever follows the log (commit.Committer). The API never publishes or
+// revokes itself.
+type Committer interface {
+	Run(ctx context.Context, m func(context.Context) (any, board.Event, error)) (any, error)
 }
 
 // Options configure the API.
 type Options struct {
 	Store          Store
 	Accounts       Accounts
-	Publisher      Publisher     // nil: events are not published
-	Revoker        Revoker       // nil: nothing live to revoke
+	Committer      Committer     // nil: mutations run with no effects after their commit
 	Logger         *slog.Logger  // nil: slog.Default()
 	IdempotencyTTL time.Duration // how long an Idempotency-Key is remembered; 0: 24h
 	// Identify, when set, replaces session and token authentication (for
@@ -82,8 +79,7 @@ type Options struct {
 type API struct {
 	store    Store
 	accounts Accounts
-	pub      Publisher
-	revoker  Revoker
+	commit   Committer
 	log      *slog.Logger
 	idemTTL  time.Duration
 	identify func(*http.Request) (board.Principal, error)
@@ -93,7 +89,7 @@ type API struct {
 
 // New returns the API.
 func New(o Options) *API {
-	a := &API{store: o.Store, accounts: o.Accounts, pub: o.Publisher, revoker: o.Revoker, log: o.Logger,
+	a := &API{store: o.Store, accounts: o.Accounts, commit: o.Committer, log: o.Logger,
 		idemTTL: o.IdempotencyTTL, identify: o.Identify, proxies: o.TrustedProxies}
 	if o.RateBurst == 0 {
 		o.RateBurst = 100
@@ -196,11 +192,12 @@ func meta(r *http.Request) (board.Meta, error) {
 // mutation runs one store call for a handler.
 type mutation func(ctx context.Context, m board.Meta, ifVersion int64) (result any, ev board.Event, err error)
 
-// mutate runs call, the store mutation of a handler, and answers with status
-// and the result (204 when status is 204). The response is rendered once:
-// inside the store's transaction when the request has an Idempotency-Key, so
-// the key's stored response is exactly what the client gets. The event is
-// published after the commit.
+// mutate runs call, the store mutation of a handler, through the Committer
+// and answers with status and the result (204 when status is 204), rendered
+// by renderResult. With an Idempotency-Key, the store keeps the result with
+// the key in the mutation's own transaction; a replay of the key comes back
+// through here with the store answering that result instead of running the
+// mutation, so it renders to exactly the first response.
 func (a *API) mutate(w http.ResponseWriter, r *http.Request, status int, location func(any) string, call mutation) {
 	m, err := meta(r)
 	if err != nil {
@@ -212,20 +209,22 @@ func (a *API) mutate(w http.ResponseWriter, r *http.Request, status int, locatio
 		a.writeError(w, r, err)
 		return
 	}
-	render := func(result any) (board.Response, error) { return renderResult(status, location, result) }
 	ctx := r.Context()
-	if c := board.IdempotentCallFrom(ctx); c != nil {
-		c.Render = render
+	if c := idempotentFrom(ctx); c != nil {
+		c.mutation = true
 	}
-	result, ev, err := call(ctx, m, ifVersion)
+	run := func(ctx context.Context) (any, board.Event, error) { return call(ctx, m, ifVersion) }
+	var result any
+	if a.commit != nil {
+		result, err = a.commit.Run(ctx, run)
+	} else {
+		result, _, err = run(ctx)
+	}
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	if a.pub != nil {
-		a.pub.Publish(context.WithoutCancel(ctx), ev)
-	}
-	resp, err := render(result)
+	resp, err := renderResult(status, location, result)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -233,8 +232,16 @@ func (a *API) mutate(w http.ResponseWriter, r *http.Request, status int, locatio
 	writeResponse(w, resp)
 }
 
-func renderResult(status int, location func(any) string, result any) (board.Response, error) {
-	resp := board.Response{Status: status, Header: map[string]string{}}
+// Response is a rendered HTTP response, as an Idempotency-Key keeps the
+// answer of a request that failed: a replay of the key writes exactly this.
+type Response struct {
+	Status int               `json:"status"`
+	Header map[string]string `json:"header,omitempty"`
+	Body   []byte            `json:"body,omitempty"`
+}
+
+func renderResult(status int, location func(any) string, result any) (Response, error) {
+	resp := Response{Status: status, Header: map[string]string{}}
 	if v, ok := versionOf(result); ok {
 		resp.Header["ETag"] = etag(v)
 	}
@@ -246,14 +253,14 @@ func renderResult(status int, location func(any) string, result any) (board.Resp
 	}
 	body, err := jsonBytes(result)
 	if err != nil {
-		return board.Response{}, err
+		return Response{}, err
 	}
 	resp.Header["Content-Type"] = "application/json"
 	resp.Body = body
 	return resp, nil
 }
 
-func writeResponse(w http.ResponseWriter, resp board.Response) {
+func writeResponse(w http.ResponseWriter, resp Response) {
 	for k, v := range resp.Header {
 		w.Header().Set(k, v)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/corkboard/corkboard/internal/auth"
 	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/commit"
 	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/hub"
 	"github.com/corkboard/corkboard/internal/pgtest"
@@ -48,11 +49,6 @@ type authOptions struct {
 	ws   func(*ws.Options)
 }
 
-// hubPublisher publishes committed events to the local hub.
-type hubPublisher struct{ h *hub.Hub }
-
-func (p hubPublisher) Publish(_ context.Context, e board.Event) { p.h.Publish(e) }
-
 func newAuthEnv(t testing.TB, o authOptions) *authEnv {
 	t.Helper()
 	url := pgtest.NewDatabase(t, "store", store.Migrate)
@@ -69,7 +65,7 @@ func newAuthEnv(t testing.TB, o authOptions) *authEnv {
 	if o.auth != nil {
 		o.auth(&ao)
 	}
-	po := httpapi.Options{Store: st, Accounts: auth.New(ao), Publisher: hubPublisher{h}, Revoker: h, Logger: log,
+	po := httpapi.Options{Store: st, Accounts: auth.New(ao), Committer: commit.New(commit.Options{Local: h}), Logger: log,
 		RateBurst: 1 << 30, Rate: 1e9}
 	if o.api != nil {
 		o.api(&po)

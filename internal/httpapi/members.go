@@ -94,11 +94,9 @@ func (a *API) removeMember(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	// The committer ends the member's live subscription to the board.
 	a.mutate(w, r, http.StatusNoContent, nil, func(ctx context.Context, m board.Meta, _ int64) (any, board.Event, error) {
 		ev, err := a.store.RemoveMember(ctx, m, boardID, userID)
-		if err == nil && a.revoker != nil {
-			a.revoker.Revoke(board.Revocation{UserID: userID, BoardID: boardID, Reason: "removed from the board"})
-		}
 		return nil, ev, err
 	})
 }

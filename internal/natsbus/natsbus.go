@@ -1,46 +1,53 @@
-// Package natsbus carries board events and presence between Corkboard
-// instances over core NATS. It is a thin seam: Publish sends a committed
-// event out, Join subscribes to one board's subjects (on its first local
-// subscriber) and hands what arrives to the hub. Core NATS is at-most-once;
-// the hub's seq checks and head checks make delivery complete.
+// Package natsbus carries messages between Corkboard instances over core
+// NATS. It is a thin, generic seam: every message is one envelope (a kind,
+// the board it is about, an opaque payload); Send puts one on the bus and
+// the handler registered for its kind receives it on every other instance.
+// Events, presence and revocations are kinds like any other (see kinds.go);
+// a new kind of real-time message needs only its payload type and a
+// Register call.
+//
+// Board messages reach the instances that joined the board (Join, on the
+// board's first local subscriber); instance-wide messages (Board "") reach
+// every instance. Core NATS is at-most-once: the hub's seq checks and head
+// checks make event delivery complete.
 package natsbus
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
+	"regexp"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
-
-	"github.com/corkboard/corkboard/internal/board"
 )
 
-// Subjects of one board: every subject is built here.
-func eventSubject(boardID string) string    { return "corkboard.board." + boardID + ".events" }
-func presenceSubject(boardID string) string { return "corkboard.board." + boardID + ".presence" }
-func boardSubjects(boardID string) string   { return "corkboard.board." + boardID + ".*" }
+// Message is the bus's one envelope.
+type Message struct {
+	Kind    string // what the payload is: KindEvent, KindPresence, KindRevoke or a kind of the caller's
+	Board   string // the board it is about; "" for a message to every instance
+	Payload []byte
+}
 
-// revokeSubject carries revocations to every instance.
-const revokeSubject = "corkboard.revoke"
+// Handler receives the messages of one kind sent by other instances (never
+// the instance's own). It runs on the bus's delivery goroutine, so it must
+// not block; messages of one board arrive in the order they were sent.
+type Handler func(Message)
 
 // Options configure a Bus.
 type Options struct {
 	URL    string // one URL or a comma-separated list (a cluster)
 	Name   string // connection name, shown by the NATS server
 	Logger *slog.Logger
-	// OnEvent receives events of joined boards published by other instances.
-	OnEvent func(board.Event)
-	// OnPresence receives presence announcements of joined boards.
-	OnPresence func(boardID, instance string, users []string)
-	// OnRevoke receives revocations published by other instances.
-	OnRevoke func(board.Revocation)
-	// OnReconnect is called after the connection came back, when messages
-	// may have been lost.
-	OnReconnect func()
+	// User and Password authenticate to the NATS server (they may also be
+	// given in the URL as nats://user:password@host:port).
+	User, Password string
+	// TLS, when set, makes the connection use TLS with this configuration
+	// (root CAs, a client certificate); see TLSConfig.
+	TLS *tls.Config
 	// Drop, when set, is asked for every message received and drops those
 	// it returns true for: a test hook for lost messages.
 	Drop func(subject string) bool
@@ -51,18 +58,23 @@ type Bus struct {
 	o   Options
 	log *slog.Logger
 	nc  *nats.Conn
+
+	mu          sync.RWMutex
+	handlers    map[string]Handler
+	onReconnect []func()
 }
 
-// Connect connects to NATS and returns the bus. It keeps reconnecting for as
-// long as the bus is open.
+// Connect connects to NATS and returns the bus, receiving instance-wide
+// messages at once (board messages after Join). It keeps reconnecting for as
+// long as the bus is open. Handlers are registered afterwards with Register.
 func Connect(ctx context.Context, o Options) (*Bus, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	b := &Bus{o: o, log: o.Logger}
+	b := &Bus{o: o, log: o.Logger, handlers: map[string]Handler{}}
 	opts := []nats.Option{
 		nats.Name(o.Name),
-		nats.NoEcho(), // an instance delivers its own events locally
+		nats.NoEcho(), // an instance applies its own messages locally
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
@@ -72,8 +84,11 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			b.log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())
-			if o.OnReconnect != nil {
-				o.OnReconnect()
+			b.mu.RLock()
+			fs := b.onReconnect
+			b.mu.RUnlock()
+			for _, f := range fs {
+				f()
 			}
 		}),
 		nats.ClosedHandler(func(*nats.Conn) { b.log.Info("nats connection closed") }),
@@ -85,22 +100,65 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 			b.log.Error("nats error", "subject", subject, "err", err)
 		}),
 	}
+	if o.User != "" || o.Password != "" {
+		opts = append(opts, nats.UserInfo(o.User, o.Password))
+	}
+	if o.TLS != nil {
+		opts = append(opts, nats.Secure(o.TLS))
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		opts = append(opts, nats.Timeout(time.Until(deadline)))
+	}
 	nc, err := nats.Connect(o.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to nats at %s: %w", o.URL, err)
 	}
 	b.nc = nc
-	if o.OnRevoke != nil {
-		if _, err := nc.Subscribe(revokeSubject, b.receiveRevocation); err != nil {
-			nc.Close()
-			return nil, fmt.Errorf("subscribe to revocations: %w", err)
-		}
-		if err := nc.FlushTimeout(5 * time.Second); err != nil {
-			nc.Close()
-			return nil, fmt.Errorf("subscribe to revocations: %w", err)
-		}
+	if _, err := nc.Subscribe(instanceSubjects, b.receive); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("subscribe to instance-wide messages: %w", err)
+	}
+	if err := nc.FlushTimeout(5 * time.Second); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("subscribe to instance-wide messages: %w", err)
 	}
 	return b, nil
+}
+
+var kindPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+
+// Register makes h receive the messages of kind from now on, replacing the
+// handler registered before for it. Messages of a kind nobody registered
+// are dropped. kind is lowercase letters, digits, _ and - (it is a subject
+// token); Register panics on another, as a programming error.
+func (b *Bus) Register(kind string, h Handler) {
+	if !kindPattern.MatchString(kind) {
+		panic(fmt.Sprintf("natsbus: kind %q is not a subject token like \"typing\"", kind))
+	}
+	b.mu.Lock()
+	b.handlers[kind] = h
+	b.mu.Unlock()
+}
+
+// OnReconnect makes f be called after the connection came back, when
+// messages may have been lost.
+func (b *Bus) OnReconnect(f func()) {
+	b.mu.Lock()
+	b.onReconnect = append(b.onReconnect, f)
+	b.mu.Unlock()
+}
+
+// Send puts m on the bus for the other instances: those that joined
+// m.Board, or every instance when m.Board is "". It does not wait for them;
+// a lost message is not sent again.
+func (b *Bus) Send(m Message) error {
+	if !kindPattern.MatchString(m.Kind) {
+		return fmt.Errorf("send %q: not a message kind", m.Kind)
+	}
+	if err := b.nc.Publish(subject(m.Kind, m.Board), m.Payload); err != nil {
+		return fmt.Errorf("send %s message: %w", m.Kind, err)
+	}
+	return nil
 }
 
 // Connected reports whether the connection is up.
@@ -112,65 +170,14 @@ func (b *Bus) ConnectedURL() string { return b.nc.ConnectedUrl() }
 // Reconnects is how many times the connection was re-established.
 func (b *Bus) Reconnects() uint64 { return b.nc.Stats().Reconnects }
 
-// Publish sends a committed event to the instances subscribed to its board.
-// It does not wait for them; a lost message is recovered from the log.
-func (b *Bus) Publish(e board.Event) error {
-	data, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
-	if err := b.nc.Publish(eventSubject(e.BoardID), data); err != nil {
-		return fmt.Errorf("publish event %d of board %s: %w", e.Seq, e.BoardID, err)
-	}
-	return nil
-}
-
-type presenceMsg struct {
-	Instance string   `json:"instance"`
-	Users    []string `json:"users"`
-}
-
-// PublishPresence announces the users viewing a board on instance.
-func (b *Bus) PublishPresence(boardID, instance string, users []string) {
-	data, _ := json.Marshal(presenceMsg{Instance: instance, Users: users})
-	if err := b.nc.Publish(presenceSubject(boardID), data); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
-		b.log.Warn("publish presence", "board", boardID, "err", err)
-	}
-}
-
-// PublishRevocation sends a revocation to every other instance (NoEcho: the
-// caller applies it locally itself).
-func (b *Bus) PublishRevocation(r board.Revocation) error {
-	data, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encode revocation: %w", err)
-	}
-	if err := b.nc.Publish(revokeSubject, data); err != nil {
-		return fmt.Errorf("publish revocation: %w", err)
-	}
-	return nil
-}
-
-func (b *Bus) receiveRevocation(m *nats.Msg) {
-	if b.o.Drop != nil && b.o.Drop(m.Subject) {
-		return
-	}
-	var r board.Revocation
-	if err := json.Unmarshal(m.Data, &r); err != nil || r.UserID == "" {
-		b.log.Warn("dropping a malformed revocation", "err", err)
-		return
-	}
-	b.o.OnRevoke(r)
-}
-
-// Join subscribes to a board's events and presence and returns once the
-// server has the subscription. leave unsubscribes.
+// Join subscribes to a board's messages and returns once the server has the
+// subscription. leave unsubscribes.
 func (b *Bus) Join(boardID string) (leave func(), err error) {
 	sub, err := b.nc.Subscribe(boardSubjects(boardID), b.receive)
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to board %s: %w", boardID, err)
 	}
-	// Unlimited pending: the hub never blocks, so the handler keeps up.
+	// Unlimited pending: the handlers never block, so they keep up.
 	sub.SetPendingLimits(-1, -1) //nolint:errcheck // only fails on a closed subscription
 	if err := b.nc.FlushTimeout(5 * time.Second); err != nil {
 		// Still subscribed (the client resubscribes after a reconnect);
@@ -180,39 +187,35 @@ func (b *Bus) Join(boardID string) (leave func(), err error) {
 	return func() { sub.Unsubscribe() }, nil //nolint:errcheck // closed connections unsubscribe anyway
 }
 
+// receive hands a message to the handler of its kind.
 func (b *Bus) receive(m *nats.Msg) {
 	if b.o.Drop != nil && b.o.Drop(m.Subject) {
 		return
 	}
-	switch {
-	case strings.HasSuffix(m.Subject, ".events"):
-		var e board.Event
-		if err := json.Unmarshal(m.Data, &e); err != nil || !board.ValidID(e.BoardID) || e.Seq < 1 {
-			b.log.Warn("dropping a malformed event message", "subject", m.Subject, "err", err)
-			return
-		}
-		if b.o.OnEvent != nil {
-			b.o.OnEvent(e)
-		}
-	default:
-		var p presenceMsg
-		if err := json.Unmarshal(m.Data, &p); err != nil {
-			b.log.Warn("dropping a malformed presence message", "subject", m.Subject, "err", err)
-			return
-		}
-		boardID := strings.TrimSuffix(strings.TrimPrefix(m.Subject, "corkboard.board."), ".presence")
-		if b.o.OnPresence != nil {
-			b.o.OnPresence(boardID, p.Instance, p.Users)
-		}
+	kind, boardID, ok := parseSubject(m.Subject)
+	if !ok {
+		b.log.Warn("dropping a message on an unknown subject", "subject", m.Subject)
+		return
 	}
+	b.mu.RLock()
+	h := b.handlers[kind]
+	b.mu.RUnlock()
+	if h == nil {
+		b.log.Debug("dropping a message of an unregistered kind", "kind", kind)
+		return
+	}
+	h(Message{Kind: kind, Board: boardID, Payload: m.Data})
 }
 
-// Close drains the connection: subscriptions stop, published messages are
+// Close drains the connection: subscriptions stop, sent messages are
 // flushed, then it closes (bounded by ctx).
 func (b *Bus) Close(ctx context.Context) error {
 	done := make(chan struct{})
 	b.nc.SetClosedHandler(func(*nats.Conn) { close(done) })
 	if err := b.nc.Drain(); err != nil {
+		if errors.Is(err, nats.ErrConnectionClosed) {
+			return nil
+		}
 		b.nc.Close()
 		return fmt.Errorf("drain nats: %w", err)
 	}

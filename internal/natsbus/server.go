@@ -1,7 +1,11 @@
 package natsbus
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"os"
 	"net"
 	"net/url"
 	"strconv"
@@ -21,6 +25,12 @@ type ServerOptions struct {
 	ClusterPort int // -1 picks a free one
 	Routes      []string
 	Name        string
+	// User and Password, when set, are required of clients and of the
+	// other nodes' routes.
+	User, Password string
+	// TLS, when set, is required of clients (the server's certificate and,
+	// for client certificates, ClientCAs with ClientAuth).
+	TLS *tls.Config
 }
 
 // Server is an in-process NATS server: the single binary's default, and the
@@ -42,13 +52,25 @@ func StartServer(o ServerOptions) (*Server, error) {
 		NoLog:      true,
 		NoSigs:     true,
 		MaxPayload: 1 << 20,
+		Username:   o.User,
+		Password:   o.Password,
+	}
+	if o.TLS != nil {
+		opts.TLSConfig = o.TLS
+		opts.TLS = true
+		opts.TLSVerify = o.TLS.ClientAuth == tls.RequireAndVerifyClientCert
+		opts.TLSTimeout = 5
 	}
 	if o.ClusterPort != 0 {
-		opts.Cluster = server.ClusterOpts{Name: o.Cluster, Host: o.Host, Port: o.ClusterPort}
+		opts.Cluster = server.ClusterOpts{Name: o.Cluster, Host: o.Host, Port: o.ClusterPort,
+			Username: o.User, Password: o.Password}
 		for _, r := range o.Routes {
 			u, err := url.Parse(r)
 			if err != nil {
 				return nil, fmt.Errorf("nats route %q: %w", r, err)
+			}
+			if o.User != "" && u.User == nil {
+				u.User = url.UserPassword(o.User, o.Password)
 			}
 			opts.Routes = append(opts.Routes, u)
 		}
@@ -101,6 +123,12 @@ func (s *Server) Shutdown() {
 // named name, on free loopback ports, and returns once every node routes to
 // every other (or an error, with the nodes already started shut down).
 func StartCluster(name string, n int) ([]*Server, error) {
+	return StartClusterWith(name, n, ServerOptions{})
+}
+
+// StartClusterWith is StartCluster with the nodes' authentication and TLS
+// (o.User, o.Password, o.TLS; its other fields are ignored).
+func StartClusterWith(name string, n int, o ServerOptions) ([]*Server, error) {
 	var nodes []*Server
 	fail := func(err error) ([]*Server, error) {
 		for _, s := range nodes {
@@ -109,7 +137,8 @@ func StartCluster(name string, n int) ([]*Server, error) {
 		return nil, err
 	}
 	for i := range n {
-		o := ServerOptions{Port: -1, Cluster: name, ClusterPort: -1, Name: fmt.Sprintf("%s-%d", name, i+1)}
+		o := ServerOptions{Port: -1, Cluster: name, ClusterPort: -1, Name: fmt.Sprintf("%s-%d", name, i+1),
+			User: o.User, Password: o.Password, TLS: o.TLS}
 		if i > 0 {
 			o.Routes = []string{nodes[0].RouteURL()}
 		}
@@ -139,4 +168,33 @@ func ClientURLs(nodes []*Server) string {
 		urls[i] = s.ClientURL()
 	}
 	return strings.Join(urls, ",")
+}
+
+// TLSConfig is the client side of TLS to NATS: the server's certificate is
+// checked against the CA certificates in caFile (PEM; empty: the system's
+// roots), and certFile and keyFile (PEM, both or neither) are the client
+// certificate for servers that verify clients.
+func TLSConfig(caFile, certFile, keyFile string) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("read nats ca: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("nats ca %s: no PEM certificate in it", caFile)
+		}
+	}
+	if (certFile == "") != (keyFile == "") {
+		return nil, errors.New("a nats client certificate needs both its certificate and its key file")
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load nats client certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
 }

@@ -27,11 +27,17 @@ func scanBoard(row pgx.Row, extra ...any) (board.Board, error) {
 // CreateBoard creates a board owned by m.Actor, with its first event
 // (board.created, seq 1).
 func (s *Store) CreateBoard(ctx context.Context, m board.Meta, in board.BoardInput) (board.Board, board.Event, error) {
+	if b, ok, err := replayedCall[board.Board](ctx); ok {
+		return b, board.Event{}, err
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return board.Board{}, board.Event{}, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if err := lockCall(ctx, tx); err != nil {
+		return board.Board{}, board.Event{}, err
+	}
 	b, err := scanBoard(tx.QueryRow(ctx, `
 		INSERT INTO boards AS b (name, description, owner_id, seq) VALUES ($1, $2, $3, 1)
 		RETURNING `+boardCols, in.Name, in.Description, m.Actor))
@@ -118,11 +124,17 @@ func (s *Store) UpdateBoard(ctx context.Context, m board.Meta, boardID string, p
 // owner may. The returned board.deleted event (seq = the last seq + 1) is for
 // live subscribers: the log it would belong to is gone.
 func (s *Store) DeleteBoard(ctx context.Context, m board.Meta, boardID string, ifVersion int64) (board.Event, error) {
+	if _, ok, err := replayedCall[struct{}](ctx); ok {
+		return board.Event{}, err
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return board.Event{}, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if err := lockCall(ctx, tx); err != nil {
+		return board.Event{}, err
+	}
 	var version, seq int64
 	err = tx.QueryRow(ctx, `
 		SELECT b.version, b.seq FROM boards b

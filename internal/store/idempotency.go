@@ -18,13 +18,22 @@ import (
 // the mutation never committed and the key may be claimed again.
 const claimStaleAfter = 30 * time.Second
 
+// storedResult is how a mutation's result is kept in the response column,
+// beside the responses of failures.
+type storedResult struct {
+	Committed bool            `json:"committed"`
+	Result    json.RawMessage `json:"result"`
+}
+
 // ClaimIdempotencyKey claims key for caller and a request with the given hash,
 // for ttl. It returns (nil, nil) when the caller now holds the claim and must
-// run the request; the stored response when the key already completed with the
+// run the request; what the key stored when it already completed with the
 // same request; EIdempotencyReused when the key was used for a different
 // request; EIdempotencyPending while the first request is still in flight.
-// Expired keys are claimed afresh.
-func (s *Store) ClaimIdempotencyKey(ctx context.Context, caller, key string, hash []byte, ttl time.Duration) (*board.Response, error) {
+// Expired keys are claimed afresh. While the first request's transaction
+// is running (it locks the key), the claim waits for it to end, so a retry
+// learns whether the first committed rather than racing it.
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, caller, key string, hash []byte, ttl time.Duration) (*board.StoredCall, error) {
 	var claimed bool
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO idempotency_keys AS k (caller, key, request_hash, expires_at)
@@ -43,8 +52,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, caller, key string, has
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("claim idempotency key: %w", err)
 	}
-	var stored []byte
-	var resp *board.Response
+	var stored, resp []byte
 	err = s.pool.QueryRow(ctx, `
 		SELECT request_hash, response FROM idempotency_keys WHERE caller = $1 AND key = $2`,
 		caller, key).Scan(&stored, &resp)
@@ -63,13 +71,18 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, caller, key string, has
 		return nil, board.Errorf(board.EIdempotencyPending,
 			"a request with this Idempotency-Key is still in progress")
 	}
-	return resp, nil
+	var r storedResult
+	if err := json.Unmarshal(resp, &r); err == nil && r.Committed {
+		return &board.StoredCall{Result: r.Result}, nil
+	}
+	return &board.StoredCall{Response: resp}, nil
 }
 
 // CompleteIdempotencyKey stores the response of a request that failed, so that
-// its replays fail the same way. (Successful mutations complete their key in
-// their own transaction.)
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, caller, key string, resp board.Response) error {
+// its replays fail the same way. resp is a JSON object, returned as it is by
+// ClaimIdempotencyKey. (Successful mutations complete their key in their own
+// transaction.)
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, caller, key string, resp []byte) error {
 	_, err := s.pool.Exec(ctx, `
 		UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND key = $2 AND response IS NULL`,
 		caller, key, resp)
@@ -80,7 +93,9 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, caller, key string, 
 }
 
 // ReleaseIdempotencyKey gives up an unfinished claim so that a retry runs the
-// request again (after an internal error, which may pass).
+// request again (after an internal error, which may pass). If the claim's
+// transaction is still running (its COMMIT sent but unanswered), it waits
+// for it: a key whose mutation committed after all is kept.
 func (s *Store) ReleaseIdempotencyKey(ctx context.Context, caller, key string) error {
 	_, err := s.pool.Exec(ctx, `
 		DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND response IS NULL`, caller, key)
@@ -99,8 +114,46 @@ func (s *Store) DeleteExpiredIdempotencyKeys(ctx context.Context) (int64, error)
 	return tag.RowsAffected(), nil
 }
 
+// replayedCall returns the result the idempotent call carried by ctx
+// replays, if it is a replay: the mutation must then return it and do
+// nothing else.
+func replayedCall[T any](ctx context.Context) (T, bool, error) {
+	var t T
+	call := board.IdempotentCallFrom(ctx)
+	if call == nil || call.Replay == nil {
+		return t, false, nil
+	}
+	if err := json.Unmarshal(call.Replay, &t); err != nil {
+		return t, true, fmt.Errorf("decode replayed result: %w", err)
+	}
+	return t, true, nil
+}
+
+// lockCall locks the key of the idempotent call carried by ctx, if any, in
+// a mutating transaction that has just begun: until it ends, a retry's
+// claim or a release waits for it (and then sees whether it committed).
+func lockCall(ctx context.Context, tx pgx.Tx) error {
+	b := &pgx.Batch{}
+	queueLockCall(ctx, b)
+	if b.Len() == 0 {
+		return nil
+	}
+	qq := b.QueuedQueries[0]
+	if _, err := tx.Exec(ctx, qq.SQL, qq.Arguments...); err != nil {
+		return fmt.Errorf("lock idempotency key: %w", err)
+	}
+	return nil
+}
+
+// queueLockCall queues lockCall's statement.
+func queueLockCall(ctx context.Context, b *pgx.Batch) {
+	if call := board.IdempotentCallFrom(ctx); call != nil {
+		b.Queue(`SELECT FROM idempotency_keys WHERE caller = $1 AND key = $2 FOR UPDATE`, call.Caller, call.Key)
+	}
+}
+
 // completeCall completes the idempotent call carried by ctx, if any, with the
-// rendered result, inside the mutation's transaction.
+// mutation's result, inside the mutation's transaction.
 func completeCall(ctx context.Context, tx pgx.Tx, result any) error {
 	b := &pgx.Batch{}
 	if err := queueCompleteCall(ctx, b, result); err != nil || b.Len() == 0 {
@@ -114,19 +167,20 @@ func completeCall(ctx context.Context, tx pgx.Tx, result any) error {
 }
 
 // queueCompleteCall queues the completion of the idempotent call carried by
-// ctx, if any, with the rendered result.
+// ctx, if any, with the mutation's result: plain data, which a replay
+// decodes and answers again.
 func queueCompleteCall(ctx context.Context, b *pgx.Batch, result any) error {
 	call := board.IdempotentCallFrom(ctx)
 	if call == nil {
 		return nil
 	}
-	resp, err := call.Render(result)
+	data, err := json.Marshal(result)
 	if err != nil {
-		return fmt.Errorf("render idempotent response: %w", err)
+		return fmt.Errorf("encode idempotent result: %w", err)
 	}
-	body, err := json.Marshal(resp)
+	body, err := json.Marshal(storedResult{Committed: true, Result: data})
 	if err != nil {
-		return fmt.Errorf("encode idempotent response: %w", err)
+		return fmt.Errorf("encode idempotent result: %w", err)
 	}
 	b.Queue(`UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND key = $2`,
 		call.Caller, call.Key, body)

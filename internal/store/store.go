@@ -64,8 +64,10 @@ type mutation[T any] func(ctx context.Context, tx pgx.Tx, seq int64) (result T, 
 // mutate runs fn as m.Actor on boardID in one transaction: it locks the board
 // row (the actor must be an owner or editor, or ownerOnly an owner), takes
 // seq+1, runs fn, appends the event, completes the idempotent call carried by
-// ctx with the rendered result, and commits. The event is returned only when
-// the commit succeeded.
+// ctx with the result, and commits. The event is returned only when the
+// commit succeeded. The idempotent call's key is locked first, in the same
+// round trip as BEGIN; when the call is a replay, mutate returns its stored
+// result (and no event) without a transaction.
 //
 // BEGIN goes to the server in one round trip with the board lock, and the
 // event and the idempotent call's response in one with COMMIT (see batchTx):
@@ -73,6 +75,9 @@ type mutation[T any] func(ctx context.Context, tx pgx.Tx, seq int64) (result T, 
 // commit's flush.
 func mutate[T any](ctx context.Context, s *Store, m board.Meta, boardID string, ownerOnly bool, fn mutation[T]) (T, board.Event, error) {
 	var zero T
+	if t, ok, err := replayedCall[T](ctx); ok {
+		return t, board.Event{}, err
+	}
 	roles := []string{board.RoleOwner, board.RoleEditor}
 	if ownerOnly {
 		roles = roles[:1]
@@ -85,6 +90,7 @@ func mutate[T any](ctx context.Context, s *Store, m board.Meta, boardID string, 
 
 	var seq int64
 	b := &pgx.Batch{}
+	queueLockCall(ctx, b)
 	b.Queue(`
 		UPDATE boards SET seq = seq + 1
 		WHERE id = $1 AND EXISTS (

@@ -33,17 +33,17 @@ import (
 // App is one running server instance. Start builds it from a Config; Close
 // stops it in the reverse order of start.
 type App struct {
-	cfg   Config
-	log   *slog.Logger
-	db    *database
-	store *store.Store
-	nats  *natsbus.Server // in-process NATS, when no NATS_URL
-	bus   *natsbus.Bus
+	cfg    Config
+	log    *slog.Logger
+	db     *database
+	store  *store.Store
+	nats   *natsbus.Server // in-process NATS, when no NATS_URL
+	bus    *natsbus.Bus
 	hub    *hub.Hub
 	commit *commit.Committer // publishes what this instance commits; applies revocations
 	ws     *ws.Handler
-	ln    net.Listener
-	http  *http.Server
+	ln     net.Listener
+	http   *http.Server
 
 	metrics     *ops.Metrics
 	health      *ops.Health

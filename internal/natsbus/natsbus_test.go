@@ -1,0 +1,235 @@
+package natsbus_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/natsbus"
+)
+
+func connect(t *testing.T, o natsbus.Options) *natsbus.Bus {
+	t.Helper()
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	}
+	b, err := natsbus.Connect(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close(context.Background()) }) //nolint:errcheck // test teardown
+	return b
+}
+
+func receive[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing arrived within 10s")
+		var zero T
+		return zero
+	}
+}
+
+// typingFrame is a new kind of real-time message, defined here, in the test:
+// what it costs is this type and the handler below, nothing in the bus.
+type typingFrame struct {
+	Type  string `json:"type"`
+	Board string `json:"board"`
+	User  string `json:"user"`
+}
+
+// A new kind of message needs its payload type and a registered handler:
+// the bus carries it on the board's subject to the instances that joined the
+// board, and to every instance when it is about no board.
+func TestANewKindIsAFrameTypeAndAHandler(t *testing.T) {
+	t.Parallel()
+	srv, err := natsbus.StartServer(natsbus.ServerOptions{Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	a, b := connect(t, natsbus.Options{URL: srv.ClientURL()}), connect(t, natsbus.Options{URL: srv.ClientURL()})
+
+	got := make(chan typingFrame, 4)
+	handler := func(m natsbus.Message) {
+		var f typingFrame
+		if err := json.Unmarshal(m.Payload, &f); err != nil || f.Board != m.Board && m.Board != "" {
+			t.Errorf("malformed typing message %+v: %v", m, err)
+			return
+		}
+		got <- f
+	}
+	b.Register("typing", handler)
+	a.Register("typing", handler) // NoEcho: a never gets its own
+	const boardID = "6f1c2a9e-0000-4000-8000-000000000001"
+	leave, err := b.Join(boardID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Join(boardID); err != nil {
+		t.Fatal(err)
+	}
+	send := func(boardID, user string) {
+		payload, _ := json.Marshal(typingFrame{Type: "typing", Board: boardID, User: user})
+		if err := a.Send(natsbus.Message{Kind: "typing", Board: boardID, Payload: payload}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(boardID, "alice")
+	if f := receive(t, got); f != (typingFrame{Type: "typing", Board: boardID, User: "alice"}) {
+		t.Errorf("received %+v", f)
+	}
+	send("", "to everyone") // an instance-wide message of the same kind
+	if f := receive(t, got); f.User != "to everyone" {
+		t.Errorf("received %+v", f)
+	}
+
+	// After leaving the board, b gets none of its messages; a kind nobody
+	// registered is dropped.
+	leave()
+	send(boardID, "after leave")
+	if err := a.Send(natsbus.Message{Kind: "unheard", Board: "", Payload: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	send("", "last")
+	if f := receive(t, got); f.User != "last" {
+		t.Errorf("received %+v after leaving the board, want only the instance-wide message", f)
+	}
+	if err := a.Send(natsbus.Message{Kind: "Not A Token", Payload: nil}); err == nil {
+		t.Error("a kind that is no subject token was sent")
+	}
+}
+
+// The server's own kinds are kinds like any other: an event travels as one
+// envelope and is refused when it claims another board than its subject's.
+func TestEventKind(t *testing.T) {
+	t.Parallel()
+	srv, err := natsbus.StartServer(natsbus.ServerOptions{Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	a, b := connect(t, natsbus.Options{URL: srv.ClientURL()}), connect(t, natsbus.Options{URL: srv.ClientURL()})
+	events := make(chan board.Event, 4)
+	b.Register(natsbus.KindEvent, natsbus.EventHandler(slog.Default(), func(e board.Event) { events <- e }))
+	const one, other = "6f1c2a9e-0000-4000-8000-000000000001", "6f1c2a9e-0000-4000-8000-000000000002"
+	if _, err := b.Join(one); err != nil {
+		t.Fatal(err)
+	}
+	forged, _ := json.Marshal(board.Event{BoardID: other, Seq: 1, Kind: "card.created", Data: []byte("{}")})
+	if err := a.Send(natsbus.Message{Kind: natsbus.KindEvent, Board: one, Payload: forged}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := natsbus.EventMessage(board.Event{BoardID: one, Seq: 7, Kind: "card.created", Data: []byte(`{"id":"x"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Send(m); err != nil {
+		t.Fatal(err)
+	}
+	if e := receive(t, events); e.BoardID != one || e.Seq != 7 {
+		t.Errorf("received %+v, want event 7 of the joined board (and not the mislabelled one)", e)
+	}
+}
+
+// certificate makes a self-signed CA certificate for 127.0.0.1 and writes it
+// (PEM) to a file, for the client's trust.
+func certificate(t *testing.T) (tls.Certificate, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "corkboard test nats"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, ca
+}
+
+// A cluster that requires a user and TLS: the instances with both talk
+// across nodes; a wrong password, a missing password or an untrusted
+// certificate does not connect.
+func TestAuthenticatedTLSCluster(t *testing.T) {
+	t.Parallel()
+	cert, caFile := certificate(t)
+	nodes, err := natsbus.StartClusterWith("corkboard-auth", 2, natsbus.ServerOptions{
+		User: "corkboard", Password: "s3cret", TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, n := range nodes {
+			n.Shutdown()
+		}
+	})
+	tc, err := natsbus.TLSConfig(caFile, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := natsbus.Options{User: "corkboard", Password: "s3cret", TLS: tc}
+	oa, ob := good, good
+	oa.URL, ob.URL = nodes[0].ClientURL(), nodes[1].ClientURL()
+	a, b := connect(t, oa), connect(t, ob)
+	got := make(chan board.Revocation, 1)
+	b.Register(natsbus.KindRevoke, natsbus.RevocationHandler(slog.Default(), func(r board.Revocation) { got <- r }))
+	m, _ := natsbus.RevocationMessage(board.Revocation{UserID: "u1", Reason: "test"})
+	if err := a.Send(m); err != nil {
+		t.Fatal(err)
+	}
+	if r := receive(t, got); r.UserID != "u1" {
+		t.Errorf("received %+v", r)
+	}
+
+	systemRoots, err := natsbus.TLSConfig("", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range map[string]natsbus.Options{
+		"wrong password":   {User: "corkboard", Password: "guess", TLS: tc},
+		"no password":      {TLS: tc},
+		"untrusted server": {User: "corkboard", Password: "s3cret", TLS: systemRoots},
+		"no tls":           {User: "corkboard", Password: "s3cret"},
+	} {
+		o.URL = nodes[0].ClientURL()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		b, err := natsbus.Connect(ctx, o)
+		cancel()
+		if err == nil {
+			b.Abort()
+			t.Errorf("%s: connected", name)
+		}
+	}
+}

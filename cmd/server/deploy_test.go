@@ -98,14 +98,15 @@ func TestComposeTopology(t *testing.T) {
 	}
 	for _, n := range natsNodes {
 		cmd := strings.Join(p.Services[n].Command, " ")
-		for _, want := range []string{"--cluster_name corkboard", "--port 4222", "--cluster nats://0.0.0.0:6222"} {
+		for _, want := range []string{"--cluster_name corkboard", "--port 4222", "--cluster nats://route:corkboard@0.0.0.0:6222",
+			"--user corkboard --pass corkboard"} {
 			if !strings.Contains(cmd, want) {
-				t.Errorf("%s: command %q lacks %q", n, cmd, want)
+				t.Errorf("%s: command %q lacks %q (clients and routes must authenticate)", n, cmd, want)
 			}
 		}
 		for _, other := range natsNodes {
-			if !strings.Contains(cmd, "nats://"+other+":6222") {
-				t.Errorf("%s: no route to %s", n, other)
+			if !strings.Contains(cmd, "nats://route:corkboard@"+other+":6222") {
+				t.Errorf("%s: no authenticated route to %s", n, other)
 			}
 		}
 		if p.Services[n].HealthCheck == nil {
@@ -203,6 +204,9 @@ func TestComposeTopology(t *testing.T) {
 			if d := s.DependsOn[u.Hostname()]; d.Condition != types.ServiceConditionHealthy {
 				t.Errorf("%s does not wait for %s", s.Name, u.Hostname())
 			}
+		}
+		if cfg.NATSUser != "corkboard" || cfg.NATSPassword != "corkboard" {
+			t.Errorf("%s: NATS_USER %q / NATS_PASSWORD %q, not the user the NATS nodes require", s.Name, cfg.NATSUser, cfg.NATSPassword)
 		}
 		slices.Sort(natsHosts)
 		if !slices.Equal(natsHosts, natsNodes) {

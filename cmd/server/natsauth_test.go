@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/corkboard/corkboard/internal/natsbus"
+	"github.com/corkboard/corkboard/internal/pgtest"
+	"github.com/corkboard/corkboard/internal/store"
+)
+
+// selfSigned makes a CA certificate for 127.0.0.1 and writes it to a PEM
+// file for NATS_TLS_CA.
+func selfSigned(t *testing.T) (tls.Certificate, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "corkboard test nats"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := filepath.Join(t.TempDir(), "nats-ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, ca
+}
+
+// Instances on a NATS cluster that requires a user and TLS deliver each
+// other's events over it (the head check is made too slow to do it for
+// them); an instance with a wrong password does not start.
+func TestAuthenticatedTLSNATS(t *testing.T) {
+	cert, ca := selfSigned(t)
+	nodes, err := natsbus.StartClusterWith("corkboard-auth", 2, natsbus.ServerOptions{User: "corkboard", Password: "s3cret",
+		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		t.Cleanup(n.Shutdown)
+	}
+	db := pgtest.NewDatabase(t, "server", store.Migrate)
+	var apps []*App
+	for i := range 2 {
+		cfg := testConfig(db, nodes[i].ClientURL())
+		cfg.NATSUser, cfg.NATSPassword, cfg.NATSTLSCA = "corkboard", "s3cret", ca
+		cfg.HeadInterval = time.Hour
+		apps = append(apps, startApp(t, cfg))
+	}
+	owner := apps[0].api(t, "owner")
+	boardID, col := owner.newBoard("over tls")
+	s := dialSubscriber(t, apps[1], "owner", "sub")
+	s.subscribe(boardID, 0)
+	head := s.waitSubscribed(boardID)
+	owner.mustDo("POST", "/api/boards/"+boardID+"/cards", map[string]any{"column_id": col, "title": "across"}, nil)
+	waitFor(t, 15*time.Second, "the event over NATS", func() bool { return s.last(boardID) > head })
+	s.checkExactly(t, boardID, 1, head+1)
+
+	cfg := testConfig(db, nodes[0].ClientURL())
+	cfg.NATSUser, cfg.NATSPassword, cfg.NATSTLSCA = "corkboard", "guess", ca
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if a, err := Start(ctx, cfg, testLogger()); err == nil {
+		a.Close()
+		t.Fatal("an instance with a wrong NATS password started")
+	} else if !strings.Contains(err.Error(), "nats") {
+		t.Errorf("the refusal does not name NATS: %v", err)
+	}
+}
+
+// The in-process NATS server of a single instance takes no anonymous
+// publisher: whoever could publish could forge events.
+func TestEmbeddedNATSRequiresAPassword(t *testing.T) {
+	a := startApp(t, testConfig(pgtest.NewDatabase(t, "server", store.Migrate), ""))
+	if a.nats == nil {
+		t.Fatal("no in-process NATS server")
+	}
+	nc, err := nats.Connect(a.nats.ClientURL(), nats.Timeout(5*time.Second))
+	if err == nil {
+		nc.Close()
+		t.Fatal("an anonymous client connected to the in-process NATS server")
+	}
+	if !a.bus.Connected() {
+		t.Error("the instance's own bus is not connected")
+	}
+}

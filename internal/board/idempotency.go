@@ -3,11 +3,14 @@ package board
 import (
 	"context"
 	"encoding/json"
+	"time"
 )
 
 // IdempotentCall ties a mutation to a claimed idempotency key; it is plain
-// data for the store. The store locks the key when the mutating transaction
-// begins and stores the mutation's result (as JSON) with the key in that
+// data for the store. Claim identifies the claim (the store sets it when the
+// key is claimed): a claim taken over by a retry, when its owner seemed
+// gone, is no longer the caller's. The store locks the claim when the
+// mutating transaction begins and stores the mutation's result (as JSON) with the key in that
 // same transaction, so a key is completed exactly when its mutation
 // commits, and a retry that finds the key still locked waits to learn
 // whether it did. With Replay set (the result the key holds), the store
@@ -15,6 +18,7 @@ import (
 type IdempotentCall struct {
 	Caller string
 	Key    string
+	Claim  time.Time
 	Replay json.RawMessage
 }
 

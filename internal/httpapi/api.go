@@ -45,9 +45,9 @@ type Store interface {
 	UpdateMember(ctx context.Context, m board.Meta, boardID, userID, role string) (board.Member, board.Event, error)
 	RemoveMember(ctx context.Context, m board.Meta, boardID, userID string) (board.Event, error)
 
-	ClaimIdempotencyKey(ctx context.Context, caller, key string, hash []byte, ttl time.Duration) (*board.StoredCall, error)
-	CompleteIdempotencyKey(ctx context.Context, caller, key string, resp []byte) error
-	ReleaseIdempotencyKey(ctx context.Context, caller, key string) error
+	ClaimIdempotencyKey(ctx context.Context, call *board.IdempotentCall, hash []byte, ttl time.Duration) (*board.StoredCall, error)
+	CompleteIdempotencyKey(ctx context.Context, call *board.IdempotentCall, resp []byte) error
+	ReleaseIdempotencyKey(ctx context.Context, call *board.IdempotentCall) error
 }
 
 // Committer runs one store mutation and owns what follows its commit:

@@ -48,12 +48,12 @@ func (a *API) idempotent(next http.Handler) http.Handler {
 		h.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
 		h.Write(bodyFrom(r))
 		ctx := r.Context()
-		stored, err := a.store.ClaimIdempotencyKey(ctx, caller, key, h.Sum(nil), a.idemTTL)
+		call := &board.IdempotentCall{Caller: caller, Key: key}
+		stored, err := a.store.ClaimIdempotencyKey(ctx, call, h.Sum(nil), a.idemTTL)
 		if err != nil {
 			a.writeError(w, r, err)
 			return
 		}
-		call := &board.IdempotentCall{Caller: caller, Key: key}
 		if stored != nil {
 			w.Header().Set("Idempotent-Replayed", "true")
 			if stored.Result == nil {
@@ -82,7 +82,7 @@ func (a *API) idempotent(next http.Handler) http.Handler {
 			// is there a response to replay for a success that is not a
 			// board mutation (the account routes: an API token's secret
 			// must not be stored), so the key does not hold such a request.
-			if err := a.store.ReleaseIdempotencyKey(settle, caller, key); err != nil {
+			if err := a.store.ReleaseIdempotencyKey(settle, call); err != nil {
 				a.log.ErrorContext(ctx, "release idempotency key", "err", err)
 			}
 		case rec.status >= 400:
@@ -95,7 +95,7 @@ func (a *API) idempotent(next http.Handler) http.Handler {
 			}
 			data, err := json.Marshal(resp)
 			if err == nil {
-				err = a.store.CompleteIdempotencyKey(settle, caller, key, data)
+				err = a.store.CompleteIdempotencyKey(settle, call, data)
 			}
 			if err != nil {
 				a.log.ErrorContext(ctx, "complete idempotency key", "err", err)

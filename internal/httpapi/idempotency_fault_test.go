@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -22,10 +23,14 @@ import (
 	"github.com/corkboard/corkboard/internal/store"
 )
 
-// envOn is newEnv on an existing database, reached at url.
-func envOn(t *testing.T, url string) *env {
+// envOn is newEnv on an existing database, reached at url, with the store's
+// options o.
+func envOn(t *testing.T, url string, o store.Options) *env {
 	t.Helper()
-	st, err := store.Open(context.Background(), url, store.Options{MaxConns: 4})
+	if o.MaxConns == 0 {
+		o.MaxConns = 4
+	}
+	st, err := store.Open(context.Background(), url, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +227,7 @@ func (p *commitCutter) release() {
 func TestAmbiguousCommitIsAnsweredByTheRetry(t *testing.T) {
 	t.Parallel()
 	dbURL := pgtest.NewDatabase(t, "store", store.Migrate)
-	direct := envOn(t, dbURL)
+	direct := envOn(t, dbURL, store.Options{})
 	b := direct.mkBoard(alice, "ambiguous")
 	col := direct.mkColumn(alice, b.ID, "todo")
 	cards := "/api/boards/" + b.ID + "/cards"
@@ -238,7 +243,7 @@ func TestAmbiguousCommitIsAnsweredByTheRetry(t *testing.T) {
 	q := u.Query()
 	q.Set("default_query_exec_mode", "describe_exec") // COMMIT's text in every batch that runs it
 	u.RawQuery = q.Encode()
-	cut := envOn(t, u.String())
+	cut := envOn(t, u.String(), store.Options{})
 
 	p.arm()
 	first := make(chan response, 1)
@@ -255,7 +260,7 @@ func TestAmbiguousCommitIsAnsweredByTheRetry(t *testing.T) {
 	direct.waitFor("the first attempt's release",
 		`NOT EXISTS (SELECT FROM idempotency_keys WHERE caller = $1 AND key = 'ambiguous-1')
 		 OR EXISTS (SELECT FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-		            AND query LIKE '%DELETE FROM idempotency_keys WHERE caller%')`, alice)
+		            AND query LIKE '%DELETE FROM idempotency_keys%')`, alice)
 	p.release()
 	if r := <-first; r.Status < 500 {
 		t.Fatalf("the first attempt, whose COMMIT went unanswered, got %v", r)
@@ -278,5 +283,49 @@ func TestAmbiguousCommitIsAnsweredByTheRetry(t *testing.T) {
 	}
 	if !strings.Contains(string(retry.Body), `"exactly once"`) {
 		t.Errorf("retry body %s", retry.Body)
+	}
+}
+
+// A claim whose owner is gone (its instance died before its transaction
+// began, or it could not release the key) holds a retry off only for the
+// store's ClaimGrace, not for the key's lifetime; and should that owner
+// still run after all, it finds its claim taken and changes nothing.
+func TestOrphanedClaimIsTakenOver(t *testing.T) {
+	t.Parallel()
+	const grace = 300 * time.Millisecond
+	e := envOn(t, pgtest.NewDatabase(t, "store", store.Migrate), store.Options{ClaimGrace: grace})
+	b := e.mkBoard(alice, "orphan")
+	col := e.mkColumn(alice, b.ID, "todo")
+	cards := "/api/boards/" + b.ID + "/cards"
+	body := []byte(`{"column_id":"` + col.ID + `","title":"orphaned"}`)
+	ctx := context.Background()
+
+	// The owner claims the key, then goes silent.
+	owner := &board.IdempotentCall{Caller: alice, Key: "orphan-1"}
+	if stored, err := e.st.ClaimIdempotencyKey(ctx, owner, requestHash("POST", cards, body), time.Hour); err != nil || stored != nil {
+		t.Fatalf("claim: %v, %v", stored, err)
+	}
+	checkProblem(t, e.do("POST", cards, alice, body, "Idempotency-Key", "orphan-1"), http.StatusConflict, board.EIdempotencyPending)
+	e.waitFor("the claim to outlive its grace", `(SELECT claimed_at < now() - $1::interval FROM idempotency_keys WHERE key = 'orphan-1')`, grace)
+
+	retry := e.do("POST", cards, alice, body, "Idempotency-Key", "orphan-1")
+	c := ok[board.Card](t, retry, http.StatusCreated)
+	sameResponse(t, retry, e.do("POST", cards, alice, body, "Idempotency-Key", "orphan-1"))
+
+	// The first owner wakes up and runs its mutation: its claim is lost.
+	_, _, err := e.st.CreateCard(board.WithIdempotentCall(ctx, owner), board.Meta{Actor: alice}, b.ID,
+		board.CardInput{ColumnID: col.ID, Title: "orphaned"})
+	if be, ok := errors.AsType[*board.Error](err); !ok || be.Code != board.EIdempotencyPending {
+		t.Fatalf("the first owner's mutation after its claim was taken: %v", err)
+	}
+	if err := e.st.ReleaseIdempotencyKey(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT count(*) FROM cards WHERE title = 'orphaned'`); n != 1 {
+		t.Errorf("%d cards, want 1", n)
+	}
+	sameResponse(t, retry, e.do("POST", cards, alice, body, "Idempotency-Key", "orphan-1"))
+	if got := e.do("GET", cards+"/"+c.ID, alice, nil); got.Status != http.StatusOK {
+		t.Errorf("the retry's card: %v", got)
 	}
 }

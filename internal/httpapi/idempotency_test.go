@@ -91,7 +91,8 @@ func TestIdempotency(t *testing.T) {
 		e := e.with(t)
 		// Hold the key as a first request still running would.
 		body, _ := json.Marshal(newCard("in flight"))
-		stored, err := e.st.ClaimIdempotencyKey(context.Background(), alice, "flight", requestHash("POST", cards, body), time.Hour)
+		held := &board.IdempotentCall{Caller: alice, Key: "flight"}
+		stored, err := e.st.ClaimIdempotencyKey(context.Background(), held, requestHash("POST", cards, body), time.Hour)
 		if err != nil || stored != nil {
 			t.Fatalf("claim: %v, %v", stored, err)
 		}
@@ -101,7 +102,7 @@ func TestIdempotency(t *testing.T) {
 			http.StatusUnprocessableEntity, board.EIdempotencyReused)
 		f.check(t, "in flight")
 		// Once the first gives the key up, the retry runs.
-		if err := e.st.ReleaseIdempotencyKey(context.Background(), alice, "flight"); err != nil {
+		if err := e.st.ReleaseIdempotencyKey(context.Background(), held); err != nil {
 			t.Fatal(err)
 		}
 		first := e.do("POST", cards, alice, body, "Idempotency-Key", "flight")

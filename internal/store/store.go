@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -19,12 +20,16 @@ import (
 
 // Store is safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
+	pool       *pgxpool.Pool
+	claimGrace time.Duration
 }
 
 // Options tune the connection pool.
 type Options struct {
 	MaxConns int32 // 0: pgxpool's default
+	// ClaimGrace is how long an unfinished Idempotency-Key claim that no
+	// transaction holds blocks a retry (see ClaimIdempotencyKey); 0: 5s.
+	ClaimGrace time.Duration
 }
 
 // Open connects to the database at url. It does not migrate; call Migrate.
@@ -44,7 +49,10 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("reach database: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	if o.ClaimGrace == 0 {
+		o.ClaimGrace = defaultClaimGrace
+	}
+	return &Store{pool: pool, claimGrace: o.ClaimGrace}, nil
 }
 
 // Close closes the pool, waiting for connections in use.
@@ -99,6 +107,9 @@ func mutate[T any](ctx context.Context, s *Store, m board.Meta, boardID string, 
 		RETURNING seq`, boardID, m.Actor, roles).QueryRow(func(row pgx.Row) error { return row.Scan(&seq) })
 	tx, err := beginWith(ctx, conn.Conn(), b)
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after the commit
+	if errors.Is(err, errClaimLost) {
+		return zero, board.Event{}, err
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return zero, board.Event{}, accessError(ctx, tx, boardID, m.Actor)
 	}

@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -114,45 +112,31 @@ func (s *Store) UpdateBoard(ctx context.Context, m board.Meta, boardID string, p
 	})
 }
 
-// DeleteBoard deletes the board with everything on it and its log; only the
-// owner may. The returned board.deleted event (seq = the last seq + 1) is for
-// live subscribers: the log it would belong to is gone.
+// DeleteBoard deletes the board with everything on it; only the owner may.
+// Its last event, board.deleted (seq = the previous seq + 1), is appended in
+// the same transaction: the board's log stays, readable by the server
+// (LogEvents, ReadLog) until retention removes it, but no member remains to
+// read it through Events.
 func (s *Store) DeleteBoard(ctx context.Context, m board.Meta, boardID string, ifVersion int64) (board.Event, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return board.Event{}, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	var version, seq int64
-	err = tx.QueryRow(ctx, `
-		SELECT b.version, b.seq FROM boards b
-		JOIN board_members m ON m.board_id = b.id AND m.user_id = $2 AND m.role = 'owner'
-		WHERE b.id = $1 FOR UPDATE OF b`, boardID, m.Actor).Scan(&version, &seq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return board.Event{}, accessError(ctx, tx, boardID, m.Actor)
-	}
-	if err != nil {
-		return board.Event{}, fmt.Errorf("lock board: %w", err)
-	}
-	if ifVersion > 0 && version != ifVersion {
-		cur, err := readBoard(ctx, tx, m.Actor, boardID)
-		if err != nil {
-			return board.Event{}, err
+	_, ev, err := mutate(ctx, s, m, boardID, true, func(ctx context.Context, tx pgx.Tx, seq int64) (struct{}, string, any, error) {
+		var version int64
+		if err := tx.QueryRow(ctx, `SELECT version FROM boards WHERE id = $1`, boardID).Scan(&version); err != nil {
+			return struct{}{}, "", nil, fmt.Errorf("read board version: %w", err)
 		}
-		return board.Event{}, staleError("board", version, ifVersion, cur)
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM boards WHERE id = $1`, boardID); err != nil {
-		return board.Event{}, fmt.Errorf("delete board: %w", err)
-	}
-	if err := completeCall(ctx, tx, nil); err != nil {
-		return board.Event{}, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return board.Event{}, fmt.Errorf("commit: %w", err)
-	}
-	data, _ := json.Marshal(board.Deleted{ID: boardID})
-	return board.Event{BoardID: boardID, Seq: seq + 1, Kind: board.KindBoardDeleted, Data: data,
-		Actor: m.Actor, OpID: m.OpID, At: time.Now().UTC()}, nil
+		if ifVersion > 0 && version != ifVersion {
+			cur, err := readBoard(ctx, tx, m.Actor, boardID)
+			if err != nil {
+				return struct{}{}, "", nil, err
+			}
+			cur.Seq = seq - 1 // as committed, before this transaction
+			return struct{}{}, "", nil, staleError("board", version, ifVersion, cur)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM boards WHERE id = $1`, boardID); err != nil {
+			return struct{}{}, "", nil, fmt.Errorf("delete board: %w", err)
+		}
+		return struct{}{}, board.KindBoardDeleted, board.Deleted{ID: boardID}, nil
+	})
+	return ev, err
 }
 
 // Snapshot returns the board with its columns and cards in order, as of one
@@ -277,19 +261,6 @@ func (s *Store) Heads(ctx context.Context, boardIDs []string) (map[string]int64,
 		return nil, fmt.Errorf("board heads: %w", err)
 	}
 	return heads, nil
-}
-
-// DeleteEventsBefore removes events older than cutoff from every board's log,
-// keeping each board's last event, and says how many it removed. Clients
-// resuming from before what remains are told to reload the snapshot.
-func (s *Store) DeleteEventsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `
-		DELETE FROM events e USING boards b
-		WHERE e.board_id = b.id AND e.at < $1 AND e.seq < b.seq`, cutoff)
-	if err != nil {
-		return 0, fmt.Errorf("delete old events: %w", err)
-	}
-	return tag.RowsAffected(), nil
 }
 
 func readEvents(ctx context.Context, q pgx.Tx, boardID string, since int64, limit int) ([]board.Event, error) {

@@ -40,6 +40,7 @@ type App struct {
 	nats  *natsbus.Server // in-process NATS, when no NATS_URL
 	bus   *natsbus.Bus
 	hub   *hub.Hub
+	seq   *store.Sequencer // numbers the global log
 	ws    *ws.Handler
 	ln    net.Listener
 	http  *http.Server
@@ -50,7 +51,8 @@ type App struct {
 	admin       *http.Server
 	adminServed chan error
 
-	stopJanitor context.CancelFunc
+	stopJanitor context.CancelFunc // stops the janitor and the sequencer
+	seqDone     chan struct{}
 	served      chan error
 	closeOnce   func() error
 }
@@ -82,7 +84,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.close()
 		return nil, err
 	}
-	pub := &publisher{hub: a.hub, bus: a.bus, log: log, hooks: cfg.hooks, metrics: a.metrics}
+	a.seq = store.NewSequencer(a.store, store.SequencerOptions{Interval: cfg.LogSequence, Logger: log})
+	pub := &publisher{hub: a.hub, bus: a.bus, seq: a.seq, log: log, hooks: cfg.hooks, metrics: a.metrics}
 	rev := &revoker{hub: a.hub, bus: a.bus, log: log}
 	authOpts := auth.Options{Store: a.store, Revoker: rev, SessionTTL: cfg.SessionTTL}
 	apiOpts := httpapi.Options{Store: a.store, Publisher: pub, Revoker: rev, Logger: log,
@@ -158,6 +161,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	janitorCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopJanitor = cancel
 	go a.janitor(janitorCtx)
+	a.seqDone = make(chan struct{})
+	go func() { defer close(a.seqDone); a.seq.Run(janitorCtx) }()
 	a.closeOnce = sync.OnceValue(a.close)
 	log.Info("serving", "addr", a.ln.Addr().String())
 	return a, nil
@@ -204,6 +209,7 @@ func (a *App) close() error {
 		err = errors.Join(err, serr)
 	}
 	err = errors.Join(err, a.stopRealtime(ctx))
+	<-a.seqDone
 	a.store.Close()
 	err = errors.Join(err, a.db.close())
 	if a.admin != nil {
@@ -254,8 +260,9 @@ func (a *App) stopRealtime(ctx context.Context) error {
 	return err
 }
 
-// janitor deletes expired idempotency keys and events past retention every
-// few minutes.
+// janitor deletes expired idempotency keys, sessions and events past
+// retention (keeping what registered log consumers have not read) every few
+// minutes.
 func (a *App) janitor(ctx context.Context) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()

@@ -8,6 +8,7 @@ import (
 	"github.com/corkboard/corkboard/internal/hub"
 	"github.com/corkboard/corkboard/internal/natsbus"
 	"github.com/corkboard/corkboard/internal/ops"
+	"github.com/corkboard/corkboard/internal/store"
 )
 
 // hooks let tests inject faults into a running instance.
@@ -27,6 +28,7 @@ type hooks struct {
 type publisher struct {
 	hub     *hub.Hub
 	bus     *natsbus.Bus
+	seq     *store.Sequencer // woken to give the event its place in the global log
 	log     *slog.Logger
 	hooks   hooks
 	metrics *ops.Metrics
@@ -36,6 +38,7 @@ func (p *publisher) Publish(_ context.Context, e board.Event) {
 	if p.hooks.beforePublish != nil && !p.hooks.beforePublish(e) {
 		return
 	}
+	p.seq.Wake()
 	err := p.bus.Publish(e)
 	if err != nil {
 		// Other instances find the event by their head check.

@@ -65,46 +65,51 @@ func (s *Store) SequenceLog(ctx context.Context, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, fmt.Errorf("sequence log: limit %d is not positive", limit)
 	}
-	var n int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var head int64
-		if err := tx.QueryRow(ctx, `SELECT position FROM log_head FOR UPDATE`).Scan(&head); err != nil {
-			return fmt.Errorf("lock log head: %w", err)
-		}
-		// A new statement, with a snapshot taken after the lock was granted.
-		var last *int64
-		err := tx.QueryRow(ctx, `
-			WITH batch AS (
-				SELECT board_id, seq, max(at) OVER (PARTITION BY board_id ORDER BY seq) AS run_at
-				FROM (SELECT board_id, seq, at FROM events WHERE position IS NULL
-				      ORDER BY board_id, seq LIMIT $2) unnumbered
-			), numbered AS (
-				SELECT board_id, seq, $1::bigint + row_number() OVER (ORDER BY run_at, board_id, seq) AS position
-				FROM batch
-			), assigned AS (
-				UPDATE events e SET position = n.position FROM numbered n
-				WHERE e.board_id = n.board_id AND e.seq = n.seq AND e.position IS NULL
-				RETURNING e.position
-			)
-			SELECT count(*), max(position) FROM assigned`, head, limit).Scan(&n, &last)
-		if err != nil {
-			return fmt.Errorf("number events: %w", err)
-		}
-		if n == 0 {
-			return nil
-		}
-		if *last != head+n {
-			// Under the lock every numbered row was unnumbered; refuse to
-			// leave a gap if that ever fails to hold.
-			return fmt.Errorf("number events: %d events numbered up to %d from head %d", n, *last, head)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE log_head SET position = $1`, *last); err != nil {
-			return fmt.Errorf("move log head: %w", err)
-		}
-		return nil
-	})
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("sequence log: %w", err)
+	}
+	defer conn.Release()
+	// BEGIN, the lock and the numbering go in one round trip; the server
+	// runs them one after the other, so the numbering statement's snapshot
+	// is taken after the lock was granted.
+	var head, n int64
+	var last *int64
+	b := &pgx.Batch{}
+	b.Queue(`SELECT position FROM log_head FOR UPDATE`).QueryRow(func(row pgx.Row) error { return row.Scan(&head) })
+	b.Queue(`
+		WITH batch AS (
+			SELECT board_id, seq, max(at) OVER (PARTITION BY board_id ORDER BY seq) AS run_at
+			FROM (SELECT board_id, seq, at FROM events WHERE position IS NULL
+			      ORDER BY board_id, seq LIMIT $1) unnumbered
+		), numbered AS (
+			SELECT board_id, seq,
+			       (SELECT position FROM log_head) + row_number() OVER (ORDER BY run_at, board_id, seq) AS position
+			FROM batch
+		), assigned AS (
+			UPDATE events e SET position = n.position FROM numbered n
+			WHERE e.board_id = n.board_id AND e.seq = n.seq AND e.position IS NULL
+			RETURNING e.position
+		)
+		SELECT count(*), max(position) FROM assigned`, limit).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&n, &last) })
+	tx, err := beginWith(ctx, conn.Conn(), b)
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after the commit
+	if err != nil {
+		return 0, fmt.Errorf("sequence log: number events: %w", err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if *last != head+n {
+		// Under the lock every numbered row was unnumbered; refuse to leave
+		// a gap if that ever fails to hold.
+		return 0, fmt.Errorf("sequence log: %d events numbered up to %d from head %d", n, *last, head)
+	}
+	b = &pgx.Batch{}
+	b.Queue(`UPDATE log_head SET position = $1`, *last)
+	if err := tx.commitWith(ctx, b); err != nil {
+		return 0, fmt.Errorf("sequence log: move the head to %d and commit: %w", *last, err)
 	}
 	return int(n), nil
 }

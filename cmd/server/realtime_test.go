@@ -446,3 +446,38 @@ func TestPresenceAcrossInstances(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "ann sees bob leave", sees(ann, "ann"))
 }
+
+// TestBoardDeletedFromTheLog: board.deleted is in the log, so an instance
+// that hears nothing over NATS still delivers a deleted board's last events
+// and its board.deleted to its subscribers, from the log, and ends their
+// subscription as deleted (not "gone").
+func TestBoardDeletedFromTheLog(t *testing.T) {
+	c := startCluster(t, 2, func(i int, cfg *Config) {
+		if i == 1 {
+			cfg.hooks.dropNATS = func(string) bool { return true }
+		}
+	})
+	owner := "owner"
+	b, col := c.apps[0].api(t, owner).newBoard("doomed")
+	s := dialSubscriber(t, c.apps[1], owner, "deaf")
+	s.subscribe(b, 0)
+	s.waitSubscribed(b)
+	writeLoad(t, c.apps[:1], owner, []string{b}, map[string]string{b: col}, 1, 5)
+	c.apps[0].api(t, owner).mustDo("DELETE", "/api/boards/"+b, nil, nil)
+	waitFor(t, 15*time.Second, "the end of the subscription", func() bool {
+		_, unsub := s.frameOf("unsubscribed", b)
+		_, resync := s.frameOf("resync", b)
+		return unsub || resync
+	})
+	if f, ok := s.frameOf("resync", b); ok {
+		t.Fatalf("resync %q instead of board.deleted", f.Reason)
+	}
+	s.mu.Lock()
+	events := s.events[b]
+	s.mu.Unlock()
+	// board.created, column.created, five card changes, board.deleted.
+	s.checkExactly(t, b, 1, 8)
+	if last := events[len(events)-1]; last.Kind != board.KindBoardDeleted {
+		t.Errorf("the last event is %s, want board.deleted", last.Kind)
+	}
+}

@@ -242,9 +242,17 @@ func (s *Store) LogEvents(ctx context.Context, boardID string, since int64, limi
 	return events, nil
 }
 
-// Heads returns the current seq of each listed board that exists.
+// Heads returns the current seq of each listed board that exists, and of
+// each deleted board whose log is still kept: the seq of its board.deleted
+// event, so that a hub that missed it reads it from the log. A board that is
+// in neither is not in the map.
 func (s *Store) Heads(ctx context.Context, boardIDs []string) (map[string]int64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id::text, seq FROM boards WHERE id = ANY ($1::uuid[])`, boardIDs)
+	rows, err := s.pool.Query(ctx, `
+		SELECT id::text, seq FROM boards WHERE id = ANY ($1::uuid[])
+		UNION ALL
+		SELECT e.board_id::text, max(e.seq) FROM events e
+		WHERE e.board_id = ANY ($1::uuid[]) AND NOT EXISTS (SELECT 1 FROM boards b WHERE b.id = e.board_id)
+		GROUP BY e.board_id`, boardIDs)
 	if err != nil {
 		return nil, fmt.Errorf("board heads: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -11,8 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
+	"github.com/corkboard/corkboard/migrations"
 )
 
 // logFixture is a board with two columns, a card and an editor, made fresh
@@ -727,5 +732,78 @@ func TestRegisterDuringRetention(t *testing.T) {
 		default:
 			t.Errorf("register c%d: %v", i, err)
 		}
+	}
+}
+
+// Upgrading a database that already has events numbers them: positions 1..N,
+// each board's events in seq order (even where a later seq was written with
+// an earlier time), boards interleaved by time; the head follows, and the
+// sequencer goes on from there.
+func TestMigrationNumbersExistingEvents(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t, "empty", nil)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// The schema as it was before the log migration.
+	if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		t.Fatal(err)
+	}
+	for v, name := range map[int]string{1: "0001_init.sql", 2: "0002_accounts.sql"} {
+		body, err := fs.ReadFile(migrations.FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, v, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const a, b = "00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"
+	if _, err := conn.Exec(ctx, `INSERT INTO boards (id, name, owner_id, seq) VALUES ($1, 'a', 'o', 3), ($2, 'b', 'o', 2)`,
+		a, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `
+		INSERT INTO events (board_id, seq, kind, payload, actor, at) VALUES
+			($1, 1, 'board.created', '{}', 'o', '2026-01-01T00:00:01Z'),
+			($2, 1, 'board.created', '{}', 'o', '2026-01-01T00:00:02Z'),
+			($1, 2, 'board.updated', '{}', 'o', '2026-01-01T00:00:04Z'),
+			($1, 3, 'board.updated', '{}', 'o', '2026-01-01T00:00:03Z'),
+			($2, 2, 'board.updated', '{}', 'o', '2026-01-01T00:00:05Z')`, a, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Migrate(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var got []string
+	for _, e := range readAll(t, st, 0) {
+		got = append(got, fmt.Sprintf("%d %s:%d", e.Position, e.BoardID[len(e.BoardID)-1:], e.Seq))
+	}
+	if want := []string{"1 a:1", "2 b:1", "3 a:2", "4 a:3", "5 b:2"}; !slices.Equal(got, want) {
+		t.Errorf("numbered %v, want %v", got, want)
+	}
+	if _, _, err := st.UpdateBoard(ctx, board.Meta{Actor: "o"}, b, board.BoardPatch{}, 0); board.ErrorCode(err) != board.ENotFound {
+		t.Fatalf("a stranger's update: %v", err) // o is not a member: no row, no event
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO board_members (board_id, user_id, role) VALUES ($1, 'o', 'owner')`, b); err != nil {
+		t.Fatal(err)
+	}
+	name := "b2"
+	must[board.Board](t)(st.UpdateBoard(ctx, board.Meta{Actor: "o"}, b, board.BoardPatch{Name: &name}, 0))
+	sequenceAll(t, st)
+	if got := readAll(t, st, 5); len(got) != 1 || got[0].Position != 6 || got[0].Seq != 3 {
+		t.Errorf("after the migration: %+v", got)
 	}
 }

@@ -281,11 +281,35 @@ func (a *App) janitor(ctx context.Context) {
 			} else if n > 0 {
 				a.log.Debug("deleted expired sessions and tokens", "count", n)
 			}
-			if n, err := a.store.DeleteEventsBefore(ctx, time.Now().Add(-a.cfg.EventRetention)); err != nil {
+			cutoff := time.Now().Add(-a.cfg.EventRetention)
+			if n, err := a.store.DeleteEventsBefore(ctx, cutoff); err != nil {
 				a.log.Error("delete events past retention", "err", err)
 			} else if n > 0 {
 				a.log.Info("deleted events past retention", "count", n)
 			}
+			a.warnStuckConsumers(ctx, cutoff)
+		}
+	}
+}
+
+// warnStuckConsumers warns about registered log consumers that have events
+// to read but whose cursor has not moved since cutoff: they hold back
+// retention for every board.
+func (a *App) warnStuckConsumers(ctx context.Context, cutoff time.Time) {
+	consumers, err := a.store.ListConsumers(ctx)
+	if err != nil {
+		a.log.Error("list log consumers", "err", err)
+		return
+	}
+	head, _, err := a.store.LogHead(ctx)
+	if err != nil {
+		a.log.Error("read log head", "err", err)
+		return
+	}
+	for _, c := range consumers {
+		if c.Position < head && c.UpdatedAt.Before(cutoff) {
+			a.log.Warn("a log consumer has not moved for longer than EVENT_RETENTION and holds back retention; unregister it if it is gone",
+				"consumer", c.Name, "position", c.Position, "updated_at", c.UpdatedAt)
 		}
 	}
 }

@@ -157,11 +157,13 @@ func (q *Sequencer) Wake() {
 	}
 }
 
-// Run numbers events until ctx is done. Errors are logged and retried at the
-// next tick or wake.
+// Run numbers events until ctx is done. Errors are retried at the next tick
+// or wake; the first of a run of failures is logged as an error, the others
+// at debug level, and the recovery again.
 func (q *Sequencer) Run(ctx context.Context) {
 	t := time.NewTicker(q.o.Interval)
 	defer t.Stop()
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -171,13 +173,18 @@ func (q *Sequencer) Run(ctx context.Context) {
 		}
 		for {
 			n, err := q.st.SequenceLog(ctx, q.o.Batch)
-			if err != nil {
-				if ctx.Err() == nil {
-					q.o.Logger.Error("number the event log", "err", err)
-				}
-				break
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return
+			case err != nil && !failing:
+				q.o.Logger.Error("number the event log", "err", err)
+			case err != nil:
+				q.o.Logger.Debug("number the event log", "err", err)
+			case failing:
+				q.o.Logger.Info("numbering the event log again")
 			}
-			if n < q.o.Batch {
+			failing = err != nil
+			if err != nil || n < q.o.Batch {
 				break
 			}
 		}

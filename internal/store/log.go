@@ -130,8 +130,12 @@ type SequencerOptions struct {
 	// event waits for its position.
 	Interval time.Duration
 	// Batch is how many events one transaction numbers (default 1000).
-	Batch  int
-	Logger *slog.Logger
+	Batch int
+	// Spacing is the least time between two runs (default 5ms): under a
+	// steady stream of commits, wakes within it are served by one run, which
+	// numbers their events in one transaction instead of one each.
+	Spacing time.Duration
+	Logger  *slog.Logger
 }
 
 // NewSequencer returns a sequencer of st's log; start it with Run.
@@ -141,6 +145,9 @@ func NewSequencer(st *Store, o SequencerOptions) *Sequencer {
 	}
 	if o.Batch <= 0 {
 		o.Batch = 1000
+	}
+	if o.Spacing <= 0 {
+		o.Spacing = 5 * time.Millisecond
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -163,6 +170,9 @@ func (q *Sequencer) Wake() {
 func (q *Sequencer) Run(ctx context.Context) {
 	t := time.NewTicker(q.o.Interval)
 	defer t.Stop()
+	spacing := time.NewTimer(0)
+	defer spacing.Stop()
+	<-spacing.C
 	failing := false
 	for {
 		select {
@@ -187,6 +197,12 @@ func (q *Sequencer) Run(ctx context.Context) {
 			if err != nil || n < q.o.Batch {
 				break
 			}
+		}
+		spacing.Reset(q.o.Spacing)
+		select {
+		case <-ctx.Done():
+			return
+		case <-spacing.C:
 		}
 	}
 }

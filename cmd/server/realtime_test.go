@@ -481,3 +481,47 @@ func TestBoardDeletedFromTheLog(t *testing.T) {
 		t.Errorf("the last event is %s, want board.deleted", last.Kind)
 	}
 }
+
+// TestGlobalLogNumbered: every instance runs the log sequencer. Events
+// committed through either instance get their position, including those of
+// an instance that "dies" between COMMIT and publish (which never wakes its
+// own sequencer): the sequencers' polling numbers them.
+func TestGlobalLogNumbered(t *testing.T) {
+	c := startCluster(t, 2, func(i int, cfg *Config) {
+		cfg.LogSequence = 50 * time.Millisecond
+		if i == 0 {
+			cfg.hooks.beforePublish = func(board.Event) bool { return false }
+		}
+	})
+	owner := "owner"
+	var boards []string
+	cols := map[string]string{}
+	for i := range 2 {
+		b, col := c.apps[i].api(t, owner).newBoard(fmt.Sprint("board ", i))
+		boards, cols[b] = append(boards, b), col
+	}
+	writeLoad(t, c.apps, owner, boards, cols, 2, 10)
+	var total int64
+	for _, b := range boards {
+		total += c.apps[1].api(t, owner).snapshot(b).Seq
+	}
+	var got []board.Event
+	waitFor(t, 15*time.Second, "every event numbered", func() bool {
+		var err error
+		got, err = c.apps[1].store.ReadLog(t.Context(), 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int64(len(got)) >= total
+	})
+	last := map[string]int64{}
+	for i, e := range got {
+		if e.Position != int64(i+1) || e.Seq != last[e.BoardID]+1 {
+			t.Fatalf("event %d: position %d, board %s seq %d after %d", i, e.Position, e.BoardID, e.Seq, last[e.BoardID])
+		}
+		last[e.BoardID] = e.Seq
+	}
+	if int64(len(got)) != total {
+		t.Errorf("%d events numbered, the boards have %d", len(got), total)
+	}
+}

@@ -483,15 +483,13 @@ func TestBoardDeletedFromTheLog(t *testing.T) {
 }
 
 // TestGlobalLogNumbered: every instance runs the log sequencer. Events
-// committed through either instance get their position, including those of
-// an instance that "dies" between COMMIT and publish (which never wakes its
-// own sequencer): the sequencers' polling numbers them.
+// committed through either instance get their position even when the
+// instances "die" between COMMIT and publish (and so never wake their
+// sequencers): the sequencers' polling numbers them.
 func TestGlobalLogNumbered(t *testing.T) {
 	c := startCluster(t, 2, func(i int, cfg *Config) {
 		cfg.LogSequence = 50 * time.Millisecond
-		if i == 0 {
-			cfg.hooks.beforePublish = func(board.Event) bool { return false }
-		}
+		cfg.hooks.beforePublish = func(board.Event) bool { return false }
 	})
 	owner := "owner"
 	var boards []string

@@ -17,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/corkboard/corkboard/internal/auth"
+	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/commit"
 	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/hub"
@@ -41,6 +42,7 @@ type App struct {
 	bus    *natsbus.Bus
 	hub    *hub.Hub
 	commit *commit.Committer // publishes what this instance commits; applies revocations
+	seq    *store.Sequencer  // numbers the global log
 	ws     *ws.Handler
 	ln     net.Listener
 	http   *http.Server
@@ -51,7 +53,8 @@ type App struct {
 	admin       *http.Server
 	adminServed chan error
 
-	stopJanitor context.CancelFunc
+	stopJanitor context.CancelFunc // stops the janitor and the sequencer
+	seqDone     chan struct{}
 	served      chan error
 	closeOnce   func() error
 }
@@ -83,6 +86,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.db.close()
 		return nil, err
 	}
+	a.seq = store.NewSequencer(a.store, store.SequencerOptions{Interval: cfg.LogSequence, Logger: log})
+	a.commit.OnCommitted(func(board.Event) { a.seq.Wake() })
 	authOpts := auth.Options{Store: a.store, Revoker: a.commit, SessionTTL: cfg.SessionTTL}
 	apiOpts := httpapi.Options{Store: a.store, Committer: a.commit, Logger: log,
 		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies}
@@ -157,6 +162,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	janitorCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopJanitor = cancel
 	go a.janitor(janitorCtx)
+	a.seqDone = make(chan struct{})
+	go func() { defer close(a.seqDone); a.seq.Run(janitorCtx) }()
 	a.closeOnce = sync.OnceValue(a.close)
 	log.Info("serving", "addr", a.ln.Addr().String())
 	return a, nil
@@ -203,6 +210,7 @@ func (a *App) close() error {
 		err = errors.Join(err, serr)
 	}
 	err = errors.Join(err, a.stopRealtime(ctx))
+	<-a.seqDone
 	a.store.Close()
 	err = errors.Join(err, a.db.close())
 	if a.admin != nil {
@@ -212,8 +220,9 @@ func (a *App) close() error {
 	return err
 }
 
-// janitor deletes expired idempotency keys and events past retention every
-// few minutes.
+// janitor deletes expired idempotency keys, sessions and events past
+// retention (keeping what registered log consumers have not read) every few
+// minutes.
 func (a *App) janitor(ctx context.Context) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -232,11 +241,35 @@ func (a *App) janitor(ctx context.Context) {
 			} else if n > 0 {
 				a.log.Debug("deleted expired sessions and tokens", "count", n)
 			}
-			if n, err := a.store.DeleteEventsBefore(ctx, time.Now().Add(-a.cfg.EventRetention)); err != nil {
+			cutoff := time.Now().Add(-a.cfg.EventRetention)
+			if n, err := a.store.DeleteEventsBefore(ctx, cutoff); err != nil {
 				a.log.Error("delete events past retention", "err", err)
 			} else if n > 0 {
 				a.log.Info("deleted events past retention", "count", n)
 			}
+			a.warnStuckConsumers(ctx, cutoff)
+		}
+	}
+}
+
+// warnStuckConsumers warns about registered log consumers that have events
+// to read but whose cursor has not moved since cutoff: they hold back
+// retention for every board.
+func (a *App) warnStuckConsumers(ctx context.Context, cutoff time.Time) {
+	consumers, err := a.store.ListConsumers(ctx)
+	if err != nil {
+		a.log.Error("list log consumers", "err", err)
+		return
+	}
+	head, _, err := a.store.LogHead(ctx)
+	if err != nil {
+		a.log.Error("read log head", "err", err)
+		return
+	}
+	for _, c := range consumers {
+		if c.Position < head && c.UpdatedAt.Before(cutoff) {
+			a.log.Warn("a log consumer has not moved for longer than EVENT_RETENTION and holds back retention; unregister it if it is gone",
+				"consumer", c.Name, "position", c.Position, "updated_at", c.UpdatedAt)
 		}
 	}
 }

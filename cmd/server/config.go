@@ -32,6 +32,7 @@ type Config struct {
 	NATSTLSOn         bool
 	HeadInterval      time.Duration
 	EventRetention    time.Duration
+	LogSequence       time.Duration // how often the global log is checked for events other instances committed
 	TrustedOrigins    []string
 	TrustedProxies    []netip.Prefix
 	SessionTTL        time.Duration
@@ -84,8 +85,10 @@ var settings = []setting{
 		func(c *Config, v string) error { c.NATSTLSKey = v; return nil }},
 	{"head-check-interval", "HEAD_CHECK_INTERVAL", "2s", "how often each board's latest seq is checked, bounding how late a lost event arrives",
 		func(c *Config, v string) (err error) { c.HeadInterval, err = positiveDuration(v); return }},
-	{"event-retention", "EVENT_RETENTION", "720h", "how long events are kept for catch-up; older ones are deleted (each board keeps its last)",
+	{"event-retention", "EVENT_RETENTION", "720h", "how long events are kept for catch-up; older ones are deleted (each board keeps its last, and registered log consumers keep what they have not read)",
 		func(c *Config, v string) (err error) { c.EventRetention, err = positiveDuration(v); return }},
+	{"log-sequence-interval", "LOG_SEQUENCE_INTERVAL", "250ms", "how often events committed by other instances are given their place in the global log (this instance's own get theirs within milliseconds)",
+		func(c *Config, v string) (err error) { c.LogSequence, err = positiveDuration(v); return }},
 	{"trusted-origins", "TRUSTED_ORIGINS", "", "comma-separated origins (https://app.example.com) allowed to make cross-origin requests and open WebSockets besides the server's own",
 		func(c *Config, v string) (err error) { c.TrustedOrigins, err = origins(v); return }},
 	{"trusted-proxies", "TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For and X-Forwarded-Proto are believed",

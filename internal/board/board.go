@@ -89,14 +89,20 @@ const (
 // at 1, and follows commit order. Data is the kind's payload (see docs/api.md):
 // the whole entity after the change for created/updated/moved/archived kinds,
 // a Deleted or ColumnDeleted value for deletions.
+//
+// Position is the event's place in the global log across boards (see
+// LogConsumer), assigned shortly after commit: it is set only on events read
+// by position (store.ReadLog) and is 0 everywhere else, so the events of a
+// board's own log (REST and WebSocket) do not carry it.
 type Event struct {
-	BoardID string          `json:"board"`
-	Seq     int64           `json:"seq"`
-	Kind    string          `json:"kind"`
-	Data    json.RawMessage `json:"data"`
-	Actor   string          `json:"actor"`
-	OpID    string          `json:"op_id"`
-	At      time.Time       `json:"at"`
+	BoardID  string          `json:"board"`
+	Seq      int64           `json:"seq"`
+	Position int64           `json:"position,omitempty"`
+	Kind     string          `json:"kind"`
+	Data     json.RawMessage `json:"data"`
+	Actor    string          `json:"actor"`
+	OpID     string          `json:"op_id"`
+	At       time.Time       `json:"at"`
 }
 
 // Deleted is the payload of board.deleted and card.deleted.

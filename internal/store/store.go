@@ -21,6 +21,7 @@ import (
 // Store is safe for concurrent use.
 type Store struct {
 	pool       *pgxpool.Pool
+	replica    *replica // nil: every read goes to pool (see OpenReplica)
 	claimGrace time.Duration
 }
 
@@ -55,8 +56,13 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 	return &Store{pool: pool, claimGrace: o.ClaimGrace}, nil
 }
 
-// Close closes the pool, waiting for connections in use.
-func (s *Store) Close() { s.pool.Close() }
+// Close closes the pool (and the replica's), waiting for connections in use.
+func (s *Store) Close() {
+	if s.replica != nil {
+		s.replica.pool.Close()
+	}
+	s.pool.Close()
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }

@@ -16,32 +16,35 @@ import (
 // Config is every setting of the server, built once from the environment and
 // the command line (a flag wins over its variable) and passed down.
 type Config struct {
-	Addr              string
-	DatabaseURL       string
-	LocalPostgres     string // data directory of a private PostgreSQL to start when DatabaseURL is empty
-	LocalPostgresPort int
-	DBMaxConns        int
-	Migrate           bool
-	IdempotencyTTL    time.Duration
-	NATSURL           string
-	NATSUser          string // with NATSPassword, authenticates to NATS
-	NATSPassword      string
-	NATSTLSCA         string // PEM file of the CAs that sign the NATS servers' certificates
-	NATSTLSCert       string // PEM files of a client certificate for NATS
-	NATSTLSKey        string
-	NATSTLSOn         bool
-	HeadInterval      time.Duration
-	EventRetention    time.Duration
-	LogSequence       time.Duration // how often the global log is checked for events other instances committed
-	TrustedOrigins    []string
-	TrustedProxies    []netip.Prefix
-	SessionTTL        time.Duration
-	WSQueueBytes      int
-	LogFormat         string
-	LogLevel          string
-	ShutdownTimeout   time.Duration
-	DrainDelay        time.Duration // how long /readyz fails before a shutdown closes connections
-	AdminAddr         string        // /metrics, pprof, /healthz, /readyz; empty: none
+	Addr               string
+	DatabaseURL        string
+	LocalPostgres      string // data directory of a private PostgreSQL to start when DatabaseURL is empty
+	LocalPostgresPort  int
+	DatabaseReplicaURL string // a streaming replica of DatabaseURL for snapshots and catch-up reads
+	LocalReplica       bool   // with LocalPostgres: also start a streaming replica of it, in LocalPostgres + "-replica"
+	ReplicaTimeout     time.Duration
+	DBMaxConns         int
+	Migrate            bool
+	IdempotencyTTL     time.Duration
+	NATSURL            string
+	NATSUser           string // with NATSPassword, authenticates to NATS
+	NATSPassword       string
+	NATSTLSCA          string // PEM file of the CAs that sign the NATS servers' certificates
+	NATSTLSCert        string // PEM files of a client certificate for NATS
+	NATSTLSKey         string
+	NATSTLSOn          bool
+	HeadInterval       time.Duration
+	EventRetention     time.Duration
+	LogSequence        time.Duration // how often the global log is checked for events other instances committed
+	TrustedOrigins     []string
+	TrustedProxies     []netip.Prefix
+	SessionTTL         time.Duration
+	WSQueueBytes       int
+	LogFormat          string
+	LogLevel           string
+	ShutdownTimeout    time.Duration
+	DrainDelay         time.Duration // how long /readyz fails before a shutdown closes connections
+	AdminAddr          string        // /metrics, pprof, /healthz, /readyz; empty: none
 
 	hooks hooks // test hooks; never set from the environment
 }
@@ -63,6 +66,12 @@ var settings = []setting{
 		func(c *Config, v string) error { c.LocalPostgres = v; return nil }},
 	{"local-postgres-port", "LOCAL_POSTGRES_PORT", "54329", "port of the private PostgreSQL on 127.0.0.1 (0: any free port)",
 		func(c *Config, v string) (err error) { c.LocalPostgresPort, err = intIn(v, 0, 65535); return }},
+	{"database-replica-url", "DATABASE_REPLICA_URL", "", "PostgreSQL URL of a streaming replica of the database: snapshots and catch-up reads go there (a read it has not replayed far enough for, or made while it is down, goes to the primary); empty: every read goes to the primary",
+		func(c *Config, v string) error { c.DatabaseReplicaURL = v; return nil }},
+	{"local-replica", "LOCAL_REPLICA", "false", "with -local-postgres: also start a streaming replica of the private PostgreSQL (made with pg_basebackup, in the data directory's name + \"-replica\", on the next port) and read from it",
+		func(c *Config, v string) (err error) { c.LocalReplica, err = strconv.ParseBool(v); return }},
+	{"replica-timeout", "REPLICA_TIMEOUT", "1s", "longest a read waits for the replica (connecting included) before the primary answers it; a replica that fails or times out is skipped for a second",
+		func(c *Config, v string) (err error) { c.ReplicaTimeout, err = positiveDuration(v); return }},
 	{"db-max-conns", "DB_MAX_CONNS", "0", "most PostgreSQL connections in the pool (0: max(4, number of CPUs))",
 		func(c *Config, v string) (err error) { c.DBMaxConns, err = intIn(v, 0, 10000); return }},
 	{"migrate", "MIGRATE", "true", "apply database migrations at start-up",
@@ -163,6 +172,9 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	}
 	if c.NATSURL == "" && c.NATSTLS() {
 		errs = append(errs, errors.New("NATS TLS settings need NATS_URL: the in-process server is reached over loopback only"))
+	}
+	if c.LocalReplica && (c.DatabaseURL != "" || c.DatabaseReplicaURL != "") {
+		errs = append(errs, errors.New("-local-replica / LOCAL_REPLICA starts a replica of the private PostgreSQL: it goes with neither DATABASE_URL nor DATABASE_REPLICA_URL"))
 	}
 	if c.DatabaseURL == "" && c.LocalPostgres == "" {
 		errs = append(errs, errors.New("no database: set DATABASE_URL, or -local-postgres DIR to start a private PostgreSQL"))

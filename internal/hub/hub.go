@@ -429,7 +429,9 @@ func (h *Hub) acquire(boardID string, c *Client) (*boardState, error) {
 	c.boards[boardID] = bs
 	c.mu.Unlock()
 	bs.mu.Lock()
-	bs.subs[c] = &subscription{}
+	// The events up to bs.last went to the others before c came: c must
+	// read the log at least that far, even from a replica that lags.
+	bs.subs[c] = &subscription{floor: bs.last}
 	bs.local[c.user]++
 	bs.mu.Unlock()
 	h.mu.Unlock()

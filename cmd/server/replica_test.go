@@ -64,6 +64,7 @@ func TestReplicaReadYourWrites(t *testing.T) {
 	cfg := testConfig(rep.PrimaryURL(), "")
 	cfg.DatabaseReplicaURL = rep.ReplicaURL()
 	cfg.ReplicaTimeout = time.Second
+	cfg.AdminAddr = "127.0.0.1:0"
 	a := startApp(t, cfg)
 	alice := a.api(t, "alice")
 	boardID, colID := alice.newBoard("ryw")
@@ -118,15 +119,7 @@ func TestReplicaReadYourWrites(t *testing.T) {
 	late := dialSubscriber(t, a, "alice", "late")
 	late.subscribe(boardID, 1)
 	late.waitSubscribed(boardID)
-	waitFor(t, 10*time.Second, "the late subscriber's catch-up", func() bool {
-		got := late.last(boardID)
-		if got != last {
-			late.mu.Lock()
-			t.Logf("late: last %d, frames %+v", got, late.frames)
-			late.mu.Unlock()
-		}
-		return got == last
-	})
+	waitFor(t, 10*time.Second, "the late subscriber's catch-up", func() bool { return late.last(boardID) == last })
 	late.checkExactly(t, boardID, 2, last)
 
 	if err := rep.Replica.Stop(); err != nil {
@@ -150,6 +143,13 @@ func TestReplicaReadYourWrites(t *testing.T) {
 	}
 	if stats := a.store.ReplicaStats(); stats.Up || stats.Fallbacks == 0 {
 		t.Errorf("stats with the replica stopped: %+v, want down with fallbacks", stats)
+	}
+	m := scrape(t, a.AdminAddr())
+	if m["corkboard_db_replica_up"] != 0 || m["corkboard_db_replica_fallbacks_total"] < 1 ||
+		m["corkboard_db_replica_reads_total"] < rounds/2 || m["corkboard_db_replica_behind_total"] < rounds/2 {
+		t.Errorf("replica metrics with the replica stopped: up %v, fallbacks %v, reads %v, behind %v",
+			m["corkboard_db_replica_up"], m["corkboard_db_replica_fallbacks_total"],
+			m["corkboard_db_replica_reads_total"], m["corkboard_db_replica_behind_total"])
 	}
 	waitFor(t, 10*time.Second, "every event at the subscriber", func() bool { return sub.last(boardID) == last })
 	sub.checkExactly(t, boardID, first+1, last)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -153,4 +155,45 @@ func TestReplicaReadYourWrites(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "every event at the subscriber", func() bool { return sub.last(boardID) == last })
 	sub.checkExactly(t, boardID, first+1, last)
+}
+
+// -local-replica starts a streaming replica of the private PostgreSQL next
+// to it, reads go there, and Close stops both; a second start reuses the
+// replica's data directory, which catches up.
+func TestLocalReplica(t *testing.T) {
+	dir, err := os.MkdirTemp("", "corkboard-local-replica-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755) //nolint:errcheck // the postgres user must traverse it
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	cfg := testConfig("", "")
+	cfg.LocalPostgres = filepath.Join(dir, "pg")
+	cfg.LocalReplica = true
+	var boardID string
+	var alice *api
+	for round := range 2 {
+		a := startApp(t, cfg)
+		if a.db.localReplica == nil || a.db.replicaURL == "" {
+			t.Fatal("no local replica")
+		}
+		if round == 0 {
+			alice = signup(t, "http://"+a.Addr(), "alice")
+			boardID, _ = alice.newBoard("local")
+		}
+		c := *alice
+		c.t, c.base = t, "http://"+a.Addr()
+		waitFor(t, 10*time.Second, "a snapshot read on the replica", func() bool {
+			c.snapshot(boardID)
+			return a.store.ReplicaStats().Reads > 0
+		})
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []string{cfg.LocalPostgres, cfg.LocalPostgres + "-replica"} {
+			if _, err := os.Stat(filepath.Join(d, "postmaster.pid")); !os.IsNotExist(err) {
+				t.Fatalf("PostgreSQL in %s still running after Close (postmaster.pid: %v)", d, err)
+			}
+		}
+	}
 }

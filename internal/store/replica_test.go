@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -226,12 +227,20 @@ func TestReplicaServesReadsUnderLoad(t *testing.T) {
 		t.Error(err)
 	}
 	got := st.ReplicaStats()
-	var commits int64
-	onReplica(t, rep, `SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`, &commits)
-	t.Logf("replica: %+v; transactions committed on the replica during the load: %d", got, commits-commits0)
 	if got.Reads < readers*reads || got.Fallbacks != 0 {
 		t.Errorf("stats %+v: want at least %d reads answered by the replica, no fallbacks", got, readers*reads)
 	}
+	// The replica's own count: its backends report their statistics when
+	// they end (or every second or so while they run).
+	st.Close()
+	var commits int64
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		onReplica(t, rep, `SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`, &commits)
+		if commits-commits0 >= int64(got.Reads) || time.Now().After(deadline) {
+			break
+		}
+	}
+	t.Logf("replica: %+v; transactions committed on the replica during the load: %d", got, commits-commits0)
 	if commits-commits0 < int64(got.Reads) {
 		t.Errorf("the replica committed %d transactions, fewer than the %d reads the store counted there", commits-commits0, got.Reads)
 	}

@@ -106,9 +106,6 @@ func (s *Store) ReplicaStats() ReplicaStats {
 // use reports whether a read should try the replica: it is up, or it is
 // down and this read is the one that tries it again after replicaRetry.
 func (r *replica) use() bool {
-	if r == nil {
-		return false
-	}
 	if !r.down.Load() {
 		return true
 	}
@@ -141,7 +138,10 @@ type replicaRead func(ctx context.Context, q *pgxpool.Pool, onReplica bool) (sho
 // primary when the replica's answer is short, or is ENotFound or
 // ESinceExpired (a board or a seq it has not replayed yet), or fails.
 func (s *Store) read(ctx context.Context, f replicaRead) error {
-	if r := s.replica; r.use() {
+	r := s.replica
+	if r != nil && !r.use() {
+		r.fallbacks.Add(1) // skipped while down
+	} else if r != nil {
 		rctx, cancel := context.WithTimeout(ctx, r.timeout)
 		short, err := f(rctx, r.pool, true)
 		cancel()
@@ -150,8 +150,11 @@ func (s *Store) read(ctx context.Context, f replicaRead) error {
 			r.reads.Add(1)
 			r.answered()
 			return nil
-		case ctx.Err() != nil:
-			return err // the caller is gone; nothing is wrong with the replica
+		case ctx.Err() != nil: // the caller is gone; nothing is wrong with the replica
+			if err == nil {
+				err = ctx.Err() // a short answer is no answer
+			}
+			return err
 		case err == nil || code == board.ENotFound || code == board.ESinceExpired:
 			r.behind.Add(1)
 			r.answered()

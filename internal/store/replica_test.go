@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -292,6 +294,63 @@ func TestReplicaStopped(t *testing.T) {
 		t.Errorf("stats %+v: want the replica down and fallbacks counted", got)
 	}
 	if !bytes.Contains([]byte(logs.String()), []byte("read replica failed")) {
+		t.Errorf("no log line about the replica: %q", logs.String())
+	}
+}
+
+// A replica that accepts connections and never answers (a partition, a
+// frozen host): each read waits at most the replica timeout, then the
+// primary answers; after the first, reads skip the replica.
+func TestReplicaHung(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	st := newStore(t)
+	url := fmt.Sprintf("postgres://postgres@%s/corkboard?sslmode=disable", ln.Addr())
+	var logs bytes.Buffer
+	var lmu sync.Mutex
+	log := slog.New(slog.NewTextHandler(lockedWriter{&lmu, &logs}, nil))
+	if err := st.OpenReplica(t.Context(), url, store.ReplicaOptions{Timeout: 200 * time.Millisecond, Logger: log}); err != nil {
+		t.Fatal(err)
+	}
+	m, boardID, _ := setupBoard(t, st, "hung")
+	for i := range 10 {
+		if _, err := st.Snapshot(t.Context(), m.Actor, boardID); err != nil {
+			t.Fatalf("snapshot %d with a hung replica: %v", i, err)
+		}
+		if _, err := st.LogEvents(t.Context(), boardID, 0, 2); err != nil {
+			t.Fatalf("log %d with a hung replica: %v", i, err)
+		}
+	}
+	got := st.ReplicaStats()
+	if got.Up || got.Reads != 0 || got.Fallbacks < 20 {
+		t.Errorf("stats %+v: want down, no replica reads, every read a fallback", got)
+	}
+	lmu.Lock()
+	defer lmu.Unlock()
+	if !strings.Contains(logs.String(), "read replica failed") {
 		t.Errorf("no log line about the replica: %q", logs.String())
 	}
 }

@@ -16,35 +16,37 @@ import (
 // Config is every setting of the server, built once from the environment and
 // the command line (a flag wins over its variable) and passed down.
 type Config struct {
-	Addr               string
-	DatabaseURL        string
-	LocalPostgres      string // data directory of a private PostgreSQL to start when DatabaseURL is empty
-	LocalPostgresPort  int
-	DatabaseReplicaURL string // a streaming replica of DatabaseURL for snapshots and catch-up reads
-	LocalReplica       bool   // with LocalPostgres: also start a streaming replica of it, in LocalPostgres + "-replica"
+	Addr              string
+	DatabaseURL       string
+	LocalPostgres     string // data directory of a private PostgreSQL to start when DatabaseURL is empty
+	LocalPostgresPort int
+	DBMaxConns        int
+	Migrate           bool
+	IdempotencyTTL    time.Duration
+	NATSURL           string
+	NATSUser          string // with NATSPassword, authenticates to NATS
+	NATSPassword      string
+	NATSTLSCA         string // PEM file of the CAs that sign the NATS servers' certificates
+	NATSTLSCert       string // PEM files of a client certificate for NATS
+	NATSTLSKey        string
+	NATSTLSOn         bool
+	HeadInterval      time.Duration
+	EventRetention    time.Duration
+	LogSequence       time.Duration // how often the global log is checked for events other instances committed
+	TrustedOrigins    []string
+	TrustedProxies    []netip.Prefix
+	SessionTTL        time.Duration
+	WSQueueBytes      int
+	LogFormat         string
+	LogLevel          string
+	ShutdownTimeout   time.Duration
+	DrainDelay        time.Duration // how long /readyz fails before a shutdown closes connections
+	AdminAddr         string        // /metrics, pprof, /healthz, /readyz; empty: none
+
+	// A streaming replica of DatabaseURL for snapshots and catch-up reads.
+	DatabaseReplicaURL string
+	LocalReplica       bool // with LocalPostgres: also start a replica of it, in LocalPostgres + "-replica"
 	ReplicaTimeout     time.Duration
-	DBMaxConns         int
-	Migrate            bool
-	IdempotencyTTL     time.Duration
-	NATSURL            string
-	NATSUser           string // with NATSPassword, authenticates to NATS
-	NATSPassword       string
-	NATSTLSCA          string // PEM file of the CAs that sign the NATS servers' certificates
-	NATSTLSCert        string // PEM files of a client certificate for NATS
-	NATSTLSKey         string
-	NATSTLSOn          bool
-	HeadInterval       time.Duration
-	EventRetention     time.Duration
-	LogSequence        time.Duration // how often the global log is checked for events other instances committed
-	TrustedOrigins     []string
-	TrustedProxies     []netip.Prefix
-	SessionTTL         time.Duration
-	WSQueueBytes       int
-	LogFormat          string
-	LogLevel           string
-	ShutdownTimeout    time.Duration
-	DrainDelay         time.Duration // how long /readyz fails before a shutdown closes connections
-	AdminAddr          string        // /metrics, pprof, /healthz, /readyz; empty: none
 
 	hooks hooks // test hooks; never set from the environment
 }

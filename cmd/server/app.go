@@ -89,7 +89,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies}
 	if cfg.hooks.cheapAuth {
 		authOpts.Params = auth.TestParams
-		authOpts.IPThrottle = &ratelimit.Throttle{Burst: 1 << 20, Every: time.Millisecond}
+		authOpts.Limits.Address = ratelimit.Limit{Burst: 1 << 20, Every: time.Millisecond}
 		apiOpts.RateBurst, apiOpts.Rate = 1<<20, 1e6
 	}
 	apiOpts.Accounts = auth.New(authOpts)
@@ -116,7 +116,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	r := chi.NewRouter()
 	r.Use(ops.NewRequestIDs().Middleware, a.metrics.Middleware, ops.AccessLog(log), httpapi.SecurityHeaders)
-	r.Get("/api/ws", a.ws.ServeHTTP)
+	r.With(api.LimitUpgrade).Get("/api/ws", a.ws.ServeHTTP)
 	r.Get("/api/openapi.yaml", openapi.ServeHTTP)
 	r.With(csrf).Mount("/api", api.Routes())
 	r.Get("/healthz", a.health.Live)
@@ -273,6 +273,9 @@ func (a *App) janitor(ctx context.Context) {
 				a.log.Error("delete expired sessions", "err", err)
 			} else if n > 0 {
 				a.log.Debug("deleted expired sessions and tokens", "count", n)
+			}
+			if _, err := a.store.DeleteIdleBudgets(ctx); err != nil {
+				a.log.Error("delete idle attempt budgets", "err", err)
 			}
 			if n, err := a.store.DeleteEventsBefore(ctx, time.Now().Add(-a.cfg.EventRetention)); err != nil {
 				a.log.Error("delete events past retention", "err", err)

@@ -63,9 +63,9 @@ func newAuthEnv(t testing.TB, o authOptions) *authEnv {
 	t.Cleanup(st.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h := hub.New(hub.Options{Log: st, Logger: log})
+	unlimited := ratelimit.Limit{Burst: 1 << 20, Every: time.Millisecond}
 	ao := auth.Options{Store: st, Revoker: h, Params: auth.TestParams,
-		AccountThrottle: &ratelimit.Throttle{Burst: 1 << 20, Every: time.Millisecond},
-		IPThrottle:      &ratelimit.Throttle{Burst: 1 << 20, Every: time.Millisecond}}
+		Limits: auth.Limits{Address: unlimited, AccountAddress: unlimited, Account: unlimited, Password: unlimited}}
 	if o.auth != nil {
 		o.auth(&ao)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/corkboard/corkboard/internal/board"
@@ -46,8 +47,21 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	// Every invitation takes from the inviter's budget, and one that finds
+	// its user gives it back: only unknown usernames spend it, and once it
+	// is spent every invitation is refused alike, telling nothing.
+	key := "invite:" + userFrom(r.Context())
+	if ok, wait := a.invites.Allow(key, time.Now()); !ok {
+		a.writeError(w, r, &board.Error{Code: board.ERateLimited, RetryAfter: wait,
+			Message: "too many invitations of unknown usernames: wait a little"})
+		return
+	}
 	a.mutate(w, r, http.StatusCreated, nil, func(ctx context.Context, m board.Meta, _ int64) (any, board.Event, error) {
-		return a.store.AddMember(ctx, m, id, in.Username, in.Role)
+		mem, ev, err := a.store.AddMember(ctx, m, id, in.Username, in.Role)
+		if board.ErrorCode(err) != board.ENotFound {
+			a.invites.Give(key)
+		}
+		return mem, ev, err
 	})
 }
 

@@ -45,9 +45,34 @@ func (a *API) limitUser(next http.Handler) http.Handler {
 	return a.limit(next, func(r *http.Request) string { return "user:" + userFrom(r.Context()) })
 }
 
-// limitAnonymous limits the requests of each client IP.
+// limitAnonymous limits the requests of each client address (IPv6 by /64).
 func (a *API) limitAnonymous(next http.Handler) http.Handler {
-	return a.limit(next, func(r *http.Request) string { return "ip:" + a.ClientIP(r).String() })
+	return a.limit(next, a.addrKey)
+}
+
+// LimitUpgrade makes WebSocket upgrades (GET /api/ws) draw on the budgets
+// of REST requests: every upgrade on its client address's (before any
+// database lookup), and, once its credential is checked, on its user's.
+// A refused credential is answered 401 here, a spent budget 429, both as
+// problem documents; the wrapped handler identifies the caller again.
+func (a *API) LimitUpgrade(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		if ok, wait := a.limiter.Allow(a.addrKey(r), now); !ok {
+			a.writeError(w, r, &board.Error{Code: board.ERateLimited, Message: "too many requests: slow down", RetryAfter: wait})
+			return
+		}
+		p, err := a.Principal(r)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		if ok, wait := a.limiter.Allow("user:"+p.UserID, now); !ok {
+			a.writeError(w, r, &board.Error{Code: board.ERateLimited, Message: "too many requests: slow down", RetryAfter: wait})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (a *API) limit(next http.Handler, key func(*http.Request) string) http.Handler {

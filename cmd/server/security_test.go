@@ -421,10 +421,13 @@ func TestRevocationAcrossInstances(t *testing.T) {
 		a0.api(t, "changer")
 		s1, s2, s3 := loginAt(t, a0, "changer"), loginAt(t, a1, "changer"), loginAt(t, a0, "changer")
 		boardID, _ := as(t, a0, "changer", s1).newBoard("b")
+		var tok board.APIToken
+		as(t, a0, "changer", s1).mustDo("POST", "/api/auth/tokens", map[string]string{"name": "script"}, &tok)
 		w1 := dialAs(t, a1, s1) // the session that changes the password
 		w2 := dialAs(t, a1, s2)
 		w3 := dialAs(t, a0, s3)
-		for _, w := range []*wsAs{w1, w2, w3} {
+		wt := dialAs(t, a1, tok.Token)
+		for _, w := range []*wsAs{w1, w2, w3, wt} {
 			w.subscribe(boardID)
 		}
 		if st := as(t, a0, "changer", s1).do("POST", "/api/auth/password",
@@ -433,9 +436,17 @@ func TestRevocationAcrossInstances(t *testing.T) {
 		}
 		w2.closedWithin(limit, websocket.StatusPolicyViolation, "another session's socket on the other instance")
 		w3.closedWithin(limit, websocket.StatusPolicyViolation, "another session's socket on this instance")
+		wt.closedWithin(limit, websocket.StatusPolicyViolation, "an API token's socket on the other instance")
 		w1.alive("the session that changed the password")
 		if st := as(t, a1, "changer", s2).do("GET", "/api/auth/me", nil, nil); st != http.StatusUnauthorized {
 			t.Errorf("another session after the password change: %d", st)
+		}
+		// The token is revoked, not only its socket closed: REST refuses it
+		// on every instance.
+		for _, a := range []*App{a0, a1} {
+			if st := as(t, a, "changer", tok.Token).do("GET", "/api/boards", nil, nil); st != http.StatusUnauthorized {
+				t.Errorf("the API token after the password change: %d", st)
+			}
 		}
 	})
 

@@ -331,7 +331,8 @@ func TestHashingOverloadAnswers503(t *testing.T) {
 
 // WebSocket upgrades draw on the request budgets: a bogus credential on the
 // client address's (refused 429 before any lookup once spent), a valid one
-// on its user's too.
+// on its user's. Many users' upgrades from one address (a NAT, a load
+// generator) are not limited by the address.
 func TestUpgradeBudget(t *testing.T) {
 	t.Parallel()
 	e := newAuthEnv(t, authOptions{api: func(o *httpapi.Options) {
@@ -352,6 +353,17 @@ func TestUpgradeBudget(t *testing.T) {
 	}
 	if statuses[http.StatusUnauthorized] != 5 || statuses[http.StatusTooManyRequests] != 15 {
 		t.Errorf("20 upgrades with a bogus session: %v, want 5 × 401 and 15 × 429", statuses)
+	}
+
+	// Valid users from one address: the address's budget is not theirs.
+	for i := range 8 {
+		r := e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": fmt.Sprintf("natted%d", i), "password": "a password"},
+			"X-Forwarded-For", fmt.Sprintf("198.51.100.%d", 70+i))
+		c, _, err := e.dialWS(cred{cookie: sessionCookie(r)}, "X-Forwarded-For", "203.0.113.77")
+		if err != nil {
+			t.Fatalf("user %d of 8 behind one address: %v", i+1, err)
+		}
+		c.c.CloseNow() //nolint:errcheck // done with it
 	}
 
 	// A valid user, each upgrade from a fresh address: the user's budget.

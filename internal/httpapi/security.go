@@ -51,18 +51,20 @@ func (a *API) limitAnonymous(next http.Handler) http.Handler {
 }
 
 // LimitUpgrade makes WebSocket upgrades (GET /api/ws) draw on the budgets
-// of REST requests: every upgrade on its client address's (before any
-// database lookup), and, once its credential is checked, on its user's.
-// A refused credential is answered 401 here, a spent budget 429, both as
-// problem documents; the wrapped handler identifies the caller again.
+// of REST requests: a refused credential on the client address's (401, then
+// 429 once spent), an accepted one on its user's (429 once spent). An
+// address that has spent its budget is refused before its credential is
+// looked up, so a flood of bogus upgrades costs no database work. Refusals
+// are problem documents; the wrapped handler identifies the caller again.
 func (a *API) LimitUpgrade(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now()
-		if ok, wait := a.limiter.Allow(a.addrKey(r), now); !ok {
+		addr := a.addrKey(r)
+		if spent, wait := a.limiter.Spent(addr, now); spent {
 			a.writeError(w, r, &board.Error{Code: board.ERateLimited, Message: "too many requests: slow down", RetryAfter: wait})
 			return
 		}
-		p, err := a.Principal(r)
+		p, err := a.identifyOrLimit(r)
 		if err != nil {
 			a.writeError(w, r, err)
 			return

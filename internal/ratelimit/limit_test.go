@@ -52,3 +52,21 @@ func TestGive(t *testing.T) {
 		t.Fatal("gives went past the burst")
 	}
 }
+
+// Spent looks without taking.
+func TestSpent(t *testing.T) {
+	th := &Throttle{Burst: 1, Every: time.Second}
+	if spent, _ := th.Spent("k", t0); spent {
+		t.Fatal("an unused key is spent")
+	}
+	th.Allow("k", t0)
+	if spent, wait := th.Spent("k", t0.Add(400*time.Millisecond)); !spent || wait != 600*time.Millisecond {
+		t.Fatalf("spent %v, wait %v", spent, wait)
+	}
+	if spent, _ := th.Spent("k", t0.Add(time.Second)); spent {
+		t.Fatal("still spent after refilling")
+	}
+	if ok, _ := th.Allow("k", t0.Add(time.Second)); !ok {
+		t.Fatal("Spent took the attempt")
+	}
+}

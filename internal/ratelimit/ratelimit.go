@@ -66,3 +66,19 @@ func (t *Throttle) Give(key string) {
 		b.tokens = min(float64(t.Burst), b.tokens+1)
 	}
 }
+
+// Spent reports whether key's bucket has no attempt left at now, and how
+// long until the next one, without taking any.
+func (t *Throttle) Spent(key string, now time.Time) (bool, time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.buckets[key]
+	if b == nil {
+		return false, 0
+	}
+	tokens := min(float64(t.Burst), b.tokens+float64(now.Sub(b.at))/float64(t.Every))
+	if tokens < 1 {
+		return true, time.Duration((1 - tokens) * float64(t.Every))
+	}
+	return false, 0
+}

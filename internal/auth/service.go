@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"strings"
 	"time"
@@ -178,6 +179,15 @@ func (s *Service) Login(ctx context.Context, username, password string, c Client
 			Message: "too many failed attempts for this account: wait a little"}
 	}
 	u, ok, err := s.checkLogin(ctx, username, password)
+	if board.ErrorCode(err) == board.EUnavailable {
+		// Not checked: the attempt does not count against the account.
+		gctx := context.WithoutCancel(ctx)
+		gerr := s.o.Store.GiveBudget(gctx, pairKey, s.o.Limits.AccountAddress)
+		if account.OK {
+			gerr = errors.Join(gerr, s.o.Store.GiveBudget(gctx, accountKey, s.o.Limits.Account))
+		}
+		return Login{}, errors.Join(err, gerr)
+	}
 	if err != nil || !ok {
 		if err == nil {
 			err = board.Errorf(board.EUnauthenticated, "wrong username or password")

@@ -282,7 +282,9 @@ func TestConcurrentLoginsBoundedHashing(t *testing.T) {
 }
 
 // A login that finds no free hashing slot within the wait is refused with
-// 503 unavailable and a Retry-After, never a 500; the others go through.
+// 503 unavailable and a Retry-After, never a 500; the others go through. A
+// refused login does not count against the account: retried, it is
+// checked.
 func TestHashingOverloadAnswers503(t *testing.T) {
 	t.Parallel()
 	e := newAuthEnv(t, authOptions{
@@ -290,12 +292,14 @@ func TestHashingOverloadAnswers503(t *testing.T) {
 			o.Params = auth.Params{Memory: 8 * 1024, Time: 8, Threads: 1} // slow enough to queue behind
 			o.MaxHashes = 1
 			o.HashWait = time.Millisecond
+			o.Limits.AccountAddress = ratelimit.Limit{Burst: 1, Every: time.Hour}
 		},
 		api: trustLoopback,
 	})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var answers []response
+	refusedAt := map[int]bool{}
 	for i := range 20 {
 		wg.Go(func() {
 			r, err := post(e.srv.URL+"/api/auth/login", map[string]string{"username": "nobody-" + strconv.Itoa(i), "password": "whatever"},
@@ -306,6 +310,9 @@ func TestHashingOverloadAnswers503(t *testing.T) {
 			}
 			mu.Lock()
 			answers = append(answers, r)
+			if r.Status == http.StatusServiceUnavailable {
+				refusedAt[i] = true
+			}
 			mu.Unlock()
 		})
 	}
@@ -326,6 +333,10 @@ func TestHashingOverloadAnswers503(t *testing.T) {
 	}
 	if st := e.auth.HashStats(); unavailable == 0 || int64(unavailable) != st.Refused || st.Peak != 1 {
 		t.Errorf("%d answered 503; stats %+v", unavailable, st)
+	}
+	for i := range refusedAt {
+		r := e.loginFrom(fmt.Sprintf("192.0.2.%d", i+1), "nobody-"+strconv.Itoa(i), "whatever")
+		checkProblem(t, r, http.StatusUnauthorized, board.EUnauthenticated)
 	}
 }
 

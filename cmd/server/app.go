@@ -85,7 +85,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	pub := &publisher{hub: a.hub, bus: a.bus, log: log, hooks: cfg.hooks, metrics: a.metrics}
 	rev := &revoker{hub: a.hub, bus: a.bus, log: log}
 	authOpts := auth.Options{Store: a.store, Revoker: rev, SessionTTL: cfg.SessionTTL, MaxHashes: cfg.HashConcurrency}
-	apiOpts := httpapi.Options{Store: a.store, Publisher: pub, Revoker: rev, Logger: log,
+	apiOpts := httpapi.Options{Store: a.store, Budgets: a.store, Publisher: pub, Revoker: rev, Logger: log,
 		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies}
 	if cfg.hooks.cheapAuth {
 		authOpts.Params = auth.TestParams

@@ -78,8 +78,10 @@ type Options struct {
 	Rate      float64
 	// Invitations of usernames that do not exist, per inviting user (so
 	// that inviting cannot enumerate usernames): Invites.Burst at once,
-	// then one every Invites.Every. Zero: 20, then one a minute.
+	// then one every Invites.Every. Zero: 20, then one a minute. They are
+	// kept in Budgets (nil: in this process only).
 	Invites ratelimit.Limit
+	Budgets Budgets
 }
 
 // API serves /api.
@@ -93,7 +95,8 @@ type API struct {
 	identify func(*http.Request) (board.Principal, error)
 	proxies  []netip.Prefix
 	limiter  *ratelimit.Throttle
-	invites  *ratelimit.Throttle
+	invites  ratelimit.Limit
+	budgets  Budgets
 }
 
 // New returns the API.
@@ -110,7 +113,10 @@ func New(o Options) *API {
 	if o.Invites == (ratelimit.Limit{}) {
 		o.Invites = ratelimit.Limit{Burst: 20, Every: time.Minute}
 	}
-	a.invites = &ratelimit.Throttle{Burst: o.Invites.Burst, Every: o.Invites.Every}
+	a.invites, a.budgets = o.Invites, o.Budgets
+	if a.budgets == nil {
+		a.budgets = memoryBudgets{&ratelimit.Throttle{Burst: o.Invites.Burst, Every: o.Invites.Every}}
+	}
 	if a.log == nil {
 		a.log = slog.Default()
 	}

@@ -443,11 +443,13 @@ func TestHostCookieOnlyOverHTTPS(t *testing.T) {
 
 // Inviting usernames that do not exist spends the inviter's budget; past
 // it every invitation is refused alike with 429 (a user who exists too), so
-// invitations cannot enumerate usernames. Invitations of existing users cost
-// nothing.
+// invitations cannot enumerate usernames, on any instance. Invitations of
+// existing users cost nothing.
 func TestInviteEnumerationThrottled(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{api: func(o *httpapi.Options) { o.Invites = ratelimit.Limit{Burst: 5, Every: time.Hour} }})
+	limit := authOptions{api: func(o *httpapi.Options) { o.Invites = ratelimit.Limit{Burst: 5, Every: time.Hour} }}
+	e := newAuthEnv(t, limit)
+	e2 := newInstance(t, e.st, limit)
 	owner := cred{cookie: e.login(e.signup("inviter"))}
 	for _, u := range []string{"guest0", "guest1", "guest2", "guest3", "guest4", "guest5", "guest6"} {
 		e.signup(u)
@@ -465,11 +467,13 @@ func TestInviteEnumerationThrottled(t *testing.T) {
 	for i := range 5 {
 		checkProblem(t, invite(fmt.Sprintf("maybe%d", i)), http.StatusNotFound, board.ENotFound)
 	}
-	for _, u := range []string{"maybe5", "guest6"} {
-		r := invite(u)
+	invite2 := func(u string) response {
+		return e2.call(owner, "POST", "/api/boards/"+b.ID+"/members", map[string]string{"username": u, "role": board.RoleViewer})
+	}
+	for _, r := range []response{invite("maybe5"), invite("guest6"), invite2("maybe6"), invite2("guest6")} {
 		checkProblem(t, r, http.StatusTooManyRequests, board.ERateLimited)
 		if r.Header.Get("Retry-After") == "" {
-			t.Errorf("invite %s: no Retry-After", u)
+			t.Errorf("invite: no Retry-After: %v", r)
 		}
 	}
 	// Another inviter has a budget of their own.

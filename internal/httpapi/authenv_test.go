@@ -78,7 +78,7 @@ func newInstance(t testing.TB, st *store.Store, o authOptions) *authEnv {
 		o.auth(&ao)
 	}
 	svc := auth.New(ao)
-	po := httpapi.Options{Store: st, Accounts: svc, Publisher: hubPublisher{h}, Revoker: h, Logger: log,
+	po := httpapi.Options{Store: st, Budgets: st, Accounts: svc, Publisher: hubPublisher{h}, Revoker: h, Logger: log,
 		RateBurst: 1 << 30, Rate: 1e9}
 	if o.api != nil {
 		o.api(&po)

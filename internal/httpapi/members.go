@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/corkboard/corkboard/internal/board"
@@ -51,15 +50,21 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request) {
 	// its user gives it back: only unknown usernames spend it, and once it
 	// is spent every invitation is refused alike, telling nothing.
 	key := "invite:" + userFrom(r.Context())
-	if ok, wait := a.invites.Allow(key, time.Now()); !ok {
-		a.writeError(w, r, &board.Error{Code: board.ERateLimited, RetryAfter: wait,
-			Message: "too many invitations of unknown usernames: wait a little"})
+	take, err := a.budgets.TakeBudget(r.Context(), key, a.invites)
+	if err == nil && !take.OK {
+		err = &board.Error{Code: board.ERateLimited, RetryAfter: take.Wait,
+			Message: "too many invitations of unknown usernames: wait a little"}
+	}
+	if err != nil {
+		a.writeError(w, r, err)
 		return
 	}
 	a.mutate(w, r, http.StatusCreated, nil, func(ctx context.Context, m board.Meta, _ int64) (any, board.Event, error) {
 		mem, ev, err := a.store.AddMember(ctx, m, id, in.Username, in.Role)
 		if board.ErrorCode(err) != board.ENotFound {
-			a.invites.Give(key)
+			if gerr := a.budgets.GiveBudget(context.WithoutCancel(ctx), key, a.invites); gerr != nil {
+				a.log.ErrorContext(ctx, "give back an invitation attempt", "err", gerr)
+			}
 		}
 		return mem, ev, err
 	})

@@ -511,3 +511,35 @@ func TestRevocationAcrossInstances(t *testing.T) {
 		}
 	})
 }
+
+// /api/ws upgrades are wired through the request budgets (with the
+// production limits): a flood of upgrades with a bogus session from one
+// address turns from 401 to 429 once the address's budget is spent, and
+// then that address's REST requests with bogus credentials are refused
+// too: one budget.
+func TestUpgradeFloodRefused(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(pgtest.NewDatabase(t, "corkboard", store.Migrate), "")
+	cfg.hooks.cheapAuth = false
+	a := startApp(t, cfg)
+	base := "http://" + a.Addr()
+	cookie := (&http.Cookie{Name: "corkboard_session", Value: "cbs_made-up"}).String()
+	counts := map[int]int{}
+	for range 300 {
+		st, h, _ := rawDo(t, "GET", base+"/api/ws", nil, "Cookie", cookie, "Connection", "Upgrade", "Upgrade", "websocket",
+			"Sec-WebSocket-Version", "13", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+		counts[st]++
+		if st == http.StatusTooManyRequests {
+			if h.Get("Retry-After") == "" || h.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("429 without Retry-After or problem: %v", h)
+			}
+			break
+		}
+	}
+	if counts[http.StatusTooManyRequests] != 1 || counts[http.StatusUnauthorized] < 100 || len(counts) != 2 {
+		t.Fatalf("upgrades with a bogus session: %v, want 401s (the burst of 100, and what refilled) then 429", counts)
+	}
+	if st, _, _ := rawDo(t, "GET", base+"/api/boards", nil, "Cookie", cookie); st != http.StatusTooManyRequests {
+		t.Errorf("a REST request with a bogus session after the upgrade flood: %d, want 429", st)
+	}
+}

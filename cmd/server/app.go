@@ -88,12 +88,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.seq = store.NewSequencer(a.store, store.SequencerOptions{Interval: cfg.LogSequence, Logger: log})
 	a.commit.OnCommitted(func(board.Event) { a.seq.Wake() })
-	authOpts := auth.Options{Store: a.store, Revoker: a.commit, SessionTTL: cfg.SessionTTL}
-	apiOpts := httpapi.Options{Store: a.store, Committer: a.commit, Logger: log,
+	authOpts := auth.Options{Store: a.store, Revoker: a.commit, SessionTTL: cfg.SessionTTL, MaxHashes: cfg.HashConcurrency}
+	apiOpts := httpapi.Options{Store: a.store, Budgets: a.store, Committer: a.commit, Logger: log,
 		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies}
 	if cfg.hooks.cheapAuth {
 		authOpts.Params = auth.TestParams
-		authOpts.IPThrottle = &ratelimit.Throttle{Burst: 1 << 20, Every: time.Millisecond}
+		authOpts.Limits.Address = ratelimit.Limit{Burst: 1 << 20, Every: time.Millisecond}
 		apiOpts.RateBurst, apiOpts.Rate = 1<<20, 1e6
 	}
 	apiOpts.Accounts = auth.New(authOpts)
@@ -120,7 +120,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	r := chi.NewRouter()
 	r.Use(ops.NewRequestIDs().Middleware, a.metrics.Middleware, ops.AccessLog(log), httpapi.SecurityHeaders)
-	r.Get("/api/ws", a.ws.ServeHTTP)
+	r.With(api.LimitUpgrade).Get("/api/ws", a.ws.ServeHTTP)
 	r.Get("/api/openapi.yaml", openapi.ServeHTTP)
 	r.With(csrf).Mount("/api", api.Routes())
 	r.Get("/healthz", a.health.Live)
@@ -240,6 +240,9 @@ func (a *App) janitor(ctx context.Context) {
 				a.log.Error("delete expired sessions", "err", err)
 			} else if n > 0 {
 				a.log.Debug("deleted expired sessions and tokens", "count", n)
+			}
+			if _, err := a.store.DeleteIdleBudgets(ctx); err != nil {
+				a.log.Error("delete idle attempt budgets", "err", err)
 			}
 			cutoff := time.Now().Add(-a.cfg.EventRetention)
 			if n, err := a.store.DeleteEventsBefore(ctx, cutoff); err != nil {

@@ -36,6 +36,7 @@ type Config struct {
 	TrustedOrigins    []string
 	TrustedProxies    []netip.Prefix
 	SessionTTL        time.Duration
+	HashConcurrency   int // password hashes at once; 0: the number of CPUs
 	WSQueueBytes      int
 	LogFormat         string
 	LogLevel          string
@@ -95,6 +96,8 @@ var settings = []setting{
 		func(c *Config, v string) (err error) { c.TrustedProxies, err = prefixes(v); return }},
 	{"session-ttl", "SESSION_TTL", "720h", "how long a login session lasts",
 		func(c *Config, v string) (err error) { c.SessionTTL, err = positiveDuration(v); return }},
+	{"hash-concurrency", "HASH_CONCURRENCY", "0", "password hashes (argon2id, 19 MiB each) at once in this instance; more wait up to 2s, then get 503 (0: the number of CPUs)",
+		func(c *Config, v string) (err error) { c.HashConcurrency, err = intIn(v, 0, 1024); return }},
 	{"ws-queue-bytes", "WS_QUEUE_BYTES", "1048576", "per-connection send queue; a connection that falls this far behind is closed as too slow",
 		func(c *Config, v string) (err error) { c.WSQueueBytes, err = intIn(v, 4096, 1<<30); return }},
 	{"log-format", "LOG_FORMAT", "text", "log format: text or json",

@@ -22,6 +22,7 @@ const (
 	EForbidden          = "forbidden"
 	ERateLimited        = "rate_limited" // too many requests; Retry-After says when to come back
 	EInternal           = "internal"
+	EUnavailable        = "unavailable" // overloaded or a dependency down; Retry-After says when to come back
 	EMethodNotAllowed   = "method_not_allowed"
 	EUnsupportedMedia   = "unsupported_media_type" // a body that is not application/json
 )
@@ -34,7 +35,7 @@ type Error struct {
 	Message    string
 	Field      string
 	Current    any
-	RetryAfter time.Duration // for ERateLimited
+	RetryAfter time.Duration // for ERateLimited and EUnavailable
 }
 
 func (e *Error) Error() string {

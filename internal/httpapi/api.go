@@ -73,6 +73,12 @@ type Options struct {
 	// Rate per second. Zero: 100 and 50.
 	RateBurst int
 	Rate      float64
+	// Invitations of usernames that do not exist, per inviting user (so
+	// that inviting cannot enumerate usernames): Invites.Burst at once,
+	// then one every Invites.Every. Zero: 20, then one a minute. They are
+	// kept in Budgets (nil: in this process only).
+	Invites ratelimit.Limit
+	Budgets Budgets
 }
 
 // API serves /api.
@@ -85,6 +91,8 @@ type API struct {
 	identify func(*http.Request) (board.Principal, error)
 	proxies  []netip.Prefix
 	limiter  *ratelimit.Throttle
+	invites  ratelimit.Limit
+	budgets  Budgets
 }
 
 // New returns the API.
@@ -98,6 +106,13 @@ func New(o Options) *API {
 		o.Rate = 50
 	}
 	a.limiter = &ratelimit.Throttle{Burst: o.RateBurst, Every: time.Duration(float64(time.Second) / o.Rate)}
+	if o.Invites == (ratelimit.Limit{}) {
+		o.Invites = ratelimit.Limit{Burst: 20, Every: time.Minute}
+	}
+	a.invites, a.budgets = o.Invites, o.Budgets
+	if a.budgets == nil {
+		a.budgets = memoryBudgets{&ratelimit.Throttle{Burst: o.Invites.Burst, Every: o.Invites.Every}}
+	}
 	if a.log == nil {
 		a.log = slog.Default()
 	}

@@ -38,6 +38,7 @@ type authEnv struct {
 	st      *store.Store
 	hub     *hub.Hub
 	api     *httpapi.API
+	auth    *auth.Service
 	handler http.Handler
 	srv     *httptest.Server
 }
@@ -57,15 +58,23 @@ func newAuthEnv(t testing.TB, o authOptions) *authEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
+	return newInstance(t, st, o)
+}
+
+// newInstance is another server instance on st's database, with its own hub
+// and account service (nothing shared in memory with the others).
+func newInstance(t testing.TB, st *store.Store, o authOptions) *authEnv {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h := hub.New(hub.Options{Log: st, Logger: log})
+	unlimited := ratelimit.Limit{Burst: 1 << 20, Every: time.Millisecond}
 	ao := auth.Options{Store: st, Revoker: h, Params: auth.TestParams,
-		AccountThrottle: &ratelimit.Throttle{Burst: 1 << 20, Every: time.Millisecond},
-		IPThrottle:      &ratelimit.Throttle{Burst: 1 << 20, Every: time.Millisecond}}
+		Limits: auth.Limits{Address: unlimited, AccountAddress: unlimited, Account: unlimited, Password: unlimited}}
 	if o.auth != nil {
 		o.auth(&ao)
 	}
-	po := httpapi.Options{Store: st, Accounts: auth.New(ao), Committer: commit.New(commit.Options{Local: h}), Logger: log,
+	svc := auth.New(ao)
+	po := httpapi.Options{Store: st, Budgets: st, Accounts: svc, Committer: commit.New(commit.Options{Local: h}), Logger: log,
 		RateBurst: 1 << 30, Rate: 1e9}
 	if o.api != nil {
 		o.api(&po)
@@ -81,12 +90,12 @@ func newAuthEnv(t testing.TB, o authOptions) *authEnv {
 	}
 	r := chi.NewRouter()
 	r.Use(httpapi.SecurityHeaders)
-	r.Get("/api/ws", ws.New(wo).ServeHTTP)
+	r.With(api.LimitUpgrade).Get("/api/ws", ws.New(wo).ServeHTTP)
 	r.With(csrf).Mount("/api", api.Routes())
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	t.Cleanup(h.Close) // first: ends the WebSockets
-	return &authEnv{t: t, st: st, hub: h, api: api, handler: r, srv: srv}
+	return &authEnv{t: t, st: st, hub: h, api: api, auth: svc, handler: r, srv: srv}
 }
 
 // cred is how a request authenticates: a session secret in the session

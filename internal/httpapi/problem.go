@@ -25,6 +25,7 @@ var statusOf = map[string]int{
 	board.EForbidden:          http.StatusForbidden,
 	board.ERateLimited:        http.StatusTooManyRequests,
 	board.EInternal:           http.StatusInternalServerError,
+	board.EUnavailable:        http.StatusServiceUnavailable,
 	board.EMethodNotAllowed:   http.StatusMethodNotAllowed,
 	board.EUnsupportedMedia:   http.StatusUnsupportedMediaType,
 }
@@ -70,7 +71,7 @@ func problemFor(r *http.Request, err error) Problem {
 // internal error (the only kind logged: the rest are the client's).
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(r, err)
-	if p.Status >= 500 {
+	if p.Status >= 500 && p.Code != board.EUnavailable {
 		a.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Any("err", err))
 	}

@@ -820,6 +820,84 @@ scenarios.large = async () => {
   await shot(A, "board-large");
 };
 
+// The account page: sessions and API tokens listed and revoked one by one;
+// a password change ends the other sessions and revokes every token, and
+// the page says so; names are shown as text.
+scenarios.account = async () => {
+  const name = `acct${run}`;
+  const password = "password of the account";
+  const post = async (path, body, secret) => {
+    const res = await fetch(I0 + path, { method: "POST", headers: { "Content-Type": "application/json",
+      ...(secret ? { Authorization: `Bearer ${secret}` } : {}) }, body: JSON.stringify(body) });
+    const text = await res.text();
+    if (!res.ok) fail(`POST ${path}: ${res.status} ${text}`);
+    return { data: text ? JSON.parse(text) : null, secret: (res.headers.get("set-cookie") || "").match(/corkboard_session=([^;]+)/)?.[1] };
+  };
+  const status = async (path, secret) => (await fetch(I0 + path, { headers: { Authorization: `Bearer ${secret}` } })).status;
+  const first = (await post("/api/auth/signup", { username: name, password })).secret;
+  const other = (await post("/api/auth/login", { username: name, password })).secret;
+  const third = (await post("/api/auth/login", { username: name, password })).secret;
+  const evil = '<img src=x onerror="window.__xss=1">';
+  const t1 = (await post("/api/auth/tokens", { name: "ci script" }, first)).data;
+  const t2 = (await post("/api/auth/tokens", { name: evil }, first)).data;
+  U[name] = { session: first };
+  const P = await open("P(account@0)", name, I0);
+  await P.goto("/");
+  await P.getByRole("heading", { name: "Your boards" }).waitFor();
+  await P.locator(".user-chip").click();
+  await P.getByRole("menuitem", { name: "Account" }).click();
+  await P.waitForURL(/\/account$/);
+  await P.getByRole("heading", { name: "Your account" }).waitFor();
+  const tokens = P.getByRole("list", { name: "API tokens" });
+  const sessions = P.getByRole("list", { name: "Sessions" });
+  await tokens.getByText(evil, { exact: true }).waitFor();
+  await tokens.getByText("ci script", { exact: true }).waitFor();
+  eq(await sessions.locator(".account-item").count(), 3, "sessions listed");
+  eq(await sessions.locator(".badge", { hasText: "This session" }).count(), 1, "the current session is marked");
+  // Revoke one token from the page: it stops working.
+  await tokens.getByRole("button", { name: "Revoke token ci script" }).click();
+  await P.locator("dialog.modal").getByRole("button", { name: "Revoke token" }).click();
+  await tokens.getByText("ci script", { exact: true }).waitFor({ state: "detached" });
+  eq(await status("/api/auth/me", t1.token), 401, "the revoked token");
+  eq(await status("/api/auth/me", t2.token), 200, "the other token");
+  // End one other session from the page.
+  const end = sessions.getByRole("button", { name: /^End session/ }).first();
+  await end.click();
+  await P.locator("dialog.modal").getByRole("button", { name: "End session" }).click();
+  await P.waitForFunction(() => document.querySelectorAll('[aria-label="Sessions"] .account-item').length === 2);
+  const alive = [await status("/api/auth/me", other), await status("/api/auth/me", third)].sort();
+  eq(alive, [200, 401], "one of the two other sessions ended");
+  // Create a token: its secret is shown once, and works.
+  await P.getByLabel("Name", { exact: true }).fill("deploy");
+  await P.getByRole("button", { name: "Create token" }).click();
+  const secretField = P.getByLabel("Secret of token deploy");
+  await secretField.waitFor();
+  const secret = await secretField.inputValue();
+  assert(secret.startsWith("cbt_"), `shown secret ${secret}`);
+  eq(await status("/api/auth/me", secret), 200, "the new token");
+  await tokens.getByText("deploy", { exact: true }).waitFor();
+  // A wrong current password is refused, with the reason.
+  await P.getByLabel("Current password").fill("not the password");
+  await P.getByLabel("New password").fill("a brand new password");
+  await P.getByRole("button", { name: "Change password" }).click();
+  await P.locator(".account-form .form-error").filter({ hasText: /current/i }).waitFor();
+  // The right one: the page says what was revoked, and it was.
+  await P.getByLabel("Current password").fill(password);
+  await P.getByLabel("New password").fill("a brand new password");
+  await P.getByRole("button", { name: "Change password" }).click();
+  const result = P.locator(".account-result");
+  await result.waitFor();
+  eq(await result.textContent(), "Password changed: ended 1 other session; revoked 2 API tokens. This session stays logged in.",
+    "the password change's result");
+  for (const [what, s] of [["the token made before", t2.token], ["the token made on the page", secret], ["the other sessions", other], ["the third session", third]]) {
+    eq(await status("/api/auth/me", s), 401, `${what} after the password change`);
+  }
+  eq(await status("/api/auth/me", first), 200, "the session that changed the password");
+  await P.waitForFunction(() => document.querySelectorAll('[aria-label="API tokens"] .account-item').length === 0);
+  await P.waitForFunction(() => document.querySelectorAll('[aria-label="Sessions"] .account-item').length === 1);
+  eq(await P.evaluate(() => window.__xss || 0), 0, "a token name ran as HTML");
+  await shot(P, "account");
+};
 
 async function main() {
   const fn = scenarios[scenario];

@@ -30,6 +30,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // scenarios are the browser scenarios of browser.mjs, run in this order.
 var scenarios = []string{
 	"auth",
+	"account",
 	"live",
 	"reconnect",
 	"xss",

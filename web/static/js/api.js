@@ -88,6 +88,12 @@ export const api = {
   signup: (username, password) => request("POST", "/api/auth/signup", { body: { username, password } }),
   login: (username, password) => request("POST", "/api/auth/login", { body: { username, password } }),
   logout: () => request("POST", "/api/auth/logout"),
+  changePassword: (current_password, new_password) => request("POST", "/api/auth/password", { body: { current_password, new_password } }),
+  sessions: () => request("GET", "/api/auth/sessions"),
+  endSession: (id) => request("DELETE", `/api/auth/sessions/${encodeURIComponent(id)}`),
+  tokens: () => request("GET", "/api/auth/tokens"),
+  createToken: (name, expires_in) => request("POST", "/api/auth/tokens", { body: expires_in ? { name, expires_in } : { name } }),
+  revokeToken: (id) => request("DELETE", `/api/auth/tokens/${encodeURIComponent(id)}`),
 
   boards: () => request("GET", "/api/boards"),
   createBoard: (name, opId) => request("POST", "/api/boards", { body: { name }, opId }),

@@ -11,6 +11,7 @@ export function topbar(ctx, middle = [], right = []) {
     { label: `Signed in as ${ctx.me.username}`, disabled: true },
     "-",
     { label: "Your boards", icon: "board", action: () => ctx.navigate("/") },
+    { label: "Account", icon: "users", action: () => ctx.navigate("/account") },
     { label: "Log out", icon: "back", action: () => ctx.logout() },
   ], "Account"));
   return h("header", { class: "topbar" },

@@ -13,10 +13,15 @@ build:
 run: build
 	./$(BIN) -local-postgres .data/pg
 
-# PostgreSQL, a 3-node NATS cluster, 3 instances and a load balancer on
-# http://127.0.0.1:8080, as processes (docs/operations.md).
+# PostgreSQL, a 3-node NATS cluster, 3 instances and HAProxy (with
+# deploy/haproxy.cfg) on http://127.0.0.1:8080, as processes; installs
+# PostgreSQL and HAProxy when missing. Ports and sizes: CLUSTER_FLAGS (see
+# `go run ./cmd/cluster -h` and docs/operations.md).
+CLUSTER_FLAGS ?=
+
 cluster: build
-	$(GO) run ./cmd/cluster -server $(BIN)
+	bash -c 'source scripts/apt.sh && need_postgres && need_haproxy && install_needed'
+	$(GO) run ./cmd/cluster -server $(BIN) $(CLUSTER_FLAGS)
 
 test:
 	./scripts/test.sh

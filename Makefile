@@ -10,8 +10,12 @@ BIN      := bin/server
 build:
 	$(GO) build -o $(BIN) ./cmd/server
 
+# Ports and settings: RUN_FLAGS (see `bin/server -h`), e.g.
+# make run RUN_FLAGS="-addr 127.0.0.1:8090 -local-postgres-port 54339".
+RUN_FLAGS ?=
+
 run: build
-	./$(BIN) -local-postgres .data/pg
+	./$(BIN) -local-postgres .data/pg $(RUN_FLAGS)
 
 # PostgreSQL, a 3-node NATS cluster, 3 instances and HAProxy (with
 # deploy/haproxy.cfg) on http://127.0.0.1:8080, as processes; installs

@@ -31,7 +31,7 @@ import (
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "cluster:", err)
+			fmt.Fprintln(os.Stderr, err) // internal/cluster's errors say "cluster:"
 			os.Exit(1)
 		}
 	}
@@ -79,9 +79,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	env := []string{"LOG_FORMAT=" + *logFormat}
+	if os.Getenv("DRAIN_DELAY") == "" {
+		// Longer than HAProxy needs to take a failing instance out (inter 1s
+		// fall 2), as in compose.yaml.
+		env = append(env, "DRAIN_DELAY=3s")
+	}
 	start := time.Now()
 	c, err := cluster.Start(ctx, cluster.Options{
-		Server: []string{bin}, ServerEnv: []string{"LOG_FORMAT=" + *logFormat},
+		Server: []string{bin}, ServerEnv: env,
 		Dir: *dir, DatabaseURL: *dbURL, PostgresPort: *pgPort,
 		Instances: *instances, NATSNodes: *natsNodes, NATSPort: *natsPort, NATSClusterPort: *natsClusterPort,
 		HAProxyConfig: *haproxyCfg, Addr: *addr, BasePort: *basePort, AdminBasePort: *adminBase,

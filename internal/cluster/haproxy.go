@@ -135,12 +135,11 @@ func StartHAProxy(ctx context.Context, o HAProxyOptions) (h *HAProxy, err error)
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	for {
+		// The master binds the listener before it starts the worker that
+		// answers here: a worker that answers serves.
 		ready, err := h.Ready(ctx)
 		if err == nil && len(ready) == len(o.Servers) {
-			if c, err := net.DialTimeout("tcp", o.Addr, time.Second); err == nil {
-				c.Close()
-				return h, nil
-			}
+			return h, nil
 		}
 		if done, werr := h.proc.exited(); done {
 			return h, fmt.Errorf("haproxy exited: %v (its log shows why)", werr)

@@ -146,9 +146,12 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 			c = nil
 		}
 	}()
-	if o.HAProxyConfig != "" {
-		if _, err := haproxyBinary(); err != nil { // before anything starts
+	if o.HAProxyConfig != "" { // before anything starts
+		if _, err := haproxyBinary(); err != nil {
 			return c, fmt.Errorf("cluster: %w", err)
+		}
+		if _, err := os.Stat(o.HAProxyConfig); err != nil {
+			return c, fmt.Errorf("cluster: HAProxy's configuration (run from the repository, or name it): %w", err)
 		}
 	}
 

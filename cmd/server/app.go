@@ -61,15 +61,21 @@ type App struct {
 
 // Start opens the database (starting a private PostgreSQL if configured),
 // migrates it, and serves HTTP on cfg.Addr. ctx bounds the start-up only.
-func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) {
 	a := &App{cfg: cfg, log: log, served: make(chan error, 1), adminServed: make(chan error, 1), metrics: ops.NewMetrics()}
-	var err error
+	// What started so far, undone in reverse order if a later step fails.
+	var undo cleanups
+	defer func() {
+		if err != nil {
+			undo.run()
+		}
+	}()
 	if a.db, err = openDatabase(ctx, cfg, log); err != nil {
 		return nil, err
 	}
+	undo.push(func() { a.db.close() }) //nolint:errcheck // reporting the error that made Start fail
 	if cfg.Migrate {
 		if err := migrate(ctx, a.db.url); err != nil {
-			a.db.close()
 			return nil, err
 		}
 	}
@@ -78,14 +84,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		maxConns = int32(max(4, runtime.NumCPU()))
 	}
 	if a.store, err = store.Open(ctx, a.db.url, store.Options{MaxConns: maxConns}); err != nil {
-		a.db.close()
 		return nil, err
 	}
+	undo.push(a.store.Close)
 	if err := a.startRealtime(ctx); err != nil {
-		a.store.Close()
-		a.db.close()
 		return nil, err
 	}
+	undo.push(func() { a.stopRealtime(context.Background()) })
 	a.seq = store.NewSequencer(a.store, store.SequencerOptions{Interval: cfg.LogSequence, Logger: log})
 	a.commit.OnCommitted(func(board.Event) { a.seq.Wake() })
 	authOpts := auth.Options{Store: a.store, Revoker: a.commit, SessionTTL: cfg.SessionTTL, MaxHashes: cfg.HashConcurrency}
@@ -102,9 +107,6 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Identify: api.Principal})
 	csrf, err := httpapi.CrossOriginProtection(cfg.TrustedOrigins)
 	if err != nil {
-		a.stopRealtime(context.Background())
-		a.store.Close()
-		a.db.close()
 		return nil, fmt.Errorf("trusted origins: %w", err)
 	}
 
@@ -129,19 +131,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	if cfg.AdminAddr != "" {
 		if a.adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
-			a.stopRealtime(context.Background())
-			a.store.Close()
-			a.db.close()
 			return nil, fmt.Errorf("listen on the admin address %s (ADMIN_ADDR; off turns it off): %w", cfg.AdminAddr, err)
 		}
+		undo.push(func() { a.adminLn.Close() }) //nolint:errcheck // as above
 	}
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-		if a.adminLn != nil {
-			a.adminLn.Close()
-		}
-		a.stopRealtime(context.Background())
-		a.store.Close()
-		a.db.close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	a.http = &http.Server{
@@ -167,6 +161,17 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.closeOnce = sync.OnceValue(a.close)
 	log.Info("serving", "addr", a.ln.Addr().String())
 	return a, nil
+}
+
+// cleanups is a stack of undo steps: run calls them last pushed first.
+type cleanups []func()
+
+func (c *cleanups) push(f func()) { *c = append(*c, f) }
+
+func (c cleanups) run() {
+	for i := len(c) - 1; i >= 0; i-- {
+		c[i]()
+	}
 }
 
 // Addr is the address the server listens on (useful with port 0).

@@ -68,7 +68,12 @@ type Snapshot struct {
 	Seq     int64    `json:"seq"`
 }
 
-// Event kinds. Every committed mutation appends exactly one event.
+// Event kinds of a board, its columns and cards (the member kinds are in
+// account.go). Every committed change to a board — itself, a column, a card
+// or a member — appends exactly one event to that board's log, under the
+// board's lock. Account changes (users, sessions, API tokens) append none,
+// and a request replayed by its Idempotency-Key appends nothing: it gets the
+// first answer again.
 const (
 	KindBoardCreated   = "board.created"
 	KindBoardUpdated   = "board.updated"

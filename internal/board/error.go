@@ -7,7 +7,8 @@ import (
 )
 
 // Error codes. They are stable: clients see them as the `code` of a problem
-// document or a WebSocket error frame. httpapi maps each to one HTTP status.
+// document or a WebSocket error frame. httpapi.ErrorStatus maps each to one
+// HTTP status (httpapi adds the codes only HTTP has).
 const (
 	EMalformed          = "malformed"        // not parseable: bad JSON, bad UTF-8, bad header syntax
 	EInvalid            = "invalid"          // well-formed but unacceptable input (names the field)
@@ -23,8 +24,6 @@ const (
 	ERateLimited        = "rate_limited" // too many requests; Retry-After says when to come back
 	EInternal           = "internal"
 	EUnavailable        = "unavailable" // overloaded or a dependency down; Retry-After says when to come back
-	EMethodNotAllowed   = "method_not_allowed"
-	EUnsupportedMedia   = "unsupported_media_type" // a body that is not application/json
 )
 
 // Error is an error with a code a client can act on. Field names the offending

@@ -129,7 +129,7 @@ func (a *API) Routes() chi.Router {
 		writeProblem(w, r, board.Errorf(board.ENotFound, "no such route"))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, &board.Error{Code: board.EMethodNotAllowed, Message: r.Method + " is not allowed here"})
+		writeProblem(w, r, &board.Error{Code: EMethodNotAllowed, Message: r.Method + " is not allowed here"})
 	})
 	r.Use(readBody)
 	r.Group(func(r chi.Router) {

@@ -36,7 +36,7 @@ func readBody(next http.Handler) http.Handler {
 			writeProblem(w, r, board.Errorf(board.EMalformed, "could not read the request body"))
 			return
 		case len(body) > 0 && !jsonMediaType(r.Header.Get("Content-Type")):
-			writeProblem(w, r, &board.Error{Code: board.EUnsupportedMedia, Message: "send the body as application/json"})
+			writeProblem(w, r, &board.Error{Code: EUnsupportedMedia, Message: "send the body as application/json"})
 			return
 		case !utf8.Valid(body):
 			writeProblem(w, r, board.Errorf(board.EMalformed, "the request body is not valid UTF-8"))

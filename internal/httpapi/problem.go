@@ -10,6 +10,23 @@ import (
 	"github.com/corkboard/corkboard/internal/board"
 )
 
+// HTTP-only error codes: the router and the body decoder answer with them;
+// nothing below the HTTP edge does.
+const (
+	EMethodNotAllowed = "method_not_allowed"
+	EUnsupportedMedia = "unsupported_media_type" // a body that is not application/json
+)
+
+// ErrorStatus is the HTTP status of an error code: the one table every
+// transport uses (REST problems here, WebSocket upgrade refusals in package
+// ws). An unknown code is 500.
+func ErrorStatus(code string) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
 // statusOf maps each error code to its one HTTP status.
 var statusOf = map[string]int{
 	board.EMalformed:          http.StatusBadRequest,
@@ -26,8 +43,8 @@ var statusOf = map[string]int{
 	board.ERateLimited:        http.StatusTooManyRequests,
 	board.EInternal:           http.StatusInternalServerError,
 	board.EUnavailable:        http.StatusServiceUnavailable,
-	board.EMethodNotAllowed:   http.StatusMethodNotAllowed,
-	board.EUnsupportedMedia:   http.StatusUnsupportedMediaType,
+	EMethodNotAllowed:         http.StatusMethodNotAllowed,
+	EUnsupportedMedia:         http.StatusUnsupportedMediaType,
 }
 
 // Problem is an RFC 9457 problem document with Corkboard's stable code, the
@@ -48,10 +65,7 @@ type Problem struct {
 // of their cause.
 func problemFor(r *http.Request, err error) Problem {
 	code := board.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := ErrorStatus(code)
 	p := Problem{
 		Type:     "https://corkboard.dev/problems/" + code,
 		Title:    http.StatusText(status),

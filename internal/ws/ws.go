@@ -20,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/hub"
 	"github.com/corkboard/corkboard/internal/ratelimit"
 )
@@ -153,15 +154,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeRefusal(w http.ResponseWriter, err error) {
-	status := http.StatusUnauthorized
-	switch board.ErrorCode(err) {
-	case board.EInvalid:
-		status = http.StatusBadRequest
-	case board.EInternal:
-		status = http.StatusInternalServerError
-	}
-	body, _ := json.Marshal(map[string]any{"type": "https://corkboard.dev/problems/" + board.ErrorCode(err),
-		"title": http.StatusText(status), "status": status, "code": board.ErrorCode(err), "detail": board.ErrorMessage(err)})
+	code := board.ErrorCode(err)
+	status := httpapi.ErrorStatus(code) // the status REST gives the same code
+	body, _ := json.Marshal(map[string]any{"type": "https://corkboard.dev/problems/" + code,
+		"title": http.StatusText(status), "status": status, "code": code, "detail": board.ErrorMessage(err)})
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
 	w.Write(body) //nolint:errcheck // the client may be gone

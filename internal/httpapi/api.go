@@ -76,6 +76,12 @@ type Options struct {
 	// Rate per second. Zero: 100 and 50.
 	RateBurst int
 	Rate      float64
+
+	// Webhooks manages webhooks; nil: Store, if it has the methods (else
+	// the webhook routes answer 404). WebhookNotifier, if set, is woken
+	// when a test event or a redelivery is asked for.
+	Webhooks        WebhookStore
+	WebhookNotifier WebhookNotifier
 }
 
 // API serves /api.
@@ -89,12 +95,18 @@ type API struct {
 	identify func(*http.Request) (board.Principal, error)
 	proxies  []netip.Prefix
 	limiter  *ratelimit.Throttle
+	webhooks WebhookStore
+	notifier WebhookNotifier
 }
 
 // New returns the API.
 func New(o Options) *API {
 	a := &API{store: o.Store, accounts: o.Accounts, pub: o.Publisher, revoker: o.Revoker, log: o.Logger,
-		idemTTL: o.IdempotencyTTL, identify: o.Identify, proxies: o.TrustedProxies}
+		idemTTL: o.IdempotencyTTL, identify: o.Identify, proxies: o.TrustedProxies,
+		webhooks: o.Webhooks, notifier: o.WebhookNotifier}
+	if a.webhooks == nil {
+		a.webhooks, _ = o.Store.(WebhookStore)
+	}
 	if o.RateBurst == 0 {
 		o.RateBurst = 100
 	}
@@ -176,6 +188,8 @@ func (a *API) boardRoutes(r chi.Router) {
 		r.Post("/members", a.addMember)
 		r.Patch("/members/{user}", a.updateMember)
 		r.Delete("/members/{user}", a.removeMember)
+
+		a.webhookRoutes(r)
 	})
 }
 

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -572,6 +570,3 @@ func waitLog(t *testing.T, e *env, h webhook.Webhook, n int) []webhook.Delivery 
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-var _ = rand.N[int]
-var _ = http.StatusOK

@@ -26,6 +26,7 @@ import (
 	"github.com/corkboard/corkboard/internal/pglocal"
 	"github.com/corkboard/corkboard/internal/ratelimit"
 	"github.com/corkboard/corkboard/internal/store"
+	"github.com/corkboard/corkboard/internal/webhook"
 	"github.com/corkboard/corkboard/internal/ws"
 	"github.com/corkboard/corkboard/web"
 )
@@ -51,6 +52,7 @@ type App struct {
 	adminServed chan error
 
 	stopJanitor context.CancelFunc
+	webhooks    *webhook.Worker
 	served      chan error
 	closeOnce   func() error
 }
@@ -85,8 +87,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	pub := &publisher{hub: a.hub, bus: a.bus, log: log, hooks: cfg.hooks, metrics: a.metrics}
 	rev := &revoker{hub: a.hub, bus: a.bus, log: log}
 	authOpts := auth.Options{Store: a.store, Revoker: rev, SessionTTL: cfg.SessionTTL}
+	a.webhooks = newWebhookWorker(cfg, a.store, log)
 	apiOpts := httpapi.Options{Store: a.store, Publisher: pub, Revoker: rev, Logger: log,
-		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies}
+		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies, WebhookNotifier: a.webhooks}
 	if cfg.hooks.cheapAuth {
 		authOpts.Params = auth.TestParams
 		authOpts.IPThrottle = &ratelimit.Throttle{Burst: 1 << 20, Every: time.Millisecond}
@@ -158,6 +161,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	janitorCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopJanitor = cancel
 	go a.janitor(janitorCtx)
+	a.webhooks.Start()
 	a.closeOnce = sync.OnceValue(a.close)
 	log.Info("serving", "addr", a.ln.Addr().String())
 	return a, nil
@@ -195,10 +199,11 @@ func (a *App) close() error {
 		}
 	}
 	a.stopJanitor()
+	err := a.webhooks.Stop(ctx) // its requests in flight are sent again later
 	shutdown := make(chan error, 1)
 	go func() { shutdown <- a.http.Shutdown(ctx) }()
 	a.hub.Close()
-	err := a.ws.Wait(ctx)
+	err = errors.Join(err, a.ws.Wait(ctx))
 	err = errors.Join(err, <-shutdown)
 	if serr := <-a.served; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)

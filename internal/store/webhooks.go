@@ -363,11 +363,15 @@ func (s *Store) RenewWebhookLease(ctx context.Context, id, token string, lease t
 }
 
 // RecordWebhookProgress records p for webhook id in one transaction:
-// cursor, failure state, lease, the delivery log entry and the job done.
-// webhook.ErrLeaseLost unless token holds a live lease.
-func (s *Store) RecordWebhookProgress(ctx context.Context, id, token string, p webhook.Progress) error {
+// cursor, failure state, lease, the delivery log entry and the job done. It
+// returns the webhook's state after it (settings an owner changed meanwhile
+// included). webhook.ErrLeaseLost unless token holds a live lease.
+func (s *Store) RecordWebhookProgress(ctx context.Context, id, token string, p webhook.Progress) (webhook.State, error) {
+	var st webhook.State
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
+		var err error
+		st.Webhook, err = scanWebhook(tx.QueryRow(ctx, `
+			WITH w AS (
 			UPDATE webhooks SET
 				cursor = greatest(cursor, $3),
 				attempts = CASE WHEN $4 THEN attempts + 1 WHEN $3 > cursor THEN 0 ELSE attempts END,
@@ -377,13 +381,15 @@ func (s *Store) RecordWebhookProgress(ctx context.Context, id, token string, p w
 				disabled_reason = CASE WHEN $6 <> '' THEN $6 ELSE disabled_reason END,
 				lease_token = CASE WHEN $4 THEN NULL ELSE lease_token END,
 				lease_until = CASE WHEN $4 THEN NULL ELSE now() + $7 * interval '1 millisecond' END
-			WHERE id = $1 AND lease_token = $2 AND lease_until > now()`,
-			id, token, p.Cursor, p.Failed, p.RetryAt, p.Disable, p.Lease.Milliseconds())
+			WHERE id = $1 AND lease_token = $2 AND lease_until > now()
+			RETURNING *)
+			SELECT `+webhookCols+`, w.active AND w.next_attempt_at <= now() FROM w`,
+			id, token, p.Cursor, p.Failed, p.RetryAt, p.Disable, p.Lease.Milliseconds()), &st.Due)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return webhook.ErrLeaseLost
+		}
 		if err != nil {
 			return fmt.Errorf("advance webhook: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return webhook.ErrLeaseLost
 		}
 		if d := p.Delivery; d != nil {
 			if _, err := tx.Exec(ctx, `
@@ -403,9 +409,9 @@ func (s *Store) RecordWebhookProgress(ctx context.Context, id, token string, p w
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("record progress of webhook %s: %w", id, err)
+		return webhook.State{}, fmt.Errorf("record progress of webhook %s: %w", id, err)
 	}
-	return nil
+	return st, nil
 }
 
 // ReleaseWebhook gives up token's lease of webhook id, unless (without

@@ -54,9 +54,9 @@ type Store interface {
 	// RenewWebhookLease extends the lease and returns the webhook's state;
 	// ErrLeaseLost unless token holds it.
 	RenewWebhookLease(ctx context.Context, id, token string, lease time.Duration) (State, error)
-	// RecordWebhookProgress records p; ErrLeaseLost unless token holds the
-	// lease.
-	RecordWebhookProgress(ctx context.Context, id, token string, p Progress) error
+	// RecordWebhookProgress records p and returns the webhook's state after
+	// it; ErrLeaseLost unless token holds the lease.
+	RecordWebhookProgress(ctx context.Context, id, token string, p Progress) (State, error)
 	// ReleaseWebhook gives the lease up unless the webhook has more work,
 	// and says whether it did.
 	ReleaseWebhook(ctx context.Context, id, token string, force bool) (bool, error)
@@ -266,6 +266,7 @@ func (w *Worker) deliver(ctx context.Context, st State, token string, claimed ti
 			log.Warn("release webhook lease", "err", err)
 		}
 	}()
+	idle := 0
 	for range 10000 {
 		progressed, stop, err := w.step(ctx, l, &st)
 		if err != nil {
@@ -282,6 +283,7 @@ func (w *Worker) deliver(ctx context.Context, st State, token string, claimed ti
 			return
 		}
 		if progressed {
+			idle = 0
 			if err := w.renew(ctx, l, &st); err != nil {
 				if errors.Is(err, ErrLeaseLost) {
 					released = true
@@ -290,7 +292,10 @@ func (w *Worker) deliver(ctx context.Context, st State, token string, claimed ti
 			}
 			continue
 		}
-		ok, err := w.store.ReleaseWebhook(ctx, l.id, l.token, false)
+		// Twice nothing to do while the database says there is work: leave
+		// it to the next claim rather than spin.
+		idle++
+		ok, err := w.store.ReleaseWebhook(ctx, l.id, l.token, idle > 1)
 		if err != nil {
 			if errors.Is(err, ErrLeaseLost) {
 				released = true
@@ -332,16 +337,19 @@ func (w *Worker) ensureLease(ctx context.Context, l *lease, st *State) error {
 	return w.renew(ctx, l, st)
 }
 
-// record records p (extending the lease) and notes the new lease start.
-func (w *Worker) record(ctx context.Context, l *lease, p Progress) error {
+// record records p (extending the lease), notes the new lease start, and
+// refreshes st, so that an owner's change of URL, kinds, secret or active
+// flag applies from the next event on.
+func (w *Worker) record(ctx context.Context, l *lease, st *State, p Progress) error {
 	since := time.Now()
 	if !p.Failed {
 		p.Lease = w.o.Lease
 	}
-	if err := w.store.RecordWebhookProgress(ctx, l.id, l.token, p); err != nil {
+	fresh, err := w.store.RecordWebhookProgress(ctx, l.id, l.token, p)
+	if err != nil {
 		return err
 	}
-	l.since = since
+	l.since, *st = since, fresh
 	return nil
 }
 
@@ -361,7 +369,7 @@ func (w *Worker) step(ctx context.Context, l *lease, st *State) (progressed, sto
 		if err != nil {
 			return false, false, err
 		}
-		if err := w.record(ctx, l, Progress{Cursor: st.Cursor, Delivery: d, JobID: j.ID}); err != nil {
+		if err := w.record(ctx, l, st, Progress{Cursor: st.Cursor, Delivery: d, JobID: j.ID}); err != nil {
 			return false, false, err
 		}
 		progressed = true
@@ -383,10 +391,9 @@ func (w *Worker) step(ctx context.Context, l *lease, st *State) (progressed, sto
 			MessageID: MessageID(st.ID, st.BoardID, st.Cursor+1),
 			Error:     fmt.Sprintf("events %d to %d were deleted by retention before they were delivered", st.Cursor+1, first-1),
 			At:        time.Now()}
-		if err := w.record(ctx, l, Progress{Cursor: first - 1, Delivery: d}); err != nil {
+		if err := w.record(ctx, l, st, Progress{Cursor: first - 1, Delivery: d}); err != nil {
 			return false, false, err
 		}
-		st.Cursor = first - 1
 	}
 	skipped := st.Cursor
 	for _, ev := range events {
@@ -397,9 +404,6 @@ func (w *Worker) step(ctx context.Context, l *lease, st *State) (progressed, sto
 		if err := w.ensureLease(ctx, l, st); err != nil {
 			return false, false, err
 		}
-		if !st.Active {
-			break // disabled meanwhile
-		}
 		d, err := w.send(ctx, &st.Webhook, ev, TriggerEvent, st.Attempts+1)
 		if err != nil {
 			return false, false, err // ctx ended: nothing to record
@@ -407,27 +411,24 @@ func (w *Worker) step(ctx context.Context, l *lease, st *State) (progressed, sto
 		p := Progress{Cursor: ev.Seq, Delivery: d}
 		if !d.OK {
 			p = w.failure(st, ev.Seq-1, d)
-			err := w.record(ctx, l, p)
+			err := w.record(ctx, l, st, p)
 			return false, err == nil, err
 		}
 		if ev.Kind == board.KindBoardDeleted {
 			p.Disable = "the board was deleted"
 		}
-		if err := w.record(ctx, l, p); err != nil {
+		if err := w.record(ctx, l, st, p); err != nil {
 			return false, false, err
 		}
-		st.Cursor, st.Attempts, st.FailingSince = ev.Seq, 0, nil
 		skipped = ev.Seq
-		if p.Disable != "" {
-			st.Active = false
-			return true, false, nil
+		if !st.Active || !st.Due {
+			return true, false, nil // ended, or turned off meanwhile
 		}
 	}
 	if skipped > st.Cursor {
-		if err := w.record(ctx, l, Progress{Cursor: skipped}); err != nil {
+		if err := w.record(ctx, l, st, Progress{Cursor: skipped}); err != nil {
 			return false, false, err
 		}
-		st.Cursor = skipped
 	}
 	return true, false, nil
 }

@@ -144,3 +144,55 @@ func BenchmarkDeliveryBacklog(b *testing.B) {
 		rc.check(b)
 	}
 }
+
+// BenchmarkMutationWhileReceiverSleeps: the latency of a mutation (a new
+// card, on a board without webhooks) on an instance whose pool (4
+// connections) its webhook worker shares, with 16 webhooks of other boards
+// idle, and with all 16 of their deliveries hanging on a receiver that does
+// not answer.
+func BenchmarkMutationWhileReceiverSleeps(b *testing.B) {
+	for _, sleeping := range []bool{false, true} {
+		name := map[bool]string{false: "receiver-idle", true: "receiver-sleeping"}[sleeping]
+		b.Run(name, func(b *testing.B) {
+			e := newEnv(b, 1)
+			st := e.open(4)
+			rc := newReceiver(b)
+			release := make(chan struct{})
+			defer close(release)
+			var hanging sync.WaitGroup
+			if sleeping {
+				hanging.Add(16)
+				var once [16]sync.Once
+				rc.onArrive = func(name string, n int) {
+					var i int
+					fmt.Sscanf(name, "s%d", &i)
+					once[i].Do(hanging.Done)
+					<-release
+				}
+			}
+			o := e.options(st)
+			o.Timeout = time.Hour
+			e.start(o)
+			target, col := e.board("no webhooks")
+			for i := range 16 {
+				bd, c := e.board(fmt.Sprint("s ", i))
+				e.hook(rc, fmt.Sprint("s", i), bd)
+				if sleeping {
+					if _, _, err := st.CreateCard(context.Background(), board.Meta{Actor: owner}, bd, board.CardInput{ColumnID: c, Title: "wake"}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			hanging.Wait()
+			if !sleeping {
+				time.Sleep(200 * time.Millisecond) // let the worker settle
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				if _, _, err := st.CreateCard(context.Background(), board.Meta{Actor: owner}, target, board.CardInput{ColumnID: col, Title: fmt.Sprint("c", i)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

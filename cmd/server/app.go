@@ -180,7 +180,9 @@ func (a *App) AdminAddr() string {
 
 // Close shuts down in the reverse order of start, within the shutdown
 // timeout: /readyz answers 503 for the drain delay (load balancers stop
-// sending traffic here), then stop accepting, close every WebSocket with
+// sending traffic here), then stop the webhook worker (its requests in
+// flight are cancelled, its leases released: another instance sends those
+// events), stop accepting, close every WebSocket with
 // "going away" (clients reconnect elsewhere and resume from their seq), let
 // requests in flight finish, drain NATS, close the pool and the private
 // PostgreSQL, and last the admin endpoint. Only the first call does

@@ -3,6 +3,7 @@ package webhook
 import (
 	"net/netip"
 	"syscall"
+	"time"
 )
 
 // Exempt lets g reach addr whatever its class (a test's first hop).
@@ -12,3 +13,6 @@ func Exempt(g *Guard, addr netip.AddrPort) { g.exempt = addr }
 func Control(g *Guard, network, address string) error {
 	return g.control(network, address, syscall.RawConn(nil))
 }
+
+// Backoff is w's delay before retry n.
+func Backoff(w *Worker, n int) time.Duration { return w.backoff(n) }

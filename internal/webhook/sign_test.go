@@ -60,3 +60,24 @@ func TestBodyIsTheWebSocketFrame(t *testing.T) {
 		t.Fatalf("body\n%s\nwant the WebSocket frame\n%s", got, want)
 	}
 }
+
+// Retries wait exponentially longer, up to the maximum, each delay a random
+// half to all of its step; over a day they are a few dozen.
+func TestBackoff(t *testing.T) {
+	w := webhook.New(webhook.Options{})
+	total, tries := time.Duration(0), 0
+	seen := map[time.Duration]bool{}
+	for n := 1; total < 24*time.Hour; n++ {
+		step := min(5*time.Second<<min(n-1, 20), time.Hour)
+		d := webhook.Backoff(w, n)
+		if d < step/2 || d > step {
+			t.Fatalf("retry %d waits %s, want %s to %s", n, d, step/2, step)
+		}
+		seen[d] = true
+		total += d
+		tries++
+	}
+	if tries < 24 || tries > 60 || len(seen) < tries/2 {
+		t.Fatalf("%d retries in a day (%d distinct delays)", tries, len(seen))
+	}
+}

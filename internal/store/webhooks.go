@@ -88,6 +88,9 @@ func (s *Store) CreateWebhook(ctx context.Context, user, boardID string, in webh
 			return board.Errorf(board.EConflict, "a board has at most %d webhooks", webhook.MaxPerBoard)
 		}
 		active := in.Active == nil || *in.Active
+		if in.Kinds == nil {
+			in.Kinds = []string{}
+		}
 		var err error
 		w, err = scanWebhook(tx.QueryRow(ctx, `
 			WITH w AS (
@@ -152,8 +155,8 @@ func (s *Store) GetWebhook(ctx context.Context, user, boardID, id string) (webho
 func (s *Store) UpdateWebhook(ctx context.Context, user, boardID, id string, p webhook.Patch) (webhook.Webhook, error) {
 	var w webhook.Webhook
 	err := s.asOwner(ctx, user, boardID, func(tx pgx.Tx) (err error) {
-		var kinds []string
-		if p.Kinds != nil {
+		kinds := []string{}
+		if p.Kinds != nil && *p.Kinds != nil {
 			kinds = *p.Kinds
 		}
 		w, err = scanWebhook(tx.QueryRow(ctx, `

@@ -89,7 +89,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	authOpts := auth.Options{Store: a.store, Revoker: rev, SessionTTL: cfg.SessionTTL}
 	a.webhooks = newWebhookWorker(cfg, a.store, log)
 	apiOpts := httpapi.Options{Store: a.store, Publisher: pub, Revoker: rev, Logger: log,
-		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies, WebhookNotifier: a.webhooks}
+		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies, Webhooks: a.store, WebhookNotifier: a.webhooks}
 	if cfg.hooks.cheapAuth {
 		authOpts.Params = auth.TestParams
 		authOpts.IPThrottle = &ratelimit.Throttle{Burst: 1 << 20, Every: time.Millisecond}

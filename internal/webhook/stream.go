@@ -153,6 +153,14 @@ func (w *Worker) step(ctx context.Context, l *lease, st *State) (progressed, sto
 	if len(events) == 0 {
 		return progressed, false, nil
 	}
+	// The settings read after the events: an owner's change (URL, kinds,
+	// secret, off) committed before any of these events applies to it.
+	if err := w.renew(ctx, l, st); err != nil {
+		return false, false, err
+	}
+	if !st.Active || !st.Due {
+		return true, false, nil
+	}
 	if first := events[0].Seq; first != st.Cursor+1 {
 		// Retention deleted events this webhook had not delivered: say so
 		// in its log and go on with what there is.

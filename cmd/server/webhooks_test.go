@@ -71,3 +71,47 @@ func TestWebhooksAcrossInstances(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowReceiverDoesNotSlowTheAPI: on a server whose pool has 4
+// connections, eight webhooks' deliveries hang on a receiver that does not
+// answer; meanwhile the API commits and serves changes on another board.
+func TestSlowReceiverDoesNotSlowTheAPI(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t, "corkboard", store.Migrate)
+	_, natsURL := natsCluster(t, 1)
+	release := make(chan struct{})
+	var hanging sync.WaitGroup
+	hanging.Add(8)
+	var once sync.Map
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, seen := once.LoadOrStore(r.URL.Path, true); !seen {
+			hanging.Done()
+		}
+		<-release
+	}))
+	defer rc.Close()
+	defer close(release)
+	cfg := testConfig(dbURL, natsURL)
+	cfg.DBMaxConns = 4
+	cfg.WebhookAllowPrivateNetworks = true
+	cfg.WebhookTimeout = time.Minute
+	a := startApp(t, cfg)
+	c := a.api(t, "sam")
+	for i := range 8 {
+		b, col := c.newBoard(fmt.Sprint("hooked ", i))
+		c.mustDo("POST", "/api/boards/"+b+"/webhooks", map[string]any{"url": fmt.Sprintf("%s/%d", rc.URL, i)}, nil)
+		c.mustDo("POST", "/api/boards/"+b+"/cards", map[string]any{"column_id": col, "title": "wake"}, nil)
+	}
+	hanging.Wait()
+	b, col := c.newBoard("busy")
+	for n := range 40 {
+		c.mustDo("POST", "/api/boards/"+b+"/cards", map[string]any{"column_id": col, "title": fmt.Sprint(n)}, nil)
+	}
+	if s := c.snapshot(b); len(s.Cards) != 40 {
+		t.Fatalf("%d cards", len(s.Cards))
+	}
+	select {
+	case <-release:
+		t.Fatal("released early")
+	default:
+	}
+}

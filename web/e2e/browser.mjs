@@ -859,6 +859,11 @@ scenarios.webhooks = async () => {
   await entry.first().getByRole("button", { name: "Redeliver" }).click();
   await A.waitForFunction(() => [...document.querySelectorAll(".toast")].some((t) => t.textContent.includes("Redelivery queued")));
   await shot(A, "webhooks");
+  // A new secret, shown once in place of the first.
+  await item.getByRole("button", { name: "New secret" }).click();
+  await A.locator("dialog.modal", { hasText: "Replace the secret?" }).getByRole("button", { name: "Replace" }).click();
+  await A.waitForFunction((old) => { const f = document.querySelector(".webhook-secret-value"); return f && f.value !== old; }, secret);
+  assert(/^whsec_/.test(await dlg.getByLabel("Signing secret").inputValue()), "the new secret");
   // Off, then deleted.
   await item.getByRole("checkbox").uncheck();
   await item.locator(".webhook-status", { hasText: "turned off by an owner" }).waitFor();

@@ -17,6 +17,7 @@ export const webhookApi = {
   test: (b, id) => request("POST", `${base(b)}/${id}/test`),
   deliveries: (b, id) => request("GET", `${base(b)}/${id}/deliveries?limit=20`),
   redeliver: (b, id, d) => request("POST", `${base(b)}/${id}/deliveries/${d}/redeliver`),
+  rotate: (b, id) => request("POST", `${base(b)}/${id}/rotate-secret`),
 };
 
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
@@ -102,6 +103,11 @@ export class WebhooksDialog {
       try { await webhookApi.remove(this.boardId, w.id); this.open.delete(w.id); this.load(); }
       catch (ex) { toast(describe(ex), "error", "Could not delete the webhook"); }
     } } });
+    const rotate = h("button", { type: "button", class: "btn btn-sm btn-ghost", text: "New secret", on: { click: async () => {
+      if (!(await confirmDialog("Replace the secret?", `${w.url} gets a new signing secret; the old one also signs for 24 hours, while you switch.`, "Replace", "primary"))) return;
+      try { const { data } = await webhookApi.rotate(this.boardId, w.id); this.showSecret(data); }
+      catch (ex) { toast(describe(ex), "error", "Could not replace the secret"); }
+    } } });
     const logEl = h("div", { class: "webhook-log", hidden: !this.open.has(w.id) });
     if (this.open.has(w.id)) this.showLog(w, logEl);
     const status = w.active
@@ -113,7 +119,7 @@ export class WebhooksDialog {
         h("span", { class: "webhook-url", text: w.url }),
         h("span", { class: "muted small", text: `Events: ${w.kinds.length ? w.kinds.join(", ") : "all"}` }),
         h("span", { class: w.active && !w.failing_since ? "muted small webhook-status" : "small form-error webhook-status", text: status })),
-      test, logBtn, remove, logEl);
+      test, logBtn, rotate, remove, logEl);
   }
 
   async showLog(w, el) {

@@ -27,6 +27,7 @@ import (
 	"github.com/corkboard/corkboard/internal/pglocal"
 	"github.com/corkboard/corkboard/internal/ratelimit"
 	"github.com/corkboard/corkboard/internal/store"
+	"github.com/corkboard/corkboard/internal/webhook"
 	"github.com/corkboard/corkboard/internal/ws"
 	"github.com/corkboard/corkboard/web"
 )
@@ -55,6 +56,7 @@ type App struct {
 
 	stopJanitor context.CancelFunc // stops the janitor and the sequencer
 	seqDone     chan struct{}
+	webhooks    *webhook.Worker
 	served      chan error
 	closeOnce   func() error
 }
@@ -92,10 +94,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	}
 	undo.push(func() { a.stopRealtime(context.Background()) })
 	a.seq = store.NewSequencer(a.store, store.SequencerOptions{Interval: cfg.LogSequence, Logger: log})
-	a.commit.OnCommitted(func(board.Event) { a.seq.Wake() })
+	a.webhooks = newWebhookWorker(cfg, a.store, log)
+	a.commit.OnCommitted(func(ev board.Event) {
+		a.seq.Wake()
+		a.webhooks.Notify(ev.BoardID)
+	})
 	authOpts := auth.Options{Store: a.store, Revoker: a.commit, SessionTTL: cfg.SessionTTL, MaxHashes: cfg.HashConcurrency}
 	apiOpts := httpapi.Options{Store: a.store, Budgets: a.store, Committer: a.commit, Logger: log,
-		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies}
+		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies, Webhooks: a.store, WebhookNotifier: a.webhooks}
 	if cfg.hooks.cheapAuth {
 		authOpts.Params = auth.TestParams
 		authOpts.Limits.Address = ratelimit.Limit{Burst: 1 << 20, Every: time.Millisecond}
@@ -158,6 +164,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	go a.janitor(janitorCtx)
 	a.seqDone = make(chan struct{})
 	go func() { defer close(a.seqDone); a.seq.Run(janitorCtx) }()
+	a.webhooks.Start()
 	a.closeOnce = sync.OnceValue(a.close)
 	log.Info("serving", "addr", a.ln.Addr().String())
 	return a, nil
@@ -187,7 +194,9 @@ func (a *App) AdminAddr() string {
 
 // Close shuts down in the reverse order of start, within the shutdown
 // timeout: /readyz answers 503 for the drain delay (load balancers stop
-// sending traffic here), then stop accepting, close every WebSocket with
+// sending traffic here), then stop the webhook worker (its requests in
+// flight are cancelled, its leases released: another instance sends those
+// events), stop accepting, close every WebSocket with
 // "going away" (clients reconnect elsewhere and resume from their seq), let
 // requests in flight finish, drain NATS, close the pool and the private
 // PostgreSQL, and last the admin endpoint. Only the first call does
@@ -206,10 +215,11 @@ func (a *App) close() error {
 		}
 	}
 	a.stopJanitor()
+	err := a.webhooks.Stop(ctx) // its requests in flight are sent again later
 	shutdown := make(chan error, 1)
 	go func() { shutdown <- a.http.Shutdown(ctx) }()
 	a.hub.Close()
-	err := a.ws.Wait(ctx)
+	err = errors.Join(err, a.ws.Wait(ctx))
 	err = errors.Join(err, <-shutdown)
 	if serr := <-a.served; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)

@@ -44,6 +44,13 @@ type Config struct {
 	DrainDelay        time.Duration // how long /readyz fails before a shutdown closes connections
 	AdminAddr         string        // /metrics, pprof, /healthz, /readyz; empty: none
 
+	WebhookAllowPrivateNetworks bool
+	WebhookPollInterval         time.Duration
+	WebhookTimeout              time.Duration
+	WebhookRetryFor             time.Duration
+	WebhookLogRetention         time.Duration
+	WebhookConcurrency          int
+
 	hooks hooks // test hooks; never set from the environment
 }
 
@@ -117,6 +124,21 @@ var settings = []setting{
 			c.AdminAddr = v
 			return checkAddr(v)
 		}},
+	{"webhook-allow-private-networks", "WEBHOOK_ALLOW_PRIVATE_NETWORKS", "false", "let webhooks reach loopback, private, link-local, CGNAT and other non-public addresses (a self-hosted server delivering to its own network)",
+		func(c *Config, v string) (err error) {
+			c.WebhookAllowPrivateNetworks, err = strconv.ParseBool(v)
+			return
+		}},
+	{"webhook-poll-interval", "WEBHOOK_POLL_INTERVAL", "1s", "how often each instance looks for webhook deliveries due (events committed on other instances, retries)",
+		func(c *Config, v string) (err error) { c.WebhookPollInterval, err = positiveDuration(v); return }},
+	{"webhook-timeout", "WEBHOOK_TIMEOUT", "10s", "the longest one webhook delivery request may take, redirects included (connecting: at most 5s)",
+		func(c *Config, v string) (err error) { c.WebhookTimeout, err = positiveDuration(v); return }},
+	{"webhook-retry-for", "WEBHOOK_RETRY_FOR", "24h", "how long a failing webhook delivery is retried (exponential backoff, jitter) before the webhook is disabled",
+		func(c *Config, v string) (err error) { c.WebhookRetryFor, err = positiveDuration(v); return }},
+	{"webhook-log-retention", "WEBHOOK_LOG_RETENTION", "168h", "how long webhook delivery log entries are kept",
+		func(c *Config, v string) (err error) { c.WebhookLogRetention, err = positiveDuration(v); return }},
+	{"webhook-concurrency", "WEBHOOK_CONCURRENCY", "16", "how many webhooks each instance delivers to at once",
+		func(c *Config, v string) (err error) { c.WebhookConcurrency, err = intIn(v, 1, 1000); return }},
 }
 
 // NATSTLS reports whether the connection to NATS uses TLS.

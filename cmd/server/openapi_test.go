@@ -8,9 +8,11 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -151,6 +153,30 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	// Events.
 	ann.call("GET", "/api/boards/"+b.ID+"/events?since=2&limit=3", nil, 200, nil)
 	ann.bad("GET", "/api/boards/"+b.ID+"/events?limit=0", nil, 422)
+
+	// Webhooks, to a loopback address the default settings refuse to reach:
+	// the test event's refusal is logged as a failed delivery.
+	var hook struct{ ID string }
+	ann.call("POST", "/api/boards/"+b.ID+"/webhooks", map[string]any{"url": "http://127.0.0.1:9/hook", "kinds": []string{"card.created"}}, 201, &hook)
+	ann.bad("POST", "/api/boards/"+b.ID+"/webhooks", map[string]any{"url": "ftp://example.com/"}, 422)
+	ann.call("GET", "/api/boards/"+b.ID+"/webhooks", nil, 200, nil)
+	W := "/api/boards/" + b.ID + "/webhooks/" + hook.ID
+	ann.call("GET", W, nil, 200, nil)
+	ann.call("PATCH", W, map[string]any{"kinds": []string{}, "active": true}, 200, nil)
+	bob.bad("GET", W, nil, 404)
+	ann.call("POST", W+"/rotate-secret", nil, 200, nil)
+	ann.call("POST", W+"/test", nil, 202, nil)
+	var deliveries struct {
+		Deliveries []struct{ ID int64 }
+	}
+	for deadline := time.Now().Add(30 * time.Second); len(deliveries.Deliveries) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the test event never reached the delivery log")
+		}
+		ann.call("GET", W+"/deliveries?limit=5", nil, 200, &deliveries)
+	}
+	ann.call("POST", W+"/deliveries/"+strconv.FormatInt(deliveries.Deliveries[0].ID, 10)+"/redeliver", nil, 202, nil)
+	ann.call("DELETE", W, nil, 204, nil)
 
 	// Deletions.
 	ann.bad("DELETE", "/api/boards/"+b.ID+"/columns/"+todo.ID, nil, 409)

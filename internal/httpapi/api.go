@@ -79,6 +79,12 @@ type Options struct {
 	// kept in Budgets (nil: in this process only).
 	Invites ratelimit.Limit
 	Budgets Budgets
+
+	// Webhooks manages webhooks; nil: Store, if it has the methods (else
+	// the webhook routes answer 404). WebhookNotifier, if set, is woken
+	// when a test event or a redelivery is asked for.
+	Webhooks        WebhookStore
+	WebhookNotifier WebhookNotifier
 }
 
 // API serves /api.
@@ -93,12 +99,18 @@ type API struct {
 	limiter  *ratelimit.Throttle
 	invites  ratelimit.Limit
 	budgets  Budgets
+	webhooks WebhookStore
+	notifier WebhookNotifier
 }
 
 // New returns the API.
 func New(o Options) *API {
 	a := &API{store: o.Store, accounts: o.Accounts, commit: o.Committer, log: o.Logger,
-		idemTTL: o.IdempotencyTTL, identify: o.Identify, proxies: o.TrustedProxies}
+		idemTTL: o.IdempotencyTTL, identify: o.Identify, proxies: o.TrustedProxies,
+		webhooks: o.Webhooks, notifier: o.WebhookNotifier}
+	if a.webhooks == nil {
+		a.webhooks, _ = o.Store.(WebhookStore)
+	}
 	if o.RateBurst == 0 {
 		o.RateBurst = 100
 	}
@@ -187,6 +199,8 @@ func (a *API) boardRoutes(r chi.Router) {
 		r.Post("/members", a.addMember)
 		r.Patch("/members/{user}", a.updateMember)
 		r.Delete("/members/{user}", a.removeMember)
+
+		a.webhookRoutes(r)
 	})
 }
 

@@ -266,7 +266,7 @@ func (e *authEnv) newToken(session, name string) board.APIToken {
 // fingerprint digests the state a refused request must not change: boards
 // (seq, version), members, columns, cards, the event log, users (with their
 // password hashes), sessions and API tokens (which exist; not when they
-// were last used).
+// were last used), webhooks, their delivery logs and pending jobs.
 func (e *authEnv) fingerprint() string {
 	e.t.Helper()
 	var fp string
@@ -280,6 +280,9 @@ func (e *authEnv) fingerprint() string {
 			UNION ALL SELECT 'u:' || id || ':' || username || ':' || password_hash FROM users
 			UNION ALL SELECT 's:' || id || ':' || expires_at FROM sessions
 			UNION ALL SELECT 't:' || id || ':' || coalesce(expires_at::text, '') FROM api_tokens
+			UNION ALL SELECT 'w:' || id || ':' || url || ':' || active || ':' || kinds::text || ':' || md5(secret) || ':' || updated_at FROM webhooks
+			UNION ALL SELECT 'wd:' || id || ':' || webhook_id FROM webhook_deliveries
+			UNION ALL SELECT 'wj:' || id FROM webhook_jobs
 		) f(x)`).Scan(&fp)
 	if err != nil {
 		e.t.Fatalf("fingerprint: %v", err)

@@ -74,6 +74,7 @@ const (
 // azRefs are the ids a request is built from.
 type azRefs struct {
 	board, col, col2, card, archived, member string // of a board
+	webhook, delivery                        string // of a board
 	session, token                           string // of an account
 	username                                 string // a user who is no member of A or B
 	fresh                                    string // a username nobody has
@@ -185,6 +186,34 @@ var azRows = []azRow{
 	{method: "DELETE", pattern: "/boards/{board}/members/{user}", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/members/" + r.member, nil
 	}},
+
+	{method: "GET", pattern: "/boards/{board}/webhooks", access: azOwnerOnly, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks", nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/webhooks", access: azOwnerOnly, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks", map[string]any{"url": "https://example.com/new", "kinds": []string{board.KindCardCreated}}
+	}},
+	{method: "GET", pattern: "/boards/{board}/webhooks/{webhook}", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks/" + r.webhook, nil
+	}},
+	{method: "PATCH", pattern: "/boards/{board}/webhooks/{webhook}", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks/" + r.webhook, map[string]any{"active": false}
+	}},
+	{method: "DELETE", pattern: "/boards/{board}/webhooks/{webhook}", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks/" + r.webhook, nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/webhooks/{webhook}/rotate-secret", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks/" + r.webhook + "/rotate-secret", nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/webhooks/{webhook}/test", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks/" + r.webhook + "/test", nil
+	}},
+	{method: "GET", pattern: "/boards/{board}/webhooks/{webhook}/deliveries", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks/" + r.webhook + "/deliveries?limit=10", nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/webhooks/{webhook}/deliveries/{delivery}/redeliver", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks/" + r.webhook + "/deliveries/" + r.delivery + "/redeliver", nil
+	}},
 }
 
 const azNA = "n/a"
@@ -240,6 +269,7 @@ func (row azRow) expect(c azClass, k azIDs) string {
 // routes act on), with columns col (holding card and archived) and col2.
 type azWorld struct {
 	board, col, col2, card, archived, member string
+	webhook, delivery                        string // a webhook and an entry of its delivery log
 }
 
 type azMatrix struct {
@@ -273,6 +303,14 @@ func (m *azMatrix) newBoard(owner string, members map[string]string, memberTarge
 	e.must(c, "POST", B+"/cards", map[string]string{"column_id": col.ID, "title": "archived"}, &arch)
 	e.must(c, "POST", B+"/cards/"+arch.ID+"/archive", nil, nil)
 	w.card, w.archived = card.ID, arch.ID
+	var hook struct{ ID string }
+	e.must(c, "POST", B+"/webhooks", map[string]any{"url": "https://example.com/hook"}, &hook)
+	w.webhook = hook.ID
+	if err := e.st.Pool().QueryRow(e.t.Context(), `
+		INSERT INTO webhook_deliveries (webhook_id, message_id, seq, kind, trigger, attempt, ok, status_code)
+		VALUES ($1, 'msg_matrix', 1, 'board.created', 'event', 1, true, 200) RETURNING id::text`, hook.ID).Scan(&w.delivery); err != nil {
+		e.t.Fatal(err)
+	}
 	return w
 }
 
@@ -325,8 +363,10 @@ func (m *azMatrix) refs(w azWorld, k azIDs, login account, session2, token2 stri
 	}
 	r.board = own.board
 	r.col, r.col2, r.card, r.archived, r.member = own.col, own.col2, own.card, own.archived, own.member
+	r.webhook, r.delivery = own.webhook, own.delivery
 	if k == azMixed || k == azMixedRev {
 		r.col, r.col2, r.card, r.archived, r.member = other.col, other.col2, other.card, other.archived, other.member
+		r.webhook, r.delivery = other.webhook, other.delivery
 	}
 	return r
 }

@@ -899,6 +899,67 @@ scenarios.account = async () => {
   await shot(P, "account");
 };
 
+scenarios.webhooks = async () => {
+  // The servers refuse loopback destinations (the default): deliveries fail
+  // with the refusal, and nothing leaves the machine.
+  const { board, cols } = await newBoard("alice", `Hooks ${run}`, ["Todo"], { bob: "editor" });
+  const A = await open("A(alice@0)", "alice", I0);
+  await gotoBoard(A, board.id);
+  await A.getByRole("button", { name: "Board actions" }).click();
+  await A.getByRole("menuitem", { name: "Webhooks" }).click();
+  const dlg = A.locator("dialog.webhooks-dialog");
+  await dlg.locator(".webhook-list").getByText("No webhooks yet.").waitFor();
+  await dlg.getByRole("textbox", { name: "Add a webhook" }).fill("ftp://example.com/hook");
+  await dlg.getByRole("button", { name: "Add", exact: true }).click();
+  await dlg.locator(".form-error").filter({ hasText: /http or https/ }).waitFor();
+  const url = "http://127.0.0.1:9/hook?q=<img/src=x/onerror=alert(1)>";
+  await dlg.getByRole("textbox", { name: "Add a webhook" }).fill(url);
+  await dlg.getByLabel("Event kinds (none selected: all)").selectOption(["card.created"]);
+  await dlg.getByRole("button", { name: "Add", exact: true }).click();
+  const secret = await dlg.getByLabel("Signing secret").inputValue();
+  assert(/^whsec_[A-Za-z0-9+/]{43}=$/.test(secret), `the secret shown: ${secret}`);
+  const item = dlg.locator("li.webhook");
+  await item.waitFor();
+  eq(await item.locator(".webhook-url").textContent(), url, "the webhook's URL, as text");
+  eq(await dlg.locator("img").count(), 0, "markup in the URL made no element");
+  const listed = await call("alice", "GET", `/api/boards/${board.id}/webhooks`);
+  assert(!JSON.stringify(listed).includes(secret), "the list holds no secret");
+  // A test event: refused at dial time, and logged.
+  await item.getByRole("button", { name: "Send test event" }).click();
+  const entry = item.locator(".webhook-delivery", { hasText: "webhook.test" });
+  await item.getByRole("button", { name: "Hide deliveries" }).waitFor();
+  for (let i = 0; !(await entry.count()) && i < 40; i++) {
+    await sleep(250);
+    if (!(await entry.count())) await item.getByRole("button", { name: "Refresh" }).click();
+  }
+  await entry.first().waitFor();
+  assert((await entry.first().textContent()).includes("address not allowed"), `the logged refusal: ${await entry.first().textContent()}`);
+  await entry.first().getByRole("button", { name: "Redeliver" }).click();
+  await A.waitForFunction(() => [...document.querySelectorAll(".toast")].some((t) => t.textContent.includes("Redelivery queued")));
+  await shot(A, "webhooks");
+  // A new secret, shown once in place of the first.
+  await item.getByRole("button", { name: "New secret" }).click();
+  await A.locator("dialog.modal", { hasText: "Replace the secret?" }).getByRole("button", { name: "Replace" }).click();
+  await A.waitForFunction((old) => { const f = document.querySelector(".webhook-secret-value"); return f && f.value !== old; }, secret);
+  assert(/^whsec_/.test(await dlg.getByLabel("Signing secret").inputValue()), "the new secret");
+  // Off, then deleted.
+  await item.getByRole("checkbox").uncheck();
+  await item.locator(".webhook-status", { hasText: "turned off by an owner" }).waitFor();
+  await item.getByRole("button", { name: "Delete" }).click();
+  await A.locator("dialog.modal", { hasText: "Delete webhook?" }).getByRole("button", { name: "Delete" }).click();
+  await dlg.locator(".webhook-list").getByText("No webhooks yet.").waitFor();
+  await dlg.getByRole("button", { name: "Done" }).click();
+  // An editor has no webhooks to manage.
+  const B = await open("B(bob@1)", "bob", I1);
+  await gotoBoard(B, board.id);
+  await B.getByRole("button", { name: "Board actions" }).click();
+  assert(await B.getByRole("menuitem", { name: "Webhooks" }).isDisabled(), "the Webhooks item is disabled for an editor");
+  const res = await fetch(`${I1}/api/boards/${board.id}/webhooks`, { headers: { Authorization: `Bearer ${U.bob.session}` } });
+  eq(res.status, 403, "an editor listing webhooks");
+  void cols;
+};
+
+
 async function main() {
   const fn = scenarios[scenario];
   if (!fn) { console.error(`unknown scenario ${scenario}; have ${Object.keys(scenarios).join(", ")}`); process.exit(2); }

@@ -40,6 +40,7 @@ var scenarios = []string{
 	"conflict",
 	"rollback",
 	"large",
+	"webhooks",
 	"screenshots",
 }
 

@@ -15,6 +15,7 @@ import { toast, announce, confirmDialog, modal, showMenu, closeMenu, fmtDate, du
 import { topbar } from "./pages.js";
 import { CardDialog } from "./card-dialog.js";
 import { MembersDialog } from "./members.js";
+import { WebhooksDialog } from "./webhooks.js";
 import { DragController } from "./drag.js";
 
 // Sorted insertion helpers over arrays of {id, rank}.
@@ -265,6 +266,7 @@ export class BoardPage {
     return [
       { label: "Rename board", icon: "edit", disabled: !this.canEdit(), action: () => this.renameBoard() },
       { label: "Members", icon: "users", action: () => this.openMembers() },
+      { label: "Webhooks", icon: "right", disabled: !owner, action: () => this.openWebhooks() },
       { label: `Archived cards (${archived})`, icon: "archive", action: () => this.openArchived() },
       "-",
       { label: "Delete board", icon: "trash", danger: true, disabled: !owner, action: () => this.deleteBoard() },
@@ -659,6 +661,11 @@ export class BoardPage {
   openMembers() {
     if (this.membersDialog) return;
     this.membersDialog = new MembersDialog(this, () => { this.membersDialog = null; });
+  }
+
+  openWebhooks() {
+    if (this.webhooksDialog) return;
+    this.webhooksDialog = new WebhooksDialog(this, () => { this.webhooksDialog = null; });
   }
 
   openArchived() {

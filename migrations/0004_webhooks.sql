@@ -7,7 +7,10 @@
 
 CREATE TABLE webhooks (
     id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    board_id         uuid NOT NULL REFERENCES boards (id) ON DELETE CASCADE,
+    -- No foreign key: a webhook outlives its board until it has delivered
+    -- the board's last event, board.deleted, which the log keeps; then it
+    -- is disabled and removed with the delivery log's trimming.
+    board_id         uuid NOT NULL,
     url              text NOT NULL,
     kinds            text[] NOT NULL DEFAULT '{}', -- empty: every kind
     active           boolean NOT NULL DEFAULT true,

@@ -308,9 +308,14 @@ func (s *Store) RequestWebhookJob(ctx context.Context, user, boardID, id, trigge
 	return j, nil
 }
 
-// hasWork is whether webhook w (joined with its board b) has something to
-// send now.
-const hasWork = `((w.active AND w.next_attempt_at <= now() AND w.cursor < b.seq)
+// webhookBoardHead is the seq of the last event of webhook w's board: the
+// board's seq, or once the board is deleted, the seq of board.deleted, the
+// last event its log keeps.
+const webhookBoardHead = `coalesce((SELECT b.seq FROM boards b WHERE b.id = w.board_id),
+	(SELECT max(e.seq) FROM events e WHERE e.board_id = w.board_id), 0)`
+
+// hasWork is whether webhook w has something to send now.
+const hasWork = `((w.active AND w.next_attempt_at <= now() AND w.cursor < `+webhookBoardHead+`)
 	OR EXISTS (SELECT 1 FROM webhook_jobs j WHERE j.webhook_id = w.id))`
 
 // ClaimWebhooks gives token the lease of up to limit webhooks that have
@@ -319,7 +324,7 @@ const hasWork = `((w.active AND w.next_attempt_at <= now() AND w.cursor < b.seq)
 func (s *Store) ClaimWebhooks(ctx context.Context, token string, lease time.Duration, limit int) ([]webhook.State, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH c AS (
-			SELECT w.id FROM webhooks w JOIN boards b ON b.id = w.board_id
+			SELECT w.id FROM webhooks w
 			WHERE (w.lease_until IS NULL OR w.lease_until <= now()) AND `+hasWork+`
 			ORDER BY w.next_attempt_at LIMIT $3
 			FOR UPDATE OF w SKIP LOCKED),
@@ -423,8 +428,7 @@ func (s *Store) RecordWebhookProgress(ctx context.Context, id, token string, p w
 func (s *Store) ReleaseWebhook(ctx context.Context, id, token string, force bool) (bool, error) {
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE webhooks w SET lease_token = NULL, lease_until = NULL
-		FROM boards b
-		WHERE w.id = $1 AND b.id = w.board_id AND w.lease_token = $2 AND ($3 OR NOT `+hasWork+`)`, id, token, force)
+		WHERE w.id = $1 AND w.lease_token = $2 AND ($3 OR NOT `+hasWork+`)`, id, token, force)
 	if err != nil {
 		return false, fmt.Errorf("release webhook %s: %w", id, err)
 	}
@@ -462,11 +466,20 @@ func (s *Store) WebhookJobs(ctx context.Context, id string, limit int) ([]webhoo
 }
 
 // DeleteWebhookDeliveriesBefore deletes delivery log entries older than
-// cutoff and says how many.
+// cutoff and says how many. It also removes the webhooks of deleted boards
+// that have nothing left to send (board.deleted delivered, or disabled),
+// with their logs.
 func (s *Store) DeleteWebhookDeliveriesBefore(ctx context.Context, cutoff time.Time) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM webhook_deliveries WHERE at < $1`, cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("trim webhook deliveries: %w", err)
+	}
+	if _, err := s.pool.Exec(ctx, `
+		DELETE FROM webhooks w
+		WHERE NOT EXISTS (SELECT 1 FROM boards b WHERE b.id = w.board_id)
+		AND (NOT w.active OR w.cursor >= `+webhookBoardHead+`)
+		AND NOT EXISTS (SELECT 1 FROM webhook_jobs j WHERE j.webhook_id = w.id)`); err != nil {
+		return 0, fmt.Errorf("remove webhooks of deleted boards: %w", err)
 	}
 	return tag.RowsAffected(), nil
 }

@@ -56,8 +56,9 @@ func TestURLChangeAppliesMidStream(t *testing.T) {
 	rc.check(t)
 }
 
-// A stored board.deleted ends the stream: it is delivered (whatever the
-// kinds), and the webhook turns inactive saying why.
+// Deleting a board ends its webhooks' streams: board.deleted, which the log
+// keeps after the board row is gone, is delivered (whatever the kinds), the
+// webhook turns inactive saying why, and trimming then removes it.
 func TestBoardDeletedEndsStream(t *testing.T) {
 	e := newEnv(t, 1)
 	rc := newReceiver(t)
@@ -68,28 +69,32 @@ func TestBoardDeletedEndsStream(t *testing.T) {
 	if err := e.change(e.st, b, c, 0, &last); err != nil {
 		t.Fatal(err)
 	}
-	// As the complete log stores it (the board row stays for the event).
-	if _, err := e.st.Pool().Exec(context.Background(), `
-		WITH b AS (UPDATE boards SET seq = seq + 1 WHERE id = $1 RETURNING seq)
-		INSERT INTO events (board_id, seq, kind, payload, actor) SELECT $1, b.seq, 'board.deleted', jsonb_build_object('id', $1::text), 'alice' FROM b`, b); err != nil {
+	ctx := context.Background()
+	if _, err := e.st.DeleteBoard(ctx, board.Meta{Actor: owner}, b, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.change(e.st, b, c, 1, &last); err != nil { // nothing after the end is sent
-		t.Fatal(err)
-	}
-	var w webhook.Webhook
+	var active bool
+	var reason string
 	waitFor(t, "the webhook to end", func() bool {
-		w, _ = e.st.GetWebhook(context.Background(), owner, b, h.ID)
-		return !w.Active
+		err := e.st.Pool().QueryRow(ctx, `SELECT active, disabled_reason FROM webhooks WHERE id = $1`, h.ID).
+			Scan(&active, &reason)
+		return err == nil && !active
 	})
-	if w.DisabledReason != "the board was deleted" {
-		t.Fatalf("reason %q", w.DisabledReason)
+	if reason != "the board was deleted" {
+		t.Fatalf("reason %q", reason)
 	}
 	got := rc.arrivals("doomed")
 	if len(got) != 2 || got[0].kind != board.KindCardCreated || got[1].kind != board.KindBoardDeleted {
 		t.Fatalf("received %+v", got)
 	}
 	rc.check(t)
+	if _, err := e.st.DeleteWebhookDeliveriesBefore(ctx, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := e.st.Pool().QueryRow(ctx, `SELECT count(*) FROM webhooks WHERE id = $1`, h.ID).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the ended webhook of a deleted board is still there (%d, %v)", n, err)
+	}
 }
 
 // Events deleted by retention before a (disabled) webhook delivered them:

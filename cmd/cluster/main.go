@@ -100,7 +100,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	for _, in := range c.Instances() {
 		fmt.Fprintf(stdout, "  %s  http://%s  admin http://%s/metrics\n", in.Name, in.Addr, in.AdminAddr)
 	}
-	fmt.Fprintf(stdout, "  NATS_URL=%s\n  kill -HUP %d: rolling restart; Ctrl-C: stop\n\n", c.NATSURL(), os.Getpid())
+	user, password := c.NATSCredentials()
+	fmt.Fprintf(stdout, "  NATS_URL=%s NATS_USER=%s NATS_PASSWORD=%s\n  kill -HUP %d: rolling restart; Ctrl-C: stop\n\n",
+		c.NATSURL(), user, password, os.Getpid())
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -12,6 +12,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -72,15 +74,17 @@ type Options struct {
 // Cluster is a running topology. Its methods are safe for concurrent use
 // except Stop, which ends it.
 type Cluster struct {
-	o         Options
-	log       *slog.Logger
-	out       *prefixer
-	dbURL     string
-	natsURL   string
-	pg        *pglocal.Server
-	nats      []*natsbus.Server
-	instances []*Instance
-	lb        *HAProxy
+	o       Options
+	log     *slog.Logger
+	out     *prefixer
+	dbURL   string
+	natsURL string
+	// natsUser and natsPassword are required by the NATS nodes.
+	natsUser, natsPassword string
+	pg                     *pglocal.Server
+	nats                   []*natsbus.Server
+	instances              []*Instance
+	lb                     *HAProxy
 }
 
 // Instance is one server process. Addr and AdminAddr stay the same across
@@ -238,8 +242,16 @@ func (c *Cluster) startPostgres(ctx context.Context) error {
 // routed into one cluster.
 func (c *Cluster) startNATS() error {
 	n := c.o.NATSNodes
+	// Never an open bus: the nodes require a user, with a password made
+	// for this cluster, of clients and of each other's routes.
+	secret := make([]byte, 16)
+	if _, err := rand.Read(secret); err != nil {
+		return fmt.Errorf("cluster: NATS password: %w", err)
+	}
+	c.natsUser, c.natsPassword = "corkboard", hex.EncodeToString(secret)
 	for i := range n {
-		so := natsbus.ServerOptions{Port: -1, Name: fmt.Sprintf("corkboard-%d", i+1)}
+		so := natsbus.ServerOptions{Port: -1, Name: fmt.Sprintf("corkboard-%d", i+1),
+			User: c.natsUser, Password: c.natsPassword}
 		if c.o.NATSPort != 0 {
 			so.Port = c.o.NATSPort + i
 		}
@@ -276,6 +288,7 @@ func (c *Cluster) startNATS() error {
 func (c *Cluster) env(in *Instance) []string {
 	env := os.Environ()
 	env = append(env, "DATABASE_URL="+c.dbURL, "NATS_URL="+c.natsURL, "MIGRATE=false",
+		"NATS_USER="+c.natsUser, "NATS_PASSWORD="+c.natsPassword,
 		"TRUSTED_PROXIES=127.0.0.1/32", "LOCAL_POSTGRES=")
 	if in != nil {
 		env = append(env, "ADDR="+in.Addr, "ADMIN_ADDR="+in.AdminAddr)
@@ -346,6 +359,9 @@ func (c *Cluster) DatabaseURL() string { return c.dbURL }
 
 // NATSURL is the NATS_URL the instances get (every node).
 func (c *Cluster) NATSURL() string { return c.natsURL }
+
+// NATSCredentials are the NATS_USER and NATS_PASSWORD the nodes require.
+func (c *Cluster) NATSCredentials() (user, password string) { return c.natsUser, c.natsPassword }
 
 // Instances are the server instances, in order.
 func (c *Cluster) Instances() []*Instance { return c.instances }

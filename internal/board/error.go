@@ -21,6 +21,7 @@ const (
 	EUnauthenticated    = "unauthenticated"
 	EForbidden          = "forbidden"
 	ERateLimited        = "rate_limited" // too many requests; Retry-After says when to come back
+	EUnavailable        = "unavailable"  // the database is unreachable or the board busy: nothing changed; Retry-After says when to retry
 	EInternal           = "internal"
 	EMethodNotAllowed   = "method_not_allowed"
 	EUnsupportedMedia   = "unsupported_media_type" // a body that is not application/json
@@ -28,21 +29,29 @@ const (
 
 // Error is an error with a code a client can act on. Field names the offending
 // input field for EInvalid/ETooLarge; Current carries the current
-// representation for EVersionMismatch.
+// representation for EVersionMismatch; Err is the cause, for logs (an
+// EUnavailable error wraps the database's).
 type Error struct {
 	Code       string
 	Message    string
 	Field      string
 	Current    any
-	RetryAfter time.Duration // for ERateLimited
+	RetryAfter time.Duration // for ERateLimited and EUnavailable
+	Err        error
 }
 
 func (e *Error) Error() string {
 	if e.Field != "" {
 		return fmt.Sprintf("%s: %s: %s", e.Code, e.Field, e.Message)
 	}
+	if e.Err != nil {
+		return e.Code + ": " + e.Message + ": " + e.Err.Error()
+	}
 	return e.Code + ": " + e.Message
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with the code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {

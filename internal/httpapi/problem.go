@@ -10,7 +10,9 @@ import (
 	"github.com/corkboard/corkboard/internal/board"
 )
 
-// statusOf maps each error code to its one HTTP status.
+// statusOf maps each error code to its one HTTP status. Every transport
+// that answers with an HTTP status (REST problems, WebSocket upgrade
+// refusals) reads it through StatusOf.
 var statusOf = map[string]int{
 	board.EMalformed:          http.StatusBadRequest,
 	board.EInvalid:            http.StatusUnprocessableEntity,
@@ -24,9 +26,19 @@ var statusOf = map[string]int{
 	board.EUnauthenticated:    http.StatusUnauthorized,
 	board.EForbidden:          http.StatusForbidden,
 	board.ERateLimited:        http.StatusTooManyRequests,
+	board.EUnavailable:        http.StatusServiceUnavailable,
 	board.EInternal:           http.StatusInternalServerError,
 	board.EMethodNotAllowed:   http.StatusMethodNotAllowed,
 	board.EUnsupportedMedia:   http.StatusUnsupportedMediaType,
+}
+
+// StatusOf is the HTTP status of an error code: 500 for a code it does not
+// know.
+func StatusOf(code string) int {
+	if status, ok := statusOf[code]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
 }
 
 // Problem is an RFC 9457 problem document with Corkboard's stable code, the
@@ -47,10 +59,7 @@ type Problem struct {
 // of their cause.
 func problemFor(r *http.Request, err error) Problem {
 	code := board.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := StatusOf(code)
 	p := Problem{
 		Type:     "https://corkboard.dev/problems/" + code,
 		Title:    http.StatusText(status),
@@ -66,14 +75,29 @@ func problemFor(r *http.Request, err error) Problem {
 	return p
 }
 
-// writeError writes err as application/problem+json and logs it if it is an
-// internal error (the only kind logged: the rest are the client's).
+// writeError writes err as a problem document (see WriteProblem) and logs
+// it if it is the server's: internal errors, and at warn an unavailable
+// database. The rest are the client's, and a request whose client has gone
+// away is logged at debug only.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	p := problemFor(r, err)
-	if p.Status >= 500 {
-		a.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Any("err", err))
+	code := board.ErrorCode(err)
+	attrs := []any{slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err)}
+	switch {
+	case r.Context().Err() != nil:
+		a.log.DebugContext(r.Context(), "client went away", attrs...)
+	case code == board.EUnavailable:
+		a.log.WarnContext(r.Context(), "request failed: unavailable", attrs...)
+	case StatusOf(code) >= 500:
+		a.log.ErrorContext(r.Context(), "request failed", attrs...)
 	}
+	WriteProblem(w, r, err)
+}
+
+// WriteProblem writes err as application/problem+json with the status of
+// its code (StatusOf), Retry-After when the error carries one, and the
+// current version's ETag for a failed If-Match.
+func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemFor(r, err)
 	var be *board.Error
 	if errors.As(err, &be) && be.RetryAfter > 0 {
 		w.Header().Set("Retry-After", retryAfter(be.RetryAfter))

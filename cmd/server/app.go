@@ -73,7 +73,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if maxConns == 0 {
 		maxConns = int32(max(4, runtime.NumCPU()))
 	}
-	if a.store, err = store.Open(ctx, a.db.url, store.Options{MaxConns: maxConns}); err != nil {
+	if a.store, err = store.Open(ctx, a.db.url, cfg.storeOptions(maxConns)); err != nil {
 		a.db.close()
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.metrics.Watch(ops.Sources{Hub: a.hub.Stats, Pool: a.store.Pool().Stat, NATS: a.bus})
 	a.health = ops.NewHealth(time.Second,
 		ops.Check{Name: "postgres", Func: a.store.Ping},
-		ops.Check{Name: "nats", Func: func(context.Context) error {
+		ops.Check{Name: "nats", Degrades: true, Func: func(context.Context) error {
 			if !a.bus.Connected() {
 				return errors.New("not connected")
 			}
@@ -158,6 +158,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	janitorCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopJanitor = cancel
 	go a.janitor(janitorCtx)
+	go watchBus(janitorCtx, a.bus, a.hub, cfg.HeadIntervalDegraded, a.metrics, log)
 	a.closeOnce = sync.OnceValue(a.close)
 	log.Info("serving", "addr", a.ln.Addr().String())
 	return a, nil

@@ -95,7 +95,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	apiOpts.Accounts = auth.New(authOpts)
 	api := httpapi.New(apiOpts)
 	a.ws = ws.New(ws.Options{Hub: a.hub, Logger: log, OriginPatterns: originHosts(cfg.TrustedOrigins),
-		Identify: api.Principal})
+		Identify: refusalIdentify(api.Principal)})
 	csrf, err := httpapi.CrossOriginProtection(cfg.TrustedOrigins)
 	if err != nil {
 		a.stopRealtime(context.Background())
@@ -116,7 +116,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	r := chi.NewRouter()
 	r.Use(ops.NewRequestIDs().Middleware, a.metrics.Middleware, ops.AccessLog(log), httpapi.SecurityHeaders)
-	r.Get("/api/ws", a.ws.ServeHTTP)
+	r.With(upgradeRefusals).Get("/api/ws", a.ws.ServeHTTP)
 	r.Get("/api/openapi.yaml", openapi.ServeHTTP)
 	r.With(csrf).Mount("/api", api.Routes())
 	r.Get("/healthz", a.health.Live)

@@ -22,7 +22,8 @@ import (
 )
 
 // TestPostgresOutageUnderLoad stops PostgreSQL while writers create cards,
-// each with its own Idempotency-Key, and starts it again 2 s later. Every
+// each with its own Idempotency-Key, and starts it again 2 s later. A
+// WebSocket upgrade during the outage is refused with 503 too. Every
 // answer that is not a success is 503, problem+json with code unavailable
 // and a Retry-After (or, for a key whose first attempt was cut off in
 // flight, 409 idempotency_in_progress until that claim lapses) — never a
@@ -126,6 +127,30 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 	if err := pg.Stop(); err != nil {
 		t.Fatalf("stop PostgreSQL: %v", err)
 	}
+	// A WebSocket upgrade meets the outage too (its credential cannot be
+	// checked): 503 with Retry-After, not 500 or 401.
+	upgrade := func() (int, http.Header, string) {
+		req, _ := http.NewRequest("GET", "http://"+a.Addr()+"/api/ws", nil)
+		req.Header.Set("Authorization", "Bearer "+owner.secret)
+		for k, v := range map[string]string{"Connection": "Upgrade", "Upgrade": "websocket",
+			"Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="} {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("upgrade: %v", err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			return resp.StatusCode, resp.Header, "" // the body is the connection
+		}
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(data)
+	}
+	if st, hdr, body := upgrade(); st != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" ||
+		!strings.Contains(body, `"code":"unavailable"`) {
+		t.Errorf("upgrade while PostgreSQL is down: %d, Retry-After %q, %s", st, hdr.Get("Retry-After"), body)
+	}
 	time.Sleep(2 * time.Second)
 	pg, err = pglocal.Start(ctx, pglocal.Options{Dir: dir + "/pg", Port: port, Fast: true})
 	if err != nil {
@@ -154,6 +179,9 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 			t.Fatalf("a write after PostgreSQL came back: %d", resp.StatusCode)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	if st, _, body := upgrade(); st != http.StatusSwitchingProtocols {
+		t.Errorf("upgrade after PostgreSQL came back: %d %s", st, body)
 	}
 	wg.Wait()
 

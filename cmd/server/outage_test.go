@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -329,6 +330,13 @@ func TestAllNATSNodesDown(t *testing.T) {
 	before := writes.Load()
 	time.Sleep(10 * time.Second)
 	during := writes.Load() - before
+	for i, a := range apps {
+		rec := httptest.NewRecorder()
+		a.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		if !strings.Contains(rec.Body.String(), `corkboard_degraded{dependency="nats"} 1`) {
+			t.Errorf("instance %d: corkboard_degraded{dependency=\"nats\"} is not 1 while NATS is down", i)
+		}
+	}
 	for i, n := range down {
 		var routes []string
 		for j, o := range down {

@@ -56,7 +56,8 @@ func currentColumn(ctx context.Context, tx pgx.Tx, boardID, colID string, ifVers
 	return c, nil
 }
 
-// CreateColumn adds a column to the board at in.Position (default: last).
+// CreateColumn adds a column to the board at in.Position (default: last),
+// respacing the board's columns first if the gap there is full.
 func (s *Store) CreateColumn(ctx context.Context, m board.Meta, boardID string, in board.ColumnInput) (board.Column, board.Event, error) {
 	return respacing(ctx, s, m, boardID, func() (board.Column, board.Event, error) { return s.createColumn(ctx, m, boardID, in) })
 }
@@ -93,7 +94,8 @@ func (s *Store) UpdateColumn(ctx context.Context, m board.Meta, boardID, colID s
 	})
 }
 
-// MoveColumn puts a column at p among the board's columns.
+// MoveColumn puts a column at p among the board's columns, respacing them
+// first if the gap there is full.
 func (s *Store) MoveColumn(ctx context.Context, m board.Meta, boardID, colID string, p board.Position, ifVersion int64) (board.Column, board.Event, error) {
 	return respacing(ctx, s, m, boardID, func() (board.Column, board.Event, error) { return s.moveColumn(ctx, m, boardID, colID, p, ifVersion) })
 }

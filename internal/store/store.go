@@ -111,8 +111,9 @@ func configure(cfg *pgxpool.Config, o Options) {
 // Close closes the pool, waiting for connections in use.
 func (s *Store) Close() { s.pool.Close() }
 
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+// Ping checks that the database answers. Its error is the driver's, for
+// readiness reports.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Pool.Ping(ctx) }
 
 // Pool exposes the pool for health checks and metrics.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool.Pool }

@@ -15,7 +15,7 @@ import (
 // cmd/server scaled down, so that the tests wait less.
 var outageOptions = store.Options{MaxConns: 4, ConnectTimeout: 2 * time.Second,
 	StatementTimeout: 10 * time.Second, LockTimeout: 300 * time.Millisecond,
-	IdleInTransactionTimeout: time.Second, KeepAlive: 10 * time.Second}
+	IdleInTransactionTimeout: 2 * time.Second, KeepAlive: 10 * time.Second}
 
 // TestFrozenLockHolderIsCut: an instance frozen in the middle of a
 // mutation — its connection holds the board's row lock, idle in
@@ -27,7 +27,7 @@ var outageOptions = store.Options{MaxConns: 4, ConnectTimeout: 2 * time.Second,
 // frozen one's half-made change is rolled back: the log stays gap-free.
 //
 // Bound: a write to the board succeeds at most IdleInTransactionTimeout
-// (1 s here; 5 s by default) plus one LockTimeout after the holder froze.
+// (2 s here; 5 s by default) after the holder froze.
 // The test measures and logs it; it fails only if writes never recover
 // while the holder stays frozen (without the session settings they do not:
 // the lock is held for as long as the frozen process lives).

@@ -85,7 +85,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	if maxConns == 0 {
 		maxConns = int32(max(4, runtime.NumCPU()))
 	}
-	if a.store, err = store.Open(ctx, a.db.url, store.Options{MaxConns: maxConns}); err != nil {
+	if a.store, err = store.Open(ctx, a.db.url, cfg.storeOptions(maxConns)); err != nil {
 		return nil, err
 	}
 	undo.push(a.store.Close)
@@ -119,7 +119,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	a.metrics.Watch(ops.Sources{Hub: a.hub.Stats, Pool: a.store.Pool().Stat, NATS: a.bus})
 	a.health = ops.NewHealth(time.Second,
 		ops.Check{Name: "postgres", Func: a.store.Ping},
-		ops.Check{Name: "nats", Func: func(context.Context) error {
+		ops.Check{Name: "nats", Degrades: true, Func: func(context.Context) error {
 			if !a.bus.Connected() {
 				return errors.New("not connected")
 			}
@@ -165,6 +165,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	a.seqDone = make(chan struct{})
 	go func() { defer close(a.seqDone); a.seq.Run(janitorCtx) }()
 	a.webhooks.Start()
+	go watchBus(janitorCtx, a.bus, a.hub, cfg.HeadIntervalDegraded, a.metrics, log)
 	a.closeOnce = sync.OnceValue(a.close)
 	log.Info("serving", "addr", a.ln.Addr().String())
 	return a, nil

@@ -88,6 +88,12 @@ const (
 	KindCardArchived   = "card.archived"
 	KindCardUnarchived = "card.unarchived"
 	KindCardDeleted    = "card.deleted"
+	// KindCardsRespaced and KindColumnsRespaced give every card of a
+	// column, or every column of a board, a fresh rank (a Respaced), in
+	// the same order: the server's answer to a gap between two ranks that
+	// thousands of inserts have used up. Nothing else about them changes.
+	KindCardsRespaced   = "cards.respaced"
+	KindColumnsRespaced = "columns.respaced"
 )
 
 // Event is one entry of a board's log. Seq is contiguous per board, starting
@@ -124,6 +130,20 @@ type ColumnDeleted struct {
 	To      string   `json:"to,omitempty"`
 	Moved   []Card   `json:"moved,omitempty"`
 	Deleted []string `json:"deleted,omitempty"`
+}
+
+// Respaced is the payload of cards.respaced (ColumnID names the column) and
+// columns.respaced: the new rank of every card of the column, or of every
+// column of the board, in order.
+type Respaced struct {
+	ColumnID string   `json:"column_id,omitempty"`
+	Ranks    []Ranked `json:"ranks"`
+}
+
+// Ranked is an item's id and new rank.
+type Ranked struct {
+	ID   string `json:"id"`
+	Rank string `json:"rank"`
 }
 
 // What DeleteColumn does with the cards of a non-empty column.

@@ -41,8 +41,8 @@ var statusOf = map[string]int{
 	board.EUnauthenticated:    http.StatusUnauthorized,
 	board.EForbidden:          http.StatusForbidden,
 	board.ERateLimited:        http.StatusTooManyRequests,
-	board.EInternal:           http.StatusInternalServerError,
 	board.EUnavailable:        http.StatusServiceUnavailable,
+	board.EInternal:           http.StatusInternalServerError,
 	EMethodNotAllowed:         http.StatusMethodNotAllowed,
 	EUnsupportedMedia:         http.StatusUnsupportedMediaType,
 }
@@ -81,14 +81,29 @@ func problemFor(r *http.Request, err error) Problem {
 	return p
 }
 
-// writeError writes err as application/problem+json and logs it if it is an
-// internal error (the only kind logged: the rest are the client's).
+// writeError writes err as a problem document (see WriteProblem) and logs
+// it if it is the server's: internal errors, and at warn an unavailable
+// database. The rest are the client's, and a request whose client has gone
+// away is logged at debug only.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	p := problemFor(r, err)
-	if p.Status >= 500 && p.Code != board.EUnavailable {
-		a.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Any("err", err))
+	code := board.ErrorCode(err)
+	attrs := []any{slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err)}
+	switch {
+	case r.Context().Err() != nil:
+		a.log.DebugContext(r.Context(), "client went away", attrs...)
+	case code == board.EUnavailable:
+		a.log.WarnContext(r.Context(), "request failed: unavailable", attrs...)
+	case ErrorStatus(code) >= 500:
+		a.log.ErrorContext(r.Context(), "request failed", attrs...)
 	}
+	WriteProblem(w, r, err)
+}
+
+// WriteProblem writes err as application/problem+json with the status of
+// its code (ErrorStatus), Retry-After when the error carries one, and the
+// current version's ETag for a failed If-Match.
+func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemFor(r, err)
 	var be *board.Error
 	if errors.As(err, &be) && be.RetryAfter > 0 {
 		w.Header().Set("Retry-After", retryAfter(be.RetryAfter))

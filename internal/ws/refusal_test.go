@@ -10,8 +10,9 @@ import (
 	"github.com/corkboard/corkboard/internal/httpapi"
 )
 
-// TestRefusalStatus: an upgrade refused with a code answers the status REST
-// gives that code (one table, httpapi.ErrorStatus), in a problem document.
+// TestRefusalStatus: an upgrade refused with a code answers the problem REST
+// gives that code (one table, httpapi.ErrorStatus; Retry-After when the
+// error carries one).
 func TestRefusalStatus(t *testing.T) {
 	for code, want := range map[string]int{
 		board.EInvalid:         http.StatusUnprocessableEntity,
@@ -20,9 +21,10 @@ func TestRefusalStatus(t *testing.T) {
 		board.EForbidden:       http.StatusForbidden,
 		board.ERateLimited:     http.StatusTooManyRequests,
 		board.EInternal:        http.StatusInternalServerError,
+		board.EUnavailable:     http.StatusServiceUnavailable,
 	} {
 		rec := httptest.NewRecorder()
-		writeRefusal(rec, board.Errorf(code, "refused"))
+		httpapi.WriteProblem(rec, httptest.NewRequest(http.MethodGet, "/api/ws", nil), board.Errorf(code, "refused"))
 		if rec.Code != want || rec.Code != httpapi.ErrorStatus(code) {
 			t.Errorf("%s: status %d, want %d (REST: %d)", code, rec.Code, want, httpapi.ErrorStatus(code))
 		}

@@ -115,7 +115,7 @@ func (h *Handler) Wait(ctx context.Context) error {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p, err := h.o.Identify(r)
 	if err != nil {
-		writeRefusal(w, err)
+		httpapi.WriteProblem(w, r, err)
 		return
 	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
@@ -151,16 +151,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer h.conns.Done()
 		s.run(ctx)
 	}()
-}
-
-func writeRefusal(w http.ResponseWriter, err error) {
-	code := board.ErrorCode(err)
-	status := httpapi.ErrorStatus(code) // the status REST gives the same code
-	body, _ := json.Marshal(map[string]any{"type": "https://corkboard.dev/problems/" + code,
-		"title": http.StatusText(status), "status": status, "code": code, "detail": board.ErrorMessage(err)})
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	w.Write(body) //nolint:errcheck // the client may be gone
 }
 
 // session is one connection.

@@ -101,6 +101,18 @@ export class BoardModel {
         this.cards.delete(d.id);
         change.cards.add(d.id);
         break;
+      case "cards.respaced":
+      case "columns.respaced": {
+        // Fresh ranks for every card of a column (every column of the
+        // board), in the same order; nothing else changes.
+        const items = e.kind === "cards.respaced" ? this.cards : this.columns;
+        const touched = e.kind === "cards.respaced" ? change.cards : change.columns;
+        for (const r of d.ranks || []) {
+          const x = items.get(r.id);
+          if (x) { items.set(r.id, { ...x, rank: r.rank }); touched.add(r.id); }
+        }
+        break;
+      }
       case "member.added":
       case "member.updated":
         this.members.set(d.user_id, d);

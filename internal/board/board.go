@@ -56,6 +56,11 @@ type Card struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	ArchivedAt  *time.Time `json:"archived_at"`
+	// What is on the card, kept by the server with each change to it (a
+	// comment or checklist change does not change the card's Version).
+	CommentCount   int `json:"comment_count"`
+	ChecklistDone  int `json:"checklist_done"`  // ticked items of all its checklists
+	ChecklistTotal int `json:"checklist_total"` // items of all its checklists
 }
 
 // Snapshot is a board with its columns and cards in order, read in one

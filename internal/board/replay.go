@@ -59,6 +59,13 @@ func (s *Snapshot) Apply(e Event) error {
 				})
 			}
 		}
+	case KindCommentCreated, KindCommentUpdated, KindCommentDeleted,
+		KindChecklistCreated, KindChecklistUpdated, KindChecklistDeleted,
+		KindChecklistItemCreated, KindChecklistItemUpdated, KindChecklistItemMoved, KindChecklistItemDeleted:
+		var c CardChange
+		if err = json.Unmarshal(e.Data, &c); err == nil {
+			err = s.setCounts(c.Card)
+		}
 	case KindCardDeleted:
 		var d Deleted
 		if err = json.Unmarshal(e.Data, &d); err == nil {
@@ -86,6 +93,18 @@ func (s *Snapshot) putCard(c Card) {
 	s.deleteCard(c.ID)
 	s.Cards = append(s.Cards, c)
 	SortCards(s.Cards, s.Columns)
+}
+
+// setCounts sets what a card shows of the things on it; a snapshot holds
+// the counts, not the comments and checklists (see docs/api.md).
+func (s *Snapshot) setCounts(n CardCounts) error {
+	for i := range s.Cards {
+		if c := &s.Cards[i]; c.ID == n.ID {
+			c.CommentCount, c.ChecklistDone, c.ChecklistTotal = n.CommentCount, n.ChecklistDone, n.ChecklistTotal
+			return nil
+		}
+	}
+	return fmt.Errorf("no card %q", n.ID)
 }
 
 func (s *Snapshot) deleteCard(id string) {

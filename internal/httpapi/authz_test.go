@@ -74,6 +74,7 @@ const (
 // azRefs are the ids a request is built from.
 type azRefs struct {
 	board, col, col2, card, archived, member string // of a board
+	comment, checklist, item                 string // on card
 	session, token                           string // of an account
 	username                                 string // a user who is no member of A or B
 	fresh                                    string // a username nobody has
@@ -173,6 +174,48 @@ var azRows = []azRow{
 		return "/boards/" + r.board + "/cards/" + r.card, nil
 	}},
 
+	{method: "GET", pattern: "/boards/{board}/cards/{card}/comments", access: azRead, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/comments", nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/cards/{card}/comments", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/comments", map[string]any{"text": "new"}
+	}},
+	// The owner wrote the comment: only the author edits it, and only the
+	// author or an owner deletes it.
+	{method: "PATCH", pattern: "/boards/{board}/cards/{card}/comments/{comment}", access: azWrite, children: true,
+		outcome: map[azClass]string{azEditor: "403"}, req: func(r azRefs) (string, any) {
+			return "/boards/" + r.board + "/cards/" + r.card + "/comments/" + r.comment, map[string]any{"text": "edited"}
+		}},
+	{method: "DELETE", pattern: "/boards/{board}/cards/{card}/comments/{comment}", access: azWrite, children: true,
+		outcome: map[azClass]string{azEditor: "403"}, req: func(r azRefs) (string, any) {
+			return "/boards/" + r.board + "/cards/" + r.card + "/comments/" + r.comment, nil
+		}},
+	{method: "GET", pattern: "/boards/{board}/cards/{card}/checklists", access: azRead, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists", nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/cards/{card}/checklists", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists", map[string]any{"name": "new"}
+	}},
+	{method: "PATCH", pattern: "/boards/{board}/cards/{card}/checklists/{checklist}", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists/" + r.checklist, map[string]any{"name": "renamed"}
+	}},
+	{method: "DELETE", pattern: "/boards/{board}/cards/{card}/checklists/{checklist}", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists/" + r.checklist, nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/cards/{card}/checklists/{checklist}/items", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists/" + r.checklist + "/items", map[string]any{"text": "new"}
+	}},
+	{method: "PATCH", pattern: "/boards/{board}/cards/{card}/checklists/{checklist}/items/{item}", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists/" + r.checklist + "/items/" + r.item, map[string]any{"done": true}
+	}},
+	{method: "POST", pattern: "/boards/{board}/cards/{card}/checklists/{checklist}/items/{item}/move", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists/" + r.checklist + "/items/" + r.item + "/move",
+			map[string]any{"position": map[string]string{"to": "top"}}
+	}},
+	{method: "DELETE", pattern: "/boards/{board}/cards/{card}/checklists/{checklist}/items/{item}", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists/" + r.checklist + "/items/" + r.item, nil
+	}},
+
 	{method: "GET", pattern: "/boards/{board}/members", access: azRead, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/members", nil
 	}},
@@ -240,6 +283,7 @@ func (row azRow) expect(c azClass, k azIDs) string {
 // routes act on), with columns col (holding card and archived) and col2.
 type azWorld struct {
 	board, col, col2, card, archived, member string
+	comment, checklist, item                 string // on card, by the owner
 }
 
 type azMatrix struct {
@@ -273,6 +317,13 @@ func (m *azMatrix) newBoard(owner string, members map[string]string, memberTarge
 	e.must(c, "POST", B+"/cards", map[string]string{"column_id": col.ID, "title": "archived"}, &arch)
 	e.must(c, "POST", B+"/cards/"+arch.ID+"/archive", nil, nil)
 	w.card, w.archived = card.ID, arch.ID
+	var cm board.Comment
+	var cl board.Checklist
+	var it board.ChecklistItem
+	e.must(c, "POST", B+"/cards/"+card.ID+"/comments", map[string]string{"text": "comment"}, &cm)
+	e.must(c, "POST", B+"/cards/"+card.ID+"/checklists", map[string]string{"name": "list"}, &cl)
+	e.must(c, "POST", B+"/cards/"+card.ID+"/checklists/"+cl.ID+"/items", map[string]string{"text": "item"}, &it)
+	w.comment, w.checklist, w.item = cm.ID, cl.ID, it.ID
 	return w
 }
 
@@ -325,8 +376,10 @@ func (m *azMatrix) refs(w azWorld, k azIDs, login account, session2, token2 stri
 	}
 	r.board = own.board
 	r.col, r.col2, r.card, r.archived, r.member = own.col, own.col2, own.card, own.archived, own.member
+	r.comment, r.checklist, r.item = own.comment, own.checklist, own.item
 	if k == azMixed || k == azMixedRev {
 		r.col, r.col2, r.card, r.archived, r.member = other.col, other.col2, other.card, other.archived, other.member
+		r.comment, r.checklist, r.item = other.comment, other.checklist, other.item
 	}
 	return r
 }
@@ -463,8 +516,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, b := range []string{m.shared.board, m.b.board} {
 		var seq int64
 		e.st.Pool().QueryRow(t.Context(), `SELECT seq FROM boards WHERE id = $1`, b).Scan(&seq)
-		// created, 3 members (A) or 1 (B), 2 columns, 2 cards, 1 archive
-		if want := map[string]int64{m.shared.board: 9, m.b.board: 7}[b]; seq != want {
+		// created, 3 members (A) or 1 (B), 2 columns, 2 cards, 1 archive,
+		// a comment, a checklist and an item
+		if want := map[string]int64{m.shared.board: 12, m.b.board: 10}[b]; seq != want {
 			t.Errorf("board %s is at seq %d after the matrix, want %d", b, seq, want)
 		}
 	}

@@ -201,7 +201,7 @@ func ifMatch(r *http.Request) (int64, error) {
 
 func etag(version int64) string { return strconv.Quote(strconv.FormatInt(version, 10)) }
 
-// versionOf returns the version of a board, column or card representation.
+// versionOf returns the version of a representation that has one.
 func versionOf(v any) (int64, bool) {
 	switch x := v.(type) {
 	case board.Board:
@@ -212,6 +212,12 @@ func versionOf(v any) (int64, bool) {
 		return x.Version, true
 	case board.Snapshot:
 		return x.Board.Version, true
+	case board.Comment:
+		return x.Version, true
+	case board.Checklist:
+		return x.Version, true
+	case board.ChecklistItem:
+		return x.Version, true
 	}
 	return 0, false
 }

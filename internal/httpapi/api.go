@@ -25,6 +25,8 @@ type Store interface {
 	Snapshot(ctx context.Context, user, boardID string) (board.Snapshot, error)
 	UpdateBoard(ctx context.Context, m board.Meta, boardID string, p board.BoardPatch, ifVersion int64) (board.Board, board.Event, error)
 	DeleteBoard(ctx context.Context, m board.Meta, boardID string, ifVersion int64) (board.Event, error)
+	ExportBoard(ctx context.Context, user, boardID string) (board.Export, error)
+	ImportBoard(ctx context.Context, m board.Meta, x board.Export) (board.Board, board.Event, error)
 	Events(ctx context.Context, user, boardID string, since int64, limit int) ([]board.Event, int64, error)
 
 	CreateColumn(ctx context.Context, m board.Meta, boardID string, in board.ColumnInput) (board.Column, board.Event, error)
@@ -167,11 +169,13 @@ func (a *API) accountRoutes(r chi.Router) {
 func (a *API) boardRoutes(r chi.Router) {
 	r.Get("/boards", a.listBoards)
 	r.Post("/boards", a.createBoard)
+	r.Post("/boards/import", a.importBoard)
 	r.Route("/boards/{board}", func(r chi.Router) {
 		r.Get("/", a.getSnapshot)
 		r.Patch("/", a.updateBoard)
 		r.Delete("/", a.deleteBoard)
 		r.Get("/events", a.listEvents)
+		r.Get("/export", a.exportBoard)
 
 		r.Post("/columns", a.createColumn)
 		r.Patch("/columns/{column}", a.updateColumn)

@@ -26,11 +26,12 @@ func readBody(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, board.MaxBodyBytes))
+		limit := bodyLimit(r)
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			writeProblem(w, r, board.Errorf(board.ETooLarge, "the request body is over the limit of %d bytes", board.MaxBodyBytes))
+			writeProblem(w, r, board.Errorf(board.ETooLarge, "the request body is over the limit of %d bytes", limit))
 			return
 		case err != nil:
 			writeProblem(w, r, board.Errorf(board.EMalformed, "could not read the request body"))
@@ -45,6 +46,15 @@ func readBody(next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bodyKey{}, body)))
 	})
+}
+
+// bodyLimit is the size limit of r's body: board.MaxBodyBytes, or
+// board.MaxImportBytes for an import (POST /api/boards/import).
+func bodyLimit(r *http.Request) int64 {
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/boards/import") {
+		return board.MaxImportBytes
+	}
+	return board.MaxBodyBytes
 }
 
 func jsonMediaType(ct string) bool {

@@ -43,7 +43,12 @@ func newCardWorld(t *testing.T) *cardWorld {
 // snapshot (members aside: some were added straight in SQL).
 func (w *cardWorld) checkReplay(t *testing.T, boardID string) board.Snapshot {
 	t.Helper()
-	events, _ := allEvents(t, w.st, w.owner.Actor, boardID)
+	return w.checkReplayAs(t, w.owner.Actor, boardID)
+}
+
+func (w *cardWorld) checkReplayAs(t *testing.T, user, boardID string) board.Snapshot {
+	t.Helper()
+	events, _ := allEvents(t, w.st, user, boardID)
 	var replayed board.Snapshot
 	for i, e := range events {
 		if e.Seq != int64(i+1) {
@@ -53,7 +58,7 @@ func (w *cardWorld) checkReplay(t *testing.T, boardID string) board.Snapshot {
 			t.Fatal(err)
 		}
 	}
-	snap, err := w.st.Snapshot(context.Background(), w.owner.Actor, boardID)
+	snap, err := w.st.Snapshot(context.Background(), user, boardID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -146,6 +146,12 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	ann.call("DELETE", C+"/checklists/"+list.ID, nil, 204, nil)
 	ann.call("DELETE", C+"/comments/"+comment.ID, nil, 204, nil)
 
+	// Export and import.
+	var export map[string]any
+	ann.call("GET", "/api/boards/"+b.ID+"/export", nil, 200, &export)
+	ann.call("POST", "/api/boards/import", export, 201, nil)
+	ann.bad("POST", "/api/boards/import", map[string]any{"format": "corkboard.board", "version": 9}, 422)
+
 	// Members.
 	ann.call("POST", "/api/boards/"+b.ID+"/members", map[string]any{"username": "bob", "role": "viewer"}, 201, nil)
 	var members struct {

@@ -131,10 +131,11 @@ func FromTrello(data []byte) (Export, error) {
 		closedList[l.ID] = l.Closed
 	}
 
-	cards := slices.Clone(t.Cards)
-	slices.SortStableFunc(cards, func(a, b trelloCard) int { return cmp.Compare(a.Pos, b.Pos) })
-	where := make(map[string][2]int, len(cards)) // card id → column, index
-	for i, c := range cards {
+	// Error messages name an element by its index in the file, so sort
+	// indices.
+	where := make(map[string][2]int, len(t.Cards)) // card id → column, index
+	for _, i := range byPos(t.Cards, func(c trelloCard) trelloPos { return c.Pos }) {
+		c := t.Cards[i]
 		origin := fmt.Sprintf("Trello card %q, id %s", c.Name, c.ID)
 		col, ok := colOf[c.IDList]
 		if !ok {
@@ -159,9 +160,8 @@ func FromTrello(data []byte) (Export, error) {
 		x.Columns[col].Cards = append(x.Columns[col].Cards, card)
 	}
 
-	checklists := slices.Clone(t.Checklists)
-	slices.SortStableFunc(checklists, func(a, b trelloChecklist) int { return cmp.Compare(a.Pos, b.Pos) })
-	for i, l := range checklists {
+	for _, i := range byPos(t.Checklists, func(l trelloChecklist) trelloPos { return l.Pos }) {
+		l := t.Checklists[i]
 		w, ok := where[l.IDCard]
 		if !ok {
 			return Export{}, FieldError(EInvalid, fmt.Sprintf("checklists[%d].idCard", i),
@@ -223,6 +223,16 @@ func trelloLabels(c trelloCard, byID map[string]trelloLabel) []string {
 		}
 	}
 	return out
+}
+
+// byPos returns the indices of xs in the order of their positions.
+func byPos[T any](xs []T, pos func(T) trelloPos) []int {
+	idx := make([]int, len(xs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(pos(xs[a]), pos(xs[b])) })
+	return idx
 }
 
 func cmpBool(a, b bool) int {

@@ -126,6 +126,11 @@ var azRows = []azRow{
 		return "/boards", map[string]string{"name": "new"}
 	}},
 
+	{method: "POST", pattern: "/boards/import", access: azAnyUser, req: func(azRefs) (string, any) {
+		return "/boards/import", map[string]any{"format": board.ExportFormat, "version": board.ExportVersion,
+			"board": map[string]string{"name": "imported"}, "columns": []any{map[string]any{"name": "c"}}}
+	}},
+
 	{method: "GET", pattern: "/boards/{board}/", access: azRead, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board, nil
 	}},
@@ -137,6 +142,9 @@ var azRows = []azRow{
 	}},
 	{method: "GET", pattern: "/boards/{board}/events", access: azRead, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/events?since=0&limit=10", nil
+	}},
+	{method: "GET", pattern: "/boards/{board}/export", access: azRead, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/export", nil
 	}},
 
 	{method: "POST", pattern: "/boards/{board}/columns", access: azWrite, children: true, req: func(r azRefs) (string, any) {

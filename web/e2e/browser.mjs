@@ -282,6 +282,88 @@ scenarios.live = async () => {
 };
 
 
+// Comments and checklists: two people on two instances with one card open.
+// A comment (with markup and a URL) shows up live on the other screen as
+// text with a safe link; a checklist made by one is ticked and reordered by
+// keyboard by the other; the card faces show the counts; the board exports
+// and imports through the page.
+scenarios.cardthings = async () => {
+  const { board, cols } = await newBoard("alice", `Card things ${run}`, ["Todo", "Done"], { bob: "editor" });
+  const c = await addCard("alice", board.id, cols[0].id, "Launch plan");
+  const A = await open("A(alice@0)", "alice", I0);
+  const B = await open("B(bob@1)", "bob", I1);
+  await Promise.all([gotoBoard(A, board.id), gotoBoard(B, board.id)]);
+  for (const P of [A, B]) {
+    await card(P, "Launch plan").click();
+    await P.locator("dialog.card-dialog .cd-comments .muted", { hasText: "No comments yet." }).waitFor();
+  }
+  const dA = A.locator("dialog.card-dialog"), dB = B.locator("dialog.card-dialog");
+
+  // alice comments; bob sees it live in his open dialog.
+  const text = `<img src=x onerror="window.__xss=1"> see https://example.com/spec?a=1&b=2.\nsecond line`;
+  await dA.getByLabel("New comment").fill(text);
+  let start = Date.now();
+  await dA.getByRole("button", { name: "Comment", exact: true }).click();
+  const dt = await within(B, 1000, start, "alice's comment in bob's dialog",
+    () => [...document.querySelectorAll("dialog.card-dialog .comment-text")].some((p) => p.textContent.includes("second line")));
+  log(`comment seen by the other in ${dt} ms`);
+  const shownText = await dB.locator(".comment-text").first().textContent();
+  eq(shownText, text, "the comment as bob sees it");
+  const links = await dB.locator(".comment-text a").evaluateAll((as) => as.map((a) => [a.getAttribute("href"), a.getAttribute("rel"), a.textContent]));
+  eq(links, [["https://example.com/spec?a=1&b=2", "noopener noreferrer", "https://example.com/spec?a=1&b=2"]], "the link in the comment");
+  eq(await B.evaluate(() => [window.__xss ?? null, document.querySelectorAll("dialog.card-dialog .comment img").length]), [null, 0], "markup from the comment");
+  // bob cannot edit alice's comment; alice edits hers, bob sees "(edited)".
+  eq(await dB.getByRole("button", { name: "Edit your comment" }).count(), 0, "bob's edit button on alice's comment");
+  await dA.getByRole("button", { name: "Edit your comment" }).click();
+  await dA.getByLabel("Edit comment").fill("Plan agreed.");
+  await dA.getByRole("button", { name: "Save" }).click();
+  await dB.locator(".comment-edited").waitFor();
+  eq(await dB.locator(".comment-text").first().textContent(), "Plan agreed.", "the edited comment on bob's screen");
+
+  // bob makes a checklist with two items; alice sees it live.
+  await dB.getByLabel("New checklist name").fill("Steps");
+  await dB.getByRole("button", { name: "Add checklist" }).click();
+  const add = dB.getByLabel("Add an item to Steps");
+  await add.fill("Write notes");
+  await add.press("Enter");
+  await dB.locator(".item-text", { hasText: "Write notes" }).waitFor();
+  await add.fill("Ship it");
+  await add.press("Enter");
+  await dA.locator(".item-text", { hasText: "Ship it" }).waitFor();
+  // alice ticks "Ship it" with the keyboard and moves it up with Alt+ArrowUp.
+  const box = dA.getByLabel("Ship it", { exact: true });
+  await box.focus();
+  await A.keyboard.press("Space");
+  await dB.locator(".checklist-item.is-done .item-text", { hasText: "Ship it" }).waitFor();
+  await box.focus();
+  await A.keyboard.press("Alt+ArrowUp");
+  await B.waitForFunction(() => JSON.stringify([...document.querySelectorAll("dialog.card-dialog .item-text")].map((x) => x.textContent)) ===
+    JSON.stringify(["Ship it", "Write notes"]));
+  // Counts on both card faces.
+  for (const P of [A, B]) {
+    await P.keyboard.press("Escape");
+    await P.locator("dialog.card-dialog").waitFor({ state: "detached" });
+    await card(P, "Launch plan").locator(".checklist-count", { hasText: "1/2" }).waitFor();
+    await card(P, "Launch plan").locator(".comment-count", { hasText: "1" }).waitFor();
+  }
+  await inOrder(A);
+  await inOrder(B);
+  const lists = await call("alice", "GET", `/api/boards/${board.id}/cards/${c.id}/checklists`);
+  eq(lists.checklists[0].items.map((x) => [x.text, x.done]), [["Ship it", true], ["Write notes", false]], "the checklist in the database");
+
+  // Export through the API, import through the boards page's file picker.
+  const doc = await call("alice", "GET", `/api/boards/${board.id}/export`);
+  await A.goto("/");
+  await A.locator("#import-file").setInputFiles({ name: "board.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(doc)) });
+  await A.waitForURL((u) => /\/boards\//.test(u.pathname) && !u.pathname.endsWith(board.id));
+  await A.waitForSelector('.conn[data-conn="live"]');
+  await card(A, "Launch plan").locator(".checklist-count", { hasText: "1/2" }).waitFor();
+  // A file that is not a board is refused with the server's reason.
+  await A.goto("/");
+  await A.locator("#import-file").setInputFiles({ name: "x.json", mimeType: "application/json", buffer: Buffer.from('{"hello": 1}') });
+  await A.locator(".toast", { hasText: "neither a Corkboard export" }).waitFor();
+};
+
 // A realistic board for screenshots (and the eye of whoever reads them).
 async function demoBoard() {
   const { board, cols } = await newBoard("alice", "Product launch · Q3", ["Backlog", "In progress", "Review", "Done"],

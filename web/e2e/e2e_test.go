@@ -39,6 +39,7 @@ var scenarios = []string{
 	"conflict",
 	"rollback",
 	"large",
+	"cardthings",
 	"screenshots",
 }
 

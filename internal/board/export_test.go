@@ -143,3 +143,35 @@ func TestParseImportRefuses(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseImport: any document is either refused with a client error or
+// accepted as a valid export that survives a JSON round trip.
+func FuzzParseImport(f *testing.F) {
+	trello, err := os.ReadFile("testdata/trello-board.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(trello)
+	f.Add([]byte(`{"format":"corkboard.board","version":1,"board":{"name":"b"},"columns":[{"name":"c","cards":[{"title":"t","due":"2026-01-02","checklists":[{"name":"l","items":[{"text":"i","done":true}]}],"comments":[{"text":"k","author_id":"x"}]}]}]}`))
+	f.Add([]byte(`{"name":"t","lists":[{"id":"l","name":"L","pos":"top"}],"cards":[{"id":"c","name":"C","idList":"l","due":"2024-01-01T00:00:00Z"}],"actions":[{"type":"commentCard","date":"x","data":{"card":{"id":"c"}}}]}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		x, err := board.ParseImport(data)
+		if err != nil {
+			if code := board.ErrorCode(err); code != board.EMalformed && code != board.EInvalid {
+				t.Fatalf("refused with %v", err)
+			}
+			return
+		}
+		if err := x.Validate(); err != nil {
+			t.Fatalf("accepted a document that does not validate: %v", err)
+		}
+		b, err := json.Marshal(x)
+		if err != nil {
+			t.Fatalf("marshal: %v", err)
+		}
+		if _, err := board.ParseImport(b); err != nil {
+			t.Fatalf("the accepted document, as an export, is refused: %v", err)
+		}
+	})
+}

@@ -387,6 +387,28 @@ async function demoBoard() {
   ];
   const made = [];
   for (const [col, title, extra] of cards) made.push(await addCard("alice", board.id, cols[col].id, title, extra));
+  // Checklists and comments on some cards.
+  const things = {
+    "Billing: proration on plan change": {
+      lists: { "Cases": [["Upgrade mid-cycle", true], ["Downgrade mid-cycle", true], ["Annual → monthly", false], ["Refund on cancel", false]] },
+      comments: [["bob", "Stripe handles most of this; the annual → monthly path is ours.\nNotes: https://example.com/billing/proration"],
+        ["alice", "Let's pair on the refund case on Thursday."]],
+    },
+    "Onboarding checklist redesign": { lists: { "Design": [["Wireframes", true], ["Copy", false], ["Usability test", false]] },
+      comments: [["carol", "Figma link in the description once the review is done."]] },
+    "Release notes for 3.0": { comments: [["alice", "Draft is up for review."], ["bob", "Looks good!"], ["carol", "Added the a11y section."]] },
+    "Set up status page": { lists: { "Done": [["Pick a provider", true], ["Add components", true]] } },
+  };
+  for (const c of made) {
+    const t = things[c.title];
+    if (!t) continue;
+    const base = `/api/boards/${board.id}/cards/${c.id}`;
+    for (const [name, items] of Object.entries(t.lists || {})) {
+      const l = await call("alice", "POST", `${base}/checklists`, { name });
+      for (const [text, done] of items) await call("alice", "POST", `${base}/checklists/${l.id}/items`, { text, done });
+    }
+    for (const [who, text] of t.comments || []) await call(who, "POST", `${base}/comments`, { text });
+  }
   return { board, cols, cards: made };
 }
 
@@ -401,6 +423,8 @@ scenarios.screenshots = async () => {
   await shot(A, "board-desktop");
   await card(A, "Billing: proration on plan change").click();
   await A.locator("dialog.card-dialog").waitFor();
+  await A.locator("dialog.card-dialog .comment").first().waitFor();
+  await A.locator("dialog.card-dialog .checklist-item").first().waitFor();
   await shot(A, "card-detail");
   await A.keyboard.press("Escape");
   await A.locator(".btn-share").click();
@@ -415,9 +439,17 @@ scenarios.screenshots = async () => {
   await gotoBoard(P, board.id);
   await P.waitForFunction(() => document.querySelector(".presence").dataset.count === "1");
   await shot(P, "board-phone");
+  await card(P, "Billing: proration on plan change").click();
+  await P.locator("dialog.card-dialog .comment").first().waitFor();
+  await shot(P, "card-detail-phone", { fullPage: true });
+  await P.keyboard.press("Escape");
   const D = await open("D(alice dark)", "alice", I0, { viewport: { width: 1280, height: 800 }, colorScheme: "dark" });
   await gotoBoard(D, board.id);
   await shot(D, "board-dark");
+  await card(D, "Billing: proration on plan change").click();
+  await D.locator("dialog.card-dialog .comment").first().waitFor();
+  await shot(D, "card-detail-dark");
+  await D.keyboard.press("Escape");
   const L = await open("L(logged out)", null, I0, { viewport: { width: 1280, height: 800 } });
   await L.goto("/");
   await L.waitForSelector(".auth-card");

@@ -209,6 +209,7 @@ export class ChecklistsSection extends CardThings {
     super(page, cardId);
     this.kinds = ["checklist.", "checklist_item."];
     this.lists = new Map(); // id → checklist with items
+    this.editing = null; // "list:<id>" or "item:<id>": the name or text being edited inline
     this.box = h("div", { class: "checklists" });
     this.status = h("p", { class: "muted small", text: "Loading checklists…" });
     const ro = !page.canEdit();
@@ -265,6 +266,32 @@ export class ChecklistsSection extends CardThings {
     }
   }
 
+  // inlineEditor is an input in place of a name or text: Enter saves,
+  // Escape (or leaving it unchanged) cancels.
+  inlineEditor(key, value, max, label, save) {
+    const input = h("input", { class: "input input-sm inline-edit-input", maxlength: String(max), "aria-label": label, "data-focus-key": key });
+    // What was typed survives a re-render (an event for this card).
+    if (!this.draft || this.draft.key !== key) this.draft = { key, text: value };
+    input.value = this.draft.text;
+    input.addEventListener("input", () => { this.draft.text = input.value; });
+    let done = false;
+    const finish = (keep) => {
+      if (done) return;
+      done = true;
+      this.editing = null;
+      this.draft = null;
+      const v = input.value.trim();
+      if (keep && v && v !== value) save(v); else this.render();
+    };
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") { e.preventDefault(); finish(true); }
+      if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); finish(false); }
+    });
+    input.addEventListener("blur", () => { if (input.isConnected) finish(true); });
+    requestAnimationFrame(() => { if (input.isConnected && document.activeElement !== input) { input.focus(); input.select(); } });
+    return input;
+  }
+
   sortedLists() { return [...this.lists.values()].sort(compareRank); }
   itemsOf(l) { return [...l.items.values()].sort(compareRank); }
 
@@ -278,10 +305,12 @@ export class ChecklistsSection extends CardThings {
       const bar = h("progress", { class: "checklist-progress", max: String(Math.max(items.length, 1)), value: String(done),
         "aria-label": `${l.name}: ${done} of ${items.length} done` });
       const head = h("div", { class: "checklist-head" },
-        h("h4", { class: "checklist-name", text: l.name }),
+        this.editing === `list:${l.id}`
+          ? this.inlineEditor(`name-${l.id}`, l.name, 200, "Checklist name", (v) => this.renameList(l, v))
+          : h("h4", { class: "checklist-name", text: l.name }),
         h("span", { class: "muted small", text: `${done}/${items.length}` }),
         ro ? null : h("button", { type: "button", class: "icon-btn", "aria-label": `Rename checklist ${l.name}`, "data-focus-key": `ren-${l.id}`,
-          on: { click: () => this.renameList(l) } }, icon("edit")),
+          on: { click: () => { this.editing = `list:${l.id}`; this.render(); } } }, icon("edit")),
         ro ? null : h("button", { type: "button", class: "icon-btn", "aria-label": `Delete checklist ${l.name}`, "data-focus-key": `dell-${l.id}`,
           on: { click: () => this.deleteList(l) } }, icon("trash")));
       const rows = items.map((it, i) => {
@@ -294,14 +323,16 @@ export class ChecklistsSection extends CardThings {
           this.moveItem(l, items, i, e.key === "ArrowUp" ? -1 : 1);
         });
         return h("li", { class: `checklist-item${it.done ? " is-done" : ""}`, "data-id": it.id },
-          box, h("label", { for: `item-${it.id}`, class: "item-text", text: it.text }),
+          box, this.editing === `item:${it.id}`
+            ? this.inlineEditor(`text-${it.id}`, it.text, 500, "Item text", (v) => this.patchItem(l, it, { text: v }, "Item saved"))
+            : h("label", { for: `item-${it.id}`, class: "item-text", text: it.text }),
           ro ? null : h("span", { class: "item-actions" },
             h("button", { type: "button", class: "icon-btn", "aria-label": `Move ${it.text} up`, disabled: i === 0, "data-focus-key": `up-${it.id}`,
               on: { click: () => this.moveItem(l, items, i, -1) } }, icon("up")),
             h("button", { type: "button", class: "icon-btn", "aria-label": `Move ${it.text} down`, disabled: i === items.length - 1, "data-focus-key": `down-${it.id}`,
               on: { click: () => this.moveItem(l, items, i, 1) } }, icon("down")),
             h("button", { type: "button", class: "icon-btn", "aria-label": `Edit ${it.text}`, "data-focus-key": `edit-${it.id}`,
-              on: { click: () => this.editItem(l, it) } }, icon("edit")),
+              on: { click: () => { this.editing = `item:${it.id}`; this.render(); } } }, icon("edit")),
             h("button", { type: "button", class: "icon-btn", "aria-label": `Delete ${it.text}`, "data-focus-key": `del-${it.id}`,
               on: { click: () => this.deleteItem(l, it) } }, icon("x"))));
       });
@@ -335,11 +366,9 @@ export class ChecklistsSection extends CardThings {
     add && add.focus();
   }
 
-  async renameList(l) {
-    const name = window.prompt("Checklist name", l.name);
-    if (name === null || !name.trim() || name.trim() === l.name) return;
-    const res = await this.call(() => api.renameChecklist(this.board, this.cardId, l.id, name.trim(), newOpId()), "Could not rename the checklist");
-    if (res) { this.putList(res.data); this.render(); }
+  async renameList(l, name) {
+    const res = await this.call(() => api.renameChecklist(this.board, this.cardId, l.id, name, newOpId()), "Could not rename the checklist");
+    if (res) { this.putList(res.data); this.render(); announce("Checklist renamed"); }
   }
 
   async deleteList(l) {
@@ -359,12 +388,6 @@ export class ChecklistsSection extends CardThings {
   async patchItem(l, it, patch, said) {
     const res = await this.call(() => api.updateItem(this.board, this.cardId, l.id, it.id, patch, newOpId()), "Could not change the item");
     if (res) { this.putItem(res.data); this.render(); announce(said); }
-  }
-
-  async editItem(l, it) {
-    const text = window.prompt("Item", it.text);
-    if (text === null || !text.trim() || text.trim() === it.text) return;
-    this.patchItem(l, it, { text: text.trim() }, "Item saved");
   }
 
   // moveItem moves item i one place up (-1) or down (1), relative to the

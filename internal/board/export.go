@@ -196,6 +196,14 @@ func (c *ExportCard) validate(p string) error {
 		}
 		return inOrigin(c.origin, err)
 	}
+	if err := checkTime(p+".created_at", c.CreatedAt); err != nil {
+		return inOrigin(c.origin, err)
+	}
+	if c.ArchivedAt != nil {
+		if err := checkTime(p+".archived_at", *c.ArchivedAt); err != nil {
+			return inOrigin(c.origin, err)
+		}
+	}
 	if n := len(c.Checklists); n > MaxChecklistsPerCard {
 		return inOrigin(c.origin, FieldError(EInvalid, p+".checklists", "has %d checklists; the limit is %d", n, MaxChecklistsPerCard))
 	}
@@ -217,9 +225,32 @@ func (c *ExportCard) validate(p string) error {
 		return inOrigin(c.origin, FieldError(EInvalid, p+".comments", "has %d comments; the limit is %d", n, MaxCommentsPerCard))
 	}
 	for i, k := range c.Comments {
-		if err := checkText(fmt.Sprintf("%s.comments[%d].text", p, i), k.Text, true, MaxCommentLen); err != nil {
+		kp := fmt.Sprintf("%s.comments[%d]", p, i)
+		if err := checkText(kp+".text", k.Text, true, MaxCommentLen); err != nil {
 			return inOrigin(c.origin, err)
 		}
+		if err := checkTime(kp+".created_at", k.CreatedAt); err != nil {
+			return inOrigin(c.origin, err)
+		}
+		if k.EditedAt != nil {
+			if err := checkTime(kp+".edited_at", *k.EditedAt); err != nil {
+				return inOrigin(c.origin, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Times an import keeps: absent (zero), or within the years every part of
+// the system reads and writes.
+var (
+	minTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
+func checkTime(field string, t time.Time) error {
+	if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
+		return FieldError(EInvalid, field, "must be a time from the year 1 to 9999")
 	}
 	return nil
 }

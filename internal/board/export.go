@@ -16,7 +16,7 @@ const (
 // Limits on an imported document. Within them, every field has the limits
 // of the API that writes it (names, texts, labels, checklists, comments).
 const (
-	MaxImportBytes   = 16 << 20
+	MaxImportBytes   = 32 << 20
 	MaxImportColumns = 500
 	MaxImportCards   = 10000
 )

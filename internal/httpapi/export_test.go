@@ -60,7 +60,7 @@ func TestExportImportAPI(t *testing.T) {
 	events := e.count(`SELECT count(*) FROM events`)
 	big := bytes.Repeat([]byte(" "), board.MaxImportBytes+1)
 	p := checkProblem(t, e.do("POST", "/api/boards/import", alice, big), http.StatusRequestEntityTooLarge, board.ETooLarge)
-	if !strings.Contains(p.Detail, "16777216") {
+	if !strings.Contains(p.Detail, "33554432") {
 		t.Errorf("oversized import: %s", p.Detail)
 	}
 	checkProblem(t, e.do("POST", "/api/boards/import", alice, `{"format": "corkboard.board", `), http.StatusBadRequest, board.EMalformed)

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -172,4 +173,50 @@ func trelloAsStored(doc board.Export, user string, stored board.Export) board.Ex
 		}
 	}
 	return doc
+}
+
+// bigExport is a board of n cards over 5 columns, each card with 2 labels, a
+// checklist of 5 items and 3 comments, as the snapshot benchmark's board.
+func bigExport(n int) board.Export {
+	x := board.Export{Format: board.ExportFormat, Version: board.ExportVersion, Board: board.ExportBoard{Name: "big"}}
+	for c := range 5 {
+		x.Columns = append(x.Columns, board.ExportColumn{Name: fmt.Sprint("Column ", c+1)})
+	}
+	for k := range n {
+		card := board.ExportCard{Title: fmt.Sprintf("Card %d", k), Description: "Follow up with the team about the release notes.",
+			Labels: []string{"bench", fmt.Sprintf("p%d", k%4)}}
+		l := board.ExportChecklist{Name: "Steps"}
+		for i := range 5 {
+			l.Items = append(l.Items, board.ExportItem{Text: fmt.Sprintf("Step %d of card %d", i+1, k), Done: i < 2})
+		}
+		card.Checklists = []board.ExportChecklist{l}
+		for i := range 3 {
+			card.Comments = append(card.Comments, board.ExportComment{Text: fmt.Sprintf("Comment %d: see https://example.com/tickets/%d.", i+1, k)})
+		}
+		col := &x.Columns[k*5/n]
+		col.Cards = append(col.Cards, card)
+	}
+	return x
+}
+
+// BenchmarkImport imports a board of 10,000 cards with everything on them
+// (the largest import allowed), through the JSON document: parse, validate
+// and store.ImportBoard. It reports the document's size.
+func BenchmarkImport(b *testing.B) {
+	st := newStore(b)
+	data, err := json.Marshal(bigExport(board.MaxImportCards))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		doc, err := board.ParseImport(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := st.ImportBoard(ctx, board.Meta{Actor: "bench"}, doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(data))/1e6, "doc-MB")
 }

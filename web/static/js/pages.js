@@ -95,7 +95,7 @@ export function renderBoards(root, ctx) {
     const f = fileIn.files && fileIn.files[0];
     fileIn.value = "";
     if (!f) return;
-    if (f.size > 16 * 1024 * 1024) { toast("The file is over 16 MiB.", "error", "Could not import the board"); return; }
+    if (f.size > 32 * 1024 * 1024) { toast("The file is over 32 MiB.", "error", "Could not import the board"); return; }
     importBtn.disabled = true;
     try {
       const res = await api.importBoard(await f.text(), newOpId());

@@ -339,6 +339,13 @@ scenarios.cardthings = async () => {
   await A.keyboard.press("Alt+ArrowUp");
   await B.waitForFunction(() => JSON.stringify([...document.querySelectorAll("dialog.card-dialog .item-text")].map((x) => x.textContent)) ===
     JSON.stringify(["Ship it", "Write notes"]));
+  // bob drags "Write notes" above "Ship it" and back below it; alice sees both.
+  await dB.locator(".checklist-item", { hasText: "Write notes" }).dragTo(dB.locator(".checklist-item", { hasText: "Ship it" }), { targetPosition: { x: 40, y: 3 } });
+  await A.waitForFunction(() => JSON.stringify([...document.querySelectorAll("dialog.card-dialog .item-text")].map((x) => x.textContent)) ===
+    JSON.stringify(["Write notes", "Ship it"]));
+  await dB.locator(".checklist-item", { hasText: "Write notes" }).dragTo(dB.locator(".checklist-item", { hasText: "Ship it" }), { targetPosition: { x: 40, y: 20 } });
+  await A.waitForFunction(() => JSON.stringify([...document.querySelectorAll("dialog.card-dialog .item-text")].map((x) => x.textContent)) ===
+    JSON.stringify(["Ship it", "Write notes"]));
   // bob rewords an item in place; alice sees it.
   await dB.getByRole("button", { name: "Edit Write notes" }).click();
   await dB.getByLabel("Item text").fill("Write the notes");

@@ -7,7 +7,9 @@
 // either direction do no harm.
 //
 // User text goes into the page as text nodes only; http(s) URLs in comments
-// become anchors made with the DOM (rel="noopener noreferrer").
+// become anchors made with the DOM (rel="noopener noreferrer"). Checklist
+// items reorder by drag and drop, by their up/down buttons, and with
+// Alt+ArrowUp/Down on their checkbox, always relative to a neighbour.
 
 import { h, icon, avatar } from "./dom.js";
 import { api, describe, newOpId } from "./api.js";
@@ -219,7 +221,62 @@ export class ChecklistsSection extends CardThings {
       h("h3", { class: "cd-label", text: "Checklists" }), this.box, this.status,
       ro ? null : h("div", { class: "row checklist-new" }, this.newName,
         h("button", { type: "button", class: "btn btn-sm", on: { click: () => this.addList() } }, icon("plus"), h("span", { text: "Add checklist" }))));
+    if (!ro) this.dragAndDrop();
     this.load();
+  }
+
+  // dragAndDrop lets a person drag an item before or after another, in its
+  // checklist or another of the card's, or onto an empty checklist.
+  dragAndDrop() {
+    const clear = () => { for (const x of this.box.querySelectorAll(".drop-before, .drop-after")) x.classList.remove("drop-before", "drop-after"); };
+    const target = (e) => {
+      const list = e.target.closest && e.target.closest(".checklist");
+      if (!list) return null;
+      const li = e.target.closest(".checklist-item");
+      if (!li) return { list: list.dataset.id, item: null, before: false, li: null };
+      const r = li.getBoundingClientRect();
+      return { list: list.dataset.id, item: li.dataset.id, before: e.clientY < r.top + r.height / 2, li };
+    };
+    this.box.addEventListener("dragstart", (e) => {
+      const li = e.target.closest && e.target.closest(".checklist-item");
+      if (!li) return;
+      this.dragging = li.dataset.id;
+      e.dataTransfer.setData("text/plain", li.dataset.id);
+      e.dataTransfer.effectAllowed = "move";
+      li.classList.add("is-dragging");
+    });
+    this.box.addEventListener("dragend", () => {
+      this.dragging = null;
+      clear();
+      for (const x of this.box.querySelectorAll(".is-dragging")) x.classList.remove("is-dragging");
+    });
+    this.box.addEventListener("dragover", (e) => {
+      const t = this.dragging && target(e);
+      if (!t) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = "move";
+      clear();
+      if (t.li && t.item !== this.dragging) t.li.classList.add(t.before ? "drop-before" : "drop-after");
+    });
+    this.box.addEventListener("drop", (e) => {
+      const t = this.dragging && target(e);
+      clear();
+      if (!t) return;
+      e.preventDefault();
+      const id = this.dragging;
+      this.dragging = null;
+      if (t.item !== id) this.dropItem(id, t.list, t.item, t.before);
+    });
+  }
+
+  async dropItem(id, toList, targetId, before) {
+    const from = [...this.lists.values()].find((l) => l.items.has(id));
+    if (!from) return;
+    const it = from.items.get(id);
+    const body = { position: targetId ? (before ? { before: targetId } : { after: targetId }) : { to: "bottom" } };
+    if (toList !== from.id) body.checklist_id = toList;
+    const res = await this.call(() => api.moveItem(this.board, this.cardId, from.id, id, body, newOpId()), "Could not move the item");
+    if (res) { this.putItem(res.data); this.render(); announce(`Moved ${it.text}`); }
   }
 
   async fetch() {
@@ -322,7 +379,7 @@ export class ChecklistsSection extends CardThings {
           e.preventDefault();
           this.moveItem(l, items, i, e.key === "ArrowUp" ? -1 : 1);
         });
-        return h("li", { class: `checklist-item${it.done ? " is-done" : ""}`, "data-id": it.id },
+        return h("li", { class: `checklist-item${it.done ? " is-done" : ""}`, "data-id": it.id, draggable: ro ? null : "true" },
           box, this.editing === `item:${it.id}`
             ? this.inlineEditor(`text-${it.id}`, it.text, 500, "Item text", (v) => this.patchItem(l, it, { text: v }, "Item saved"))
             : h("label", { for: `item-${it.id}`, class: "item-text", text: it.text }),

@@ -250,3 +250,46 @@ func TestConcurrentChecklistWriters(t *testing.T) {
 		t.Errorf("card progress %d/%d, items say %d/%d", c.ChecklistDone, c.ChecklistTotal, done, len(stored))
 	}
 }
+
+// TestConcurrentTicksBothWin: 16 people tick 16 different items of one
+// checklist at the same moment, and reword them at the same moment as
+// others tick them: every tick and every rewording sticks.
+func TestConcurrentTicksBothWin(t *testing.T) {
+	t.Parallel()
+	w := newCardWorld(t)
+	st, ctx := w.st, context.Background()
+	list := must[board.Checklist](t)(st.CreateChecklist(ctx, w.owner, w.board, w.card, board.ChecklistInput{Name: "shared"}))
+	const n = 16
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = must[board.ChecklistItem](t)(st.CreateItem(ctx, w.owner, w.board, w.card, list.ID, board.ItemInput{Text: fmt.Sprint(i)})).ID
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		for _, p := range []board.ItemPatch{{Done: new(true)}, {Text: new(fmt.Sprint("item ", i))}} {
+			wg.Go(func() {
+				<-start
+				if _, _, err := st.UpdateItem(ctx, w.editor, w.board, w.card, list.ID, ids[i], p, 0); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	lists, err := st.ListChecklists(ctx, "ed", w.board, w.card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range lists[0].Items {
+		i := slices.Index(ids, it.ID)
+		if !it.Done || it.Text != fmt.Sprint("item ", i) || it.Version != 3 {
+			t.Errorf("item %+v: a concurrent change was lost", it)
+		}
+	}
+	snap := w.checkReplay(t, w.board)
+	if c := cardOf(t, snap, w.card); c.ChecklistDone != n || c.ChecklistTotal != n {
+		t.Errorf("card progress %d/%d, want %d/%d", c.ChecklistDone, c.ChecklistTotal, n, n)
+	}
+}

@@ -351,6 +351,20 @@ scenarios.cardthings = async () => {
   await dB.getByLabel("Item text").fill("Write the notes");
   await dB.getByLabel("Item text").press("Enter");
   await dA.locator(".item-text", { hasText: "Write the notes" }).waitFor();
+  // Markup in a checklist's name and items is shown as text on both screens.
+  const evil = `<img src=x onerror="window.__xss=2">`;
+  const xl = await call("alice", "POST", `/api/boards/${board.id}/cards/${c.id}/checklists`, { name: evil });
+  await call("alice", "POST", `/api/boards/${board.id}/cards/${c.id}/checklists/${xl.id}/items`, { text: evil });
+  for (const d of [dA, dB]) {
+    await d.locator(".checklist-name", { hasText: evil }).waitFor();
+    await d.locator(".item-text", { hasText: evil }).waitFor();
+  }
+  for (const P of [A, B]) {
+    eq(await P.evaluate(() => [window.__xss ?? null, document.querySelectorAll("dialog.card-dialog img, dialog.card-dialog script").length]), [null, 0],
+      `${P.label}: markup from checklist text reached the DOM`);
+  }
+  await call("alice", "DELETE", `/api/boards/${board.id}/cards/${c.id}/checklists/${xl.id}`);
+  await dB.locator(".checklist-name", { hasText: evil }).waitFor({ state: "detached" });
   // Counts on both card faces.
   for (const P of [A, B]) {
     await P.keyboard.press("Escape");

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/corkboard/corkboard/internal/board"
-	"github.com/corkboard/corkboard/internal/rank"
 )
 
 const checklistCols = `l.id::text, l.board_id::text, l.card_id::text, l.name, l.rank, l.version, l.created_at`
@@ -340,18 +339,4 @@ func (s *Store) DeleteItem(ctx context.Context, m board.Meta, boardID, cardID, l
 		return none, board.KindChecklistItemDeleted, board.CardChange{Deleted: itemID, Card: counts}, nil
 	})
 	return ev, err
-}
-
-// ranksAfter returns n rank keys in increasing order after last ("" for an
-// empty list), for appending n items in order.
-func ranksAfter(last string, n int) ([]string, error) {
-	ranks := make([]string, n)
-	for i := range ranks {
-		r, err := rank.Between(last, "")
-		if err != nil {
-			return nil, fmt.Errorf("rank after %q: %w", last, err)
-		}
-		ranks[i], last = r, r
-	}
-	return ranks, nil
 }

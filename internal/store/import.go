@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/rank"
 )
 
 // ImportBoard creates a new board owned by m.Actor from an import document
@@ -277,4 +278,18 @@ func newID() string {
 	u[8] = u[8]&0x3f | 0x80
 	h := hex.EncodeToString(u[:])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// ranksAfter returns n rank keys in increasing order after last ("" for an
+// empty list), for appending n items in order.
+func ranksAfter(last string, n int) ([]string, error) {
+	ranks := make([]string, n)
+	for i := range ranks {
+		r, err := rank.Between(last, "")
+		if err != nil {
+			return nil, fmt.Errorf("rank after %q: %w", last, err)
+		}
+		ranks[i], last = r, r
+	}
+	return ranks, nil
 }

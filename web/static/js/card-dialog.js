@@ -133,6 +133,7 @@ export class CardDialog {
   update(change) {
     if (this.closed) return;
     if (change.cards.has(this.id) || change.columns.size || change.members || change.reset) this.fill(false);
+    if (change.reset && !this.closed) { this.checklists.reload(); this.comments.reload(); }
   }
 
   fill(first) {

@@ -62,6 +62,15 @@ class CardThings {
     }
   }
 
+  // reload fetches afresh, after the board reloaded its snapshot (events
+  // may have been skipped).
+  reload() {
+    this.loaded = false;
+    this.early = [];
+    this.reset();
+    this.load();
+  }
+
   // onEvent takes every event of the board.
   onEvent(e) {
     const d = e.data || {};
@@ -90,6 +99,8 @@ export class CommentsSection extends CardThings {
       ro ? null : h("div", { class: "comment-form" }, this.input, h("div", { class: "row" }, this.send, h("span", { class: "hint", text: "Ctrl+Enter to send" }))));
     this.load();
   }
+
+  reset() { this.comments = new Map(); }
 
   async fetch() {
     const res = await api.comments(this.board, this.cardId);
@@ -278,6 +289,8 @@ export class ChecklistsSection extends CardThings {
     const res = await this.call(() => api.moveItem(this.board, this.cardId, from.id, id, body, newOpId()), "Could not move the item");
     if (res) { this.putItem(res.data); this.render(); announce(`Moved ${it.text}`); }
   }
+
+  reset() { this.lists = new Map(); }
 
   async fetch() {
     const res = await api.checklists(this.board, this.cardId);

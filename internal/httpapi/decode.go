@@ -49,9 +49,10 @@ func readBody(next http.Handler) http.Handler {
 }
 
 // bodyLimit is the size limit of r's body: board.MaxBodyBytes, or
-// board.MaxImportBytes for an import (POST /api/boards/import).
+// board.MaxImportBytes for an import (POST /api/boards/import; the API is
+// mounted at /api).
 func bodyLimit(r *http.Request) int64 {
-	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/boards/import") {
+	if r.Method == http.MethodPost && r.URL.Path == "/api/boards/import" {
 		return board.MaxImportBytes
 	}
 	return board.MaxBodyBytes

@@ -130,6 +130,30 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	ann.call("POST", "/api/boards/"+b.ID+"/cards/"+card.ID+"/unarchive", nil, 200, nil)
 	ann.bad("POST", "/api/boards/"+b.ID+"/cards", map[string]any{"column_id": todo.ID, "title": " "}, 422)
 
+	// Comments and checklists.
+	C := "/api/boards/" + b.ID + "/cards/" + card.ID
+	var comment, list, item struct{ ID string }
+	ann.call("POST", C+"/comments", map[string]any{"text": "first!"}, 201, &comment)
+	ann.call("GET", C+"/comments", nil, 200, nil)
+	ann.callH("PATCH", C+"/comments/"+comment.ID, map[string]any{"text": "edited"}, 200, nil, "If-Match", `"1"`)
+	ann.bad("POST", C+"/comments", map[string]any{"text": " "}, 422)
+	ann.call("POST", C+"/checklists", map[string]any{"name": "Steps"}, 201, &list)
+	ann.call("PATCH", C+"/checklists/"+list.ID, map[string]any{"name": "Next steps"}, 200, nil)
+	ann.call("POST", C+"/checklists/"+list.ID+"/items", map[string]any{"text": "write"}, 201, &item)
+	ann.call("POST", C+"/checklists/"+list.ID+"/items", map[string]any{"text": "read", "position": map[string]any{"to": "top"}}, 201, nil)
+	ann.call("PATCH", C+"/checklists/"+list.ID+"/items/"+item.ID, map[string]any{"done": true}, 200, nil)
+	ann.call("POST", C+"/checklists/"+list.ID+"/items/"+item.ID+"/move", map[string]any{"position": map[string]any{"to": "top"}}, 200, nil)
+	ann.call("GET", C+"/checklists", nil, 200, nil)
+	ann.call("DELETE", C+"/checklists/"+list.ID+"/items/"+item.ID, nil, 204, nil)
+	ann.call("DELETE", C+"/checklists/"+list.ID, nil, 204, nil)
+	ann.call("DELETE", C+"/comments/"+comment.ID, nil, 204, nil)
+
+	// Export and import.
+	var export map[string]any
+	ann.call("GET", "/api/boards/"+b.ID+"/export", nil, 200, &export)
+	ann.call("POST", "/api/boards/import", export, 201, nil)
+	ann.bad("POST", "/api/boards/import", map[string]any{"format": "corkboard.board", "version": 9}, 422)
+
 	// Members.
 	ann.call("POST", "/api/boards/"+b.ID+"/members", map[string]any{"username": "bob", "role": "viewer"}, 201, nil)
 	var members struct {

@@ -56,6 +56,11 @@ type Card struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	ArchivedAt  *time.Time `json:"archived_at"`
+	// What is on the card, kept by the server with each change to it (a
+	// comment or checklist change does not change the card's Version).
+	CommentCount   int `json:"comment_count"`
+	ChecklistDone  int `json:"checklist_done"`  // ticked items of all its checklists
+	ChecklistTotal int `json:"checklist_total"` // items of all its checklists
 }
 
 // Snapshot is a board with its columns and cards in order, read in one
@@ -95,6 +100,20 @@ const (
 	KindCardsRespaced   = "cards.respaced"
 	KindColumnsRespaced = "columns.respaced"
 )
+
+// EventKinds are every kind of event a board's log holds, in the order the
+// API documents them: the one list that consumers filtering by kind
+// (webhooks) check against.
+var EventKinds = []string{
+	KindBoardCreated, KindBoardUpdated, KindBoardDeleted,
+	KindColumnCreated, KindColumnUpdated, KindColumnMoved, KindColumnDeleted, KindColumnsRespaced,
+	KindCardCreated, KindCardUpdated, KindCardMoved, KindCardArchived, KindCardUnarchived, KindCardDeleted,
+	KindCardsRespaced,
+	KindMemberAdded, KindMemberUpdated, KindMemberRemoved,
+	KindCommentCreated, KindCommentUpdated, KindCommentDeleted,
+	KindChecklistCreated, KindChecklistUpdated, KindChecklistDeleted,
+	KindChecklistItemCreated, KindChecklistItemUpdated, KindChecklistItemMoved, KindChecklistItemDeleted,
+}
 
 // Event is one entry of a board's log. Seq is contiguous per board, starting
 // at 1, and follows commit order. Data is the kind's payload (see docs/api.md):

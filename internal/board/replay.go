@@ -67,6 +67,13 @@ func (s *Snapshot) Apply(e Event) error {
 		if err = json.Unmarshal(e.Data, &r); err == nil {
 			s.respace(e.Kind == KindCardsRespaced, r.Ranks)
 		}
+	case KindCommentCreated, KindCommentUpdated, KindCommentDeleted,
+		KindChecklistCreated, KindChecklistUpdated, KindChecklistDeleted,
+		KindChecklistItemCreated, KindChecklistItemUpdated, KindChecklistItemMoved, KindChecklistItemDeleted:
+		var c CardChange
+		if err = json.Unmarshal(e.Data, &c); err == nil {
+			err = s.setCounts(c.Card)
+		}
 	case KindCardDeleted:
 		var d Deleted
 		if err = json.Unmarshal(e.Data, &d); err == nil {
@@ -124,6 +131,18 @@ func (s *Snapshot) insertCard(c Card) {
 	place := columnPlaces(s.Columns)
 	i, _ := slices.BinarySearchFunc(s.Cards, c, func(a, b Card) int { return compareCards(place, a, b) })
 	s.Cards = slices.Insert(s.Cards, i, c)
+}
+
+// setCounts sets what a card shows of the things on it; a snapshot holds
+// the counts, not the comments and checklists (see docs/api.md).
+func (s *Snapshot) setCounts(n CardCounts) error {
+	for i := range s.Cards {
+		if c := &s.Cards[i]; c.ID == n.ID {
+			c.CommentCount, c.ChecklistDone, c.ChecklistTotal = n.CommentCount, n.ChecklistDone, n.ChecklistTotal
+			return nil
+		}
+	}
+	return fmt.Errorf("no card %q", n.ID)
 }
 
 func (s *Snapshot) deleteCard(id string) {

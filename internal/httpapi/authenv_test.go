@@ -264,7 +264,8 @@ func (e *authEnv) newToken(session, name string) board.APIToken {
 }
 
 // fingerprint digests the state a refused request must not change: boards
-// (seq, version), members, columns, cards, the event log, users (with their
+// (seq, version), members, columns, cards, comments, checklists and their
+// items, the event log, users (with their
 // password hashes), sessions and API tokens (which exist; not when they
 // were last used), webhooks, their delivery logs and pending jobs.
 func (e *authEnv) fingerprint() string {
@@ -277,6 +278,9 @@ func (e *authEnv) fingerprint() string {
 			UNION ALL SELECT 'l:' || id || ':' || version || ':' || rank FROM columns
 			UNION ALL SELECT 'c:' || id || ':' || version || ':' || rank || ':' || column_id FROM cards
 			UNION ALL SELECT 'e:' || board_id || ':' || seq FROM events
+			UNION ALL SELECT 'k:' || id || ':' || version || ':' || text FROM comments
+			UNION ALL SELECT 'h:' || id || ':' || version || ':' || name FROM checklists
+			UNION ALL SELECT 'i:' || id || ':' || version || ':' || rank || ':' || done FROM checklist_items
 			UNION ALL SELECT 'u:' || id || ':' || username || ':' || password_hash FROM users
 			UNION ALL SELECT 's:' || id || ':' || expires_at FROM sessions
 			UNION ALL SELECT 't:' || id || ':' || coalesce(expires_at::text, '') FROM api_tokens

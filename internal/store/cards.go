@@ -12,7 +12,7 @@ import (
 
 const cardCols = `c.id::text, c.board_id::text, c.column_id::text, c.title, c.description, c.labels,
 	to_char(c.due, 'YYYY-MM-DD'), c.assignees, c.done, c.rank, c.archived_at, c.version,
-	c.created_by, c.created_at, c.updated_at`
+	c.created_by, c.created_at, c.updated_at, c.comment_count, c.checklist_done, c.checklist_total`
 
 func scanCard(row pgx.Row) (board.Card, error) {
 	var c board.Card
@@ -25,7 +25,7 @@ func scanCard(row pgx.Row) (board.Card, error) {
 func cardDest(c *board.Card) []any {
 	return []any{&c.ID, &c.BoardID, &c.ColumnID, &c.Title, &c.Description, &c.Labels,
 		&c.Due, &c.Assignees, &c.Done, &c.Rank, &c.ArchivedAt, &c.Version,
-		&c.CreatedBy, &c.CreatedAt, &c.UpdatedAt}
+		&c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &c.CommentCount, &c.ChecklistDone, &c.ChecklistTotal}
 }
 
 func readCards(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]board.Card, error) {

@@ -119,15 +119,9 @@ const (
 	MaxLogPageLimit = 200
 )
 
-// Kinds are the event kinds a webhook can filter on. A kind added to the
-// board's log belongs here too.
-var Kinds = []string{
-	board.KindBoardCreated, board.KindBoardUpdated, board.KindBoardDeleted,
-	board.KindColumnCreated, board.KindColumnUpdated, board.KindColumnMoved, board.KindColumnDeleted,
-	board.KindCardCreated, board.KindCardUpdated, board.KindCardMoved, board.KindCardArchived,
-	board.KindCardUnarchived, board.KindCardDeleted,
-	board.KindMemberAdded, board.KindMemberUpdated, board.KindMemberRemoved,
-}
+// Kinds are the event kinds a webhook can filter on: every kind of the
+// board's log.
+var Kinds = board.EventKinds
 
 // CheckURL returns EInvalid (field url) unless raw is an absolute http or
 // https URL with a host, no fragment, and at most MaxURLLen characters.

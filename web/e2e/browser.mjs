@@ -282,6 +282,114 @@ scenarios.live = async () => {
 };
 
 
+// Comments and checklists: two people on two instances with one card open.
+// A comment (with markup and a URL) shows up live on the other screen as
+// text with a safe link; a checklist made by one is ticked and reordered by
+// keyboard by the other; the card faces show the counts; the board exports
+// and imports through the page.
+scenarios.cardthings = async () => {
+  const { board, cols } = await newBoard("alice", `Card things ${run}`, ["Todo", "Done"], { bob: "editor" });
+  const c = await addCard("alice", board.id, cols[0].id, "Launch plan");
+  const A = await open("A(alice@0)", "alice", I0);
+  const B = await open("B(bob@1)", "bob", I1);
+  await Promise.all([gotoBoard(A, board.id), gotoBoard(B, board.id)]);
+  for (const P of [A, B]) {
+    await card(P, "Launch plan").click();
+    await P.locator("dialog.card-dialog .cd-comments .muted", { hasText: "No comments yet." }).waitFor();
+  }
+  const dA = A.locator("dialog.card-dialog"), dB = B.locator("dialog.card-dialog");
+
+  // alice comments; bob sees it live in his open dialog.
+  const text = `<img src=x onerror="window.__xss=1"> see https://example.com/spec?a=1&b=2.\nsecond line`;
+  await dA.getByLabel("New comment").fill(text);
+  let start = Date.now();
+  await dA.getByRole("button", { name: "Comment", exact: true }).click();
+  await B.waitForFunction(() => [...document.querySelectorAll("dialog.card-dialog .comment-text")].some((p) => p.textContent.includes("second line")),
+    null, { polling: 10 });
+  log(`comment seen by the other in ${Date.now() - start} ms`);
+  const shownText = await dB.locator(".comment-text").first().textContent();
+  eq(shownText, text, "the comment as bob sees it");
+  const links = await dB.locator(".comment-text a").evaluateAll((as) => as.map((a) => [a.getAttribute("href"), a.getAttribute("rel"), a.textContent]));
+  eq(links, [["https://example.com/spec?a=1&b=2", "noopener noreferrer", "https://example.com/spec?a=1&b=2"]], "the link in the comment");
+  eq(await B.evaluate(() => [window.__xss ?? null, document.querySelectorAll("dialog.card-dialog .comment img").length]), [null, 0], "markup from the comment");
+  // bob cannot edit alice's comment; alice edits hers, bob sees "(edited)".
+  eq(await dB.getByRole("button", { name: "Edit your comment" }).count(), 0, "bob's edit button on alice's comment");
+  await dA.getByRole("button", { name: "Edit your comment" }).click();
+  await dA.getByLabel("Edit comment").fill("Plan agreed.");
+  await dA.getByRole("button", { name: "Save" }).click();
+  await dB.locator(".comment-edited").waitFor();
+  eq(await dB.locator(".comment-text").first().textContent(), "Plan agreed.", "the edited comment on bob's screen");
+
+  // bob makes a checklist with two items; alice sees it live.
+  await dB.getByLabel("New checklist name").fill("Steps");
+  await dB.getByRole("button", { name: "Add checklist" }).click();
+  const add = dB.getByLabel("Add an item to Steps");
+  await add.fill("Write notes");
+  await add.press("Enter");
+  await dB.locator(".item-text", { hasText: "Write notes" }).waitFor();
+  await add.fill("Ship it");
+  await add.press("Enter");
+  await dA.locator(".item-text", { hasText: "Ship it" }).waitFor();
+  // alice ticks "Ship it" with the keyboard and moves it up with Alt+ArrowUp.
+  const box = dA.getByLabel("Ship it", { exact: true });
+  await box.focus();
+  await A.keyboard.press("Space");
+  await dB.locator(".checklist-item.is-done .item-text", { hasText: "Ship it" }).waitFor();
+  await box.focus();
+  await A.keyboard.press("Alt+ArrowUp");
+  await B.waitForFunction(() => JSON.stringify([...document.querySelectorAll("dialog.card-dialog .item-text")].map((x) => x.textContent)) ===
+    JSON.stringify(["Ship it", "Write notes"]));
+  // bob drags "Write notes" above "Ship it" and back below it; alice sees both.
+  await dB.locator(".checklist-item", { hasText: "Write notes" }).dragTo(dB.locator(".checklist-item", { hasText: "Ship it" }), { targetPosition: { x: 40, y: 3 } });
+  await A.waitForFunction(() => JSON.stringify([...document.querySelectorAll("dialog.card-dialog .item-text")].map((x) => x.textContent)) ===
+    JSON.stringify(["Write notes", "Ship it"]));
+  await dB.locator(".checklist-item", { hasText: "Write notes" }).dragTo(dB.locator(".checklist-item", { hasText: "Ship it" }), { targetPosition: { x: 40, y: 20 } });
+  await A.waitForFunction(() => JSON.stringify([...document.querySelectorAll("dialog.card-dialog .item-text")].map((x) => x.textContent)) ===
+    JSON.stringify(["Ship it", "Write notes"]));
+  // bob rewords an item in place; alice sees it.
+  await dB.getByRole("button", { name: "Edit Write notes" }).click();
+  await dB.getByLabel("Item text").fill("Write the notes");
+  await dB.getByLabel("Item text").press("Enter");
+  await dA.locator(".item-text", { hasText: "Write the notes" }).waitFor();
+  // Markup in a checklist's name and items is shown as text on both screens.
+  const evil = `<img src=x onerror="window.__xss=2">`;
+  const xl = await call("alice", "POST", `/api/boards/${board.id}/cards/${c.id}/checklists`, { name: evil });
+  await call("alice", "POST", `/api/boards/${board.id}/cards/${c.id}/checklists/${xl.id}/items`, { text: evil });
+  for (const d of [dA, dB]) {
+    await d.locator(".checklist-name", { hasText: evil }).waitFor();
+    await d.locator(".item-text", { hasText: evil }).waitFor();
+  }
+  for (const P of [A, B]) {
+    eq(await P.evaluate(() => [window.__xss ?? null, document.querySelectorAll("dialog.card-dialog img, dialog.card-dialog script").length]), [null, 0],
+      `${P.label}: markup from checklist text reached the DOM`);
+  }
+  await call("alice", "DELETE", `/api/boards/${board.id}/cards/${c.id}/checklists/${xl.id}`);
+  await dB.locator(".checklist-name", { hasText: evil }).waitFor({ state: "detached" });
+  // Counts on both card faces.
+  for (const P of [A, B]) {
+    await P.keyboard.press("Escape");
+    await P.locator("dialog.card-dialog").waitFor({ state: "detached" });
+    await card(P, "Launch plan").locator(".checklist-count", { hasText: "1/2" }).waitFor();
+    await card(P, "Launch plan").locator(".comment-count", { hasText: "1" }).waitFor();
+  }
+  await inOrder(A);
+  await inOrder(B);
+  const lists = await call("alice", "GET", `/api/boards/${board.id}/cards/${c.id}/checklists`);
+  eq(lists.checklists[0].items.map((x) => [x.text, x.done]), [["Ship it", true], ["Write the notes", false]], "the checklist in the database");
+
+  // Export through the API, import through the boards page's file picker.
+  const doc = await call("alice", "GET", `/api/boards/${board.id}/export`);
+  await A.goto("/");
+  await A.locator("#import-file").setInputFiles({ name: "board.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(doc)) });
+  await A.waitForURL((u) => /\/boards\//.test(u.pathname) && !u.pathname.endsWith(board.id));
+  await A.waitForSelector('.conn[data-conn="live"]');
+  await card(A, "Launch plan").locator(".checklist-count", { hasText: "1/2" }).waitFor();
+  // A file that is not a board is refused with the server's reason.
+  await A.goto("/");
+  await A.locator("#import-file").setInputFiles({ name: "x.json", mimeType: "application/json", buffer: Buffer.from('{"hello": 1}') });
+  await A.locator(".toast", { hasText: "neither a Corkboard export" }).waitFor();
+};
+
 // A realistic board for screenshots (and the eye of whoever reads them).
 async function demoBoard() {
   const { board, cols } = await newBoard("alice", "Product launch · Q3", ["Backlog", "In progress", "Review", "Done"],
@@ -305,6 +413,28 @@ async function demoBoard() {
   ];
   const made = [];
   for (const [col, title, extra] of cards) made.push(await addCard("alice", board.id, cols[col].id, title, extra));
+  // Checklists and comments on some cards.
+  const things = {
+    "Billing: proration on plan change": {
+      lists: { "Cases": [["Upgrade mid-cycle", true], ["Downgrade mid-cycle", true], ["Annual → monthly", false], ["Refund on cancel", false]] },
+      comments: [["bob", "Stripe handles most of this; the annual → monthly path is ours.\nNotes: https://example.com/billing/proration"],
+        ["alice", "Let's pair on the refund case on Thursday."]],
+    },
+    "Onboarding checklist redesign": { lists: { "Design": [["Wireframes", true], ["Copy", false], ["Usability test", false]] },
+      comments: [["carol", "Figma link in the description once the review is done."]] },
+    "Release notes for 3.0": { comments: [["alice", "Draft is up for review."], ["bob", "Looks good!"], ["carol", "Added the a11y section."]] },
+    "Set up status page": { lists: { "Done": [["Pick a provider", true], ["Add components", true]] } },
+  };
+  for (const c of made) {
+    const t = things[c.title];
+    if (!t) continue;
+    const base = `/api/boards/${board.id}/cards/${c.id}`;
+    for (const [name, items] of Object.entries(t.lists || {})) {
+      const l = await call("alice", "POST", `${base}/checklists`, { name });
+      for (const [text, done] of items) await call("alice", "POST", `${base}/checklists/${l.id}/items`, { text, done });
+    }
+    for (const [who, text] of t.comments || []) await call(who, "POST", `${base}/comments`, { text });
+  }
   return { board, cols, cards: made };
 }
 
@@ -319,6 +449,8 @@ scenarios.screenshots = async () => {
   await shot(A, "board-desktop");
   await card(A, "Billing: proration on plan change").click();
   await A.locator("dialog.card-dialog").waitFor();
+  await A.locator("dialog.card-dialog .comment").first().waitFor();
+  await A.locator("dialog.card-dialog .checklist-item").first().waitFor();
   await shot(A, "card-detail");
   await A.keyboard.press("Escape");
   await A.locator(".btn-share").click();
@@ -333,9 +465,17 @@ scenarios.screenshots = async () => {
   await gotoBoard(P, board.id);
   await P.waitForFunction(() => document.querySelector(".presence").dataset.count === "1");
   await shot(P, "board-phone");
+  await card(P, "Billing: proration on plan change").click();
+  await P.locator("dialog.card-dialog .comment").first().waitFor();
+  await shot(P, "card-detail-phone", { fullPage: true });
+  await P.keyboard.press("Escape");
   const D = await open("D(alice dark)", "alice", I0, { viewport: { width: 1280, height: 800 }, colorScheme: "dark" });
   await gotoBoard(D, board.id);
   await shot(D, "board-dark");
+  await card(D, "Billing: proration on plan change").click();
+  await D.locator("dialog.card-dialog .comment").first().waitFor();
+  await shot(D, "card-detail-dark");
+  await D.keyboard.press("Escape");
   const L = await open("L(logged out)", null, I0, { viewport: { width: 1280, height: 800 } });
   await L.goto("/");
   await L.waitForSelector(".auth-card");

@@ -41,6 +41,7 @@ var scenarios = []string{
 	"rollback",
 	"large",
 	"webhooks",
+	"cardthings",
 	"screenshots",
 }
 

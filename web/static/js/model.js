@@ -113,6 +113,26 @@ export class BoardModel {
         }
         break;
       }
+      case "comment.created":
+      case "comment.updated":
+      case "comment.deleted":
+      case "checklist.created":
+      case "checklist.updated":
+      case "checklist.deleted":
+      case "checklist_item.created":
+      case "checklist_item.updated":
+      case "checklist_item.moved":
+      case "checklist_item.deleted": {
+        // The snapshot holds a card's counts, not its comments and
+        // checklists: an open card dialog follows those itself.
+        const n = d.card || {};
+        const c = this.cards.get(n.id);
+        if (c) {
+          this.cards.set(n.id, { ...c, comment_count: n.comment_count, checklist_done: n.checklist_done, checklist_total: n.checklist_total });
+          change.cards.add(n.id);
+        }
+        break;
+      }
       case "member.added":
       case "member.updated":
         this.members.set(d.user_id, d);

@@ -41,6 +41,7 @@ var scenarios = []string{
 	"rollback",
 	"large",
 	"screenshots",
+	"guide",
 }
 
 // TestBrowser runs every browser scenario against two server instances on

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"os"
@@ -57,6 +58,8 @@ type client struct {
 	base, token, board string
 	last               int64 // the last seq applied; -1 before the snapshot
 	events, max        int   // events printed; stop after max (0: never)
+	reconnects         int
+	out                io.Writer
 }
 
 func main() {
@@ -72,7 +75,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	c := &client{base: strings.TrimRight(*base, "/"), token: token, board: *boardID, last: *since, max: *max}
+	c := &client{base: strings.TrimRight(*base, "/"), token: token, board: *boardID, last: *since, max: *max, out: os.Stdout}
 	if err := c.run(ctx); err != nil && !errors.Is(err, errStop) && ctx.Err() == nil {
 		log.Fatal(err)
 	}
@@ -108,6 +111,7 @@ func (c *client) run(ctx context.Context) error {
 			backoff = 250 * time.Millisecond // it was up for a while: start over
 		}
 		wait := backoff/2 + time.Duration(time.Now().UnixNano()%int64(backoff/2+1))
+		c.reconnects++
 		log.Printf("connection lost (%v); resuming after seq %d in %v", err, c.last, wait.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
@@ -147,7 +151,7 @@ func (c *client) loadSnapshot(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return fatal{fmt.Errorf("snapshot: %s: %s (%s)", resp.Status, snap.Detail, snap.Code)}
 	}
-	fmt.Printf("snapshot  %q: %d cards at seq %d\n", snap.Board.Name, len(snap.Cards), snap.Seq)
+	fmt.Fprintf(c.out, "snapshot  %q: %d cards at seq %d\n", snap.Board.Name, len(snap.Cards), snap.Seq)
 	c.last = snap.Seq
 	return nil
 }
@@ -194,9 +198,9 @@ func (c *client) handle(f frame) error {
 	switch f.Type {
 	case "subscribed":
 		if f.Seq > c.last {
-			fmt.Printf("subscribed  head %d; the log replays %d..%d\n", f.Seq, c.last+1, f.Seq)
+			fmt.Fprintf(c.out, "subscribed  head %d; the log replays %d..%d\n", f.Seq, c.last+1, f.Seq)
 		} else {
-			fmt.Printf("subscribed  head %d\n", f.Seq)
+			fmt.Fprintf(c.out, "subscribed  head %d\n", f.Seq)
 		}
 	case "event":
 		if f.Seq != c.last+1 {
@@ -208,20 +212,20 @@ func (c *client) handle(f frame) error {
 		if len(data) > 100 {
 			data = data[:100] + "…"
 		}
-		fmt.Printf("event %4d  %-16s by %s: %s\n", f.Seq, f.Kind, f.Actor, data)
+		fmt.Fprintf(c.out, "event %4d  %-16s by %s: %s\n", f.Seq, f.Kind, f.Actor, data)
 		if c.events++; c.max > 0 && c.events >= c.max {
 			return errStop
 		}
 	case "resync":
 		// The log can no longer continue from c.last: reload the snapshot
 		// and subscribe from its seq (run does both after this).
-		fmt.Printf("resync  %s: reloading the snapshot\n", f.Reason)
+		fmt.Fprintf(c.out, "resync  %s: reloading the snapshot\n", f.Reason)
 		c.last = -1
 		return errResync
 	case "presence":
-		fmt.Printf("presence  %d viewing: %v\n", len(f.Users), f.Users)
+		fmt.Fprintf(c.out, "presence  %d viewing: %v\n", len(f.Users), f.Users)
 	case "unsubscribed":
-		fmt.Printf("unsubscribed  %s\n", f.Reason)
+		fmt.Fprintf(c.out, "unsubscribed  %s\n", f.Reason)
 		return errStop
 	case "error":
 		return fatal{fmt.Errorf("the server refused the subscription: %s (%s)", f.Message, f.Code)}

@@ -483,6 +483,52 @@ scenarios.screenshots = async () => {
 };
 
 
+// The pages docs/guide.md shows that the other scenarios do not leave on
+// screen: the sign-up form, the account page with its sessions and tokens,
+// and a card's menu opened from the keyboard.
+scenarios.guide = async () => {
+  const name = `erin${run}`;
+  const password = "a long enough password";
+  const S = await open("S(sign up@0)", null, I0, { viewport: { width: 1280, height: 720 } });
+  await S.goto("/signup");
+  await S.getByRole("button", { name: "Create account" }).waitFor();
+  await S.getByLabel("Username").fill(name);
+  await S.getByLabel("Password").fill(password);
+  await shot(S, "signup", { clip: { x: 420, y: 80, width: 440, height: 560 } });
+  await S.getByRole("button", { name: "Create account" }).click();
+  await S.getByRole("heading", { name: "Your boards" }).waitFor();
+  // A second session (a script's login), so the account page lists two.
+  const login = await fetch(I0 + "/api/auth/login", { method: "POST", headers: { "Content-Type": "application/json", "User-Agent": "curl/8.14.1" },
+    body: JSON.stringify({ username: name, password }) });
+  eq(login.status, 200, "a second login");
+  await S.locator(".user-chip").click();
+  await S.getByRole("menuitem", { name: "Account" }).click();
+  await S.getByRole("heading", { name: "Your account" }).waitFor();
+  for (const t of ["ci script", "deploy"]) {
+    await S.getByLabel("Name", { exact: true }).fill(t);
+    await S.getByRole("button", { name: "Create token" }).click();
+    await S.getByLabel(`Secret of token ${t}`).waitFor();
+  }
+  const sessions = S.getByRole("list", { name: "Sessions" });
+  eq(await sessions.locator(".account-item").count(), 2, "sessions listed");
+  eq(await S.getByRole("list", { name: "API tokens" }).locator(".account-item").count(), 2, "tokens listed");
+  await S.setViewportSize({ width: 1280, height: 1400 });
+  await shot(S, "account-tokens", { clip: { x: 260, y: 60, width: 760, height: 1340 } });
+
+  // The card menu, reached from the keyboard: "/" focuses the first card,
+  // ArrowDown the next, "m" opens its menu.
+  const { board } = await demoBoard();
+  const A = await open("A(alice@0)", "alice", I0, { viewport: { width: 1280, height: 720 } });
+  await gotoBoard(A, board.id);
+  await A.keyboard.press("/");
+  await A.keyboard.press("ArrowDown");
+  await A.keyboard.press("m");
+  const menu = A.getByRole("menu", { name: "Card actions" });
+  await menu.getByRole("menuitem", { name: "Archive" }).waitFor();
+  await shot(A, "card-menu", { clip: { x: 0, y: 0, width: 760, height: 640 } });
+  await A.keyboard.press("Escape");
+};
+
 scenarios.auth = async () => {
   const name = `dana${run}`;
   const P = await open("P(new user@0)", null, I0);

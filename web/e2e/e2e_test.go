@@ -43,6 +43,7 @@ var scenarios = []string{
 	"webhooks",
 	"cardthings",
 	"screenshots",
+	"guide",
 }
 
 // TestBrowser runs every browser scenario against two server instances on

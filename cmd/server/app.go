@@ -27,6 +27,7 @@ import (
 	"github.com/corkboard/corkboard/internal/pglocal"
 	"github.com/corkboard/corkboard/internal/ratelimit"
 	"github.com/corkboard/corkboard/internal/store"
+	"github.com/corkboard/corkboard/internal/webhook"
 	"github.com/corkboard/corkboard/internal/ws"
 	"github.com/corkboard/corkboard/web"
 )
@@ -55,21 +56,28 @@ type App struct {
 
 	stopJanitor context.CancelFunc // stops the janitor and the sequencer
 	seqDone     chan struct{}
+	webhooks    *webhook.Worker
 	served      chan error
 	closeOnce   func() error
 }
 
 // Start opens the database (starting a private PostgreSQL if configured),
 // migrates it, and serves HTTP on cfg.Addr. ctx bounds the start-up only.
-func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) {
 	a := &App{cfg: cfg, log: log, served: make(chan error, 1), adminServed: make(chan error, 1), metrics: ops.NewMetrics()}
-	var err error
+	// What started so far, undone in reverse order if a later step fails.
+	var undo cleanups
+	defer func() {
+		if err != nil {
+			undo.run()
+		}
+	}()
 	if a.db, err = openDatabase(ctx, cfg, log); err != nil {
 		return nil, err
 	}
+	undo.push(func() { a.db.close() }) //nolint:errcheck // reporting the error that made Start fail
 	if cfg.Migrate {
 		if err := migrate(ctx, a.db.url); err != nil {
-			a.db.close()
 			return nil, err
 		}
 	}
@@ -77,32 +85,33 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if maxConns == 0 {
 		maxConns = int32(max(4, runtime.NumCPU()))
 	}
-	if a.store, err = store.Open(ctx, a.db.url, store.Options{MaxConns: maxConns}); err != nil {
-		a.db.close()
+	if a.store, err = store.Open(ctx, a.db.url, cfg.storeOptions(maxConns)); err != nil {
 		return nil, err
 	}
+	undo.push(a.store.Close)
 	if a.db.replicaURL != "" {
 		err := a.store.OpenReplica(ctx, a.db.replicaURL, store.ReplicaOptions{MaxConns: maxConns, Timeout: cfg.ReplicaTimeout, Logger: log})
 		if err != nil {
-			a.store.Close()
-			a.db.close()
 			return nil, err
 		}
 		a.metrics.WatchReplica(a.store.ReplicaStats)
 	}
 	if err := a.startRealtime(ctx); err != nil {
-		a.store.Close()
-		a.db.close()
 		return nil, err
 	}
+	undo.push(func() { a.stopRealtime(context.Background()) })
 	a.seq = store.NewSequencer(a.store, store.SequencerOptions{Interval: cfg.LogSequence, Logger: log})
-	a.commit.OnCommitted(func(board.Event) { a.seq.Wake() })
-	authOpts := auth.Options{Store: a.store, Revoker: a.commit, SessionTTL: cfg.SessionTTL}
-	apiOpts := httpapi.Options{Store: a.store, Committer: a.commit, Logger: log,
-		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies}
+	a.webhooks = newWebhookWorker(cfg, a.store, log)
+	a.commit.OnCommitted(func(ev board.Event) {
+		a.seq.Wake()
+		a.webhooks.Notify(ev.BoardID)
+	})
+	authOpts := auth.Options{Store: a.store, Revoker: a.commit, SessionTTL: cfg.SessionTTL, MaxHashes: cfg.HashConcurrency}
+	apiOpts := httpapi.Options{Store: a.store, Budgets: a.store, Committer: a.commit, Logger: log,
+		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies, Webhooks: a.store, WebhookNotifier: a.webhooks}
 	if cfg.hooks.cheapAuth {
 		authOpts.Params = auth.TestParams
-		authOpts.IPThrottle = &ratelimit.Throttle{Burst: 1 << 20, Every: time.Millisecond}
+		authOpts.Limits.Address = ratelimit.Limit{Burst: 1 << 20, Every: time.Millisecond}
 		apiOpts.RateBurst, apiOpts.Rate = 1<<20, 1e6
 	}
 	apiOpts.Accounts = auth.New(authOpts)
@@ -111,16 +120,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Identify: api.Principal})
 	csrf, err := httpapi.CrossOriginProtection(cfg.TrustedOrigins)
 	if err != nil {
-		a.stopRealtime(context.Background())
-		a.store.Close()
-		a.db.close()
 		return nil, fmt.Errorf("trusted origins: %w", err)
 	}
 
 	a.metrics.Watch(ops.Sources{Hub: a.hub.Stats, Pool: a.store.Pool().Stat, NATS: a.bus})
 	a.health = ops.NewHealth(time.Second,
 		ops.Check{Name: "postgres", Func: a.store.Ping},
-		ops.Check{Name: "nats", Func: func(context.Context) error {
+		ops.Check{Name: "nats", Degrades: true, Func: func(context.Context) error {
 			if !a.bus.Connected() {
 				return errors.New("not connected")
 			}
@@ -129,7 +135,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	r := chi.NewRouter()
 	r.Use(ops.NewRequestIDs().Middleware, a.metrics.Middleware, ops.AccessLog(log), httpapi.SecurityHeaders)
-	r.Get("/api/ws", a.ws.ServeHTTP)
+	r.With(api.LimitUpgrade).Get("/api/ws", a.ws.ServeHTTP)
 	r.Get("/api/openapi.yaml", openapi.ServeHTTP)
 	r.With(csrf).Mount("/api", api.Routes())
 	r.Get("/healthz", a.health.Live)
@@ -138,19 +144,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	if cfg.AdminAddr != "" {
 		if a.adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
-			a.stopRealtime(context.Background())
-			a.store.Close()
-			a.db.close()
 			return nil, fmt.Errorf("listen on the admin address %s (ADMIN_ADDR; off turns it off): %w", cfg.AdminAddr, err)
 		}
+		undo.push(func() { a.adminLn.Close() }) //nolint:errcheck // as above
 	}
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-		if a.adminLn != nil {
-			a.adminLn.Close()
-		}
-		a.stopRealtime(context.Background())
-		a.store.Close()
-		a.db.close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	a.http = &http.Server{
@@ -173,9 +171,22 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	go a.janitor(janitorCtx)
 	a.seqDone = make(chan struct{})
 	go func() { defer close(a.seqDone); a.seq.Run(janitorCtx) }()
+	a.webhooks.Start()
+	go watchBus(janitorCtx, a.bus, a.hub, cfg.HeadIntervalDegraded, a.metrics, log)
 	a.closeOnce = sync.OnceValue(a.close)
 	log.Info("serving", "addr", a.ln.Addr().String())
 	return a, nil
+}
+
+// cleanups is a stack of undo steps: run calls them last pushed first.
+type cleanups []func()
+
+func (c *cleanups) push(f func()) { *c = append(*c, f) }
+
+func (c cleanups) run() {
+	for i := len(c) - 1; i >= 0; i-- {
+		c[i]()
+	}
 }
 
 // Addr is the address the server listens on (useful with port 0).
@@ -191,7 +202,9 @@ func (a *App) AdminAddr() string {
 
 // Close shuts down in the reverse order of start, within the shutdown
 // timeout: /readyz answers 503 for the drain delay (load balancers stop
-// sending traffic here), then stop accepting, close every WebSocket with
+// sending traffic here), then stop the webhook worker (its requests in
+// flight are cancelled, its leases released: another instance sends those
+// events), stop accepting, close every WebSocket with
 // "going away" (clients reconnect elsewhere and resume from their seq), let
 // requests in flight finish, drain NATS, close the pool and the private
 // PostgreSQL, and last the admin endpoint. Only the first call does
@@ -210,10 +223,11 @@ func (a *App) close() error {
 		}
 	}
 	a.stopJanitor()
+	err := a.webhooks.Stop(ctx) // its requests in flight are sent again later
 	shutdown := make(chan error, 1)
 	go func() { shutdown <- a.http.Shutdown(ctx) }()
 	a.hub.Close()
-	err := a.ws.Wait(ctx)
+	err = errors.Join(err, a.ws.Wait(ctx))
 	err = errors.Join(err, <-shutdown)
 	if serr := <-a.served; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
@@ -249,6 +263,9 @@ func (a *App) janitor(ctx context.Context) {
 				a.log.Error("delete expired sessions", "err", err)
 			} else if n > 0 {
 				a.log.Debug("deleted expired sessions and tokens", "count", n)
+			}
+			if _, err := a.store.DeleteIdleBudgets(ctx); err != nil {
+				a.log.Error("delete idle attempt budgets", "err", err)
 			}
 			cutoff := time.Now().Add(-a.cfg.EventRetention)
 			if n, err := a.store.DeleteEventsBefore(ctx, cutoff); err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/corkboard/corkboard/internal/board"
 )
@@ -155,7 +154,7 @@ func (s *Store) DeleteBoard(ctx context.Context, m board.Meta, boardID string, i
 func (s *Store) Snapshot(ctx context.Context, user, boardID string) (board.Snapshot, error) {
 	minSeq := board.MinSeqFrom(ctx)
 	var snap board.Snapshot
-	err := s.read(ctx, func(ctx context.Context, q *pgxpool.Pool, onReplica bool) (bool, error) {
+	err := s.read(ctx, func(ctx context.Context, q db, onReplica bool) (bool, error) {
 		var err error
 		snap, err = readSnapshot(ctx, q, user, boardID)
 		return err == nil && snap.Seq < minSeq, err
@@ -166,7 +165,7 @@ func (s *Store) Snapshot(ctx context.Context, user, boardID string) (board.Snaps
 	return snap, nil
 }
 
-func readSnapshot(ctx context.Context, q *pgxpool.Pool, user, boardID string) (board.Snapshot, error) {
+func readSnapshot(ctx context.Context, q db, user, boardID string) (board.Snapshot, error) {
 	var snap board.Snapshot
 	err := pgx.BeginTxFunc(ctx, q, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
 		func(tx pgx.Tx) error {
@@ -229,7 +228,7 @@ func (s *Store) Events(ctx context.Context, user, boardID string, since int64, l
 	minSeq := board.MinSeqFrom(ctx)
 	var events []board.Event
 	var head int64
-	err := s.read(ctx, func(ctx context.Context, q *pgxpool.Pool, onReplica bool) (bool, error) {
+	err := s.read(ctx, func(ctx context.Context, q db, onReplica bool) (bool, error) {
 		var err error
 		events, head, err = readEventsPage(ctx, q, user, boardID, since, limit)
 		return err == nil && head < minSeq, err
@@ -240,7 +239,7 @@ func (s *Store) Events(ctx context.Context, user, boardID string, since int64, l
 	return events, head, nil
 }
 
-func readEventsPage(ctx context.Context, q *pgxpool.Pool, user, boardID string, since int64, limit int) ([]board.Event, int64, error) {
+func readEventsPage(ctx context.Context, q db, user, boardID string, since int64, limit int) ([]board.Event, int64, error) {
 	var events []board.Event
 	var head int64
 	err := pgx.BeginTxFunc(ctx, q, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
@@ -278,7 +277,7 @@ func readEventsPage(ctx context.Context, q *pgxpool.Pool, user, boardID string, 
 // events up to a head it knows of gets them all, whatever the replica's lag.
 func (s *Store) LogEvents(ctx context.Context, boardID string, since int64, limit int) ([]board.Event, error) {
 	var events []board.Event
-	err := s.read(ctx, func(ctx context.Context, q *pgxpool.Pool, onReplica bool) (bool, error) {
+	err := s.read(ctx, func(ctx context.Context, q db, onReplica bool) (bool, error) {
 		from, want := since, limit
 		if !onReplica && len(events) > 0 { // the replica's answer was short: continue it
 			from, want = events[len(events)-1].Seq, limit-len(events)
@@ -298,7 +297,7 @@ func (s *Store) LogEvents(ctx context.Context, boardID string, since int64, limi
 	return events, nil
 }
 
-func readLog(ctx context.Context, q *pgxpool.Pool, boardID string, since int64, limit int) ([]board.Event, error) {
+func readLog(ctx context.Context, q db, boardID string, since int64, limit int) ([]board.Event, error) {
 	var events []board.Event
 	err := pgx.BeginTxFunc(ctx, q, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -36,7 +37,7 @@ type ReplicaStats struct {
 
 // replica is the pool of a streaming read replica and its health.
 type replica struct {
-	pool    *pgxpool.Pool
+	pool    db // errors translated as the primary's are
 	timeout time.Duration
 	log     *slog.Logger
 
@@ -83,7 +84,7 @@ func (s *Store) OpenReplica(ctx context.Context, url string, o ReplicaOptions) e
 	if err != nil {
 		return fmt.Errorf("open replica database: %w", err)
 	}
-	r := &replica{pool: pool, timeout: o.Timeout, log: o.Logger}
+	r := &replica{pool: db{pool}, timeout: o.Timeout, log: o.Logger}
 	pctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
@@ -132,7 +133,7 @@ func (r *replica) answered() {
 // replicaRead is one read routed by read: run on q, it reports
 // short = true when the answer needs more than q has (only asked of the
 // replica; the primary's answer is final).
-type replicaRead func(ctx context.Context, q *pgxpool.Pool, onReplica bool) (short bool, err error)
+type replicaRead func(ctx context.Context, q db, onReplica bool) (short bool, err error)
 
 // read runs f on the replica when there is one in use, and again on the
 // primary when the replica's answer is short, or is ENotFound or
@@ -169,10 +170,18 @@ func (s *Store) read(ctx context.Context, f replicaRead) error {
 	return err
 }
 
-// isServerError reports whether err is an error the server sent (such as a
-// query cancelled by a recovery conflict on a hot standby), rather than a
-// failure to reach it.
+// isServerError reports whether err is an error the server sent about the
+// statement (such as a query cancelled by a recovery conflict on a hot
+// standby), rather than a failure to reach it or a server going away.
 func isServerError(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && !errors.Is(err, context.DeadlineExceeded)
+	if !errors.As(err, &pgErr) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	for _, class := range []string{"08", "53", "57P"} { // connection, resources, shutdown
+		if strings.HasPrefix(pgErr.Code, class) {
+			return false
+		}
+	}
+	return true
 }

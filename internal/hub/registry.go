@@ -1,0 +1,210 @@
+package hub
+
+import (
+	"errors"
+
+	"github.com/corkboard/corkboard/internal/board"
+)
+
+// Connect returns a new client for user.
+func (h *Hub) Connect(user string) *Client {
+	c, _ := h.ConnectAs(board.Principal{UserID: user}, 0)
+	return c
+}
+
+// ConnectAs returns a new client for a principal, whose session or token a
+// revocation may name. With maxPerUser > 0, a user with that many clients on
+// this instance already gets ErrTooManyClients.
+func (h *Hub) ConnectAs(p board.Principal, maxPerUser int) (*Client, error) {
+	c := &Client{
+		hub: h, user: p.UserID, p: p, max: h.o.QueueBytes,
+		boards: map[string]*boardState{},
+		ready:  make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if maxPerUser > 0 && h.perUser[p.UserID] >= maxPerUser {
+		return nil, ErrTooManyClients
+	}
+	if h.closed {
+		c.err = ErrShuttingDown
+		close(c.done)
+	} else {
+		h.clients[c] = struct{}{}
+		h.perUser[p.UserID]++
+		h.nclients.Add(1)
+	}
+	return c, nil
+}
+
+// ErrTooManyClients refuses a user's connection over the per-user cap.
+var ErrTooManyClients = errors.New("hub: too many connections for this user")
+
+// Revoke applies a revocation to this instance: matching clients are closed
+// with ErrRevoked, or, when it names a board, only their subscription to it
+// ends (with an unsubscribed frame giving the reason).
+func (h *Hub) Revoke(r board.Revocation) {
+	h.mu.Lock()
+	var hit []*Client
+	for c := range h.clients {
+		p := c.p
+		if p.UserID != r.UserID || (r.SessionID != "" && p.SessionID != r.SessionID) ||
+			(r.TokenID != "" && p.TokenID != r.TokenID) ||
+			(r.ExceptSession != "" && p.SessionID == r.ExceptSession) {
+			continue
+		}
+		hit = append(hit, c)
+	}
+	h.mu.Unlock()
+	for _, c := range hit {
+		if r.BoardID == "" {
+			h.closeClient(c, ErrRevoked)
+			continue
+		}
+		h.endSubscription(c, r.BoardID, r.Reason)
+	}
+}
+
+// endSubscription ends c's subscription to a board, if it has one, telling
+// it why with an unsubscribed frame.
+func (h *Hub) endSubscription(c *Client, boardID, reason string) {
+	c.mu.Lock()
+	bs := c.boards[boardID]
+	c.mu.Unlock()
+	if bs != nil {
+		c.Send(Frame{Type: FrameUnsubscribed, Board: boardID, Reason: reason}.Encode())
+		h.release(bs, c)
+	}
+}
+
+// closeClient closes c (with err, or with the reason already recorded) and
+// releases its subscriptions.
+func (h *Hub) closeClient(c *Client, err error) {
+	boards := c.markClosed(err)
+	for _, bs := range boards {
+		h.release(bs, c)
+	}
+	h.mu.Lock()
+	if _, ok := h.clients[c]; ok {
+		delete(h.clients, c)
+		if h.perUser[c.user]--; h.perUser[c.user] <= 0 {
+			delete(h.perUser, c.user)
+		}
+		h.nclients.Add(-1)
+	}
+	h.mu.Unlock()
+}
+
+// acquire registers c, not yet live, as a subscriber of the board, creating
+// the board's state (and joining the bus) for its first local subscriber.
+func (h *Hub) acquire(boardID string, c *Client) (*boardState, error) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, board.Errorf(board.EConflict, "the server is shutting down")
+	}
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		h.mu.Unlock()
+		return nil, board.Errorf(board.EConflict, "the connection is closed")
+	}
+	if c.boards[boardID] != nil {
+		c.mu.Unlock()
+		h.mu.Unlock()
+		return nil, board.Errorf(board.EConflict, "already subscribed to this board")
+	}
+	if len(c.boards) >= MaxSubscriptions {
+		c.mu.Unlock()
+		h.mu.Unlock()
+		return nil, board.Errorf(board.EConflict, "a connection may subscribe to at most %d boards", MaxSubscriptions)
+	}
+	bs := h.boards[boardID]
+	created := bs == nil
+	if created {
+		bs = newBoardState(boardID)
+		h.boards[boardID] = bs
+	}
+	c.boards[boardID] = bs
+	c.mu.Unlock()
+	bs.mu.Lock()
+	bs.subs[c] = &subscription{}
+	bs.local[c.user]++
+	bs.mu.Unlock()
+	h.mu.Unlock()
+	h.subscribers.Add(1)
+	if created {
+		h.join(bs)
+	}
+	return bs, nil
+}
+
+// join subscribes the board on the bus, then lets subscribers read the log:
+// an event committed after their read is then sure to come by the bus (or by
+// a gap fill).
+func (h *Hub) join(bs *boardState) {
+	defer close(bs.joined)
+	if h.o.Bus == nil {
+		return
+	}
+	leave, err := h.o.Bus.Join(bs.id)
+	if err != nil {
+		// The head check still delivers every event, only later.
+		h.log.Error("join board on the bus", "board", bs.id, "err", err)
+		return
+	}
+	bs.mu.Lock()
+	bs.leave = leave
+	dead := bs.dead
+	bs.mu.Unlock()
+	if dead {
+		leave()
+	}
+}
+
+// release removes c's subscription to bs, and the board's state with its
+// last subscriber.
+func (h *Hub) release(bs *boardState, c *Client) {
+	c.mu.Lock()
+	if c.boards[bs.id] == bs {
+		delete(c.boards, bs.id)
+	}
+	c.mu.Unlock()
+	h.mu.Lock()
+	bs.mu.Lock()
+	_, ok := bs.subs[c]
+	if ok {
+		delete(bs.subs, c)
+		if bs.local[c.user]--; bs.local[c.user] <= 0 {
+			delete(bs.local, c.user)
+		}
+	}
+	var leave func()
+	empty := len(bs.subs) == 0 && !bs.dead
+	if empty {
+		bs.dead = true
+		leave = bs.leave
+		if h.boards[bs.id] == bs {
+			delete(h.boards, bs.id)
+		}
+	}
+	bs.mu.Unlock()
+	h.mu.Unlock()
+	if !ok {
+		return
+	}
+	h.subscribers.Add(-1)
+	if empty {
+		if h.o.Bus != nil {
+			h.o.Bus.PublishPresence(bs.id, h.instance, nil)
+		}
+		if leave != nil {
+			leave()
+		}
+		return
+	}
+	h.presenceChanged(bs)
+}
+
+// MaxSubscriptions is the most boards one client may subscribe to.
+const MaxSubscriptions = 100

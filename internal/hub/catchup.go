@@ -53,13 +53,18 @@ func (h *Hub) subscribe(ctx context.Context, c *Client, boardID string, since *i
 			return nil
 		}
 	}
+	// The log's events may be ones this instance delivered from the bus:
+	// compare them (the last few, whose fingerprints the board keeps).
+	read := events[max(0, len(events)-printRing):]
 	for {
+		fps := h.fingerprints(read)
 		bs.mu.Lock()
-		slow, behind, drop := h.goLive(bs, c, head)
+		h.checkLog(bs, read, fps)
+		slow, behind, end := h.goLive(bs, c, head)
 		bs.mu.Unlock()
 		h.closeSlow(slow)
-		if drop != nil {
-			h.dropSub(bs, c, *drop)
+		if end != nil {
+			h.dropSub(bs, c, end)
 			return nil
 		}
 		if behind <= head {
@@ -77,6 +82,7 @@ func (h *Hub) subscribe(ctx context.Context, c *Client, boardID string, since *i
 			h.resync(c, boardID, ResyncSinceExpired)
 			return nil
 		}
+		read = nil
 		for _, e := range events {
 			if e.Seq != head+1 {
 				break
@@ -85,7 +91,9 @@ func (h *Hub) subscribe(ctx context.Context, c *Client, boardID string, since *i
 				return nil
 			}
 			head = e.Seq
+			read = append(read, e)
 		}
+		read = read[max(0, len(read)-printRing):]
 	}
 	h.presenceChanged(bs)
 	return nil
@@ -97,10 +105,12 @@ func (h *Hub) resync(c *Client, boardID, reason string) {
 }
 
 // goLive ends c's catch-up (bs.mu held): c has been sent the log up to head;
-// now the events delivered meanwhile, then live ones. If c must first read
-// the log further, goLive returns how far (behind > head) and c stays in
-// catch-up. If the board is gone, it returns the reason to drop c with.
-func (h *Hub) goLive(bs *boardState, c *Client, head int64) (slow []*Client, behind int64, drop *string) {
+// now the events delivered meanwhile, then live ones, and c counts as a
+// viewer of the board. If c must first read the log further, goLive returns
+// how far (behind > head) and c stays in catch-up. If the board was dropped
+// or c's subscription revoked meanwhile, it returns how c's subscription
+// ends, after the events it was owed.
+func (h *Hub) goLive(bs *boardState, c *Client, head int64) (slow []*Client, behind int64, end *ending) {
 	sub := bs.subs[c]
 	if sub == nil {
 		return nil, 0, nil
@@ -123,9 +133,10 @@ func (h *Hub) goLive(bs *boardState, c *Client, head int64) (slow []*Client, beh
 		}
 		slices.Sort(seqs)
 		held := bs.pending
-		bs.pending = map[int64]board.Event{}
+		bs.pending = map[int64]heldEvent{}
 		for _, seq := range seqs {
-			slow = append(slow, h.accept(bs, held[seq])...)
+			p := held[seq]
+			slow = append(slow, h.accept(bs, p.e, p.fp, p.fromLog)...)
 		}
 	}
 	sub.sentUpTo = head
@@ -142,5 +153,14 @@ func (h *Hub) goLive(bs *boardState, c *Client, head int64) (slow []*Client, beh
 	}
 	c.mu.Unlock()
 	sub.buf, sub.live = nil, true
-	return slow, 0, bs.dropped
+	switch {
+	case sub.ended != nil:
+		return slow, 0, sub.ended
+	case bs.dropped != nil:
+		return slow, 0, bs.dropped
+	}
+	// Only now, a member for sure, c counts as a viewer.
+	sub.counted = true
+	bs.local[c.user]++
+	return slow, 0, nil
 }

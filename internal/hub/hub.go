@@ -40,6 +40,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -98,6 +99,7 @@ type Stats struct {
 	GapFills    uint64 // events read from the log to fill a gap
 	SlowCloses  uint64 // clients closed as too slow
 	Resyncs     uint64 // subscribers told to resync
+	Divergences uint64 // boards whose delivered events differed from the log (forged or corrupted on the bus)
 	Subscribers int64  // current subscriptions
 	Clients     int64  // current clients
 }
@@ -117,8 +119,10 @@ type Hub struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 
-	published, delivered, duplicates, gapFills, slowCloses, resyncs atomic.Uint64
-	subscribers, nclients                                           atomic.Int64
+	seed maphash.Seed // keys event fingerprints (verify.go)
+
+	published, delivered, duplicates, gapFills, slowCloses, resyncs, divergences atomic.Uint64
+	subscribers, nclients                                                        atomic.Int64
 }
 
 // New returns a running hub. Close stops it.
@@ -146,7 +150,7 @@ func New(o Options) *Hub {
 	h := &Hub{
 		o: o, log: o.Logger, instance: hex.EncodeToString(id[:]),
 		boards: map[string]*boardState{}, clients: map[*Client]struct{}{}, perUser: map[string]int{},
-		stop: make(chan struct{}),
+		stop: make(chan struct{}), seed: maphash.MakeSeed(),
 	}
 	h.wg.Add(2)
 	go h.headLoop()
@@ -162,6 +166,7 @@ func (h *Hub) Stats() Stats {
 	return Stats{
 		Published: h.published.Load(), Delivered: h.delivered.Load(), Duplicates: h.duplicates.Load(),
 		GapFills: h.gapFills.Load(), SlowCloses: h.slowCloses.Load(), Resyncs: h.resyncs.Load(),
+		Divergences: h.divergences.Load(),
 		Subscribers: h.subscribers.Load(), Clients: h.nclients.Load(),
 	}
 }

@@ -9,7 +9,9 @@ import (
 
 // Publish delivers a committed event to the board's local subscribers, in seq
 // order and once. It never blocks on subscribers. Events of boards without
-// local subscribers are ignored.
+// local subscribers are ignored. The event may come from anyone on the bus:
+// it is checked against the log later (see verify.go), and if the log holds
+// another event at its seq, the board's subscribers are told to resync.
 func (h *Hub) Publish(e board.Event) {
 	h.mu.Lock()
 	bs := h.boards[e.BoardID]
@@ -18,8 +20,9 @@ func (h *Hub) Publish(e board.Event) {
 		return
 	}
 	h.published.Add(1)
+	fp := h.fingerprint(e)
 	bs.mu.Lock()
-	slow := h.accept(bs, e)
+	slow := h.accept(bs, e, fp, false)
 	bs.mu.Unlock()
 	h.closeSlow(slow)
 }
@@ -34,54 +37,58 @@ func (h *Hub) closeSlow(slow []*Client) {
 // from the log when the gap is filled.
 const maxPending = 10000
 
-// accept takes the next event of bs (bs.mu held): it delivers it if it is
-// the next in seq, drops it if it was delivered, and holds it back and fills
-// the gap from the log if events are missing before it. It returns the
-// clients found too slow.
-func (h *Hub) accept(bs *boardState, e board.Event) []*Client {
-	if bs.dead {
+// accept takes the next event of bs (bs.mu held), with its fingerprint and
+// whether it was read from the log: it delivers it if it is the next in seq,
+// drops it if it was delivered (comparing the two), and holds it back and
+// fills the gap from the log if events are missing before it. It returns
+// the clients found too slow.
+func (h *Hub) accept(bs *boardState, e board.Event, fp uint64, fromLog bool) []*Client {
+	if bs.dead || bs.dropped != nil {
 		return nil
 	}
 	if !bs.known {
 		if len(bs.pending) < maxPending {
-			bs.pending[e.Seq] = e
+			bs.pending[e.Seq] = heldEvent{e, fp, fromLog}
 		}
 		return nil
 	}
 	if e.Seq <= bs.last {
 		h.duplicates.Add(1)
+		h.compare(bs, e.Seq, fp, fromLog)
 		return nil
 	}
 	if e.Seq > bs.last+1 {
-		if len(bs.pending) < maxPending {
-			bs.pending[e.Seq] = e
+		if p, ok := bs.pending[e.Seq]; len(bs.pending) < maxPending && (!ok || fromLog || !p.fromLog) {
+			bs.pending[e.Seq] = heldEvent{e, fp, fromLog}
 		}
 		h.fillTo(bs, e.Seq-1)
 		return nil
 	}
-	slow := h.deliver(bs, e)
+	slow := h.deliver(bs, e, fp, fromLog)
 	for {
 		next, ok := bs.pending[bs.last+1]
 		if !ok {
 			break
 		}
-		delete(bs.pending, next.Seq)
-		slow = append(slow, h.deliver(bs, next)...)
+		delete(bs.pending, next.e.Seq)
+		slow = append(slow, h.deliver(bs, next.e, next.fp, next.fromLog)...)
 	}
-	for seq := range bs.pending {
+	for seq, p := range bs.pending {
 		if seq <= bs.last {
 			delete(bs.pending, seq)
+			h.compare(bs, seq, p.fp, p.fromLog)
 		}
-	}
-	if e.Kind == board.KindBoardDeleted {
-		go h.dropBoard(bs, "")
 	}
 	return slow
 }
 
 // deliver queues e, the next event, to every subscriber (bs.mu held).
-func (h *Hub) deliver(bs *boardState, e board.Event) []*Client {
+func (h *Hub) deliver(bs *boardState, e board.Event, fp uint64, fromLog bool) []*Client {
 	bs.last = e.Seq
+	h.remember(bs, e.Seq, fp, fromLog)
+	if e.Kind == board.KindBoardDeleted {
+		defer h.dropLocked(bs, endDeleted)
+	}
 	if len(bs.subs) == 0 {
 		return nil
 	}
@@ -114,57 +121,139 @@ func (h *Hub) deliver(bs *boardState, e board.Event) []*Client {
 // fillTo makes sure the events up to seq get read from the log (bs.mu held).
 func (h *Hub) fillTo(bs *boardState, seq int64) {
 	bs.target = max(bs.target, seq)
-	if bs.dead || bs.filling || !bs.known || bs.target <= bs.last {
+	h.startReading(bs)
+}
+
+// startReading starts the board's log reader if there is something to read
+// (bs.mu held): events up to the target, or a check of delivered events.
+func (h *Hub) startReading(bs *boardState) {
+	if bs.dead || bs.dropped != nil || bs.filling || !bs.known {
+		return
+	}
+	if bs.target <= bs.last && !(bs.verify && bs.unverified != 0) {
 		return
 	}
 	bs.filling = true
 	h.wg.Add(1)
-	go h.fill(bs)
+	go h.readLog(bs)
 }
 
 // fillBatch is how many events one gap-filling read takes.
 const fillBatch = 500
 
-// fill reads missing events from the log until bs has delivered up to its
-// target. On a database error it stops; the head check starts it again.
-func (h *Hub) fill(bs *boardState) {
+// readLog reads the log for a board: the missing events until bs has
+// delivered up to its target, then, if asked, the events delivered that did
+// not come from the log, to compare them. On a database error it stops; the
+// head check starts it again.
+func (h *Hub) readLog(bs *boardState) {
 	defer h.wg.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {
 		bs.mu.Lock()
 		from, to := bs.last, bs.target
-		if bs.dead || from >= to {
+		verify := false
+		switch {
+		case bs.dead || bs.dropped != nil:
+			to = from
+		case from < to:
+		case bs.verify && bs.unverified != 0:
+			verify, bs.verify = true, false
+			from, to = max(bs.unverified, bs.last-printRing+1)-1, bs.last
+		}
+		if from >= to {
 			bs.filling = false
 			bs.mu.Unlock()
 			return
 		}
 		bs.mu.Unlock()
-		events, err := h.o.Log.LogEvents(ctx, bs.id, from, int(min(to-from, fillBatch)))
-		bs.mu.Lock()
-		if err != nil || len(events) == 0 {
+		var ok bool
+		if verify {
+			ok = h.verifyDelivered(ctx, bs, from, to)
+		} else {
+			ok = h.fill(ctx, bs, from, to)
+		}
+		if !ok {
+			bs.mu.Lock()
 			bs.filling = false
 			bs.mu.Unlock()
-			if err != nil {
-				h.log.Error("fill gap from the event log", "board", bs.id, "from", from, "err", err)
-			}
 			return
 		}
-		var slow []*Client
-		for _, e := range events {
-			if e.Seq == bs.last+1 {
-				h.gapFills.Add(1)
-			}
-			slow = append(slow, h.accept(bs, e)...)
-		}
-		bs.mu.Unlock()
-		h.closeSlow(slow)
 	}
+}
+
+// fill reads the events after from up to to from the log and delivers them.
+// It reports whether it could.
+func (h *Hub) fill(ctx context.Context, bs *boardState, from, to int64) bool {
+	events, err := h.o.Log.LogEvents(ctx, bs.id, from, int(min(to-from, fillBatch)))
+	if err != nil {
+		h.log.Error("fill gap from the event log", "board", bs.id, "from", from, "err", err)
+		return false
+	}
+	if len(events) == 0 {
+		return false
+	}
+	fps := h.fingerprints(events)
+	bs.mu.Lock()
+	var slow []*Client
+	for i, e := range events {
+		if e.Seq == bs.last+1 {
+			h.gapFills.Add(1)
+		}
+		slow = append(slow, h.accept(bs, e, fps[i], true)...)
+	}
+	bs.mu.Unlock()
+	h.closeSlow(slow)
+	return true
+}
+
+// verifyDelivered compares the events delivered after from up to to with
+// the log's, and the board's head with to: those reads start after the
+// events were delivered, so each of them is in the log by then. It reports
+// whether it could read the log.
+func (h *Hub) verifyDelivered(ctx context.Context, bs *boardState, from, to int64) bool {
+	events, err := h.o.Log.LogEvents(ctx, bs.id, from, int(to-from))
+	if err != nil {
+		h.log.Error("check delivered events against the event log", "board", bs.id, "from", from, "err", err)
+		return false
+	}
+	complete := len(events) > 0 && events[len(events)-1].Seq >= to
+	var head int64
+	found := true
+	if !complete {
+		// Fewer events than delivered: the log's head says whether some
+		// delivered seqs are beyond it.
+		heads, err := h.o.Log.Heads(ctx, []string{bs.id})
+		if err != nil {
+			h.log.Error("check delivered events against the event log", "board", bs.id, "err", err)
+			return false
+		}
+		head, found = heads[bs.id]
+	}
+	fps := h.fingerprints(events)
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	switch {
+	case !found:
+		h.dropLocked(bs, endGone)
+	case !complete && head < to:
+		h.diverged(bs, head+1)
+	case h.checkLog(bs, events, fps):
+		if bs.unverified <= to {
+			bs.unverified = 0
+			if bs.last > to {
+				bs.unverified = to + 1
+			}
+		}
+	}
+	return true
 }
 
 // headLoop compares, every HeadInterval, the seq delivered for each board
 // with its head in the database, and fills what is missing: even the last
-// event of a quiet board, lost on the bus, arrives within that bound.
+// event of a quiet board, lost on the bus, arrives within that bound. It
+// also has the events delivered since the last check that did not come from
+// the log compared with it.
 func (h *Hub) headLoop() {
 	defer h.wg.Done()
 	t := time.NewTicker(h.o.HeadInterval)
@@ -201,13 +290,17 @@ func (h *Hub) checkHeads() {
 	for _, bs := range states {
 		head, ok := heads[bs.id]
 		if !ok {
-			go h.dropBoard(bs, ResyncBoardGone)
+			go h.dropBoard(bs, endGone)
 			continue
 		}
 		bs.mu.Lock()
 		if bs.known && head > bs.last {
-			h.fillTo(bs, head)
+			bs.target = max(bs.target, head)
 		}
+		if bs.unverified != 0 {
+			bs.verify = true
+		}
+		h.startReading(bs)
 		bs.mu.Unlock()
 	}
 }

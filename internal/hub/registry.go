@@ -65,16 +65,29 @@ func (h *Hub) Revoke(r board.Revocation) {
 	}
 }
 
-// endSubscription ends c's subscription to a board, if it has one, telling
-// it why with an unsubscribed frame.
+// endSubscription ends c's subscription to a board, if it has one, with an
+// unsubscribed frame giving the reason. A subscription still catching up
+// ends when it goes live, after the subscribed frame and the events it was
+// sent (so that the unsubscribed frame is its last).
 func (h *Hub) endSubscription(c *Client, boardID, reason string) {
 	c.mu.Lock()
 	bs := c.boards[boardID]
 	c.mu.Unlock()
-	if bs != nil {
-		c.Send(Frame{Type: FrameUnsubscribed, Board: boardID, Reason: reason}.Encode())
-		h.release(bs, c)
+	if bs == nil {
+		return
 	}
+	end := &ending{FrameUnsubscribed, reason}
+	bs.mu.Lock()
+	sub := bs.subs[c]
+	if sub != nil && !sub.live {
+		if sub.ended == nil {
+			sub.ended = end
+		}
+		bs.mu.Unlock()
+		return
+	}
+	bs.mu.Unlock()
+	h.dropSub(bs, c, end)
 }
 
 // closeClient closes c (with err, or with the reason already recorded) and
@@ -128,8 +141,7 @@ func (h *Hub) acquire(boardID string, c *Client) (*boardState, error) {
 	c.boards[boardID] = bs
 	c.mu.Unlock()
 	bs.mu.Lock()
-	bs.subs[c] = &subscription{}
-	bs.local[c.user]++
+	bs.subs[c] = &subscription{} // not a viewer before it is checked: goLive
 	bs.mu.Unlock()
 	h.mu.Unlock()
 	h.subscribers.Add(1)
@@ -163,8 +175,9 @@ func (h *Hub) join(bs *boardState) {
 }
 
 // release removes c's subscription to bs, and the board's state with its
-// last subscriber.
-func (h *Hub) release(bs *boardState, c *Client) {
+// last subscriber. It reports whether it removed the subscription (false:
+// it was already gone).
+func (h *Hub) release(bs *boardState, c *Client) bool {
 	c.mu.Lock()
 	if c.boards[bs.id] == bs {
 		delete(c.boards, bs.id)
@@ -172,15 +185,20 @@ func (h *Hub) release(bs *boardState, c *Client) {
 	c.mu.Unlock()
 	h.mu.Lock()
 	bs.mu.Lock()
-	_, ok := bs.subs[c]
+	sub, ok := bs.subs[c]
 	if ok {
 		delete(bs.subs, c)
-		if bs.local[c.user]--; bs.local[c.user] <= 0 {
-			delete(bs.local, c.user)
+		if sub.counted {
+			if bs.local[c.user]--; bs.local[c.user] <= 0 {
+				delete(bs.local, c.user)
+			}
 		}
 	}
 	var leave func()
 	empty := len(bs.subs) == 0 && !bs.dead
+	// A dropped board's state was detached: another may have taken its
+	// place, whose viewers this one must not deny.
+	replaced := h.boards[bs.id] != nil && h.boards[bs.id] != bs
 	if empty {
 		bs.dead = true
 		leave = bs.leave
@@ -191,19 +209,20 @@ func (h *Hub) release(bs *boardState, c *Client) {
 	bs.mu.Unlock()
 	h.mu.Unlock()
 	if !ok {
-		return
+		return false
 	}
 	h.subscribers.Add(-1)
 	if empty {
-		if h.o.Bus != nil {
+		if h.o.Bus != nil && !replaced {
 			h.o.Bus.PublishPresence(bs.id, h.instance, nil)
 		}
 		if leave != nil {
 			leave()
 		}
-		return
+		return true
 	}
 	h.presenceChanged(bs)
+	return true
 }
 
 // MaxSubscriptions is the most boards one client may subscribe to.

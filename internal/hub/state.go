@@ -20,13 +20,21 @@ type boardState struct {
 	subs  map[*Client]*subscription
 	leave func()
 
-	// Ordering and gap filling (ordering.go), board drop (drop.go).
-	dropped *string // the board is gone: subscribers are told so (with this resync reason, or "": deleted) and released
-	known   bool    // last is set
-	last    int64   // seq of the last event delivered
-	pending map[int64]board.Event
+	// Ordering and gap filling (ordering.go).
+	known   bool  // last is set
+	last    int64 // seq of the last event delivered
+	pending map[int64]heldEvent
 	target  int64 // fill the log up to here
-	filling bool
+	filling bool  // a goroutine reads the log (readLog)
+
+	// Checking delivered events against the log (verify.go).
+	prints     [printRing]print // the last events delivered, by seq % printRing
+	unverified int64            // the first seq delivered not yet compared with the log; 0: none
+	verify     bool             // compare them with the log now
+
+	// Board drop (drop.go).
+	dropped  *ending // the board is dropped: no more events; subscribers end with this
+	dropping bool    // its live subscribers are being dropped
 
 	// Presence (presence.go).
 	local         map[string]int           // local subscriptions per user
@@ -40,6 +48,8 @@ type boardState struct {
 // live, live events buffered in buf), then live (catchup.go).
 type subscription struct {
 	live        bool
+	counted     bool    // counted among the board's viewers (bs.local): once live
+	ended       *ending // revoked while catching up: ends so on going live
 	sawPresence bool
 	sentUpTo    int64
 	buf         []bufferedEvent // events delivered while catching up
@@ -47,6 +57,14 @@ type subscription struct {
 	// subscriber came before the board's state knew where it started), so
 	// the subscriber must have read the log at least this far.
 	floor int64
+}
+
+// heldEvent is an event held back behind a gap, with its fingerprint and
+// whether it was read from the log.
+type heldEvent struct {
+	e       board.Event
+	fp      uint64
+	fromLog bool
 }
 
 type bufferedEvent struct {
@@ -57,7 +75,7 @@ type bufferedEvent struct {
 func newBoardState(id string) *boardState {
 	return &boardState{
 		id: id, joined: make(chan struct{}),
-		pending: map[int64]board.Event{}, subs: map[*Client]*subscription{},
+		pending: map[int64]heldEvent{}, subs: map[*Client]*subscription{},
 		local: map[string]int{}, remote: map[string]remoteViewers{},
 	}
 }

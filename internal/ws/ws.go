@@ -170,12 +170,12 @@ func (h *Handler) Wait(ctx context.Context) error {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := h.checkOrigin(r); err != nil {
+	p, err := h.o.Identify(r)
+	if err != nil {
 		writeRefusal(w, err)
 		return
 	}
-	p, err := h.o.Identify(r)
-	if err != nil {
+	if err := h.checkOrigin(r); err != nil {
 		writeRefusal(w, err)
 		return
 	}

@@ -11,6 +11,10 @@
 // queued to every subscriber's bounded queue; a subscriber whose queue is
 // full is closed as too slow (it resumes from its last seq).
 //
+// The bus is untrusted: an event delivered from it that the log later
+// contradicts (a different event at its seq, or none) makes the board's
+// subscribers resync (verify.go).
+//
 // # Files
 //
 //   - hub.go: the Hub, its options, counters and shutdown.
@@ -20,6 +24,7 @@
 //   - ordering.go: seq order, duplicates, gap filling and the head check.
 //   - catchup.go: the hand-over from reading the log to live delivery.
 //   - drop.go: ending every subscription to a board that is gone.
+//   - verify.go: delivered events checked against the log (fingerprints).
 //   - presence.go: who views a board, here and on other instances.
 //
 // # Lock order
@@ -49,7 +54,10 @@ import (
 	"github.com/corkboard/corkboard/internal/board"
 )
 
-// Log is the event log, read to catch subscribers up and to fill gaps.
+// Log is the event log, read to catch subscribers up, to fill gaps and to
+// check the events that came by the bus. It must read the primary (or a
+// replica at least as far as every event published): an event delivered
+// but missing from a read that started after it looks forged.
 type Log interface {
 	// Events returns up to limit events of the board after since, in seq
 	// order, and the board's head seq, if user may read the board
@@ -65,7 +73,8 @@ type Log interface {
 // Bus carries events and presence between instances. The instance that
 // commits an event publishes it to the bus itself; the bus hands events of
 // joined boards from other instances to Hub.Publish and their presence to
-// Hub.RemotePresence.
+// Hub.RemotePresence. The hub does not trust what comes by the bus: events
+// are checked against the log (verify.go).
 type Bus interface {
 	// Join starts receiving a board's events and presence. It returns once
 	// the subscription is in place; leave ends it.

@@ -24,7 +24,8 @@
 //   - ordering.go: seq order, duplicates, gap filling and the head check.
 //   - catchup.go: the hand-over from reading the log to live delivery.
 //   - drop.go: ending every subscription to a board that is gone.
-//   - verify.go: delivered events checked against the log (fingerprints).
+//   - verify.go: delivered events checked against the log (fingerprints);
+//     jsonhash.go hashes their data by meaning.
 //   - presence.go: who views a board, here and on other instances.
 //
 // # Lock order
@@ -128,7 +129,8 @@ type Hub struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 
-	seed maphash.Seed // keys event fingerprints (verify.go)
+	seed      maphash.Seed  // keys event fingerprints (verify.go)
+	verifying chan struct{} // a token per board being checked against the log
 
 	published, delivered, duplicates, gapFills, slowCloses, resyncs, divergences atomic.Uint64
 	subscribers, nclients                                                        atomic.Int64
@@ -159,13 +161,17 @@ func New(o Options) *Hub {
 	h := &Hub{
 		o: o, log: o.Logger, instance: hex.EncodeToString(id[:]),
 		boards: map[string]*boardState{}, clients: map[*Client]struct{}{}, perUser: map[string]int{},
-		stop: make(chan struct{}), seed: maphash.MakeSeed(),
+		stop: make(chan struct{}), seed: maphash.MakeSeed(), verifying: make(chan struct{}, maxVerifying),
 	}
 	h.wg.Add(2)
 	go h.headLoop()
 	go h.presenceLoop()
 	return h
 }
+
+// maxVerifying bounds the boards whose delivered events are read from the
+// log at once to check them.
+const maxVerifying = 4
 
 // Instance is this hub's random instance id, as presence messages carry it.
 func (h *Hub) Instance() string { return h.instance }

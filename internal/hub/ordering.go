@@ -158,8 +158,13 @@ func (h *Hub) readLog(bs *boardState) {
 			to = from
 		case from < to:
 		case bs.verify && bs.unverified != 0:
-			verify, bs.verify = true, false
-			from, to = max(bs.unverified, bs.last-printRing+1)-1, bs.last
+			select { // a few boards at a time: the head check asks for many at once
+			case h.verifying <- struct{}{}:
+				verify, bs.verify = true, false
+				from, to = max(bs.unverified, bs.last-printRing+1)-1, bs.last
+			default: // the next head check asks again; fills do not wait
+				to = from
+			}
 		}
 		if from >= to {
 			bs.filling = false
@@ -210,8 +215,10 @@ func (h *Hub) fill(ctx context.Context, bs *boardState, from, to int64) bool {
 // verifyDelivered compares the events delivered after from up to to with
 // the log's, and the board's head with to: those reads start after the
 // events were delivered, so each of them is in the log by then. It reports
-// whether it could read the log.
+// whether it could read the log. It releases the h.verifying token its
+// caller took.
 func (h *Hub) verifyDelivered(ctx context.Context, bs *boardState, from, to int64) bool {
+	defer func() { <-h.verifying }() // taken by readLog
 	events, err := h.o.Log.LogEvents(ctx, bs.id, from, int(to-from))
 	if err != nil {
 		h.log.Error("check delivered events against the event log", "board", bs.id, "from", from, "err", err)

@@ -212,50 +212,6 @@ func (h *Hub) fill(ctx context.Context, bs *boardState, from, to int64) bool {
 	return true
 }
 
-// verifyDelivered compares the events delivered after from up to to with
-// the log's, and the board's head with to: those reads start after the
-// events were delivered, so each of them is in the log by then. It reports
-// whether it could read the log. It releases the h.verifying token its
-// caller took.
-func (h *Hub) verifyDelivered(ctx context.Context, bs *boardState, from, to int64) bool {
-	defer func() { <-h.verifying }() // taken by readLog
-	events, err := h.o.Log.LogEvents(ctx, bs.id, from, int(to-from))
-	if err != nil {
-		h.log.Error("check delivered events against the event log", "board", bs.id, "from", from, "err", err)
-		return false
-	}
-	complete := len(events) > 0 && events[len(events)-1].Seq >= to
-	var head int64
-	found := true
-	if !complete {
-		// Fewer events than delivered: the log's head says whether some
-		// delivered seqs are beyond it.
-		heads, err := h.o.Log.Heads(ctx, []string{bs.id})
-		if err != nil {
-			h.log.Error("check delivered events against the event log", "board", bs.id, "err", err)
-			return false
-		}
-		head, found = heads[bs.id]
-	}
-	fps := h.fingerprints(events)
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	switch {
-	case !found:
-		h.dropLocked(bs, endGone)
-	case !complete && head < to:
-		h.diverged(bs, head+1)
-	case h.checkLog(bs, events, fps):
-		if bs.unverified <= to {
-			bs.unverified = 0
-			if bs.last > to {
-				bs.unverified = to + 1
-			}
-		}
-	}
-	return true
-}
-
 // headLoop compares, every HeadInterval, the seq delivered for each board
 // with its head in the database, and fills what is missing: even the last
 // event of a quiet board, lost on the bus, arrives within that bound. It

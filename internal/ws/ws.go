@@ -142,9 +142,10 @@ func (h *Handler) RecheckAll() {
 }
 
 // SetRecheckInterval sets how often each connection checks its credential
-// again, as shorter while the bus is down. A shorter interval than before
-// rechecks every connection now as well; each connection's next periodic
-// check comes at the new interval after its last one.
+// again, as shorter while the bus is down; 0 restores Options'
+// RecheckInterval. A shorter interval than before rechecks every connection
+// now as well; each connection's next periodic check comes at the new
+// interval after its last one.
 func (h *Handler) SetRecheckInterval(d time.Duration) {
 	if d <= 0 {
 		d = h.o.RecheckInterval

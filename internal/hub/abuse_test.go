@@ -276,3 +276,54 @@ func TestSameEventReformattedIsNoForgery(t *testing.T) {
 		t.Errorf("seqs %v, want 1..20", seqs)
 	}
 }
+
+// TestForgedBoardDeleted: a board.deleted forged on the bus ends nobody's
+// subscription: it is held back until the log confirms it, and dropped when
+// the log holds another event at its seq, or none; the subscribers get the
+// log's events as if it had never come.
+func TestForgedBoardDeleted(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		real func(h *Hub, lg *fakeLog) // what follows the forgery
+	}{
+		{"the real event published", func(h *Hub, lg *fakeLog) { h.Publish(lg.commit("b", board.KindCardUpdated)) }},
+		{"the real event only in the log", func(h *Hub, lg *fakeLog) { lg.commit("b", board.KindCardUpdated) }},
+		{"the real event later", func(h *Hub, lg *fakeLog) {
+			time.Sleep(50 * time.Millisecond) // the forgery was checked and dropped
+			h.Publish(lg.commit("b", board.KindCardUpdated))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lg := newFakeLog()
+			lg.create("b")
+			lg.commitN("b", 3)
+			h := newTestHub(t, Options{Log: lg, HeadInterval: 20 * time.Millisecond})
+			c := h.Connect("u")
+			if err := c.Subscribe(t.Context(), "b", nil); err != nil {
+				t.Fatal(err)
+			}
+			forged := board.Event{BoardID: "b", Seq: 4, Kind: board.KindBoardDeleted,
+				Data: json.RawMessage(`{"id":"b"}`), Actor: "mallory", OpID: "op-forged"}
+			h.Publish(forged) // as the bus would
+			tc.real(h, lg)
+			var got []string
+			drain(t, c, time.Now().Add(10*time.Second), func(f rframe) bool {
+				switch f.Type {
+				case FrameEvent:
+					got = append(got, fmt.Sprintf("event %d %s", *f.Seq, f.Kind))
+					return true
+				case FrameUnsubscribed, FrameResync:
+					got = append(got, f.Type+" "+f.Reason)
+					return true
+				}
+				return false
+			})
+			if want := []string{"event 4 " + board.KindCardUpdated}; !slices.Equal(got, want) {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+			if b := c.Boards(); !slices.Equal(b, []string{"b"}) {
+				t.Errorf("subscribed to %v, want [b]", b)
+			}
+		})
+	}
+}

@@ -40,8 +40,9 @@ const maxPending = 10000
 // accept takes the next event of bs (bs.mu held), with its fingerprint and
 // whether it was read from the log: it delivers it if it is the next in seq,
 // drops it if it was delivered (comparing the two), and holds it back and
-// fills the gap from the log if events are missing before it. It returns
-// the clients found too slow.
+// fills the gap from the log if events are missing before it. A
+// board.deleted that did not come from the log is held back until the log
+// confirms it (confirmDeletion). It returns the clients found too slow.
 func (h *Hub) accept(bs *boardState, e board.Event, fp uint64, fromLog bool) []*Client {
 	if bs.dead || bs.dropped != nil {
 		return nil
@@ -57,17 +58,25 @@ func (h *Hub) accept(bs *boardState, e board.Event, fp uint64, fromLog bool) []*
 		h.compare(bs, e.Seq, fp, fromLog)
 		return nil
 	}
-	if e.Seq > bs.last+1 {
+	if e.Seq > bs.last+1 || heldForConfirmation(e, fromLog) {
 		if p, ok := bs.pending[e.Seq]; len(bs.pending) < maxPending && (!ok || fromLog || !p.fromLog) {
 			bs.pending[e.Seq] = heldEvent{e, fp, fromLog}
 		}
-		h.fillTo(bs, e.Seq-1)
+		if e.Seq > bs.last+1 {
+			h.fillTo(bs, e.Seq-1)
+		} else {
+			h.confirmDeletion(bs)
+		}
 		return nil
 	}
 	slow := h.deliver(bs, e, fp, fromLog)
 	for {
 		next, ok := bs.pending[bs.last+1]
 		if !ok {
+			break
+		}
+		if heldForConfirmation(next.e, next.fromLog) {
+			h.confirmDeletion(bs)
 			break
 		}
 		delete(bs.pending, next.e.Seq)
@@ -130,7 +139,7 @@ func (h *Hub) startReading(bs *boardState) {
 	if bs.dead || bs.dropped != nil || bs.filling || !bs.known {
 		return
 	}
-	if bs.target <= bs.last && !(bs.verify && bs.unverified != 0) {
+	if bs.target <= bs.last && !bs.confirm && !(bs.verify && bs.unverified != 0) {
 		return
 	}
 	bs.filling = true
@@ -142,9 +151,10 @@ func (h *Hub) startReading(bs *boardState) {
 const fillBatch = 500
 
 // readLog reads the log for a board: the missing events until bs has
-// delivered up to its target, then, if asked, the events delivered that did
-// not come from the log, to compare them. On a database error it stops; the
-// head check starts it again.
+// delivered up to its target, then, if asked, whether a board.deleted held
+// back is the log's, then the events delivered that did not come from the
+// log, to compare them. On a database error it stops; the head check starts
+// it again.
 func (h *Hub) readLog(bs *boardState) {
 	defer h.wg.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -152,33 +162,29 @@ func (h *Hub) readLog(bs *boardState) {
 	for {
 		bs.mu.Lock()
 		from, to := bs.last, bs.target
-		verify := false
+		var read func(ctx context.Context, bs *boardState, from, to int64) bool
 		switch {
 		case bs.dead || bs.dropped != nil:
-			to = from
 		case from < to:
+			read = h.fill
+		case bs.confirm:
+			read, to = h.confirmDeleted, from+1
 		case bs.verify && bs.unverified != 0:
 			select { // a few boards at a time: the head check asks for many at once
 			case h.verifying <- struct{}{}:
-				verify, bs.verify = true, false
+				bs.verify = false
+				read = h.verifyDelivered
 				from, to = max(bs.unverified, bs.last-printRing+1)-1, bs.last
 			default: // the next head check asks again; fills do not wait
-				to = from
 			}
 		}
-		if from >= to {
+		if read == nil {
 			bs.filling = false
 			bs.mu.Unlock()
 			return
 		}
 		bs.mu.Unlock()
-		var ok bool
-		if verify {
-			ok = h.verifyDelivered(ctx, bs, from, to)
-		} else {
-			ok = h.fill(ctx, bs, from, to)
-		}
-		if !ok {
+		if !read(ctx, bs, from, to) {
 			bs.mu.Lock()
 			bs.filling = false
 			bs.mu.Unlock()
@@ -188,7 +194,7 @@ func (h *Hub) readLog(bs *boardState) {
 }
 
 // fill reads the events after from up to to from the log and delivers them.
-// It reports whether it could.
+// It reports whether it could read the log.
 func (h *Hub) fill(ctx context.Context, bs *boardState, from, to int64) bool {
 	events, err := h.o.Log.LogEvents(ctx, bs.id, from, int(min(to-from, fillBatch)))
 	if err != nil {
@@ -196,7 +202,14 @@ func (h *Hub) fill(ctx context.Context, bs *boardState, from, to int64) bool {
 		return false
 	}
 	if len(events) == 0 {
-		return false
+		// Nothing there (yet): the target came from an event ahead that the
+		// log does not have. The head check sets it again if it must.
+		bs.mu.Lock()
+		if bs.last == from {
+			bs.target = from
+		}
+		bs.mu.Unlock()
+		return true
 	}
 	fps := h.fingerprints(events)
 	bs.mu.Lock()

@@ -26,6 +26,7 @@ type boardState struct {
 	pending map[int64]heldEvent
 	target  int64 // fill the log up to here
 	filling bool  // a goroutine reads the log (readLog)
+	confirm bool  // the board.deleted held as the next event is to be confirmed (drop.go)
 
 	// Checking delivered events against the log (verify.go).
 	prints     [printRing]print // the last events delivered, by seq % printRing

@@ -116,6 +116,14 @@ func (h *Hub) acquire(boardID string, c *Client) (*boardState, error) {
 		h.mu.Unlock()
 		return nil, board.Errorf(board.EConflict, "the server is shutting down")
 	}
+	bs := h.boards[boardID]
+	if bs != nil {
+		bs.mu.Lock()
+		if bs.dropped != nil {
+			bs = nil // being dropped: a new subscriber starts afresh
+		}
+		bs.mu.Unlock()
+	}
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
@@ -132,7 +140,6 @@ func (h *Hub) acquire(boardID string, c *Client) (*boardState, error) {
 		h.mu.Unlock()
 		return nil, board.Errorf(board.EConflict, "a connection may subscribe to at most %d boards", MaxSubscriptions)
 	}
-	bs := h.boards[boardID]
 	created := bs == nil
 	if created {
 		bs = newBoardState(boardID)

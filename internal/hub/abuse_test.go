@@ -327,3 +327,96 @@ func TestForgedBoardDeleted(t *testing.T) {
 		})
 	}
 }
+
+// TestForgeriesUnderTraffic: while writers commit 300 events (most
+// published, some lost on the bus), a forger publishes made-up events with
+// the board's next or last seq. Every one of 20 subscribers either ends up
+// with exactly the log's events, in order, or is told to resync: none keeps
+// a forged event silently.
+func TestForgeriesUnderTraffic(t *testing.T) {
+	const (
+		nsubs   = 20
+		nevents = 300
+	)
+	lg := newFakeLog()
+	lg.create("b")
+	h := newTestHub(t, Options{Log: lg, HeadInterval: 10 * time.Millisecond})
+	clients := make([]*Client, nsubs)
+	for i := range clients {
+		clients[i] = h.Connect(userName(i, 5))
+		if err := clients[i].Subscribe(t.Context(), "b", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var writers sync.WaitGroup
+	stop := make(chan struct{})
+	writers.Go(func() {
+		defer close(stop)
+		for range nevents {
+			e := lg.commit("b", board.KindCardUpdated)
+			if rand.IntN(10) > 0 {
+				h.Publish(e)
+			}
+		}
+	})
+	writers.Go(func() {
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// The next seq, or the last: ahead of the real event, or behind it.
+			f := forgedEvent("b", lg.head("b")+int64(rand.IntN(2)))
+			if f.Seq == 0 {
+				continue
+			}
+			f.OpID = fmt.Sprintf("forged-%d", n)
+			h.Publish(f)
+			time.Sleep(time.Duration(rand.IntN(300)) * time.Microsecond)
+		}
+	})
+	writers.Wait()
+	// The queues (1 MiB) hold every frame. Every event delivered is
+	// compared with the log within a few head checks: then the board has
+	// been dropped and each subscriber told to resync, or it is all
+	// delivered and checked.
+	waitFor(t, "the events delivered checked against the log", 10*time.Second, func() bool {
+		h.mu.Lock()
+		bs := h.boards["b"]
+		h.mu.Unlock()
+		if bs == nil {
+			return h.Stats().Resyncs == nsubs
+		}
+		bs.mu.Lock()
+		defer bs.mu.Unlock()
+		return len(bs.unchecked) == 0 && !bs.filling && len(bs.pending) == 0 && bs.last == nevents
+	})
+	resyncs := 0
+	for i, c := range clients {
+		var events []rframe
+		resync := false
+		for _, f := range takeFrames(t, c) {
+			switch f.Type {
+			case FrameEvent:
+				events = append(events, f)
+			case FrameResync:
+				resync = f.Reason == ResyncDiverged
+			}
+		}
+		if resync {
+			resyncs++
+			continue
+		}
+		if len(events) != nevents {
+			t.Errorf("subscriber %d: %d events and no resync, want all %d", i, len(events), nevents)
+		}
+		for j, f := range events {
+			if *f.Seq != int64(j+1) || f.Kind != board.KindCardUpdated {
+				t.Errorf("subscriber %d kept %+v as event %d, with no resync", i, f, j+1)
+				break
+			}
+		}
+	}
+	t.Logf("%d of %d subscribers told to resync", resyncs, nsubs)
+}

@@ -17,6 +17,7 @@ var (
 	endDeleted  = &ending{FrameUnsubscribed, "board deleted"}
 	endGone     = &ending{FrameResync, ResyncBoardGone}
 	endDiverged = &ending{FrameResync, ResyncDiverged}
+	endBehind   = &ending{FrameResync, ResyncTooFarBehind}
 )
 
 // dropBoard ends every subscription to a board, with end as the last frame

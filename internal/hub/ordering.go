@@ -139,7 +139,7 @@ func (h *Hub) startReading(bs *boardState) {
 	if bs.dead || bs.dropped != nil || bs.filling || !bs.known {
 		return
 	}
-	if bs.target <= bs.last && !bs.confirm && !(bs.verify && bs.unverified != 0) {
+	if bs.target <= bs.last && !bs.confirm && !(bs.verify && len(bs.unchecked) > 0) {
 		return
 	}
 	bs.filling = true
@@ -169,13 +169,14 @@ func (h *Hub) readLog(bs *boardState) {
 			read = h.fill
 		case bs.confirm:
 			read, to = h.confirmDeleted, from+1
-		case bs.verify && bs.unverified != 0:
+		case bs.verify && len(bs.unchecked) > 0:
 			select { // a few boards at a time: the head check asks for many at once
 			case h.verifying <- struct{}{}:
 				bs.verify = false
 				read = h.verifyDelivered
-				from, to = max(bs.unverified, bs.last-printRing+1)-1, bs.last
-			default: // the next head check asks again; fills do not wait
+				from = bs.unchecked[0].seq - 1
+				to = min(bs.unchecked[len(bs.unchecked)-1].seq, from+fillBatch)
+			default: // the next head check (or checkEvery more events) asks again; fills do not wait
 			}
 		}
 		if read == nil {
@@ -273,7 +274,7 @@ func (h *Hub) checkHeads() {
 		if bs.known && head > bs.last {
 			bs.target = max(bs.target, head)
 		}
-		if bs.unverified != 0 {
+		if len(bs.unchecked) > 0 {
 			bs.verify = true
 		}
 		h.startReading(bs)

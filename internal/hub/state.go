@@ -29,9 +29,9 @@ type boardState struct {
 	confirm bool  // the board.deleted held as the next event is to be confirmed (drop.go)
 
 	// Checking delivered events against the log (verify.go).
-	prints     [printRing]print // the last events delivered, by seq % printRing
-	unverified int64            // the first seq delivered not yet compared with the log; 0: none
-	verify     bool             // compare them with the log now
+	prints    [printRing]print // the last events delivered, by seq % printRing
+	unchecked []print          // events delivered not from the log, not yet compared with it, by seq
+	verify    bool             // compare them with the log now
 
 	// Board drop (drop.go).
 	dropped  *ending // the board is dropped: no more events; subscribers end with this

@@ -1,7 +1,9 @@
 package hub
 
 import (
+	"cmp"
 	"context"
+	"slices"
 
 	"github.com/corkboard/corkboard/internal/board"
 )
@@ -9,24 +11,36 @@ import (
 // The bus is not trusted: anyone who can publish on it can make up an
 // event with the board's next seq, which the hub delivers as it would the
 // real one (nothing tells them apart then), and the real event would then
-// be dropped as a duplicate. So the hub keeps the fingerprints of the last
-// printRing events it delivered on each board, and compares them whenever
-// it sees the log's version of an event it delivered:
+// be dropped as a duplicate. So the hub keeps, for each board, the
+// fingerprints of the last printRing events it delivered and of every
+// event it delivered that did not come from the log and was not yet
+// compared with it (unchecked), and compares them whenever it sees the
+// log's version:
 //
 //   - a second copy of a delivered seq that differs (the real event after a
 //     forged one, or the other way round) makes it read the log at once;
 //   - a gap fill or a catch-up reads the log at seqs already delivered;
-//   - the head check reads the log for the events delivered since the last
-//     check that did not come from the log, and the board's head: a seq
-//     delivered beyond the head is not in the log.
+//   - the head check, and every checkEvery unchecked events, read the log
+//     for the unchecked events, and the board's head: a seq delivered beyond
+//     the head is not in the log.
 //
 // When the log holds another event at a seq delivered (or none), the
 // board's subscribers get a resync (ResyncDiverged) and reload: they never
 // keep a forged event silently. The log must be read from the primary (a
 // lagging replica would look like a forgery).
 
-// printRing is how many delivered events' fingerprints a board keeps.
+// printRing is how many delivered events' fingerprints a board keeps for
+// comparing second copies and catch-up reads.
 const printRing = 128
+
+// checkEvery is how many unchecked events start a check at once, without
+// waiting for the head check; maxUnchecked is how many a board may hold:
+// beyond it (the log cannot be read fast enough) its subscribers resync
+// rather than receive events nobody can vouch for.
+const (
+	checkEvery   = printRing
+	maxUnchecked = 8192
+)
 
 // print is a delivered event's seq and fingerprint.
 type print struct {
@@ -49,25 +63,48 @@ func (h *Hub) fingerprint(e board.Event) uint64 {
 // remember records a delivered event's fingerprint (bs.mu held).
 func (h *Hub) remember(bs *boardState, seq int64, fp uint64, fromLog bool) {
 	bs.prints[seq%printRing] = print{seq, fp}
-	if !fromLog && bs.unverified == 0 {
-		bs.unverified = seq
+	if fromLog {
+		return
 	}
+	bs.unchecked = append(bs.unchecked, print{seq, fp})
+	switch n := len(bs.unchecked); {
+	case n > maxUnchecked:
+		h.log.Warn("too many events from the bus not yet checked against the event log; subscribers resync",
+			"board", bs.id, "unchecked", n)
+		h.dropLocked(bs, endBehind)
+	case n%checkEvery == 0:
+		bs.verify = true
+		h.startReading(bs)
+	}
+}
+
+// delivered returns the fingerprint of the event delivered at seq, if the
+// board still has it, and whether it was compared with the log (bs.mu
+// held).
+func (bs *boardState) delivered(seq int64) (fp uint64, found, checked bool) {
+	if i, ok := slices.BinarySearchFunc(bs.unchecked, seq, func(p print, s int64) int { return cmp.Compare(p.seq, s) }); ok {
+		return bs.unchecked[i].fp, true, false
+	}
+	if p := bs.prints[seq%printRing]; p.seq == seq {
+		return p.fp, true, true
+	}
+	return 0, false, true
 }
 
 // compare checks a second version of a delivered event (bs.mu held): one
 // read from the log corrects the subscribers if it differs; two different
 // ones from elsewhere send the hub to the log.
 func (h *Hub) compare(bs *boardState, seq int64, fp uint64, fromLog bool) {
-	p := bs.prints[seq%printRing]
-	if p.seq != seq || p.fp == fp {
+	dfp, found, checked := bs.delivered(seq)
+	if !found || dfp == fp {
 		return
 	}
 	if fromLog {
 		h.diverged(bs, seq)
 		return
 	}
-	if bs.unverified != 0 && seq >= bs.unverified {
-		// Not yet checked: which of the two is the log's?
+	if !checked {
+		// Which of the two is the log's?
 		bs.verify = true
 		h.startReading(bs)
 		return
@@ -82,8 +119,7 @@ func (h *Hub) compare(bs *boardState, seq int64, fp uint64, fromLog bool) {
 // reports whether all that could be compared matched.
 func (h *Hub) checkLog(bs *boardState, events []board.Event, fps []uint64) bool {
 	for i, e := range events {
-		p := bs.prints[e.Seq%printRing]
-		if p.seq == e.Seq && p.fp != fps[i] {
+		if fp, found, _ := bs.delivered(e.Seq); found && fp != fps[i] {
 			h.diverged(bs, e.Seq)
 			return false
 		}
@@ -104,11 +140,12 @@ func (h *Hub) diverged(bs *boardState, seq int64) {
 	h.dropLocked(bs, endDiverged)
 }
 
-// verifyDelivered compares the events delivered after from up to to with
-// the log's, and the board's head with to: those reads start after the
-// events were delivered, so each of them is in the log by then. It reports
-// whether it could read the log. It releases the h.verifying token its
-// caller took.
+// verifyDelivered compares the unchecked events delivered after from up
+// to to with the log's, and, if the log has fewer, the board's head with
+// them: those reads start after the events were delivered, so each of them
+// is in the log by then. An event the log no longer keeps (retention) cannot
+// be compared and passes. It reports whether it could read the log. It
+// releases the h.verifying token its caller took.
 func (h *Hub) verifyDelivered(ctx context.Context, bs *boardState, from, to int64) bool {
 	defer func() { <-h.verifying }() // taken by readLog
 	events, err := h.o.Log.LogEvents(ctx, bs.id, from, int(to-from))
@@ -116,12 +153,8 @@ func (h *Hub) verifyDelivered(ctx context.Context, bs *boardState, from, to int6
 		h.log.Error("check delivered events against the event log", "board", bs.id, "from", from, "err", err)
 		return false
 	}
-	complete := len(events) > 0 && events[len(events)-1].Seq >= to
-	var head int64
-	found := true
-	if !complete {
-		// Fewer events than delivered: the log's head says whether some
-		// delivered seqs are beyond it.
+	head, found := to, true
+	if len(events) == 0 || events[len(events)-1].Seq < to {
 		heads, err := h.o.Log.Heads(ctx, []string{bs.id})
 		if err != nil {
 			h.log.Error("check delivered events against the event log", "board", bs.id, "err", err)
@@ -132,18 +165,28 @@ func (h *Hub) verifyDelivered(ctx context.Context, bs *boardState, from, to int6
 	fps := h.fingerprints(events)
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
-	switch {
-	case !found:
+	if !found {
 		h.dropLocked(bs, endGone)
-	case !complete && head < to:
-		h.diverged(bs, head+1)
-	case h.checkLog(bs, events, fps):
-		if bs.unverified <= to {
-			bs.unverified = 0
-			if bs.last > to {
-				bs.unverified = to + 1
-			}
+		return true
+	}
+	n := 0
+	for _, p := range bs.unchecked {
+		if p.seq > to {
+			break
 		}
+		n++
+		if p.seq > head {
+			h.diverged(bs, p.seq)
+			return true
+		}
+		if i, ok := slices.BinarySearchFunc(events, p.seq, func(e board.Event, s int64) int { return cmp.Compare(e.Seq, s) }); ok && fps[i] != p.fp {
+			h.diverged(bs, p.seq)
+			return true
+		}
+	}
+	bs.unchecked = slices.Delete(bs.unchecked, 0, n)
+	if len(bs.unchecked) >= checkEvery {
+		bs.verify = true
 	}
 	return true
 }

@@ -70,6 +70,14 @@ func (l *fakeLog) commit(boardID, kind string) board.Event {
 	return e
 }
 
+// append appends e, the board's next event, as it is.
+func (l *fakeLog) append(e board.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.boards[e.BoardID]
+	b.events = append(b.events, e)
+}
+
 // commitN commits n card.updated events and returns them.
 func (l *fakeLog) commitN(boardID string, n int) []board.Event {
 	events := make([]board.Event, n)

@@ -118,6 +118,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	api := httpapi.New(apiOpts)
 	a.ws = ws.New(ws.Options{Hub: a.hub, Logger: log, OriginPatterns: originHosts(cfg.TrustedOrigins),
 		Identify: api.Principal})
+	// Revocations sent while this instance was cut off from the bus are
+	// lost: every credential is checked again when it reconnects.
+	a.bus.OnReconnect(a.ws.RecheckAll)
 	csrf, err := httpapi.CrossOriginProtection(cfg.TrustedOrigins)
 	if err != nil {
 		return nil, fmt.Errorf("trusted origins: %w", err)
@@ -172,7 +175,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	a.seqDone = make(chan struct{})
 	go func() { defer close(a.seqDone); a.seq.Run(janitorCtx) }()
 	a.webhooks.Start()
-	go watchBus(janitorCtx, a.bus, a.hub, cfg.HeadIntervalDegraded, a.metrics, log)
+	go watchBus(janitorCtx, a.bus, a.hub, a.ws, cfg.HeadIntervalDegraded, a.metrics, log)
 	a.closeOnce = sync.OnceValue(a.close)
 	log.Info("serving", "addr", a.ln.Addr().String())
 	return a, nil

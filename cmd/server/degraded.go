@@ -14,15 +14,29 @@ type busState interface{ Connected() bool }
 // headChecker is what watchBus asks of the hub.
 type headChecker interface{ CheckHeads() }
 
+// rechecker is what watchBus asks of the WebSocket endpoint (ws.Handler):
+// revocations travel on the bus, so while it is down credentials are
+// checked again more often, and all of them once it is back.
+type rechecker interface {
+	SetRecheckInterval(time.Duration)
+	RecheckAll()
+}
+
+// degradedRecheck is how often each WebSocket's credential is checked again
+// while the bus is down (it is RecheckInterval, a minute, otherwise).
+const degradedRecheck = 5 * time.Second
+
 // watchBus keeps cross-instance delivery going while the NATS connection is
 // down. The instance stays ready (its readiness check of NATS only
 // degrades it): REST and delivery to its own subscribers go on, and the
 // events other instances commit reach its subscribers through head checks,
 // which run every `every` while the bus is down instead of every
-// HEAD_CHECK_INTERVAL. It logs when the instance becomes degraded and when
-// it recovers, and sets corkboard_degraded{dependency="nats"}. It returns
-// when ctx is done.
-func watchBus(ctx context.Context, bus busState, h headChecker, every time.Duration, m *ops.Metrics, log *slog.Logger) {
+// HEAD_CHECK_INTERVAL. A revocation sent meanwhile may be lost, so each
+// WebSocket's credential is checked every degradedRecheck while it is down,
+// and every one at once when it is back. It logs when the instance becomes
+// degraded and when it recovers, and sets corkboard_degraded{dependency="nats"}.
+// It returns when ctx is done.
+func watchBus(ctx context.Context, bus busState, h headChecker, rc rechecker, every time.Duration, m *ops.Metrics, log *slog.Logger) {
 	if every <= 0 {
 		every = 250 * time.Millisecond
 	}
@@ -41,12 +55,15 @@ func watchBus(ctx context.Context, bus busState, h headChecker, every time.Durat
 		case !up && since.IsZero():
 			since = time.Now()
 			m.Degraded("nats", true)
+			rc.SetRecheckInterval(degradedRecheck)
 			log.Warn("nats down: degraded, still serving; other instances' events arrive by head checks",
 				"head_check_interval", every)
 		case up && !since.IsZero():
 			log.Info("nats back: no longer degraded", "down_for", time.Since(since).Round(time.Millisecond))
 			since = time.Time{}
 			m.Degraded("nats", false)
+			rc.SetRecheckInterval(0)
+			rc.RecheckAll()
 		}
 		if !up {
 			h.CheckHeads()

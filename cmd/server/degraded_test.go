@@ -22,6 +22,14 @@ type countingHub struct{ checks atomic.Int64 }
 
 func (h *countingHub) CheckHeads() { h.checks.Add(1) }
 
+type recordingRechecker struct {
+	interval atomic.Int64 // the last interval set
+	all      atomic.Int64 // RecheckAll calls
+}
+
+func (r *recordingRechecker) SetRecheckInterval(d time.Duration) { r.interval.Store(int64(d)) }
+func (r *recordingRechecker) RecheckAll()                        { r.all.Add(1) }
+
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -42,14 +50,16 @@ func (s *syncBuffer) String() string {
 // TestWatchBus: while the bus is down, heads are checked on every tick, a
 // warning says the instance is degraded and corkboard_degraded is 1; once
 // it is back, an info line says so, the checks stop and the gauge is 0.
+// WebSocket credentials are rechecked every degradedRecheck while it is
+// down, and all at once when it is back.
 func TestWatchBus(t *testing.T) {
-	bus, h, m := &fakeBus{}, &countingHub{}, ops.NewMetrics()
+	bus, h, rc, m := &fakeBus{}, &countingHub{}, &recordingRechecker{}, ops.NewMetrics()
 	bus.up.Store(true)
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); watchBus(ctx, bus, h, 5*time.Millisecond, m, log) }()
+	go func() { defer close(done); watchBus(ctx, bus, h, rc, 5*time.Millisecond, m, log) }()
 	defer func() { cancel(); <-done }()
 	gauge := func() string {
 		rec := httptest.NewRecorder()
@@ -71,11 +81,18 @@ func TestWatchBus(t *testing.T) {
 	if !strings.Contains(logs.String(), "nats down: degraded") || gauge() != "1" {
 		t.Errorf("bus down: gauge %q, logs %s", gauge(), logs.String())
 	}
+	if time.Duration(rc.interval.Load()) != degradedRecheck || rc.all.Load() != 0 {
+		t.Errorf("bus down: recheck interval %v, %d RecheckAll", time.Duration(rc.interval.Load()), rc.all.Load())
+	}
 	bus.up.Store(true)
 	waitFor(t, 5*time.Second, "the recovery logged", func() bool { return strings.Contains(logs.String(), "nats back") })
 	n := h.checks.Load()
 	time.Sleep(50 * time.Millisecond)
 	if h.checks.Load() > n+1 || gauge() != "0" {
 		t.Errorf("bus back: %d more head checks, gauge %q", h.checks.Load()-n, gauge())
+	}
+	if rc.interval.Load() != 0 || rc.all.Load() != 1 {
+		t.Errorf("bus back: recheck interval %v (want the configured one), %d RecheckAll (want 1)",
+			time.Duration(rc.interval.Load()), rc.all.Load())
 	}
 }

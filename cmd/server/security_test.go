@@ -543,3 +543,32 @@ func TestUpgradeFloodRefused(t *testing.T) {
 		t.Errorf("a REST request with a bogus session after the upgrade flood: %d, want 429", st)
 	}
 }
+
+// A logout made while every NATS node is down cannot travel on the bus; the
+// logged-out session's socket on another instance is closed all the same,
+// within degradedRecheck (plus the watch's tick and the check itself),
+// because credentials are checked that often while the bus is down.
+func TestRevocationWhileNATSDown(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewDatabase(t, "corkboard", store.Migrate)
+	nodes, natsURL := natsCluster(t, 2)
+	a0, a1 := startApp(t, testConfig(dbURL, natsURL)), startApp(t, testConfig(dbURL, natsURL))
+	a0.api(t, "cutoff")
+	s1 := loginAt(t, a0, "cutoff")
+	boardID, _ := as(t, a0, "cutoff", s1).newBoard("b")
+	w := dialAs(t, a1, s1)
+	w.subscribe(boardID)
+
+	for _, n := range nodes {
+		n.Shutdown()
+	}
+	waitFor(t, 10*time.Second, "both instances to lose the bus", func() bool {
+		return !a0.bus.Connected() && !a1.bus.Connected()
+	})
+	if st := as(t, a0, "cutoff", s1).do("POST", "/api/auth/logout", nil, nil); st != http.StatusNoContent {
+		t.Fatalf("logout: %d", st)
+	}
+	d := w.closedWithin(degradedRecheck+5*time.Second, websocket.StatusPolicyViolation,
+		"the logged-out session's socket on the other instance, with the bus down")
+	t.Logf("closed %v after the logout answered (bus down)", d)
+}

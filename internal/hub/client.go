@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/corkboard/corkboard/internal/board"
@@ -141,4 +142,41 @@ func (c *Client) CheckAccess(ctx context.Context) error {
 		c.hub.endSubscription(c, id, "no longer a member of the board")
 	}
 	return nil
+}
+
+// Subscribe subscribes c to a board. Without since, the client gets the
+// events committed after the subscription; with since, first every event
+// after since from the log, then the live ones, with no gap and no duplicate.
+// It queues a subscribed frame (with the board's head), or a resync frame
+// when since is older than the log or too far behind. Errors are
+// *board.Error: ENotFound when the user may not read the board, EConflict
+// when already subscribed, EInvalid for a since ahead of the board.
+func (c *Client) Subscribe(ctx context.Context, boardID string, since *int64) error {
+	return c.hub.subscribe(ctx, c, boardID, since)
+}
+
+// Unsubscribe ends c's subscription to a board; ENotFound when there is
+// none.
+func (c *Client) Unsubscribe(boardID string) error {
+	c.mu.Lock()
+	bs := c.boards[boardID]
+	delete(c.boards, boardID)
+	c.mu.Unlock()
+	if bs == nil {
+		return board.Errorf(board.ENotFound, "not subscribed to this board")
+	}
+	c.hub.release(bs, c)
+	return nil
+}
+
+// Boards returns the ids of the boards c is subscribed to.
+func (c *Client) Boards() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids := make([]string, 0, len(c.boards))
+	for id := range c.boards {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }

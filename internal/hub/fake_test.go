@@ -26,6 +26,9 @@ type fakeLog struct {
 	// was read and before it is returned: a hook to widen or order the
 	// subscribe/go-live race.
 	afterEvents func(user, boardID string, head int64)
+	// beforeEvents, when set, runs at the start of Events, before the
+	// membership check.
+	beforeEvents func(user, boardID string)
 }
 
 type fakeBoard struct {
@@ -67,6 +70,14 @@ func (l *fakeLog) commit(boardID, kind string) board.Event {
 	return e
 }
 
+// append appends e, the board's next event, as it is.
+func (l *fakeLog) append(e board.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.boards[e.BoardID]
+	b.events = append(b.events, e)
+}
+
 // commitN commits n card.updated events and returns them.
 func (l *fakeLog) commitN(boardID string, n int) []board.Event {
 	events := make([]board.Event, n)
@@ -74,6 +85,27 @@ func (l *fakeLog) commitN(boardID string, n int) []board.Event {
 		events[i] = l.commit(boardID, board.KindCardUpdated)
 	}
 	return events
+}
+
+// setMember adds user to the board's members or removes them.
+func (l *fakeLog) setMember(boardID, user string, member bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.boards[boardID].members[user] = member
+}
+
+// setHooks sets the hooks run by Events.
+func (l *fakeLog) setHooks(before func(user, boardID string), after func(user, boardID string, head int64)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.beforeEvents, l.afterEvents = before, after
+}
+
+// setData replaces the data of a committed event, as the log stores it.
+func (l *fakeLog) setData(boardID string, seq int64, data string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.boards[boardID].events[seq-1].Data = json.RawMessage(data)
 }
 
 // trim stops retaining the events up to seq.
@@ -97,6 +129,12 @@ func (l *fakeLog) head(boardID string) int64 {
 }
 
 func (l *fakeLog) Events(ctx context.Context, user, boardID string, since int64, limit int) ([]board.Event, int64, error) {
+	l.mu.Lock()
+	before := l.beforeEvents
+	l.mu.Unlock()
+	if before != nil {
+		before(user, boardID)
+	}
 	l.mu.Lock()
 	b := l.boards[boardID]
 	if b == nil || (b.members != nil && !b.members[user]) {
@@ -153,12 +191,13 @@ type fakeBus struct {
 	mu       sync.Mutex
 	joined   map[string]int
 	presence map[string][]string // board → last users this instance announced
+	ever     map[string]bool     // every user this instance ever announced
 }
 
 var _ Bus = (*fakeBus)(nil)
 
 func newFakeBus() *fakeBus {
-	return &fakeBus{joined: map[string]int{}, presence: map[string][]string{}}
+	return &fakeBus{joined: map[string]int{}, presence: map[string][]string{}, ever: map[string]bool{}}
 }
 
 func (b *fakeBus) Join(boardID string) (func(), error) {
@@ -181,6 +220,16 @@ func (b *fakeBus) PublishPresence(boardID, instance string, users []string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.presence[boardID] = append([]string(nil), users...)
+	for _, u := range users {
+		b.ever[u] = true
+	}
+}
+
+// everAnnounced reports whether this instance ever announced user.
+func (b *fakeBus) everAnnounced(user string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ever[user]
 }
 
 // announced returns the users this instance last announced on the board.

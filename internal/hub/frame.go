@@ -22,6 +22,7 @@ const (
 	ResyncSinceExpired = "since_expired" // since is older than the retained log
 	ResyncTooFarBehind = "too_far_behind"
 	ResyncBoardGone    = "board_gone"
+	ResyncDiverged     = "diverged" // an event delivered is not the log's (forged or corrupted on the bus)
 )
 
 // eventFrame is an event as clients receive it.

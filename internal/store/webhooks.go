@@ -315,7 +315,7 @@ const webhookBoardHead = `coalesce((SELECT b.seq FROM boards b WHERE b.id = w.bo
 	(SELECT max(e.seq) FROM events e WHERE e.board_id = w.board_id), 0)`
 
 // hasWork is whether webhook w has something to send now.
-const hasWork = `((w.active AND w.next_attempt_at <= now() AND w.cursor < `+webhookBoardHead+`)
+const hasWork = `((w.active AND w.next_attempt_at <= now() AND w.cursor < ` + webhookBoardHead + `)
 	OR EXISTS (SELECT 1 FROM webhook_jobs j WHERE j.webhook_id = w.id))`
 
 // ClaimWebhooks gives token the lease of up to limit webhooks that have

@@ -2,8 +2,9 @@
 // (subscribe, unsubscribe, ping) and writes what the hub queues for the
 // connection. One reader goroutine handles commands in order; one writer
 // goroutine owns the socket's write side, batches every queued frame into one
-// message (frames separated by newlines), pings on a ticker and bounds every
-// write with a timeout. See docs/protocol.md.
+// message (frames separated by newlines) and bounds every write with a
+// timeout; pings and credential rechecks run beside it on their own timers,
+// so that it never waits for them. See docs/protocol.md.
 package ws
 
 import (
@@ -14,8 +15,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -41,11 +47,14 @@ const (
 
 // Options configure the endpoint.
 type Options struct {
-	Hub            *hub.Hub
-	Logger         *slog.Logger
-	PingInterval   time.Duration // 0: 25s
-	WriteTimeout   time.Duration // 0: 10s
-	OriginPatterns []string      // host patterns allowed besides the request's own host
+	Hub          *hub.Hub
+	Logger       *slog.Logger
+	PingInterval time.Duration // 0: 25s
+	WriteTimeout time.Duration // 0: 10s
+	// OriginPatterns are the origins allowed besides the request's own,
+	// as path.Match patterns: "https://app.example" (scheme and host, as
+	// TRUSTED_ORIGINS gives them) or, without a scheme, a host alone.
+	OriginPatterns []string
 	// Identify returns the caller of the request, or an error to refuse it.
 	Identify func(r *http.Request) (board.Principal, error)
 	// MaxPerUser caps a user's connections on this instance; 0: 20.
@@ -59,8 +68,14 @@ type Options struct {
 	IdleTimeout time.Duration
 	// RecheckInterval is how often a connection's credential, and its
 	// user's membership of each board it is subscribed to, are checked
-	// again (a backstop for a revocation lost on the bus); 0: 1 minute.
+	// again (a backstop for a revocation lost on the bus), on a timer of
+	// its own; 0: 1 minute. SetRecheckInterval changes it, RecheckAll
+	// rechecks every connection now.
 	RecheckInterval time.Duration
+	// MaxRechecks bounds the credential checks running at once (each one a
+	// database read), so that RecheckAll on many connections queues them;
+	// 0: 16.
+	MaxRechecks int
 }
 
 // Handler serves GET /api/ws. Close waits for its connections to end.
@@ -68,6 +83,12 @@ type Handler struct {
 	o     Options
 	log   *slog.Logger
 	conns sync.WaitGroup
+
+	recheckEvery atomic.Int64  // the recheck interval, in nanoseconds
+	rechecks     chan struct{} // a token per recheck running
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
 }
 
 // New returns the endpoint.
@@ -96,8 +117,46 @@ func New(o Options) *Handler {
 	if o.RecheckInterval == 0 {
 		o.RecheckInterval = time.Minute
 	}
-	return &Handler{o: o, log: o.Logger}
+	if o.MaxRechecks == 0 {
+		o.MaxRechecks = 16
+	}
+	h := &Handler{o: o, log: o.Logger, rechecks: make(chan struct{}, o.MaxRechecks),
+		sessions: map[*session]struct{}{}}
+	h.recheckEvery.Store(int64(o.RecheckInterval))
+	return h
 }
+
+// RecheckAll makes every connection check its credential (and its access
+// to each board it is subscribed to) again now, as after the bus
+// reconnected, when revocations may have been lost: a connection whose
+// credential no longer holds is closed with 1008. It does not wait for the
+// checks, which run at most MaxRechecks at a time.
+func (h *Handler) RecheckAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.sessions {
+		select {
+		case s.recheckNow <- struct{}{}:
+		default: // one is already asked for
+		}
+	}
+}
+
+// SetRecheckInterval sets how often each connection checks its credential
+// again, as shorter while the bus is down; 0 restores Options'
+// RecheckInterval. A shorter interval than before rechecks every connection
+// now as well; each connection's next periodic check comes at the new
+// interval after its last one.
+func (h *Handler) SetRecheckInterval(d time.Duration) {
+	if d <= 0 {
+		d = h.o.RecheckInterval
+	}
+	if old := time.Duration(h.recheckEvery.Swap(int64(d))); d < old {
+		h.RecheckAll()
+	}
+}
+
+func (h *Handler) recheckInterval() time.Duration { return time.Duration(h.recheckEvery.Load()) }
 
 // Wait waits until every connection has ended (after the hub closed them),
 // or ctx is done.
@@ -118,9 +177,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, err)
 		return
 	}
+	if err := h.checkOrigin(r); err != nil {
+		httpapi.WriteProblem(w, r, err)
+		return
+	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		OriginPatterns:  h.o.OriginPatterns,
-		CompressionMode: websocket.CompressionDisabled,
+		InsecureSkipVerify: true, // checkOrigin did, scheme included
+		CompressionMode:    websocket.CompressionDisabled,
 	})
 	if err != nil {
 		return // Accept has answered the request
@@ -142,8 +205,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	cred = cred.WithContext(context.WithoutCancel(r.Context()))
 	s := &session{h: h, conn: conn, client: c, req: cred,
-		limit:  &ratelimit.Throttle{Burst: h.o.MessageBurst, Every: h.o.MessageEvery},
-		active: time.Now(), checked: time.Now()}
+		limit:      &ratelimit.Throttle{Burst: h.o.MessageBurst, Every: h.o.MessageEvery},
+		active:     time.Now(),
+		recheckNow: make(chan struct{}, 1), checked: make(chan bool, 1), pinged: make(chan error, 1)}
 	// The connection is hijacked: serve it from a fresh goroutine and let
 	// this one, with the middleware's frames on its stack, end.
 	ctx := context.WithoutCancel(r.Context())
@@ -153,18 +217,66 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
+// checkOrigin refuses a browser's upgrade from another origin (Cross-Site
+// WebSocket Hijacking): the Origin must be the request's own origin, scheme
+// included, or match one of OriginPatterns. Clients that send no Origin
+// (not browsers) pass.
+func (h *Handler) checkOrigin(r *http.Request) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	refused := board.Errorf(board.EForbidden, "cross-origin WebSocket upgrades are refused")
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return refused
+	}
+	if strings.EqualFold(u.Scheme, requestScheme(r)) && strings.EqualFold(u.Host, r.Host) {
+		return nil
+	}
+	for _, p := range h.o.OriginPatterns {
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok {
+			return nil
+		}
+	}
+	return refused
+}
+
+// requestScheme is the scheme the client reached the server with: https
+// over TLS, otherwise what a proxy says in X-Forwarded-Proto (its first
+// value), otherwise http. The header is believed from anyone here: the
+// Origin check guards browsers, which cannot set it on an upgrade, and a
+// client that can set it can set Origin too.
+func requestScheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	if proto = strings.ToLower(strings.TrimSpace(proto)); proto == "https" || proto == "http" {
+		return proto
+	}
+	return "http"
+}
+
 // session is one connection.
 type session struct {
-	h       *Handler
-	conn    *websocket.Conn
-	client  *hub.Client
-	req     *http.Request // the upgrade request, whose credential is checked again
-	checked time.Time     // when it was last checked (writer's)
-	limit   *ratelimit.Throttle
-	strikes int         // messages refused by the limit (reader's)
-	active  time.Time   // last time the connection had a subscription (writer's)
-	stall   *time.Timer // closes the connection when a write takes too long
-	buf     []byte      // the writer's batch
+	h          *Handler
+	conn       *websocket.Conn
+	client     *hub.Client
+	req        *http.Request // the upgrade request, whose credential is checked again
+	recheckNow chan struct{} // RecheckAll asks for a recheck
+	checked    chan bool     // a recheck's outcome: revoked or not
+	pinged     chan error    // a ping's outcome
+	bg         sync.WaitGroup
+	limit      *ratelimit.Throttle
+	strikes    int         // messages refused by the limit (reader's)
+	active     time.Time   // last time the connection had a subscription (writer's)
+	stall      *time.Timer // closes the connection when a write takes too long
+	buf        []byte      // the writer's batch
 }
 
 // maxStrikes is how many messages over the rate limit a connection may send
@@ -176,21 +288,34 @@ func (s *session) run(ctx context.Context) {
 	defer cancel()
 	readerDone := make(chan error, 1)
 	go func() { readerDone <- s.read(ctx) }()
+	s.h.mu.Lock()
+	s.h.sessions[s] = struct{}{}
+	s.h.mu.Unlock()
 	code, reason := s.write(ctx, readerDone)
+	s.h.mu.Lock()
+	delete(s.h.sessions, s)
+	s.h.mu.Unlock()
 	s.client.Close(nil)
 	s.conn.Close(code, reason) //nolint:errcheck // the peer may be gone
-	cancel()
+	cancel()                   // ends a recheck under way
+	s.bg.Wait()
 }
 
 // write is the connection's only writer. It returns the close code and reason
-// when the hub closes the client, the reader ends, or a write fails.
+// when the hub closes the client, the reader ends, a write fails, a ping
+// goes unanswered or the credential no longer holds. Pings and credential
+// rechecks run beside it, so that it never waits for them: a queue that
+// overflows meanwhile closes the connection as too slow at once.
 func (s *session) write(ctx context.Context, readerDone <-chan error) (websocket.StatusCode, string) {
 	ping := time.NewTicker(s.h.o.PingInterval)
 	defer ping.Stop()
+	recheck := time.NewTimer(s.h.recheckInterval())
+	defer recheck.Stop()
 	s.stall = time.AfterFunc(time.Hour, func() { s.conn.CloseNow() }) //nolint:errcheck // unblocks the write
 	s.stall.Stop()
 	defer s.stall.Stop()
 	var frames [][]byte
+	pinging, checking := false, false
 	for {
 		select {
 		case <-s.client.Ready():
@@ -204,39 +329,39 @@ func (s *session) write(ctx context.Context, readerDone <-chan error) (websocket
 			} else if time.Since(s.active) > s.h.o.IdleTimeout {
 				return websocket.StatusNormalClosure, "idle: no subscription"
 			}
-			if time.Since(s.checked) >= s.h.o.RecheckInterval {
-				s.checked = time.Now()
-				if s.revoked(ctx) {
-					return websocket.StatusPolicyViolation, "access revoked: log in again"
-				}
-				// Memberships too: a removal from a board whose revocation
-				// was lost ends the subscription to it here.
-				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				if err := s.client.CheckAccess(cctx); err != nil {
-					s.h.log.Warn("recheck board access", "user", s.client.User(), "err", err)
-				}
-				cancel()
+			if !pinging {
+				pinging = true
+				s.bg.Go(func() {
+					pctx, cancel := context.WithTimeout(ctx, s.h.o.WriteTimeout)
+					defer cancel()
+					s.pinged <- s.conn.Ping(pctx)
+				})
 			}
-			pctx, cancel := context.WithTimeout(ctx, s.h.o.WriteTimeout)
-			err := s.conn.Ping(pctx)
-			cancel()
+		case err := <-s.pinged:
+			pinging = false
 			if err != nil {
+				if s.client.Err() != nil {
+					return s.closedBy()
+				}
 				return websocket.StatusGoingAway, "ping timed out"
 			}
-		case <-s.client.Done():
-			switch err := s.client.Err(); {
-			case errors.Is(err, hub.ErrTooSlow):
-				return StatusTooSlow, "too slow: resubscribe with since"
-			case errors.Is(err, hub.ErrRevoked):
+		case <-recheck.C:
+			checking = s.recheck(ctx, checking)
+		case <-s.recheckNow:
+			checking = s.recheck(ctx, checking)
+		case revoked := <-s.checked:
+			checking = false
+			if revoked {
 				return websocket.StatusPolicyViolation, "access revoked: log in again"
-			case errors.Is(err, hub.ErrShuttingDown):
+			}
+			recheck.Reset(s.h.recheckInterval())
+		case <-s.client.Done():
+			if errors.Is(s.client.Err(), hub.ErrShuttingDown) {
 				// Flush what is queued, then tell the client to go elsewhere.
 				frames = s.client.Take(frames[:0])
 				s.writeBatch(ctx, frames) //nolint:errcheck // closing anyway
-				return websocket.StatusGoingAway, "server shutting down: reconnect"
-			default:
-				return websocket.StatusNormalClosure, ""
 			}
+			return s.closedBy()
 		case err := <-readerDone:
 			var ce closeError
 			if errors.As(err, &ce) {
@@ -245,6 +370,51 @@ func (s *session) write(ctx context.Context, readerDone <-chan error) (websocket
 			return websocket.StatusNormalClosure, ""
 		}
 	}
+}
+
+// closedBy is the close code and reason for the hub's reason to close the
+// client.
+func (s *session) closedBy() (websocket.StatusCode, string) {
+	switch err := s.client.Err(); {
+	case errors.Is(err, hub.ErrTooSlow):
+		return StatusTooSlow, "too slow: resubscribe with since"
+	case errors.Is(err, hub.ErrRevoked):
+		return websocket.StatusPolicyViolation, "access revoked: log in again"
+	case errors.Is(err, hub.ErrShuttingDown):
+		return websocket.StatusGoingAway, "server shutting down: reconnect"
+	}
+	return websocket.StatusNormalClosure, ""
+}
+
+// recheck starts a check of the connection's credential and memberships,
+// unless one is running; its outcome comes on s.checked. It returns true
+// (a check is running).
+func (s *session) recheck(ctx context.Context, running bool) bool {
+	if running {
+		return true
+	}
+	s.bg.Go(func() {
+		select {
+		case s.h.rechecks <- struct{}{}:
+		case <-ctx.Done():
+			s.checked <- false
+			return
+		}
+		defer func() { <-s.h.rechecks }()
+		if s.revoked(ctx) {
+			s.checked <- true
+			return
+		}
+		// Memberships too: a removal from a board whose revocation was lost
+		// ends the subscription to it here.
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := s.client.CheckAccess(cctx); err != nil && ctx.Err() == nil {
+			s.h.log.Warn("recheck board access", "user", s.client.User(), "err", err)
+		}
+		s.checked <- false
+	})
+	return true
 }
 
 // revoked checks the connection's credential again: true when it no longer
@@ -316,6 +486,11 @@ func (s *session) read(ctx context.Context) error {
 				return closeError{websocket.StatusMessageTooBig, "message too big"}
 			}
 			return err
+		}
+		if typ == websocket.MessageText && !utf8.Valid(data) {
+			// RFC 6455 §8.1: a text message must be UTF-8; fail the
+			// connection.
+			return closeError{websocket.StatusInvalidFramePayloadData, "text message is not UTF-8"}
 		}
 		if ok, _ := s.limit.Allow("", time.Now()); !ok {
 			if s.strikes++; s.strikes > maxStrikes {

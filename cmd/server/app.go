@@ -107,6 +107,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		authOpts.Limits.Address = ratelimit.Limit{Burst: 1 << 20, Every: time.Millisecond}
 		apiOpts.RateBurst, apiOpts.Rate = 1<<20, 1e6
 	}
+	if cfg.hooks.requestRate > 0 {
+		apiOpts.Rate = cfg.hooks.requestRate
+	}
 	apiOpts.Accounts = auth.New(authOpts)
 	api := httpapi.New(apiOpts)
 	a.ws = ws.New(ws.Options{Hub: a.hub, Logger: log, OriginPatterns: originHosts(cfg.TrustedOrigins),

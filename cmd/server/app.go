@@ -158,7 +158,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.stopJanitor = cancel
 	go a.janitor(janitorCtx)
 	a.closeOnce = sync.OnceValue(a.close)
-	log.Info("serving", "addr", a.ln.Addr().String())
+	log.Info("serving", "addr", a.ln.Addr().String(), "version", a.health.Version().String())
 	return a, nil
 }
 

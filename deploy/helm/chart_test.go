@@ -466,6 +466,15 @@ func checkMigrationJob(t *testing.T, r rendered, name string, server corev1.Cont
 	if h == nil || !slices.Contains(h.Events, release.HookPreInstall) || !slices.Contains(h.Events, release.HookPreUpgrade) {
 		t.Fatalf("the migration Job is not a pre-install and pre-upgrade hook: %+v", h)
 	}
+	for what, sel := range map[string]map[string]string{
+		"Deployment":          get[appsv1.Deployment](t, r, "Deployment", "board-corkboard").Spec.Selector.MatchLabels,
+		"Service":             get[corev1.Service](t, r, "Service", "board-corkboard").Spec.Selector,
+		"PodDisruptionBudget": get[policyv1.PodDisruptionBudget](t, r, "PodDisruptionBudget", "board-corkboard").Spec.Selector.MatchLabels,
+	} {
+		if selects(sel, job.Spec.Template.Labels) {
+			t.Errorf("the %s's selector %v picks the migration pod %v", what, sel, job.Spec.Template.Labels)
+		}
+	}
 	spec := job.Spec.Template.Spec
 	if len(spec.Containers) != 1 || spec.RestartPolicy != corev1.RestartPolicyNever {
 		t.Fatalf("Job pod %+v", spec)

@@ -3,16 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/corkboard/corkboard/internal/ops"
+	"github.com/corkboard/corkboard/internal/pgtest"
+	"github.com/corkboard/corkboard/internal/store"
 )
 
 func TestVersionFlag(t *testing.T) {
@@ -23,6 +29,70 @@ func TestVersionFlag(t *testing.T) {
 	if want := "corkboard server " + ops.BuildVersion().String() + "\n"; out.String() != want {
 		t.Fatalf("-version printed %q, want %q", out.String(), want)
 	}
+}
+
+// TestStartupLogAndHealthzNameTheVersion: the "serving" log line and
+// /healthz (on the API address and the admin one) carry the build's version.
+func TestStartupLogAndHealthzNameTheVersion(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t, "corkboard", store.Migrate)
+	_, natsURL := natsCluster(t, 1)
+	cfg := testConfig(dbURL, natsURL)
+	cfg.AdminAddr = "127.0.0.1:0"
+	var logs versionLogBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, err := Start(ctx, cfg, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.closeOnce() })
+	want := ops.BuildVersion()
+	var serving bool
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec["msg"] == "serving" {
+			serving = true
+			if rec["version"] != want.String() {
+				t.Errorf("the serving line %q says version %v, want %q", line, rec["version"], want.String())
+			}
+		}
+	}
+	if !serving {
+		t.Fatalf("no serving line in %s", logs.String())
+	}
+	for _, base := range []string{"http://" + a.Addr(), "http://" + a.AdminAddr()} {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got ops.Liveness
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || got.Status != "ok" || got.Version != want {
+			t.Errorf("%s/healthz: %d %+v (%v), want status ok and %+v", base, resp.StatusCode, got, err, want)
+		}
+	}
+}
+
+// versionLogBuffer is a bytes.Buffer for a logger that other goroutines write to.
+type versionLogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *versionLogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *versionLogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // TestVersionStampedFromGit builds the server from a clone of a commit of

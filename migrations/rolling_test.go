@@ -26,7 +26,9 @@ import (
 //     may write what it refuses);
 //   - TRUNCATE.
 //
-// Tables a file creates itself are exempt: no old instance knows them.
+// Tables a file creates itself are exempt: no old instance knows them. So
+// is a unique index or constraint over columns the same file added,
+// nullable and without a default: old instances leave them NULL.
 //
 // A refused statement passes only with a reviewed marker comment directly
 // above it (in the comment block between it and the previous statement):
@@ -190,6 +192,7 @@ var onTable = regexp.MustCompile(`^(?:ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY
 func checkRolling(name, src string) []string {
 	var problems []string
 	created := map[string]bool{}
+	fresh := map[string]bool{} // "table.column" added by this file, nullable and without a default
 	for _, st := range splitSQL(src) {
 		if m := createTable.FindStringSubmatch(st.norm); m != nil {
 			created[strings.Trim(m[1], `"`)] = true
@@ -207,13 +210,18 @@ func checkRolling(name, src string) []string {
 				"ship only additive changes, or mark a reviewed contract step with \"-- rolling-upgrade: unused since vX.Y.Z: why\" "+
 				"(or \"-- rolling-upgrade: compatible: why\") directly above it (docs/upgrading.md)", name, st.line, what, first))
 		}
+		if table != "" && strings.HasPrefix(st.norm, "ALTER TABLE") {
+			for _, col := range addedNullColumns(st.norm) {
+				fresh[table+"."+col] = true
+			}
+		}
 		if table != "" && !created[table] && strings.HasPrefix(st.norm, "ALTER TABLE") && addsRequiredColumn(st.norm) {
 			refused("adds a NOT NULL column without a DEFAULT on " + strings.ToLower(table))
 			continue
 		}
 		for _, r := range rules {
 			m := r.pattern.FindStringSubmatch(st.norm)
-			if m == nil || (r.existingOnly && created[table]) {
+			if m == nil || (r.existingOnly && (created[table] || onFreshColumns(st.norm, table, fresh))) {
 				continue
 			}
 			detail := strings.TrimSpace(m[1])
@@ -250,6 +258,40 @@ func addsRequiredColumn(norm string) bool {
 		}
 	}
 	return false
+}
+
+// addedNullColumns lists the columns an ALTER TABLE adds that are nullable
+// and have no default: old instances leave them NULL.
+func addedNullColumns(norm string) []string {
+	var cols []string
+	addCol := regexp.MustCompile(`(?:^|\s)ADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?("?[A-Z_][A-Z0-9_]*"?)\s`)
+	for _, action := range topLevelCommas(norm) {
+		m := addCol.FindStringSubmatch(action)
+		if m == nil || regexp.MustCompile(`^(?:CONSTRAINT|CHECK|UNIQUE|PRIMARY|FOREIGN|EXCLUDE)$`).MatchString(m[1]) {
+			continue
+		}
+		if strings.Contains(action, "NOT NULL") || strings.Contains(action, "DEFAULT") || strings.Contains(action, "GENERATED") {
+			continue
+		}
+		cols = append(cols, strings.Trim(m[1], `"`))
+	}
+	return cols
+}
+
+// onFreshColumns reports whether a unique index or constraint covers only
+// columns this file added nullable and without a default: old instances
+// write NULL there, which a unique index allows any number of times.
+func onFreshColumns(norm, table string, fresh map[string]bool) bool {
+	m := regexp.MustCompile(`(?:ON\s+(?:ONLY\s+)?\S+\s*|UNIQUE\s*)\(([^()]*)\)`).FindStringSubmatch(norm)
+	if m == nil {
+		return false
+	}
+	for _, c := range strings.Split(m[1], ",") {
+		if !fresh[table+"."+strings.Trim(strings.TrimSpace(c), `"`)] {
+			return false
+		}
+	}
+	return true
 }
 
 // topLevelCommas splits s at the commas outside parentheses.
@@ -331,6 +373,11 @@ func TestCheckRolling(t *testing.T) {
 		{"CREATE FUNCTION f() RETURNS void AS $body$ BEGIN DROP TABLE x; END $body$ LANGUAGE plpgsql;", ""},
 		{"-- DROP TABLE cards;\nCREATE TABLE x (id int);", ""},
 		{"CREATE TABLE t (id int);\nALTER TABLE t ADD CONSTRAINT t_pos CHECK (id > 0);\nCREATE UNIQUE INDEX t_id ON t (id);", ""},
+
+		{"ALTER TABLE events ADD COLUMN position bigint;\nCREATE UNIQUE INDEX events_position ON events (position);", ""},
+		{"ALTER TABLE events ADD COLUMN position bigint DEFAULT 0;\nCREATE UNIQUE INDEX events_position ON events (position);", "adds a unique index on events"},
+		{"ALTER TABLE events ADD COLUMN position bigint;\nCREATE UNIQUE INDEX events_position ON events (board_id, position);", "adds a unique index on events"},
+		{"ALTER TABLE events ADD COLUMN position bigint;\nALTER TABLE events ADD UNIQUE (position);", ""},
 
 		{"DROP TABLE cards;", "drops table cards"},
 		{"drop index if exists cards_order;", "drops index if exists cards_order"},

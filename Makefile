@@ -10,13 +10,22 @@ BIN      := bin/server
 build:
 	$(GO) build -o $(BIN) ./cmd/server
 
-run: build
-	./$(BIN) -local-postgres .data/pg
+# Ports and settings: RUN_FLAGS (see `bin/server -h`), e.g.
+# make run RUN_FLAGS="-addr 127.0.0.1:8090 -local-postgres-port 54339".
+RUN_FLAGS ?=
 
-# PostgreSQL, a 3-node NATS cluster, 3 instances and a load balancer on
-# http://127.0.0.1:8080, as processes (docs/operations.md).
+run: build
+	./$(BIN) -local-postgres .data/pg $(RUN_FLAGS)
+
+# PostgreSQL, a 3-node NATS cluster, 3 instances and HAProxy (with
+# deploy/haproxy.cfg) on http://127.0.0.1:8080, as processes; installs
+# PostgreSQL and HAProxy when missing. Ports and sizes: CLUSTER_FLAGS (see
+# `go run ./cmd/cluster -h` and docs/operations.md).
+CLUSTER_FLAGS ?=
+
 cluster: build
-	$(GO) run ./cmd/cluster -server $(BIN)
+	bash -c 'source scripts/apt.sh && need_postgres && need_haproxy && install_needed'
+	$(GO) run ./cmd/cluster -server $(BIN) $(CLUSTER_FLAGS)
 
 test:
 	./scripts/test.sh

@@ -1,6 +1,7 @@
 # Sourced by the scripts: what they need from Debian's packages.
 #
 #   need_postgres     queues PostgreSQL's server binaries and pgbench when missing
+#   need_haproxy      queues HAProxy (make cluster and the cluster tests run it) when missing
 #   need_browser      queues Chromium, Node and npm when missing
 #   install_needed    installs what was queued, with apt-get (as root, or sudo)
 
@@ -13,6 +14,10 @@ need_postgres() {
 	done
 	[ -n "$pg_bin" ] || need_apt+=(postgresql)
 	command -v pgbench >/dev/null || [ -x "${pg_bin:-/nonexistent}/pgbench" ] || need_apt+=(postgresql-contrib)
+}
+
+need_haproxy() {
+	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)
 }
 
 need_browser() {

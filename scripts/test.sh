@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole suite: installs what the tests need when it is missing
-# (PostgreSQL, Chromium, Node and the browser tests' npm packages), then runs
+# (PostgreSQL, HAProxy, Chromium, Node and the browser tests' npm packages), then runs
 # every Go test with the race detector. Tests start their own PostgreSQL
 # (from the installed server binaries), NATS servers and headless Chromium.
 set -euo pipefail
@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 source scripts/apt.sh
 need_postgres
+need_haproxy
 need_browser
 install_needed
 

@@ -1,10 +1,11 @@
 // Command cluster runs Corkboard's production topology on this machine as
 // plain processes on loopback, without Docker: PostgreSQL (a private cluster
 // under -dir), a 3-node NATS cluster (in this process), 3 server instances
-// and a round-robin load balancer in front that proxies WebSockets, with no
-// sticky sessions. It is compose.yaml without containers.
+// and Debian's haproxy in front, with deploy/haproxy.cfg, the file
+// compose.yaml mounts (round-robin, health checks on /readyz, WebSockets
+// tunnelled, no sticky sessions). It is compose.yaml without containers.
 //
-//	go run ./cmd/cluster                 # or: make cluster
+//	go run ./cmd/cluster                 # or: make cluster [CLUSTER_FLAGS=...]
 //	open http://127.0.0.1:8080
 //	kill -HUP <pid>                      # rolling restart of every instance
 //	Ctrl-C                               # stop everything, in order
@@ -20,9 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -32,7 +31,7 @@ import (
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "cluster:", err)
+			fmt.Fprintln(os.Stderr, err) // internal/cluster's errors say "cluster:"
 			os.Exit(1)
 		}
 	}
@@ -43,16 +42,19 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	server := fs.String("server", "", "server binary to run (empty: build ./cmd/server into -dir with go build)")
 	dir := fs.String("dir", ".data/cluster", "directory for PostgreSQL's data (kept between runs) and the built server")
-	addr := fs.String("addr", "127.0.0.1:8080", "address of the load balancer")
+	addr := fs.String("addr", "127.0.0.1:8080", "address of the load balancer (HAProxy)")
+	haproxyCfg := fs.String("haproxy-config", "deploy/haproxy.cfg", "HAProxy's configuration: its server lines are replaced with the instances' addresses")
 	instances := fs.Int("instances", 3, "server instances")
 	natsNodes := fs.Int("nats", 3, "NATS cluster nodes")
+	natsPort := fs.Int("nats-port", 4222, "NATS node i's client port is nats-port+i (0: free ports)")
+	natsClusterPort := fs.Int("nats-cluster-port", 6222, "NATS node i's route port is nats-cluster-port+i (0: free ports)")
 	basePort := fs.Int("base-port", 8081, "instance i serves on 127.0.0.1:base-port+i (0: free ports)")
 	adminBase := fs.Int("admin-base-port", 9091, "instance i's admin endpoint (/metrics, pprof) is on 127.0.0.1:admin-base-port+i (0: free ports)")
 	pgPort := fs.Int("pg-port", 54330, "port of the private PostgreSQL (0: a free port)")
 	dbURL := fs.String("database-url", "", "use this PostgreSQL instead of starting one")
 	logFormat := fs.String("log-format", "text", "the instances' LOG_FORMAT: text or json")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: cluster [flags]\n\nRuns PostgreSQL, a NATS cluster, several server instances and a load balancer on loopback.\nSIGHUP restarts the instances one after another; SIGINT/SIGTERM stops everything.\nThe instances also read every server setting from the environment (see server -h).\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: cluster [flags]\n\nRuns PostgreSQL, a NATS cluster, several server instances and HAProxy on loopback.\nSIGHUP restarts the instances one after another; SIGINT/SIGTERM stops everything.\nThe instances also read every server setting from the environment (see server -h).\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -72,16 +74,23 @@ func run(args []string, stdout, stderr io.Writer) error {
 	bin := *server
 	if bin == "" {
 		var err error
-		if bin, err = build(ctx, *dir, stderr); err != nil {
+		log.Info("building the server")
+		if bin, err = cluster.BuildServer(ctx, "", *dir); err != nil {
 			return err
 		}
 	}
+	env := []string{"LOG_FORMAT=" + *logFormat}
+	if os.Getenv("DRAIN_DELAY") == "" {
+		// Longer than HAProxy needs to take a failing instance out (inter 1s
+		// fall 2), as in compose.yaml.
+		env = append(env, "DRAIN_DELAY=3s")
+	}
 	start := time.Now()
 	c, err := cluster.Start(ctx, cluster.Options{
-		Server: []string{bin}, ServerEnv: []string{"LOG_FORMAT=" + *logFormat},
+		Server: []string{bin}, ServerEnv: env,
 		Dir: *dir, DatabaseURL: *dbURL, PostgresPort: *pgPort,
-		Instances: *instances, NATSNodes: *natsNodes,
-		Addr: *addr, BasePort: *basePort, AdminBasePort: *adminBase,
+		Instances: *instances, NATSNodes: *natsNodes, NATSPort: *natsPort, NATSClusterPort: *natsClusterPort,
+		HAProxyConfig: *haproxyCfg, Addr: *addr, BasePort: *basePort, AdminBasePort: *adminBase,
 		Output: stdout, Logger: log,
 	})
 	if err != nil {
@@ -91,7 +100,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	for _, in := range c.Instances() {
 		fmt.Fprintf(stdout, "  %s  http://%s  admin http://%s/metrics\n", in.Name, in.Addr, in.AdminAddr)
 	}
-	fmt.Fprintf(stdout, "  NATS_URL=%s\n  kill -HUP %d: rolling restart; Ctrl-C: stop\n\n", c.NATSURL(), os.Getpid())
+	user, password := c.NATSCredentials()
+	fmt.Fprintf(stdout, "  NATS_URL=%s NATS_USER=%s NATS_PASSWORD=%s\n  kill -HUP %d: rolling restart; Ctrl-C: stop\n\n",
+		c.NATSURL(), user, password, os.Getpid())
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -110,18 +121,4 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return c.Stop()
 		}
 	}
-}
-
-// build compiles the server into dir.
-func build(ctx context.Context, dir string, stderr io.Writer) (string, error) {
-	bin, err := filepath.Abs(filepath.Join(dir, "server"))
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/corkboard/corkboard/cmd/server")
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build the server (run from the repository, or pass -server): %w", err)
-	}
-	return bin, nil
 }

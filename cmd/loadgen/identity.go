@@ -16,11 +16,11 @@ import (
 )
 
 // identity is how loadgen authenticates as one user: an API token
-// (Authorization: Bearer) from an account it signed up, or, with a server
-// that predates accounts, the X-User header.
+// (Authorization: Bearer) of an account it made, or, while it makes the
+// token, the session cookie of the sign-up.
 type identity struct {
 	username string
-	header   string // Authorization or X-User
+	header   string // Authorization or Cookie
 	value    string
 }
 
@@ -34,10 +34,6 @@ func (id identity) raw() string { return id.header + ": " + id.value + "\r\n" }
 // live only as long as the run's database (or, with -targets, until removed).
 const loadgenPassword = "loadgen-password-not-secret"
 
-// errNoAccounts says the server has no /api/auth/signup: it identifies
-// callers by X-User.
-var errNoAccounts = errors.New("the server has no accounts")
-
 // signup creates the account username and an API token for it.
 func signup(ctx context.Context, hc *http.Client, base, username string) (identity, error) {
 	anon := apiClient{hc: hc, base: base}
@@ -45,10 +41,6 @@ func signup(ctx context.Context, hc *http.Client, base, username string) (identi
 	err := anon.doResp(ctx, "POST", "/api/auth/signup", map[string]string{"username": username, "password": loadgenPassword}, nil,
 		func(r *http.Response) { resp = r })
 	if err != nil {
-		var se *statusError
-		if errors.As(err, &se) && (se.status == http.StatusNotFound || se.status == http.StatusMethodNotAllowed) {
-			return identity{}, errNoAccounts
-		}
 		return identity{}, fmt.Errorf("sign up %s: %w", username, err)
 	}
 	var cookie string
@@ -79,7 +71,6 @@ func signup(ctx context.Context, hc *http.Client, base, username string) (identi
 // subscribers' users (see planSubscribers), viewers of the boards they
 // watch.
 type users struct {
-	legacy  bool // X-User: everyone is one user, the boards' owner
 	writers []identity
 	subs    []identity
 	subOf   []int   // subscriber -> index in subs
@@ -96,9 +87,6 @@ func (u *users) owner(b int) identity {
 
 // sub is the identity of subscriber i.
 func (u *users) sub(i int) identity {
-	if u.legacy {
-		return u.subs[0]
-	}
 	return u.subs[u.subOf[i]]
 }
 
@@ -144,8 +132,7 @@ func planSubscribers(n, minUsers, perUser int, instanceOf func(int) int, boardsO
 	return userOf, watches
 }
 
-// makeUsers makes the run's accounts, or, with a server without accounts,
-// uses X-User. The first account is signed up through the API (which also
+// makeUsers makes the run's accounts. The first account is signed up through the API (which also
 // shows the shape of API tokens); the server lets one address sign up 20
 // accounts at once and then one every 6 s, so with the database at hand
 // (loadgen's own topology, or -database-url) the others are inserted in
@@ -155,18 +142,6 @@ func planSubscribers(n, minUsers, perUser int, instanceOf func(int) int, boardsO
 func makeUsers(ctx context.Context, c Config, hc *http.Client, base, dbURL, prefix string, userOf []int, watches [][]int) (*users, error) {
 	u := &users{subOf: userOf, watches: watches}
 	first, err := signup(ctx, hc, base, prefix+"s0")
-	if errors.Is(err, errNoAccounts) {
-		id := identity{username: ownerUser, header: "X-User", value: ownerUser}
-		u.legacy, u.subs = true, []identity{id}
-		u.watches = [][]int{nil}
-		for b := range c.Boards {
-			u.watches[0] = append(u.watches[0], b)
-		}
-		for range c.Writers {
-			u.writers = append(u.writers, id)
-		}
-		return u, nil
-	}
 	if err != nil {
 		return nil, err
 	}

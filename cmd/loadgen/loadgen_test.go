@@ -120,7 +120,7 @@ func TestWSReader(t *testing.T) {
 	big := strings.Repeat("x", 70_000)
 	mid := strings.Repeat("y", 300)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-User") != "tester" {
+		if r.Header.Get("Authorization") != "Bearer tester" {
 			http.Error(w, "who?", http.StatusUnauthorized)
 			return
 		}
@@ -155,7 +155,7 @@ func TestWSReader(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	fd, rest, err := dialWS(t.Context(), srv.URL, "/", identity{username: "tester", header: "X-User", value: "tester"})
+	fd, rest, err := dialWS(t.Context(), srv.URL, "/", identity{username: "tester", header: "Authorization", value: "Bearer tester"})
 	if err != nil {
 		t.Fatal(err)
 	}

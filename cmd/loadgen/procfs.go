@@ -3,123 +3,81 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 // clockTick is the unit of utime and stime in /proc/PID/stat: USER_HZ, 100
 // on every Linux architecture Go supports.
 const clockTick = 10 * time.Millisecond
 
-// procCPU returns the CPU time (user + system, all threads) process pid has
-// used, and, with children, that of the children it has waited for.
-func procCPU(pid int) (self, children time.Duration, err error) {
-	user, sys, children, err := procCPUSplit(pid)
-	return user + sys, children, err
-}
-
-// procCPUSplit is procCPU with user and system time apart.
+// procCPUSplit is the CPU time process pid has used (all threads), user and
+// system apart, and that of the children it has waited for.
 func procCPUSplit(pid int) (user, sys, children time.Duration, err error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	st, err := procStat(pid)
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	// The command name (field 2) is in parentheses and may hold spaces.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, 0, 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state); utime, stime, cutime, cstime are fields 14-17.
-	if len(f) < 15 {
-		return 0, 0, 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
-	}
-	var t [4]int64
-	for k := range t {
-		if t[k], err = strconv.ParseInt(f[11+k], 10, 64); err != nil {
-			return 0, 0, 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-		}
-	}
-	return time.Duration(t[0]) * clockTick, time.Duration(t[1]) * clockTick, time.Duration(t[2]+t[3]) * clockTick, nil
+	return time.Duration(st.UTime) * clockTick, time.Duration(st.STime) * clockTick,
+		time.Duration(st.CUTime+st.CSTime) * clockTick, nil
 }
 
-// procPPID returns the parent of pid.
-func procPPID(pid int) (int, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+func procStat(pid int) (procfs.ProcStat, error) {
+	p, err := procfs.NewProc(pid)
 	if err != nil {
-		return 0, err
+		return procfs.ProcStat{}, err
 	}
-	i := bytes.LastIndexByte(b, ')')
-	f := strings.Fields(string(b[i+1:]))
-	if i < 0 || len(f) < 2 {
-		return 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
-	}
-	return strconv.Atoi(f[1])
-}
-
-// procComm returns the command name of pid.
-func procComm(pid int) string {
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-	return strings.TrimSpace(string(b))
+	return p.Stat()
 }
 
 // procRSS returns the resident set size of pid (VmRSS) in bytes.
 func procRSS(pid int) (int64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return 0, err
 	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("/proc/%d/status VmRSS %q: %w", pid, v, err)
-			}
-			return kb << 10, nil
-		}
+	st, err := p.NewStatus()
+	if err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
-}
-
-// childrenOf returns the processes whose parent is pid.
-func childrenOf(pid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if pp, err := procPPID(p); err == nil && pp == pid {
-			out = append(out, p)
-		}
-	}
-	return out
+	return int64(st.VmRSS), nil
 }
 
 // postgresCPU is the CPU time of the postmaster that is a child of this
 // process and of all its children (backends, checkpointer, WAL writer...),
 // including children that have exited.
 func postgresCPU() time.Duration {
+	procs, err := procfs.AllProcs()
+	if err != nil {
+		return 0
+	}
+	stats := make(map[int]procfs.ProcStat, len(procs))
+	for _, p := range procs {
+		if st, err := p.Stat(); err == nil {
+			stats[p.PID] = st
+		}
+	}
+	cpu := func(st procfs.ProcStat, children bool) time.Duration {
+		t := st.UTime + st.STime
+		if children {
+			t += uint(st.CUTime + st.CSTime)
+		}
+		return time.Duration(t) * clockTick
+	}
 	var total time.Duration
-	for _, pm := range childrenOf(os.Getpid()) {
-		if procComm(pm) != "postgres" {
+	self := os.Getpid()
+	for pm, st := range stats {
+		if st.PPID != self || st.Comm != "postgres" {
 			continue
 		}
-		self, children, err := procCPU(pm)
-		if err != nil {
-			continue
-		}
-		total += self + children
-		for _, b := range childrenOf(pm) {
-			if s, c, err := procCPU(b); err == nil {
-				total += s + c
+		total += cpu(st, true)
+		for _, b := range stats {
+			if b.PPID == pm {
+				total += cpu(b, true)
 			}
 		}
 	}
@@ -137,48 +95,40 @@ func selfCPU() time.Duration {
 }
 
 // machineCPU returns the busy and total CPU time of the machine, summed over
-// all CPUs, from /proc/stat (iowait counts as idle).
+// all CPUs, from /proc/stat (iowait counts as idle; guest time is already
+// in user time).
 func machineCPU() (busy, total time.Duration, err error) {
-	b, err := os.ReadFile("/proc/stat")
+	st, err := procfs.NewStat()
 	if err != nil {
 		return 0, 0, err
 	}
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	f := strings.Fields(string(line))
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0, 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
-	}
-	var sum, idle int64
-	for k, v := range f[1:] {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0, 0, fmt.Errorf("/proc/stat: %w", err)
-		}
-		if k >= 8 { // guest and guest_nice are already in user and nice
-			break
-		}
-		sum += n
-		if k == 3 || k == 4 { // idle, iowait
-			idle += n
-		}
-	}
-	return time.Duration(sum-idle) * clockTick, time.Duration(sum) * clockTick, nil
+	c := st.CPUTotal
+	idle := c.Idle + c.Iowait
+	sum := idle + c.User + c.Nice + c.System + c.IRQ + c.SoftIRQ + c.Steal
+	return time.Duration((sum - idle) * float64(time.Second)), time.Duration(sum * float64(time.Second)), nil
 }
 
-// loadAverage is the first line of /proc/loadavg.
+// loadAverage is the machine's load average over 1, 5 and 15 minutes.
 func loadAverage() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
 		return ""
 	}
-	return strings.Join(f[:3], " ")
+	l, err := fs.LoadAvg()
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%.2f %.2f %.2f", l.Load1, l.Load5, l.Load15)
 }
 
 // openFiles is the number of open file descriptors of this process.
 func openFiles() int {
-	entries, _ := os.ReadDir(filepath.Join("/proc", strconv.Itoa(os.Getpid()), "fd"))
-	return len(entries)
+	p, err := procfs.Self()
+	if err != nil {
+		return 0
+	}
+	n, _ := p.FileDescriptorsLen()
+	return n
 }
 
 // raiseFileLimit raises the soft RLIMIT_NOFILE to the hard limit (never above

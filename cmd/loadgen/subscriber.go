@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/corkboard/corkboard/internal/wsclient"
 )
 
 // subscriber is one WebSocket connection subscribed to some boards. Its
@@ -102,13 +104,7 @@ func (s *subscriber) message(msg []byte, now int64) {
 			s.evMessages++
 		}
 	}()
-	for len(msg) > 0 {
-		line := msg
-		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
-			line, msg = msg[:i], msg[i+1:]
-		} else {
-			msg = nil
-		}
+	for line := range wsclient.SplitFrames(msg) {
 		s.frames++
 		s.handle(line, now)
 	}

@@ -19,9 +19,6 @@ import (
 	"time"
 )
 
-// ownerUser is everyone's X-User with a server that predates accounts.
-const ownerUser = "loadgen-owner"
-
 // apiClient talks to one instance's REST API as one user.
 type apiClient struct {
 	hc   *http.Client
@@ -149,23 +146,21 @@ func seed(ctx context.Context, hc *http.Client, base string, u *users, boards, w
 				}
 				sb.Cards = append(sb.Cards, c.ID)
 			}
-			if !u.legacy {
-				add := func(id identity, role string) error {
-					if id.username == a.id.username {
-						return nil
-					}
-					return a.do(ctx, "POST", "/api/boards/"+b.ID+"/members", map[string]string{"username": id.username, "role": role}, nil)
+			add := func(id identity, role string) error {
+				if id.username == a.id.username {
+					return nil
 				}
-				for _, w := range sb.Writers {
-					if errs[i] = add(u.writers[w], "editor"); errs[i] != nil {
+				return a.do(ctx, "POST", "/api/boards/"+b.ID+"/members", map[string]string{"username": id.username, "role": role}, nil)
+			}
+			for _, w := range sb.Writers {
+				if errs[i] = add(u.writers[w], "editor"); errs[i] != nil {
+					return
+				}
+			}
+			for k, s := range u.subs {
+				if slices.Contains(u.watches[k], i) {
+					if errs[i] = add(s, "viewer"); errs[i] != nil {
 						return
-					}
-				}
-				for k, s := range u.subs {
-					if slices.Contains(u.watches[k], i) {
-						if errs[i] = add(s, "viewer"); errs[i] != nil {
-							return
-						}
 					}
 				}
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/corkboard/corkboard/internal/auth"
+	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/commit"
 	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/hub"
@@ -26,6 +27,7 @@ import (
 	"github.com/corkboard/corkboard/internal/pglocal"
 	"github.com/corkboard/corkboard/internal/ratelimit"
 	"github.com/corkboard/corkboard/internal/store"
+	"github.com/corkboard/corkboard/internal/webhook"
 	"github.com/corkboard/corkboard/internal/ws"
 	"github.com/corkboard/corkboard/web"
 )
@@ -41,6 +43,7 @@ type App struct {
 	bus    *natsbus.Bus
 	hub    *hub.Hub
 	commit *commit.Committer // publishes what this instance commits; applies revocations
+	seq    *store.Sequencer  // numbers the global log
 	ws     *ws.Handler
 	ln     net.Listener
 	http   *http.Server
@@ -51,22 +54,30 @@ type App struct {
 	admin       *http.Server
 	adminServed chan error
 
-	stopJanitor context.CancelFunc
+	stopJanitor context.CancelFunc // stops the janitor and the sequencer
+	seqDone     chan struct{}
+	webhooks    *webhook.Worker
 	served      chan error
 	closeOnce   func() error
 }
 
 // Start opens the database (starting a private PostgreSQL if configured),
 // migrates it, and serves HTTP on cfg.Addr. ctx bounds the start-up only.
-func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) {
 	a := &App{cfg: cfg, log: log, served: make(chan error, 1), adminServed: make(chan error, 1), metrics: ops.NewMetrics()}
-	var err error
+	// What started so far, undone in reverse order if a later step fails.
+	var undo cleanups
+	defer func() {
+		if err != nil {
+			undo.run()
+		}
+	}()
 	if a.db, err = openDatabase(ctx, cfg, log); err != nil {
 		return nil, err
 	}
+	undo.push(func() { a.db.close() }) //nolint:errcheck // reporting the error that made Start fail
 	if cfg.Migrate {
 		if err := migrate(ctx, a.db.url); err != nil {
-			a.db.close()
 			return nil, err
 		}
 	}
@@ -74,21 +85,26 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if maxConns == 0 {
 		maxConns = int32(max(4, runtime.NumCPU()))
 	}
-	if a.store, err = store.Open(ctx, a.db.url, store.Options{MaxConns: maxConns}); err != nil {
-		a.db.close()
+	if a.store, err = store.Open(ctx, a.db.url, cfg.storeOptions(maxConns)); err != nil {
 		return nil, err
 	}
+	undo.push(a.store.Close)
 	if err := a.startRealtime(ctx); err != nil {
-		a.store.Close()
-		a.db.close()
 		return nil, err
 	}
-	authOpts := auth.Options{Store: a.store, Revoker: a.commit, SessionTTL: cfg.SessionTTL}
-	apiOpts := httpapi.Options{Store: a.store, Committer: a.commit, Logger: log,
-		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies}
+	undo.push(func() { a.stopRealtime(context.Background()) })
+	a.seq = store.NewSequencer(a.store, store.SequencerOptions{Interval: cfg.LogSequence, Logger: log})
+	a.webhooks = newWebhookWorker(cfg, a.store, log)
+	a.commit.OnCommitted(func(ev board.Event) {
+		a.seq.Wake()
+		a.webhooks.Notify(ev.BoardID)
+	})
+	authOpts := auth.Options{Store: a.store, Revoker: a.commit, SessionTTL: cfg.SessionTTL, MaxHashes: cfg.HashConcurrency}
+	apiOpts := httpapi.Options{Store: a.store, Budgets: a.store, Committer: a.commit, Logger: log,
+		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies, Webhooks: a.store, WebhookNotifier: a.webhooks}
 	if cfg.hooks.cheapAuth {
 		authOpts.Params = auth.TestParams
-		authOpts.IPThrottle = &ratelimit.Throttle{Burst: 1 << 20, Every: time.Millisecond}
+		authOpts.Limits.Address = ratelimit.Limit{Burst: 1 << 20, Every: time.Millisecond}
 		apiOpts.RateBurst, apiOpts.Rate = 1<<20, 1e6
 	}
 	apiOpts.Accounts = auth.New(authOpts)
@@ -97,16 +113,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Identify: api.Principal})
 	csrf, err := httpapi.CrossOriginProtection(cfg.TrustedOrigins)
 	if err != nil {
-		a.stopRealtime(context.Background())
-		a.store.Close()
-		a.db.close()
 		return nil, fmt.Errorf("trusted origins: %w", err)
 	}
 
 	a.metrics.Watch(ops.Sources{Hub: a.hub.Stats, Pool: a.store.Pool().Stat, NATS: a.bus})
 	a.health = ops.NewHealth(time.Second,
 		ops.Check{Name: "postgres", Func: a.store.Ping},
-		ops.Check{Name: "nats", Func: func(context.Context) error {
+		ops.Check{Name: "nats", Degrades: true, Func: func(context.Context) error {
 			if !a.bus.Connected() {
 				return errors.New("not connected")
 			}
@@ -115,7 +128,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	r := chi.NewRouter()
 	r.Use(ops.NewRequestIDs().Middleware, a.metrics.Middleware, ops.AccessLog(log), httpapi.SecurityHeaders)
-	r.Get("/api/ws", a.ws.ServeHTTP)
+	r.With(api.LimitUpgrade).Get("/api/ws", a.ws.ServeHTTP)
 	r.Get("/api/openapi.yaml", openapi.ServeHTTP)
 	r.With(csrf).Mount("/api", api.Routes())
 	r.Get("/healthz", a.health.Live)
@@ -124,19 +137,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	if cfg.AdminAddr != "" {
 		if a.adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
-			a.stopRealtime(context.Background())
-			a.store.Close()
-			a.db.close()
 			return nil, fmt.Errorf("listen on the admin address %s (ADMIN_ADDR; off turns it off): %w", cfg.AdminAddr, err)
 		}
+		undo.push(func() { a.adminLn.Close() }) //nolint:errcheck // as above
 	}
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-		if a.adminLn != nil {
-			a.adminLn.Close()
-		}
-		a.stopRealtime(context.Background())
-		a.store.Close()
-		a.db.close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	a.http = &http.Server{
@@ -157,9 +162,24 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	janitorCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopJanitor = cancel
 	go a.janitor(janitorCtx)
+	a.seqDone = make(chan struct{})
+	go func() { defer close(a.seqDone); a.seq.Run(janitorCtx) }()
+	a.webhooks.Start()
+	go watchBus(janitorCtx, a.bus, a.hub, cfg.HeadIntervalDegraded, a.metrics, log)
 	a.closeOnce = sync.OnceValue(a.close)
 	log.Info("serving", "addr", a.ln.Addr().String(), "version", a.health.Version().String())
 	return a, nil
+}
+
+// cleanups is a stack of undo steps: run calls them last pushed first.
+type cleanups []func()
+
+func (c *cleanups) push(f func()) { *c = append(*c, f) }
+
+func (c cleanups) run() {
+	for i := len(c) - 1; i >= 0; i-- {
+		c[i]()
+	}
 }
 
 // Addr is the address the server listens on (useful with port 0).
@@ -175,7 +195,9 @@ func (a *App) AdminAddr() string {
 
 // Close shuts down in the reverse order of start, within the shutdown
 // timeout: /readyz answers 503 for the drain delay (load balancers stop
-// sending traffic here), then stop accepting, close every WebSocket with
+// sending traffic here), then stop the webhook worker (its requests in
+// flight are cancelled, its leases released: another instance sends those
+// events), stop accepting, close every WebSocket with
 // "going away" (clients reconnect elsewhere and resume from their seq), let
 // requests in flight finish, drain NATS, close the pool and the private
 // PostgreSQL, and last the admin endpoint. Only the first call does
@@ -194,15 +216,17 @@ func (a *App) close() error {
 		}
 	}
 	a.stopJanitor()
+	err := a.webhooks.Stop(ctx) // its requests in flight are sent again later
 	shutdown := make(chan error, 1)
 	go func() { shutdown <- a.http.Shutdown(ctx) }()
 	a.hub.Close()
-	err := a.ws.Wait(ctx)
+	err = errors.Join(err, a.ws.Wait(ctx))
 	err = errors.Join(err, <-shutdown)
 	if serr := <-a.served; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
 	err = errors.Join(err, a.stopRealtime(ctx))
+	<-a.seqDone
 	a.store.Close()
 	err = errors.Join(err, a.db.close())
 	if a.admin != nil {
@@ -212,8 +236,9 @@ func (a *App) close() error {
 	return err
 }
 
-// janitor deletes expired idempotency keys and events past retention every
-// few minutes.
+// janitor deletes expired idempotency keys, sessions and events past
+// retention (keeping what registered log consumers have not read) every few
+// minutes.
 func (a *App) janitor(ctx context.Context) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -232,11 +257,38 @@ func (a *App) janitor(ctx context.Context) {
 			} else if n > 0 {
 				a.log.Debug("deleted expired sessions and tokens", "count", n)
 			}
-			if n, err := a.store.DeleteEventsBefore(ctx, time.Now().Add(-a.cfg.EventRetention)); err != nil {
+			if _, err := a.store.DeleteIdleBudgets(ctx); err != nil {
+				a.log.Error("delete idle attempt budgets", "err", err)
+			}
+			cutoff := time.Now().Add(-a.cfg.EventRetention)
+			if n, err := a.store.DeleteEventsBefore(ctx, cutoff); err != nil {
 				a.log.Error("delete events past retention", "err", err)
 			} else if n > 0 {
 				a.log.Info("deleted events past retention", "count", n)
 			}
+			a.warnStuckConsumers(ctx, cutoff)
+		}
+	}
+}
+
+// warnStuckConsumers warns about registered log consumers that have events
+// to read but whose cursor has not moved since cutoff: they hold back
+// retention for every board.
+func (a *App) warnStuckConsumers(ctx context.Context, cutoff time.Time) {
+	consumers, err := a.store.ListConsumers(ctx)
+	if err != nil {
+		a.log.Error("list log consumers", "err", err)
+		return
+	}
+	head, _, err := a.store.LogHead(ctx)
+	if err != nil {
+		a.log.Error("read log head", "err", err)
+		return
+	}
+	for _, c := range consumers {
+		if c.Position < head && c.UpdatedAt.Before(cutoff) {
+			a.log.Warn("a log consumer has not moved for longer than EVENT_RETENTION and holds back retention; unregister it if it is gone",
+				"consumer", c.Name, "position", c.Position, "updated_at", c.UpdatedAt)
 		}
 	}
 }

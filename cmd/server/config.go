@@ -11,36 +11,53 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/corkboard/corkboard/internal/store"
 )
 
 // Config is every setting of the server, built once from the environment and
 // the command line (a flag wins over its variable) and passed down.
 type Config struct {
-	Addr              string
-	DatabaseURL       string
-	LocalPostgres     string // data directory of a private PostgreSQL to start when DatabaseURL is empty
-	LocalPostgresPort int
-	DBMaxConns        int
-	Migrate           bool
-	IdempotencyTTL    time.Duration
-	NATSURL           string
-	NATSUser          string // with NATSPassword, authenticates to NATS
-	NATSPassword      string
-	NATSTLSCA         string // PEM file of the CAs that sign the NATS servers' certificates
-	NATSTLSCert       string // PEM files of a client certificate for NATS
-	NATSTLSKey        string
-	NATSTLSOn         bool
-	HeadInterval      time.Duration
-	EventRetention    time.Duration
-	TrustedOrigins    []string
-	TrustedProxies    []netip.Prefix
-	SessionTTL        time.Duration
-	WSQueueBytes      int
-	LogFormat         string
-	LogLevel          string
-	ShutdownTimeout   time.Duration
-	DrainDelay        time.Duration // how long /readyz fails before a shutdown closes connections
-	AdminAddr         string        // /metrics, pprof, /healthz, /readyz; empty: none
+	Addr                 string
+	DatabaseURL          string
+	LocalPostgres        string // data directory of a private PostgreSQL to start when DatabaseURL is empty
+	LocalPostgresPort    int
+	DBMaxConns           int
+	DBConnectTimeout     time.Duration
+	DBStatementTimeout   time.Duration
+	DBLockTimeout        time.Duration
+	DBIdleInTxTimeout    time.Duration
+	DBKeepAlive          time.Duration
+	Migrate              bool
+	IdempotencyTTL       time.Duration
+	NATSURL              string
+	NATSUser             string // with NATSPassword, authenticates to NATS
+	NATSPassword         string
+	NATSTLSCA            string // PEM file of the CAs that sign the NATS servers' certificates
+	NATSTLSCert          string // PEM files of a client certificate for NATS
+	NATSTLSKey           string
+	NATSTLSOn            bool
+	HeadInterval         time.Duration
+	HeadIntervalDegraded time.Duration // HeadInterval while the NATS connection is down
+	EventRetention       time.Duration
+	LogSequence          time.Duration // how often the global log is checked for events other instances committed
+	TrustedOrigins       []string
+	TrustedProxies       []netip.Prefix
+	SessionTTL           time.Duration
+	HashConcurrency      int // password hashes at once; 0: the number of CPUs
+	WSQueueBytes         int
+	LogFormat            string
+	LogLevel             string
+	ShutdownTimeout      time.Duration
+	DrainDelay           time.Duration // how long /readyz fails before a shutdown closes connections
+	AdminAddr            string        // /metrics, pprof, /healthz, /readyz; empty: none
+
+	WebhookAllowPrivateNetworks bool
+	WebhookPollInterval         time.Duration
+	WebhookTimeout              time.Duration
+	WebhookRetryFor             time.Duration
+	WebhookLogRetention         time.Duration
+	WebhookConcurrency          int
 
 	hooks hooks // test hooks; never set from the environment
 }
@@ -64,6 +81,16 @@ var settings = []setting{
 		func(c *Config, v string) (err error) { c.LocalPostgresPort, err = intIn(v, 0, 65535); return }},
 	{"db-max-conns", "DB_MAX_CONNS", "0", "most PostgreSQL connections in the pool (0: max(4, number of CPUs))",
 		func(c *Config, v string) (err error) { c.DBMaxConns, err = intIn(v, 0, 10000); return }},
+	{"db-connect-timeout", "DB_CONNECT_TIMEOUT", "2s", "how long opening a PostgreSQL connection may take; while the database is unreachable, requests answer 503 after at most this",
+		func(c *Config, v string) (err error) { c.DBConnectTimeout, err = positiveDuration(v); return }},
+	{"db-statement-timeout", "DB_STATEMENT_TIMEOUT", "30s", "PostgreSQL statement_timeout of the pool's connections: a statement running longer is cancelled (0: none)",
+		func(c *Config, v string) (err error) { c.DBStatementTimeout, err = nonNegativeDuration(v); return }},
+	{"db-lock-timeout", "DB_LOCK_TIMEOUT", "3s", "PostgreSQL lock_timeout: a write waiting longer for a board's lock answers 503 with Retry-After (0: none)",
+		func(c *Config, v string) (err error) { c.DBLockTimeout, err = nonNegativeDuration(v); return }},
+	{"db-idle-in-transaction-timeout", "DB_IDLE_IN_TRANSACTION_TIMEOUT", "5s", "PostgreSQL idle_in_transaction_session_timeout: the session of an instance frozen or cut off inside a transaction is ended and its locks released after this (0: none)",
+		func(c *Config, v string) (err error) { c.DBIdleInTxTimeout, err = nonNegativeDuration(v); return }},
+	{"db-keepalive", "DB_KEEPALIVE", "10s", "TCP keepalive of PostgreSQL connections, on both ends: first probe after this much silence, then every half of it; dead after 3 unanswered (0: the system's)",
+		func(c *Config, v string) (err error) { c.DBKeepAlive, err = nonNegativeDuration(v); return }},
 	{"migrate", "MIGRATE", "true", "apply database migrations at start-up",
 		func(c *Config, v string) (err error) { c.Migrate, err = strconv.ParseBool(v); return }},
 	{"idempotency-ttl", "IDEMPOTENCY_TTL", "24h", "how long an Idempotency-Key is remembered",
@@ -84,14 +111,20 @@ var settings = []setting{
 		func(c *Config, v string) error { c.NATSTLSKey = v; return nil }},
 	{"head-check-interval", "HEAD_CHECK_INTERVAL", "2s", "how often each board's latest seq is checked, bounding how late a lost event arrives",
 		func(c *Config, v string) (err error) { c.HeadInterval, err = positiveDuration(v); return }},
-	{"event-retention", "EVENT_RETENTION", "720h", "how long events are kept for catch-up; older ones are deleted (each board keeps its last)",
+	{"head-check-interval-degraded", "HEAD_CHECK_INTERVAL_DEGRADED", "250ms", "how often heads are checked while the NATS connection is down, when head checks carry every other instance's events",
+		func(c *Config, v string) (err error) { c.HeadIntervalDegraded, err = positiveDuration(v); return }},
+	{"event-retention", "EVENT_RETENTION", "720h", "how long events are kept for catch-up; older ones are deleted (each board keeps its last, and registered log consumers keep what they have not read)",
 		func(c *Config, v string) (err error) { c.EventRetention, err = positiveDuration(v); return }},
+	{"log-sequence-interval", "LOG_SEQUENCE_INTERVAL", "250ms", "how often events committed by other instances are given their place in the global log (this instance's own get theirs within milliseconds)",
+		func(c *Config, v string) (err error) { c.LogSequence, err = positiveDuration(v); return }},
 	{"trusted-origins", "TRUSTED_ORIGINS", "", "comma-separated origins (https://app.example.com) allowed to make cross-origin requests and open WebSockets besides the server's own",
 		func(c *Config, v string) (err error) { c.TrustedOrigins, err = origins(v); return }},
 	{"trusted-proxies", "TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For and X-Forwarded-Proto are believed",
 		func(c *Config, v string) (err error) { c.TrustedProxies, err = prefixes(v); return }},
 	{"session-ttl", "SESSION_TTL", "720h", "how long a login session lasts",
 		func(c *Config, v string) (err error) { c.SessionTTL, err = positiveDuration(v); return }},
+	{"hash-concurrency", "HASH_CONCURRENCY", "0", "password hashes (argon2id, 19 MiB each) at once in this instance; more wait up to 2s, then get 503 (0: the number of CPUs)",
+		func(c *Config, v string) (err error) { c.HashConcurrency, err = intIn(v, 0, 1024); return }},
 	{"ws-queue-bytes", "WS_QUEUE_BYTES", "1048576", "per-connection send queue; a connection that falls this far behind is closed as too slow",
 		func(c *Config, v string) (err error) { c.WSQueueBytes, err = intIn(v, 4096, 1<<30); return }},
 	{"log-format", "LOG_FORMAT", "text", "log format: text or json",
@@ -111,10 +144,32 @@ var settings = []setting{
 			c.AdminAddr = v
 			return checkAddr(v)
 		}},
+	{"webhook-allow-private-networks", "WEBHOOK_ALLOW_PRIVATE_NETWORKS", "false", "let webhooks reach loopback, private, link-local, CGNAT and other non-public addresses (a self-hosted server delivering to its own network)",
+		func(c *Config, v string) (err error) {
+			c.WebhookAllowPrivateNetworks, err = strconv.ParseBool(v)
+			return
+		}},
+	{"webhook-poll-interval", "WEBHOOK_POLL_INTERVAL", "1s", "how often each instance looks for webhook deliveries due (events committed on other instances, retries)",
+		func(c *Config, v string) (err error) { c.WebhookPollInterval, err = positiveDuration(v); return }},
+	{"webhook-timeout", "WEBHOOK_TIMEOUT", "10s", "the longest one webhook delivery request may take, redirects included (connecting: at most 5s)",
+		func(c *Config, v string) (err error) { c.WebhookTimeout, err = positiveDuration(v); return }},
+	{"webhook-retry-for", "WEBHOOK_RETRY_FOR", "24h", "how long a failing webhook delivery is retried (exponential backoff, jitter) before the webhook is disabled",
+		func(c *Config, v string) (err error) { c.WebhookRetryFor, err = positiveDuration(v); return }},
+	{"webhook-log-retention", "WEBHOOK_LOG_RETENTION", "168h", "how long webhook delivery log entries are kept",
+		func(c *Config, v string) (err error) { c.WebhookLogRetention, err = positiveDuration(v); return }},
+	{"webhook-concurrency", "WEBHOOK_CONCURRENCY", "16", "how many webhooks each instance delivers to at once",
+		func(c *Config, v string) (err error) { c.WebhookConcurrency, err = intIn(v, 1, 1000); return }},
 }
 
 // NATSTLS reports whether the connection to NATS uses TLS.
 func (c Config) NATSTLS() bool { return c.NATSTLSOn || c.NATSTLSCA != "" || c.NATSTLSCert != "" }
+
+// storeOptions are the pool settings of cfg.
+func (c Config) storeOptions(maxConns int32) store.Options {
+	return store.Options{MaxConns: maxConns, ConnectTimeout: c.DBConnectTimeout,
+		StatementTimeout: c.DBStatementTimeout, LockTimeout: c.DBLockTimeout,
+		IdleInTransactionTimeout: c.DBIdleInTxTimeout, KeepAlive: c.DBKeepAlive}
+}
 
 // errHelp is returned when -h asked for the usage, which has been printed.
 var errHelp = flag.ErrHelp

@@ -34,7 +34,7 @@ func testLogger() *slog.Logger {
 func testConfig(dbURL, natsURL string) Config {
 	return Config{
 		Addr: "127.0.0.1:0", DatabaseURL: dbURL, NATSURL: natsURL, Migrate: true,
-		IdempotencyTTL: time.Hour, HeadInterval: 300 * time.Millisecond, EventRetention: time.Hour,
+		IdempotencyTTL: time.Hour, HeadInterval: 300 * time.Millisecond, HeadIntervalDegraded: 100 * time.Millisecond, EventRetention: time.Hour,
 		WSQueueBytes: 1 << 20, ShutdownTimeout: 5 * time.Second, LogFormat: "text", LogLevel: "info",
 		SessionTTL: time.Hour, hooks: hooks{cheapAuth: true},
 	}

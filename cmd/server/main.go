@@ -1,5 +1,6 @@
-// Command server runs Corkboard: the REST API (and, as they land, the
-// WebSocket hub and the web page) on one address, backed by PostgreSQL.
+// Command server runs Corkboard: the REST API, the WebSocket endpoint and
+// the web page on one address (metrics and pprof on a second, private one),
+// backed by PostgreSQL, with NATS carrying events between instances.
 //
 //	server [serve] [flags]   start serving (see -h for every setting)
 //	server migrate [flags]   apply database migrations and exit

@@ -8,9 +8,11 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -83,7 +85,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	ann.call("GET", "/api/auth/tokens", nil, 200, nil)
 	ann.call("DELETE", "/api/auth/tokens/"+tok.ID, nil, 204, nil)
 	ann.bad("DELETE", "/api/auth/tokens/"+tok.ID, nil, 404)
-	ann.call("POST", "/api/auth/password", map[string]any{"current_password": "correct horse", "new_password": "correct horse 2"}, 204, nil)
+	ann.call("POST", "/api/auth/password", map[string]any{"current_password": "correct horse", "new_password": "correct horse 2"}, 200, nil)
 	ann.bad("POST", "/api/auth/password", map[string]any{"current_password": "nope", "new_password": "correct horse 3"}, 403)
 	(&oaClient{t: t, base: base, http: ann.http}).bad("GET", "/api/boards", nil, 401)
 
@@ -128,6 +130,30 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	ann.call("POST", "/api/boards/"+b.ID+"/cards/"+card.ID+"/unarchive", nil, 200, nil)
 	ann.bad("POST", "/api/boards/"+b.ID+"/cards", map[string]any{"column_id": todo.ID, "title": " "}, 422)
 
+	// Comments and checklists.
+	C := "/api/boards/" + b.ID + "/cards/" + card.ID
+	var comment, list, item struct{ ID string }
+	ann.call("POST", C+"/comments", map[string]any{"text": "first!"}, 201, &comment)
+	ann.call("GET", C+"/comments", nil, 200, nil)
+	ann.callH("PATCH", C+"/comments/"+comment.ID, map[string]any{"text": "edited"}, 200, nil, "If-Match", `"1"`)
+	ann.bad("POST", C+"/comments", map[string]any{"text": " "}, 422)
+	ann.call("POST", C+"/checklists", map[string]any{"name": "Steps"}, 201, &list)
+	ann.call("PATCH", C+"/checklists/"+list.ID, map[string]any{"name": "Next steps"}, 200, nil)
+	ann.call("POST", C+"/checklists/"+list.ID+"/items", map[string]any{"text": "write"}, 201, &item)
+	ann.call("POST", C+"/checklists/"+list.ID+"/items", map[string]any{"text": "read", "position": map[string]any{"to": "top"}}, 201, nil)
+	ann.call("PATCH", C+"/checklists/"+list.ID+"/items/"+item.ID, map[string]any{"done": true}, 200, nil)
+	ann.call("POST", C+"/checklists/"+list.ID+"/items/"+item.ID+"/move", map[string]any{"position": map[string]any{"to": "top"}}, 200, nil)
+	ann.call("GET", C+"/checklists", nil, 200, nil)
+	ann.call("DELETE", C+"/checklists/"+list.ID+"/items/"+item.ID, nil, 204, nil)
+	ann.call("DELETE", C+"/checklists/"+list.ID, nil, 204, nil)
+	ann.call("DELETE", C+"/comments/"+comment.ID, nil, 204, nil)
+
+	// Export and import.
+	var export map[string]any
+	ann.call("GET", "/api/boards/"+b.ID+"/export", nil, 200, &export)
+	ann.call("POST", "/api/boards/import", export, 201, nil)
+	ann.bad("POST", "/api/boards/import", map[string]any{"format": "corkboard.board", "version": 9}, 422)
+
 	// Members.
 	ann.call("POST", "/api/boards/"+b.ID+"/members", map[string]any{"username": "bob", "role": "viewer"}, 201, nil)
 	var members struct {
@@ -151,6 +177,30 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	// Events.
 	ann.call("GET", "/api/boards/"+b.ID+"/events?since=2&limit=3", nil, 200, nil)
 	ann.bad("GET", "/api/boards/"+b.ID+"/events?limit=0", nil, 422)
+
+	// Webhooks, to a loopback address the default settings refuse to reach:
+	// the test event's refusal is logged as a failed delivery.
+	var hook struct{ ID string }
+	ann.call("POST", "/api/boards/"+b.ID+"/webhooks", map[string]any{"url": "http://127.0.0.1:9/hook", "kinds": []string{"card.created"}}, 201, &hook)
+	ann.bad("POST", "/api/boards/"+b.ID+"/webhooks", map[string]any{"url": "ftp://example.com/"}, 422)
+	ann.call("GET", "/api/boards/"+b.ID+"/webhooks", nil, 200, nil)
+	W := "/api/boards/" + b.ID + "/webhooks/" + hook.ID
+	ann.call("GET", W, nil, 200, nil)
+	ann.call("PATCH", W, map[string]any{"kinds": []string{}, "active": true}, 200, nil)
+	bob.bad("GET", W, nil, 404)
+	ann.call("POST", W+"/rotate-secret", nil, 200, nil)
+	ann.call("POST", W+"/test", nil, 202, nil)
+	var deliveries struct {
+		Deliveries []struct{ ID int64 }
+	}
+	for deadline := time.Now().Add(30 * time.Second); len(deliveries.Deliveries) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the test event never reached the delivery log")
+		}
+		ann.call("GET", W+"/deliveries?limit=5", nil, 200, &deliveries)
+	}
+	ann.call("POST", W+"/deliveries/"+strconv.FormatInt(deliveries.Deliveries[0].ID, 10)+"/redeliver", nil, 202, nil)
+	ann.call("DELETE", W, nil, 204, nil)
 
 	// Deletions.
 	ann.bad("DELETE", "/api/boards/"+b.ID+"/columns/"+todo.ID, nil, 409)

@@ -260,6 +260,17 @@ func TestResyncPastRetention(t *testing.T) {
 	owner := "owner"
 	b, col := c.apps[0].api(t, owner).newBoard("retention")
 	writeLoad(t, c.apps, owner, []string{b}, map[string]string{b: col}, 1, 5)
+	// Retention deletes only events with their place in the global log:
+	// give every event its place first, rather than wait for the sequencer.
+	for {
+		n, err := c.apps[0].store.SequenceLog(t.Context(), 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
 	if _, err := c.apps[0].store.DeleteEventsBefore(t.Context(), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -434,4 +445,81 @@ func TestPresenceAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "ann sees bob leave", sees(ann, "ann"))
+}
+
+// TestBoardDeletedFromTheLog: board.deleted is in the log, so an instance
+// that hears nothing over NATS still delivers a deleted board's last events
+// and its board.deleted to its subscribers, from the log, and ends their
+// subscription as deleted (not "gone").
+func TestBoardDeletedFromTheLog(t *testing.T) {
+	c := startCluster(t, 2, func(i int, cfg *Config) {
+		if i == 1 {
+			cfg.hooks.dropNATS = func(string) bool { return true }
+		}
+	})
+	owner := "owner"
+	b, col := c.apps[0].api(t, owner).newBoard("doomed")
+	s := dialSubscriber(t, c.apps[1], owner, "deaf")
+	s.subscribe(b, 0)
+	s.waitSubscribed(b)
+	writeLoad(t, c.apps[:1], owner, []string{b}, map[string]string{b: col}, 1, 5)
+	c.apps[0].api(t, owner).mustDo("DELETE", "/api/boards/"+b, nil, nil)
+	waitFor(t, 15*time.Second, "the end of the subscription", func() bool {
+		_, unsub := s.frameOf("unsubscribed", b)
+		_, resync := s.frameOf("resync", b)
+		return unsub || resync
+	})
+	if f, ok := s.frameOf("resync", b); ok {
+		t.Fatalf("resync %q instead of board.deleted", f.Reason)
+	}
+	s.mu.Lock()
+	events := s.events[b]
+	s.mu.Unlock()
+	// board.created, column.created, five card changes, board.deleted.
+	s.checkExactly(t, b, 1, 8)
+	if last := events[len(events)-1]; last.Kind != board.KindBoardDeleted {
+		t.Errorf("the last event is %s, want board.deleted", last.Kind)
+	}
+}
+
+// TestGlobalLogNumbered: every instance runs the log sequencer. Events
+// committed through either instance get their position even when the
+// instances "die" between COMMIT and publish (and so never wake their
+// sequencers): the sequencers' polling numbers them.
+func TestGlobalLogNumbered(t *testing.T) {
+	c := startCluster(t, 2, func(i int, cfg *Config) {
+		cfg.LogSequence = 50 * time.Millisecond
+		cfg.hooks.beforePublish = func(board.Event) bool { return false }
+	})
+	owner := "owner"
+	var boards []string
+	cols := map[string]string{}
+	for i := range 2 {
+		b, col := c.apps[i].api(t, owner).newBoard(fmt.Sprint("board ", i))
+		boards, cols[b] = append(boards, b), col
+	}
+	writeLoad(t, c.apps, owner, boards, cols, 2, 10)
+	var total int64
+	for _, b := range boards {
+		total += c.apps[1].api(t, owner).snapshot(b).Seq
+	}
+	var got []board.Event
+	waitFor(t, 15*time.Second, "every event numbered", func() bool {
+		var err error
+		got, err = c.apps[1].store.ReadLog(t.Context(), 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int64(len(got)) >= total
+	})
+	last := map[string]int64{}
+	for i, e := range got {
+		if e.Position != int64(i+1) || e.Seq != last[e.BoardID]+1 {
+			t.Fatalf("event %d: position %d, board %s seq %d after %d", i, e.Position, e.BoardID, e.Seq, last[e.BoardID])
+		}
+		last[e.BoardID] = e.Seq
+	}
+	if int64(len(got)) != total {
+		t.Errorf("%d events numbered, the boards have %d", len(got), total)
+	}
 }

@@ -421,21 +421,32 @@ func TestRevocationAcrossInstances(t *testing.T) {
 		a0.api(t, "changer")
 		s1, s2, s3 := loginAt(t, a0, "changer"), loginAt(t, a1, "changer"), loginAt(t, a0, "changer")
 		boardID, _ := as(t, a0, "changer", s1).newBoard("b")
+		var tok board.APIToken
+		as(t, a0, "changer", s1).mustDo("POST", "/api/auth/tokens", map[string]string{"name": "script"}, &tok)
 		w1 := dialAs(t, a1, s1) // the session that changes the password
 		w2 := dialAs(t, a1, s2)
 		w3 := dialAs(t, a0, s3)
-		for _, w := range []*wsAs{w1, w2, w3} {
+		wt := dialAs(t, a1, tok.Token)
+		for _, w := range []*wsAs{w1, w2, w3, wt} {
 			w.subscribe(boardID)
 		}
 		if st := as(t, a0, "changer", s1).do("POST", "/api/auth/password",
-			map[string]string{"current_password": "password of changer", "new_password": "a new password"}, nil); st != http.StatusNoContent {
+			map[string]string{"current_password": "password of changer", "new_password": "a new password"}, nil); st != http.StatusOK {
 			t.Fatalf("password change: %d", st)
 		}
 		w2.closedWithin(limit, websocket.StatusPolicyViolation, "another session's socket on the other instance")
 		w3.closedWithin(limit, websocket.StatusPolicyViolation, "another session's socket on this instance")
+		wt.closedWithin(limit, websocket.StatusPolicyViolation, "an API token's socket on the other instance")
 		w1.alive("the session that changed the password")
 		if st := as(t, a1, "changer", s2).do("GET", "/api/auth/me", nil, nil); st != http.StatusUnauthorized {
 			t.Errorf("another session after the password change: %d", st)
+		}
+		// The token is revoked, not only its socket closed: REST refuses it
+		// on every instance.
+		for _, a := range []*App{a0, a1} {
+			if st := as(t, a, "changer", tok.Token).do("GET", "/api/boards", nil, nil); st != http.StatusUnauthorized {
+				t.Errorf("the API token after the password change: %d", st)
+			}
 		}
 	})
 
@@ -499,4 +510,36 @@ func TestRevocationAcrossInstances(t *testing.T) {
 			t.Errorf("the removed member reads the board: %d", st)
 		}
 	})
+}
+
+// /api/ws upgrades are wired through the request budgets (with the
+// production limits): a flood of upgrades with a bogus session from one
+// address turns from 401 to 429 once the address's budget is spent, and
+// then that address's REST requests with bogus credentials are refused
+// too: one budget.
+func TestUpgradeFloodRefused(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(pgtest.NewDatabase(t, "corkboard", store.Migrate), "")
+	cfg.hooks.cheapAuth = false
+	a := startApp(t, cfg)
+	base := "http://" + a.Addr()
+	cookie := (&http.Cookie{Name: "corkboard_session", Value: "cbs_made-up"}).String()
+	counts := map[int]int{}
+	for range 300 {
+		st, h, _ := rawDo(t, "GET", base+"/api/ws", nil, "Cookie", cookie, "Connection", "Upgrade", "Upgrade", "websocket",
+			"Sec-WebSocket-Version", "13", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+		counts[st]++
+		if st == http.StatusTooManyRequests {
+			if h.Get("Retry-After") == "" || h.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("429 without Retry-After or problem: %v", h)
+			}
+			break
+		}
+	}
+	if counts[http.StatusTooManyRequests] != 1 || counts[http.StatusUnauthorized] < 100 || len(counts) != 2 {
+		t.Fatalf("upgrades with a bogus session: %v, want 401s (the burst of 100, and what refilled) then 429", counts)
+	}
+	if st, _, _ := rawDo(t, "GET", base+"/api/boards", nil, "Cookie", cookie); st != http.StatusTooManyRequests {
+		t.Errorf("a REST request with a bogus session after the upgrade flood: %d, want 429", st)
+	}
 }

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,7 +20,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/corkboard/corkboard/internal/balancer"
 	"github.com/corkboard/corkboard/internal/board"
 	proctopo "github.com/corkboard/corkboard/internal/cluster"
 	"github.com/corkboard/corkboard/internal/pgtest"
@@ -42,17 +44,58 @@ type topology struct {
 	addr      func(i int) string // instance i's own address
 	// restart restarts instance i gracefully (SIGTERM or App.Close), calls
 	// stopping right after the shutdown began, and returns once it is
-	// ready again on the same port.
+	// ready again on the same port and back in the balancer's rotation.
 	restart func(t *testing.T, i int, stopping func())
 }
 
+// haproxyConfig is the file compose.yaml mounts.
+var haproxyConfig = filepath.Join(repoRoot, "deploy", "haproxy.cfg")
+
+// drainDelay outlasts HAProxy's health check (inter 1s, fall 2), as
+// compose.yaml's DRAIN_DELAY does.
+const drainDelay = 2500 * time.Millisecond
+
+// startHAProxy runs Debian's haproxy with deploy/haproxy.cfg in front of
+// addrs, with env (LB_* variables) added to its environment.
+func startHAProxy(t *testing.T, addrs []string, env ...string) *proctopo.HAProxy {
+	t.Helper()
+	var out bytes.Buffer
+	var mu sync.Mutex
+	lb, err := proctopo.StartHAProxy(t.Context(), proctopo.HAProxyOptions{Config: haproxyConfig, Servers: addrs, Env: env,
+		Output: lockedWriter{&mu, &out}})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	t.Cleanup(func() {
+		if err := lb.Stop(); err != nil {
+			t.Errorf("stop haproxy: %v", err)
+		}
+		if t.Failed() {
+			mu.Lock()
+			t.Logf("haproxy's log:\n%s", out.String())
+			mu.Unlock()
+		}
+	})
+	return lb
+}
+
+// waitInRotation waits until HAProxy takes addr as up.
+func waitInRotation(t *testing.T, lb *proctopo.HAProxy, addr string) {
+	t.Helper()
+	waitFor(t, 20*time.Second, addr+" back in HAProxy's rotation", func() bool {
+		ready, err := lb.Ready(t.Context())
+		return err == nil && slices.Contains(ready, addr)
+	})
+}
+
 // TestRollingRestartInProcess: three instances (App) sharing a database and
-// a three-node NATS cluster behind the balancer; subscribers and writers go
-// through the balancer; every instance is closed (what SIGTERM does) and
-// started again on the same port, one after another, while writes flow.
+// a three-node NATS cluster behind HAProxy (deploy/haproxy.cfg);
+// subscribers and writers go through HAProxy; every instance is closed
+// (what SIGTERM does) and started again on the same port, one after
+// another, while writes flow.
 func TestRollingRestartInProcess(t *testing.T) {
 	c := startCluster(t, 3, func(_ int, cfg *Config) {
-		cfg.DrainDelay = 300 * time.Millisecond
+		cfg.DrainDelay = drainDelay
 		cfg.AdminAddr = "127.0.0.1:0"
 	})
 	var mu sync.Mutex
@@ -61,13 +104,10 @@ func TestRollingRestartInProcess(t *testing.T) {
 	for i, a := range apps {
 		addrs[i] = a.Addr()
 	}
-	lb := balancer.New(balancer.Options{Backends: addrs, CheckInterval: 50 * time.Millisecond, Logger: testLogger()})
-	t.Cleanup(lb.Close)
-	front := httptest.NewServer(lb)
-	t.Cleanup(front.Close)
+	lb := startHAProxy(t, addrs)
 
 	rollingRestart(t, topology{
-		base: front.URL, instances: len(apps),
+		base: lb.URL(), instances: len(apps),
 		addr: func(i int) string { return addrs[i] },
 		restart: func(t *testing.T, i int, stopping func()) {
 			mu.Lock()
@@ -85,9 +125,9 @@ func TestRollingRestartInProcess(t *testing.T) {
 			mu.Lock()
 			apps[i] = a
 			mu.Unlock()
+			waitInRotation(t, lb, addrs[i])
 		},
 	})
-	waitFor(t, 5*time.Second, "every instance ready behind the balancer", func() bool { return len(lb.Ready()) == 3 })
 
 	// The metrics of a restarted instance count from its start; they move
 	// with the traffic it took since.
@@ -101,24 +141,23 @@ func TestRollingRestartInProcess(t *testing.T) {
 }
 
 // TestRollingRestartProcesses is the same with real processes, as
-// cmd/cluster runs them: instances get SIGTERM and are started again.
+// make cluster runs them (package cluster, HAProxy in front): instances get
+// SIGTERM and are started again.
 func TestRollingRestartProcesses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts server processes")
-	}
 	dbURL := pgtest.NewDatabase(t, "corkboard", store.Migrate)
 	var out bytes.Buffer
 	var outMu sync.Mutex
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cl, err := proctopo.Start(ctx, proctopo.Options{
-		Server:      []string{os.Args[0]},
-		ServerEnv:   []string{"CORKBOARD_TEST_RUN_SERVER=1", "DRAIN_DELAY=300ms", "HEAD_CHECK_INTERVAL=300ms", "LOG_LEVEL=warn", "SHUTDOWN_TIMEOUT=10s"},
-		DatabaseURL: dbURL, Addr: "127.0.0.1:0", CheckInterval: 50 * time.Millisecond,
+		Server: []string{os.Args[0]},
+		ServerEnv: []string{"CORKBOARD_TEST_RUN_SERVER=1", "DRAIN_DELAY=" + drainDelay.String(), "HEAD_CHECK_INTERVAL=300ms",
+			"LOG_LEVEL=warn", "SHUTDOWN_TIMEOUT=10s"},
+		DatabaseURL: dbURL, HAProxyConfig: haproxyConfig, Addr: "",
 		Output: lockedWriter{&outMu, &out}, Logger: testLogger(),
 	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, out.String())
 	}
 	stopped := false
 	t.Cleanup(func() {
@@ -153,6 +192,76 @@ func TestRollingRestartProcesses(t *testing.T) {
 		if resp, err := http.Get("http://" + in.Addr + "/healthz"); err == nil {
 			resp.Body.Close()
 			t.Errorf("%s still answers after Stop", in.Name)
+		}
+	}
+}
+
+// TestHAProxyHoldsIdleWebSocket: through HAProxy with deploy/haproxy.cfg
+// whose client and server timeouts are made 1s (its LB_TIMEOUT_* variables;
+// 60s in production), a subscribed WebSocket that stays silent for 3s, well
+// within the server's 25s ping interval, is still open and gets the next
+// event: once upgraded, `timeout tunnel` (1h) governs it. A plain HTTP
+// connection left idle as long is closed, which shows the short timeouts
+// are in force.
+func TestHAProxyHoldsIdleWebSocket(t *testing.T) {
+	c := startCluster(t, 1, nil)
+	lb := startHAProxy(t, []string{c.apps[0].Addr()}, "LB_TIMEOUT_CLIENT=1s", "LB_TIMEOUT_SERVER=1s")
+	owner := signup(t, lb.URL(), "idle")
+	b, col := owner.newBoard("idle")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	conn, err := wsclient.Dial(ctx, "ws://"+lb.Addr()+"/api/ws", owner.secret, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Kill() //nolint:errcheck // the test is over
+	if err := conn.Subscribe(ctx, b, 0); err != nil {
+		t.Fatal(err)
+	}
+	next := func(what string) wsclient.Frame {
+		t.Helper()
+		select {
+		case f, ok := <-conn.Frames():
+			if !ok {
+				t.Fatalf("waiting for %s: the WebSocket through HAProxy closed: %v", what, conn.Err())
+			}
+			return f
+		case <-ctx.Done():
+			t.Fatalf("no %s within 30s", what)
+		}
+		return wsclient.Frame{}
+	}
+	for f := next("subscribed"); f.Type != "subscribed"; f = next("subscribed") {
+	}
+
+	// The control: a keep-alive HTTP connection, idle for as long.
+	plain, err := net.Dial("tcp", lb.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	fmt.Fprintf(plain, "GET /healthz HTTP/1.1\r\nHost: corkboard\r\n\r\n")
+	br := bufio.NewReader(plain)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body) //nolint:errcheck // only the connection matters
+	resp.Body.Close()
+
+	time.Sleep(3 * time.Second) // idle: longer than timeout client/server
+
+	plain.SetReadDeadline(time.Now().Add(5 * time.Second)) //nolint:errcheck // a timeout fails below
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("an idle HTTP connection through HAProxy after 3s: read gave %v, want EOF (timeout client 1s)", err)
+	}
+	var card board.Card
+	owner.mustDo("POST", "/api/boards/"+b+"/cards", map[string]any{"column_id": col, "title": "after the silence"}, &card)
+	for {
+		f := next("the event after 3s of silence")
+		if f.Type == "event" && f.Kind == board.KindCardCreated {
+			break
 		}
 	}
 }

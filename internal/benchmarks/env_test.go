@@ -39,6 +39,9 @@ const (
 	snapshotCards  = 10000
 	snapshotCols   = 5
 	seedDescLength = 120 // characters of each card's description
+	// What each card of the snapshot board carries besides its 2 labels.
+	snapshotItems    = 5 // one checklist of 5 items
+	snapshotComments = 3
 )
 
 func boardID(b int) string     { return fmt.Sprintf("b0000000-0000-4000-8000-%012d", b) }
@@ -366,10 +369,12 @@ func seed(ctx context.Context, url, user string) error {
 					fmt.Sprintf("Card %d of board %d", k, b), description(k), labels, assignees, ranks[c], user})
 			}
 		}
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"cards"},
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"cards"},
 			[]string{"id", "board_id", "column_id", "title", "description", "labels", "assignees", "rank", "created_by"},
-			pgx.CopyFromRows(cards))
-		return err
+			pgx.CopyFromRows(cards)); err != nil {
+			return err
+		}
+		return seedCardThings(ctx, tx, user)
 	})
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
@@ -380,6 +385,59 @@ func seed(ctx context.Context, url, user string) error {
 		}
 	}
 	return nil
+}
+
+// seedCardThings gives every card of the snapshot board a checklist of
+// snapshotItems items (two ticked) and snapshotComments comments, with the
+// card's counts, as the store keeps them.
+func seedCardThings(ctx context.Context, tx pgx.Tx, user string) error {
+	var lists, items, comments [][]any
+	itemRanks, err := rankSeq(snapshotItems)
+	if err != nil {
+		return err
+	}
+	for k := 1; k <= snapshotCards; k++ {
+		card := cardID(snapshotBoard, k)
+		list := fmt.Sprintf("c1000000-0000-4000-8000-%012d", k)
+		lists = append(lists, []any{list, boardID(snapshotBoard), card, "Steps", "V"})
+		for i := range snapshotItems {
+			items = append(items, []any{card, list, fmt.Sprintf("Step %d of card %d", i+1, k), i < 2, itemRanks[i]})
+		}
+		for i := range snapshotComments {
+			comments = append(comments, []any{boardID(snapshotBoard), card, user,
+				fmt.Sprintf("Comment %d: see https://example.com/tickets/%d for the details.", i+1, k)})
+		}
+	}
+	copies := []struct {
+		table string
+		cols  []string
+		rows  [][]any
+	}{
+		{"checklists", []string{"id", "board_id", "card_id", "name", "rank"}, lists},
+		{"checklist_items", []string{"card_id", "checklist_id", "text", "done", "rank"}, items},
+		{"comments", []string{"board_id", "card_id", "author_id", "text"}, comments},
+	}
+	for _, c := range copies {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
+			return fmt.Errorf("seed %s: %w", c.table, err)
+		}
+	}
+	_, err = tx.Exec(ctx, `UPDATE cards SET comment_count = $2, checklist_done = 2, checklist_total = $3
+		WHERE board_id = $1`, boardID(snapshotBoard), snapshotComments, snapshotItems)
+	return err
+}
+
+func rankSeq(n int) ([]string, error) {
+	ranks := make([]string, n)
+	last := ""
+	for i := range ranks {
+		r, err := rank.Between(last, "")
+		if err != nil {
+			return nil, err
+		}
+		ranks[i], last = r, r
+	}
+	return ranks, nil
 }
 
 // otherUsers are the ids of the other members of the seeded boards (no

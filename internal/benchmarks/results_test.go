@@ -178,7 +178,7 @@ func printMutations(w io.Writer, e *env, fin map[resultKey][]result, procs []int
 func printSnapshots(w io.Writer, fin map[resultKey][]result, procs []int) {
 	header := false
 	for _, p := range procs {
-		for _, impl := range []string{"store", "marshal", "encode", "http"} {
+		for _, impl := range []string{"store", "marshal", "encode", "export", "http"} {
 			rs := fin[resultKey{"snapshot", impl, p}]
 			if len(rs) == 0 {
 				continue
@@ -190,6 +190,9 @@ func printSnapshots(w io.Writer, fin map[resultKey][]result, procs []int) {
 			line := fmt.Sprintf("  GOMAXPROCS %d  %-7s  p50 %.1f ms  p99 %.1f ms", p, impl,
 				medianOf(rs, func(r result) float64 { return r.p50 }),
 				medianOf(rs, func(r result) float64 { return r.p99 }))
+			if impl == "export" {
+				line += fmt.Sprintf("  (body %.1f MB)", medianOf(rs, func(r result) float64 { return r.extra["body-MB"] }))
+			}
 			if impl == "http" {
 				line += fmt.Sprintf("  (server-side p50 %.1f ms, p99 %.1f ms; body %.1f MB)",
 					medianOf(rs, func(r result) float64 { return r.extra["server-p50-ms"] }),

@@ -22,6 +22,9 @@ import (
 //     board.Snapshot.AppendJSON;
 //   - encode: board.Snapshot.AppendJSON of that snapshot, as the API encodes
 //     it (the same bytes);
+//   - export: store.ExportBoard and json.Marshal of the board with every
+//     card's checklist and comments: what the snapshot would cost if it
+//     carried them instead of their counts;
 //   - http: GET /api/boards/{board} through a real HTTP server and client,
 //     which adds the JSON encoding and the transfer of the body. server-p50-ms
 //     is the time inside the server, from routing to the handler's return.
@@ -70,6 +73,23 @@ func BenchmarkSnapshot(b *testing.B) {
 				extra: cpu})
 		})
 	}
+	b.Run("cards=10000/export", func(b *testing.B) {
+		e := getEnv(b)
+		var size int
+		lat, elapsed, cpu := runWriters(b, e, 1, func(ctx context.Context, _ *rand.Rand, _ int) error {
+			x, err := e.store.ExportBoard(ctx, e.user, boardID(snapshotBoard))
+			if err != nil {
+				return err
+			}
+			body, err := json.Marshal(x)
+			size = len(body)
+			return err
+		})
+		p50, p99 := summarize(lat)
+		cpu["body-MB"] = float64(size) / 1e6
+		record(b, result{config: "snapshot", impl: "export", ops: float64(len(lat)) / elapsed.Seconds(), p50: p50, p99: p99,
+			extra: cpu})
+	})
 	b.Run("cards=10000/http", func(b *testing.B) {
 		e := getEnv(b)
 		url := e.http.URL + "/api/boards/" + boardID(snapshotBoard)

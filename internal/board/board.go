@@ -56,6 +56,11 @@ type Card struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	ArchivedAt  *time.Time `json:"archived_at"`
+	// What is on the card, kept by the server with each change to it (a
+	// comment or checklist change does not change the card's Version).
+	CommentCount   int `json:"comment_count"`
+	ChecklistDone  int `json:"checklist_done"`  // ticked items of all its checklists
+	ChecklistTotal int `json:"checklist_total"` // items of all its checklists
 }
 
 // Snapshot is a board with its columns and cards in order, read in one
@@ -68,7 +73,12 @@ type Snapshot struct {
 	Seq     int64    `json:"seq"`
 }
 
-// Event kinds. Every committed mutation appends exactly one event.
+// Event kinds of a board, its columns and cards (the member kinds are in
+// account.go). Every committed change to a board — itself, a column, a card
+// or a member — appends exactly one event to that board's log, under the
+// board's lock. Account changes (users, sessions, API tokens) append none,
+// and a request replayed by its Idempotency-Key appends nothing: it gets the
+// first answer again.
 const (
 	KindBoardCreated   = "board.created"
 	KindBoardUpdated   = "board.updated"
@@ -83,20 +93,46 @@ const (
 	KindCardArchived   = "card.archived"
 	KindCardUnarchived = "card.unarchived"
 	KindCardDeleted    = "card.deleted"
+	// KindCardsRespaced and KindColumnsRespaced give every card of a
+	// column, or every column of a board, a fresh rank (a Respaced), in
+	// the same order: the server's answer to a gap between two ranks that
+	// thousands of inserts have used up. Nothing else about them changes.
+	KindCardsRespaced   = "cards.respaced"
+	KindColumnsRespaced = "columns.respaced"
 )
+
+// EventKinds are every kind of event a board's log holds, in the order the
+// API documents them: the one list that consumers filtering by kind
+// (webhooks) check against.
+var EventKinds = []string{
+	KindBoardCreated, KindBoardUpdated, KindBoardDeleted,
+	KindColumnCreated, KindColumnUpdated, KindColumnMoved, KindColumnDeleted, KindColumnsRespaced,
+	KindCardCreated, KindCardUpdated, KindCardMoved, KindCardArchived, KindCardUnarchived, KindCardDeleted,
+	KindCardsRespaced,
+	KindMemberAdded, KindMemberUpdated, KindMemberRemoved,
+	KindCommentCreated, KindCommentUpdated, KindCommentDeleted,
+	KindChecklistCreated, KindChecklistUpdated, KindChecklistDeleted,
+	KindChecklistItemCreated, KindChecklistItemUpdated, KindChecklistItemMoved, KindChecklistItemDeleted,
+}
 
 // Event is one entry of a board's log. Seq is contiguous per board, starting
 // at 1, and follows commit order. Data is the kind's payload (see docs/api.md):
 // the whole entity after the change for created/updated/moved/archived kinds,
 // a Deleted or ColumnDeleted value for deletions.
+//
+// Position is the event's place in the global log across boards (see
+// LogConsumer), assigned shortly after commit: it is set only on events read
+// by position (store.ReadLog) and is 0 everywhere else, so the events of a
+// board's own log (REST and WebSocket) do not carry it.
 type Event struct {
-	BoardID string          `json:"board"`
-	Seq     int64           `json:"seq"`
-	Kind    string          `json:"kind"`
-	Data    json.RawMessage `json:"data"`
-	Actor   string          `json:"actor"`
-	OpID    string          `json:"op_id"`
-	At      time.Time       `json:"at"`
+	BoardID  string          `json:"board"`
+	Seq      int64           `json:"seq"`
+	Position int64           `json:"position,omitempty"`
+	Kind     string          `json:"kind"`
+	Data     json.RawMessage `json:"data"`
+	Actor    string          `json:"actor"`
+	OpID     string          `json:"op_id"`
+	At       time.Time       `json:"at"`
 }
 
 // Deleted is the payload of board.deleted and card.deleted.
@@ -113,6 +149,20 @@ type ColumnDeleted struct {
 	To      string   `json:"to,omitempty"`
 	Moved   []Card   `json:"moved,omitempty"`
 	Deleted []string `json:"deleted,omitempty"`
+}
+
+// Respaced is the payload of cards.respaced (ColumnID names the column) and
+// columns.respaced: the new rank of every card of the column, or of every
+// column of the board, in order.
+type Respaced struct {
+	ColumnID string   `json:"column_id,omitempty"`
+	Ranks    []Ranked `json:"ranks"`
+}
+
+// Ranked is an item's id and new rank.
+type Ranked struct {
+	ID   string `json:"id"`
+	Rank string `json:"rank"`
 }
 
 // What DeleteColumn does with the cards of a non-empty column.

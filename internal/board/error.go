@@ -7,7 +7,8 @@ import (
 )
 
 // Error codes. They are stable: clients see them as the `code` of a problem
-// document or a WebSocket error frame. httpapi maps each to one HTTP status.
+// document or a WebSocket error frame. httpapi.ErrorStatus maps each to one
+// HTTP status (httpapi adds the codes only HTTP has).
 const (
 	EMalformed          = "malformed"        // not parseable: bad JSON, bad UTF-8, bad header syntax
 	EInvalid            = "invalid"          // well-formed but unacceptable input (names the field)
@@ -22,27 +23,34 @@ const (
 	EForbidden          = "forbidden"
 	ERateLimited        = "rate_limited" // too many requests; Retry-After says when to come back
 	EInternal           = "internal"
-	EMethodNotAllowed   = "method_not_allowed"
-	EUnsupportedMedia   = "unsupported_media_type" // a body that is not application/json
+	EUnavailable        = "unavailable" // overloaded, the database unreachable or the board busy: nothing changed; Retry-After says when to retry
 )
 
 // Error is an error with a code a client can act on. Field names the offending
 // input field for EInvalid/ETooLarge; Current carries the current
-// representation for EVersionMismatch.
+// representation for EVersionMismatch; Err is the cause, for logs (an
+// EUnavailable error wraps the database's).
 type Error struct {
 	Code       string
 	Message    string
 	Field      string
 	Current    any
-	RetryAfter time.Duration // for ERateLimited
+	RetryAfter time.Duration // for ERateLimited and EUnavailable
+	Err        error
 }
 
 func (e *Error) Error() string {
 	if e.Field != "" {
 		return fmt.Sprintf("%s: %s: %s", e.Code, e.Field, e.Message)
 	}
+	if e.Err != nil {
+		return e.Code + ": " + e.Message + ": " + e.Err.Error()
+	}
 	return e.Code + ": " + e.Message
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with the code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {

@@ -46,7 +46,7 @@ func (s *Snapshot) jsonSize() int {
 		board  = 300 // the bytes of each element besides its strings
 		member = 100
 		column = 170
-		card   = 340
+		card   = 400
 		elem   = 3 // of each string in a list: quotes and comma
 	)
 	n := board + len(s.Board.ID) + len(s.Board.Name) + len(s.Board.Description) + len(s.Board.OwnerID) +
@@ -138,6 +138,9 @@ func (e *jsonAppender) card(c *Card) {
 	} else {
 		e.time(`,"archived_at":`, *c.ArchivedAt)
 	}
+	e.int(`,"comment_count":`, int64(c.CommentCount))
+	e.int(`,"checklist_done":`, int64(c.ChecklistDone))
+	e.int(`,"checklist_total":`, int64(c.ChecklistTotal))
 	e.b = append(e.b, '}')
 }
 

@@ -49,7 +49,8 @@ func snapshotWith(s string) board.Snapshot {
 		Columns: []board.Column{{ID: s, BoardID: s, Name: s, Rank: s, Version: -1, CreatedAt: t1, UpdatedAt: t1}},
 		Cards: []board.Card{{ID: s, BoardID: s, ColumnID: s, Title: s, Description: s,
 			Labels: []string{s, s}, Due: &due, Assignees: []string{s}, Done: true, Rank: s, Archived: true,
-			Version: math.MinInt64, CreatedBy: s, CreatedAt: t1, UpdatedAt: t2, ArchivedAt: &t2}},
+			Version: math.MinInt64, CreatedBy: s, CreatedAt: t1, UpdatedAt: t2, ArchivedAt: &t2,
+			CommentCount: math.MaxInt, ChecklistDone: -3, ChecklistTotal: math.MinInt}},
 		Seq: 42,
 	}
 }
@@ -152,7 +153,8 @@ func FuzzSnapshotJSON(f *testing.F) {
 		}
 		card := board.Card{ID: s1, BoardID: s2, ColumnID: s1, Title: s2, Description: s1 + s2,
 			Labels: labels, Due: due, Assignees: assignees, Done: bit(5), Rank: s2, Archived: bit(6),
-			Version: n, CreatedBy: s1, CreatedAt: at, UpdatedAt: at.UTC(), ArchivedAt: archivedAt}
+			Version: n, CreatedBy: s1, CreatedAt: at, UpdatedAt: at.UTC(), ArchivedAt: archivedAt,
+			CommentCount: int(n), ChecklistDone: int(-n), ChecklistTotal: int(sec)}
 		snap := board.Snapshot{
 			Board: board.Board{ID: s1, Name: s2, Description: s1, OwnerID: s2, OwnerUsername: s1, Role: s2,
 				Version: n, Seq: -n, CreatedAt: at, UpdatedAt: at},

@@ -1,17 +1,19 @@
 // Package cluster runs Corkboard's production topology as plain processes on
 // loopback, without Docker: PostgreSQL (package pglocal), a NATS cluster (in
 // this process, package natsbus), several server instances (processes of
-// the server binary) and a load balancer in front (package balancer). It is
-// what compose.yaml describes, for people (cmd/cluster) and for tests.
+// the server binary) and, in front, Debian's haproxy with deploy/haproxy.cfg,
+// the file compose.yaml mounts. It is what compose.yaml describes, for
+// people (cmd/cluster), for the load generator (cmd/loadgen, without the
+// balancer) and for tests.
 //
 // Migrations run once, as `server migrate`, before the instances start with
 // MIGRATE=false (compose.yaml's one-shot migrate service does the same).
 package cluster
 
 import (
-	"bufio"
-	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,11 +25,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/corkboard/corkboard/internal/balancer"
 	"github.com/corkboard/corkboard/internal/natsbus"
 	"github.com/corkboard/corkboard/internal/pglocal"
 )
@@ -48,36 +49,42 @@ type Options struct {
 	PostgresPort int // 0: any free port
 
 	Instances int // server instances; 0: 3
-	NATSNodes int // NATS cluster nodes; 0: 3
-
-	// Addr is the balancer's address; "": 127.0.0.1:8080.
-	Addr string
+	NATSNodes int // NATS nodes (more than one: routed into a cluster); 0: 3
+	// NATSPort and NATSClusterPort, when set, put node i's client port on
+	// NATSPort+i and its route port on NATSClusterPort+i; 0: free ports.
+	NATSPort        int
+	NATSClusterPort int
 	// BasePort, when set, puts instance i on 127.0.0.1:BasePort+i and
 	// AdminBasePort its admin endpoint; 0: free ports.
 	BasePort      int
 	AdminBasePort int
-	// CheckInterval is how often the balancer checks /readyz; 0: 500ms.
-	CheckInterval time.Duration
 
-	Output io.Writer    // instances' output, each line prefixed with its name; nil: discarded
+	// HAProxyConfig is the path of deploy/haproxy.cfg; when set, HAProxy
+	// runs in front of the instances on Addr ("": a free port), with
+	// HAProxyEnv added to its environment (see HAProxyOptions). Without
+	// it there is no balancer: callers talk to the instances.
+	HAProxyConfig string
+	Addr          string
+	HAProxyEnv    []string
+
+	Output io.Writer    // every process's output, each line prefixed with its name; nil: discarded
 	Logger *slog.Logger // the cluster's own log; nil: discarded
 }
 
 // Cluster is a running topology. Its methods are safe for concurrent use
 // except Stop, which ends it.
 type Cluster struct {
-	o         Options
-	log       *slog.Logger
-	out       *prefixer
-	dbURL     string
-	natsURL   string
-	pg        *pglocal.Server
-	nats      []*natsbus.Server
-	instances []*Instance
-	lb        *balancer.Balancer
-	lbSrv     *http.Server
-	lbLn      net.Listener
-	lbServed  chan error
+	o       Options
+	log     *slog.Logger
+	out     *prefixer
+	dbURL   string
+	natsURL string
+	// natsUser and natsPassword are required by the NATS nodes.
+	natsUser, natsPassword string
+	pg                     *pglocal.Server
+	nats                   []*natsbus.Server
+	instances              []*Instance
+	lb                     *HAProxy
 }
 
 // Instance is one server process. Addr and AdminAddr stay the same across
@@ -91,14 +98,32 @@ type Instance struct {
 	proc *process
 }
 
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error // set before done is closed
+func (in *Instance) process() *process {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.proc
 }
 
-// Start starts the topology and returns once every instance is ready and the
-// balancer serves. On error it stops what it started.
+// Pid is the instance's current process id (0 before it started).
+func (in *Instance) Pid() int {
+	if p := in.process(); p != nil {
+		return p.cmd.Process.Pid
+	}
+	return 0
+}
+
+// Exited reports whether the instance's current process has ended, and
+// with which error.
+func (in *Instance) Exited() (bool, error) {
+	if p := in.process(); p != nil {
+		return p.exited()
+	}
+	return false, nil
+}
+
+// Start starts the topology and returns once every instance is ready and,
+// with HAProxyConfig, HAProxy takes each of them as up. On error it stops
+// what it started.
 func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 	if len(o.Server) == 0 {
 		return nil, errors.New("cluster: no server command")
@@ -112,25 +137,27 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 	if o.NATSNodes == 0 {
 		o.NATSNodes = 3
 	}
-	if o.Addr == "" {
-		o.Addr = "127.0.0.1:8080"
-	}
-	if o.CheckInterval == 0 {
-		o.CheckInterval = 500 * time.Millisecond
-	}
 	if o.Output == nil {
 		o.Output = io.Discard
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	c = &Cluster{o: o, log: o.Logger, out: &prefixer{w: o.Output}, lbServed: make(chan error, 1)}
+	c = &Cluster{o: o, log: o.Logger, out: &prefixer{w: o.Output}}
 	defer func() {
 		if err != nil {
 			c.Stop() //nolint:errcheck // reporting the first error
 			c = nil
 		}
 	}()
+	if o.HAProxyConfig != "" { // before anything starts
+		if _, err := haproxyBinary(); err != nil {
+			return c, fmt.Errorf("cluster: %w", err)
+		}
+		if _, err := os.Stat(o.HAProxyConfig); err != nil {
+			return c, fmt.Errorf("cluster: HAProxy's configuration (run from the repository, or name it): %w", err)
+		}
+	}
 
 	if err := c.startPostgres(ctx); err != nil {
 		return c, err
@@ -146,17 +173,10 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 
 	for i := range o.Instances {
 		in := &Instance{Name: fmt.Sprintf("server-%d", i+1)}
-		port, adminPort := 0, 0
-		if o.BasePort != 0 {
-			port = o.BasePort + i
-		}
-		if o.AdminBasePort != 0 {
-			adminPort = o.AdminBasePort + i
-		}
-		if in.Addr, err = loopbackAddr(port); err != nil {
+		if in.Addr, err = loopbackAddr(portOf(o.BasePort, i)); err != nil {
 			return c, err
 		}
-		if in.AdminAddr, err = loopbackAddr(adminPort); err != nil {
+		if in.AdminAddr, err = loopbackAddr(portOf(o.AdminBasePort, i)); err != nil {
 			return c, err
 		}
 		c.instances = append(c.instances, in)
@@ -164,30 +184,33 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 	errs := make([]error, len(c.instances))
 	var wg sync.WaitGroup
 	for i, in := range c.instances {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = c.startInstance(ctx, in)
-		}()
+		wg.Go(func() { errs[i] = c.startInstance(ctx, in) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
 
-	var backends []string
-	for _, in := range c.instances {
-		backends = append(backends, in.Addr)
+	if o.HAProxyConfig != "" {
+		var addrs []string
+		for _, in := range c.instances {
+			addrs = append(addrs, in.Addr)
+		}
+		c.lb, err = StartHAProxy(ctx, HAProxyOptions{Config: o.HAProxyConfig, Addr: o.Addr, Servers: addrs,
+			Env: o.HAProxyEnv, Output: c.out.named("haproxy")})
+		if err != nil {
+			return c, fmt.Errorf("cluster: %w", err)
+		}
 	}
-	c.lb = balancer.New(balancer.Options{Backends: backends, CheckInterval: o.CheckInterval, Logger: c.log})
-	if c.lbLn, err = net.Listen("tcp", o.Addr); err != nil {
-		return c, fmt.Errorf("cluster: balancer: listen on %s: %w", o.Addr, err)
-	}
-	c.lbSrv = &http.Server{Handler: c.lb, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(c.log.Handler(), slog.LevelDebug)}
-	go func() { c.lbServed <- c.lbSrv.Serve(c.lbLn) }()
 	c.log.Info("cluster ready", "url", c.URL())
 	return c, nil
+}
+
+func portOf(base, i int) int {
+	if base == 0 {
+		return 0
+	}
+	return base + i
 }
 
 func (c *Cluster) startPostgres(ctx context.Context) error {
@@ -215,13 +238,49 @@ func (c *Cluster) startPostgres(ctx context.Context) error {
 	return nil
 }
 
+// startNATS starts the NATS nodes in this process: one alone, or several
+// routed into one cluster.
 func (c *Cluster) startNATS() error {
-	nodes, err := natsbus.StartCluster("corkboard", c.o.NATSNodes)
-	if err != nil {
-		return fmt.Errorf("cluster: %w", err)
+	n := c.o.NATSNodes
+	// Never an open bus: the nodes require a user, with a password made
+	// for this cluster, of clients and of each other's routes.
+	secret := make([]byte, 16)
+	if _, err := rand.Read(secret); err != nil {
+		return fmt.Errorf("cluster: NATS password: %w", err)
 	}
-	c.nats, c.natsURL = nodes, natsbus.ClientURLs(nodes)
-	c.log.Info("NATS cluster ready", "nodes", c.o.NATSNodes, "urls", c.natsURL)
+	c.natsUser, c.natsPassword = "corkboard", hex.EncodeToString(secret)
+	for i := range n {
+		so := natsbus.ServerOptions{Port: -1, Name: fmt.Sprintf("corkboard-%d", i+1),
+			User: c.natsUser, Password: c.natsPassword}
+		if c.o.NATSPort != 0 {
+			so.Port = c.o.NATSPort + i
+		}
+		if n > 1 {
+			so.Cluster, so.ClusterPort = "corkboard", -1
+			if c.o.NATSClusterPort != 0 {
+				so.ClusterPort = c.o.NATSClusterPort + i
+			}
+			if i > 0 {
+				so.Routes = []string{c.nats[0].RouteURL()}
+			}
+		}
+		s, err := natsbus.StartServer(so)
+		if err != nil {
+			return fmt.Errorf("cluster: NATS node %d: %w", i+1, err)
+		}
+		c.nats = append(c.nats, s)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, s := range c.nats {
+		for s.NumRoutes() < n-1 {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("cluster: the %d NATS nodes did not route to each other within 10s", n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	c.natsURL = natsbus.ClientURLs(c.nats)
+	c.log.Info("NATS ready", "nodes", n, "urls", c.natsURL)
 	return nil
 }
 
@@ -229,6 +288,7 @@ func (c *Cluster) startNATS() error {
 func (c *Cluster) env(in *Instance) []string {
 	env := os.Environ()
 	env = append(env, "DATABASE_URL="+c.dbURL, "NATS_URL="+c.natsURL, "MIGRATE=false",
+		"NATS_USER="+c.natsUser, "NATS_PASSWORD="+c.natsPassword,
 		"TRUSTED_PROXIES=127.0.0.1/32", "LOCAL_POSTGRES=")
 	if in != nil {
 		env = append(env, "ADDR="+in.Addr, "ADMIN_ADDR="+in.AdminAddr)
@@ -252,15 +312,10 @@ func (c *Cluster) startInstance(ctx context.Context, in *Instance) error {
 	cmd.Env = c.env(in)
 	w := c.out.named(in.Name)
 	cmd.Stdout, cmd.Stderr = w, w
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	p, err := startProcess(cmd)
+	if err != nil {
 		return fmt.Errorf("cluster: start %s: %w", in.Name, err)
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
 	in.mu.Lock()
 	in.proc = p
 	in.mu.Unlock()
@@ -290,33 +345,14 @@ func (c *Cluster) waitReady(ctx context.Context, in *Instance, p *process) error
 	}
 }
 
-// stopInstance sends SIGTERM and waits for the exit (SIGKILL after
-// timeout). It returns the process's error, if it did not exit cleanly.
-func (c *Cluster) stopInstance(in *Instance, timeout time.Duration) error {
-	in.mu.Lock()
-	p := in.proc
-	in.mu.Unlock()
-	if p == nil {
-		return nil
+// URL is the balancer's base URL, http://host:port, or without one the
+// first instance's.
+func (c *Cluster) URL() string {
+	if c.lb != nil {
+		return c.lb.URL()
 	}
-	select {
-	case <-p.done:
-		return p.err
-	default:
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may have just exited
-	select {
-	case <-p.done:
-		return p.err
-	case <-time.After(timeout):
-		p.cmd.Process.Kill() //nolint:errcheck // it may have just exited
-		<-p.done
-		return fmt.Errorf("%s did not stop within %s and was killed", in.Name, timeout)
-	}
+	return "http://" + c.instances[0].Addr
 }
-
-// URL is the balancer's base URL, http://host:port.
-func (c *Cluster) URL() string { return "http://" + c.lbLn.Addr().String() }
 
 // DatabaseURL is the database the instances share.
 func (c *Cluster) DatabaseURL() string { return c.dbURL }
@@ -324,50 +360,61 @@ func (c *Cluster) DatabaseURL() string { return c.dbURL }
 // NATSURL is the NATS_URL the instances get (every node).
 func (c *Cluster) NATSURL() string { return c.natsURL }
 
+// NATSCredentials are the NATS_USER and NATS_PASSWORD the nodes require.
+func (c *Cluster) NATSCredentials() (user, password string) { return c.natsUser, c.natsPassword }
+
 // Instances are the server instances, in order.
 func (c *Cluster) Instances() []*Instance { return c.instances }
 
-// Ready is the addresses of the instances the balancer takes as ready.
-func (c *Cluster) Ready() []string { return c.lb.Ready() }
+// Balancer is HAProxy, or nil without one.
+func (c *Cluster) Balancer() *HAProxy { return c.lb }
+
+// StopInstance stops instance i for good (SIGTERM; SIGKILL after 60s).
+func (c *Cluster) StopInstance(i int) error {
+	if p := c.instances[i].process(); p != nil {
+		return p.stop(c.instances[i].Name, 60*time.Second)
+	}
+	return nil
+}
 
 // Restart restarts instance i as a rolling restart does: SIGTERM (it fails
 // /readyz, waits its drain delay, closes its WebSockets with "going away"
 // and drains), wait for the exit, start it again on the same ports and wait
-// until it is ready and back in the balancer's rotation. onStopping, when set, runs right after the SIGTERM.
+// until it is ready and, with a balancer, back in HAProxy's rotation.
+// onStopping, when set, runs right after the SIGTERM.
 func (c *Cluster) Restart(ctx context.Context, i int, onStopping func(*Instance)) error {
 	in := c.instances[i]
 	c.log.Info("restarting instance", "name", in.Name)
-	in.mu.Lock()
-	p := in.proc
-	in.mu.Unlock()
-	if p != nil {
-		p.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may have just exited
+	if p := in.process(); p != nil {
+		stopped := make(chan error, 1)
+		go func() { stopped <- p.stop(in.Name, 60*time.Second) }()
 		if onStopping != nil {
 			onStopping(in)
 		}
-		select {
-		case <-p.done:
-		case <-time.After(60 * time.Second):
-			p.cmd.Process.Kill() //nolint:errcheck // it may have just exited
-			<-p.done
-			return fmt.Errorf("cluster: %s did not stop within 60s", in.Name)
-		}
-		if p.err != nil {
-			return fmt.Errorf("cluster: %s exited with %w", in.Name, p.err)
+		if err := <-stopped; err != nil {
+			return fmt.Errorf("cluster: %s: %w", in.Name, err)
 		}
 	}
 	if err := c.startInstance(ctx, in); err != nil {
 		return err
 	}
-	// Back in rotation before the caller takes the next one out.
-	deadline := time.Now().Add(10 * time.Second)
-	for c.lb != nil && !slices.Contains(c.lb.Ready(), in.Addr) {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("cluster: the balancer does not take %s as ready", in.Name)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if c.lb == nil {
+		return nil
 	}
-	return nil
+	// Back in rotation before the caller takes the next one out.
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for {
+		ready, err := c.lb.Ready(ctx)
+		if err == nil && slices.Contains(ready, in.Addr) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: HAProxy does not take %s as up (%v): %w", in.Name, err, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // RollingRestart restarts every instance, one after another.
@@ -380,32 +427,30 @@ func (c *Cluster) RollingRestart(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops everything in the reverse order of start: the instances
-// (SIGTERM, at once), the balancer, NATS, PostgreSQL. It returns what did
-// not stop cleanly.
+// Stop stops everything in the reverse order of start: HAProxy, the
+// instances (SIGTERM, at once), NATS, PostgreSQL. It returns what did not
+// stop cleanly.
 func (c *Cluster) Stop() error {
 	var errs []error
+	if c.lb != nil {
+		errs = append(errs, c.lb.Stop())
+	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, in := range c.instances {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.stopInstance(in, 60*time.Second); err != nil {
+		wg.Go(func() {
+			p := in.process()
+			if p == nil {
+				return
+			}
+			if err := p.stop(in.Name, 60*time.Second); err != nil {
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("%s: %w", in.Name, err))
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	if c.lbSrv != nil {
-		c.lbSrv.Close() //nolint:errcheck // the instances are gone
-		<-c.lbServed
-	}
-	if c.lb != nil {
-		c.lb.Close()
-	}
 	for _, s := range c.nats {
 		s.Shutdown()
 	}
@@ -427,38 +472,34 @@ func loopbackAddr(port int) (string, error) {
 	return l.Addr().String(), nil
 }
 
-// prefixer writes each process's output line by line, prefixed with its
-// name, as docker compose does.
-type prefixer struct {
-	mu sync.Mutex
-	w  io.Writer
-}
+// ServerPackage is the server's import path.
+const ServerPackage = "github.com/corkboard/corkboard/cmd/server"
 
-func (p *prefixer) named(name string) io.Writer {
-	return &lineWriter{p: p, prefix: fmt.Sprintf("%-9s | ", name)}
-}
-
-type lineWriter struct {
-	p      *prefixer
-	prefix string
-	buf    bytes.Buffer
-}
-
-func (l *lineWriter) Write(b []byte) (int, error) {
-	l.buf.Write(b)
-	for {
-		line, err := l.buf.ReadBytes('\n')
-		if err != nil { // no full line yet: keep it
-			rest := append([]byte(nil), line...)
-			l.buf.Reset()
-			l.buf.Write(rest)
-			return len(b), nil
-		}
-		l.p.mu.Lock()
-		bw := bufio.NewWriter(l.p.w)
-		bw.WriteString(l.prefix) //nolint:errcheck // flushed below
-		bw.Write(line)           //nolint:errcheck // flushed below
-		bw.Flush()               //nolint:errcheck // output is best effort
-		l.p.mu.Unlock()
+// BuildServer builds the server of the corkboard module in src ("": the
+// current directory's) into dir and returns the binary's absolute path.
+func BuildServer(ctx context.Context, src, dir string) (string, error) {
+	bin, err := filepath.Abs(filepath.Join(dir, "server"))
+	if err != nil {
+		return "", err
 	}
+	pkgDir, err := goOutput(ctx, src, "list", "-f", "{{.Dir}}", ServerPackage)
+	if err != nil {
+		return "", fmt.Errorf("find %s (run inside the corkboard module, or name a built server): %w", ServerPackage, err)
+	}
+	if _, err := goOutput(ctx, pkgDir, "build", "-o", bin, ServerPackage); err != nil {
+		return "", fmt.Errorf("build the server: %w", err)
+	}
+	return bin, nil
+}
+
+func goOutput(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return strings.TrimSpace(string(out)), nil
 }

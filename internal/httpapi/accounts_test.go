@@ -132,9 +132,10 @@ func TestAccountFlows(t *testing.T) {
 		map[string]string{"current_password": "wrong password", "new_password": "second password"}), http.StatusForbidden, board.EForbidden)
 	checkProblem(t, e.call(cred{cookie: s2}, "POST", "/api/auth/password",
 		map[string]string{"current_password": "first password", "new_password": "short"}), http.StatusUnprocessableEntity, board.EInvalid)
-	if r := e.call(cred{cookie: s2}, "POST", "/api/auth/password",
-		map[string]string{"current_password": "first password", "new_password": "second password"}); r.Status != http.StatusNoContent {
-		t.Fatalf("change password: %v", r)
+	changed := ok[auth.PasswordChange](t, e.call(cred{cookie: s2}, "POST", "/api/auth/password",
+		map[string]string{"current_password": "first password", "new_password": "second password"}), http.StatusOK)
+	if changed.RevokedSessions != 1 || changed.RevokedTokens != 1 { // s3, and the expired token "short"
+		t.Fatalf("change password: %+v, want 1 session and 1 token revoked", changed)
 	}
 	checkProblem(t, e.call(cred{cookie: s3}, "GET", "/api/auth/me", nil), http.StatusUnauthorized, board.EUnauthenticated)
 	if r := e.call(cred{cookie: s2}, "GET", "/api/auth/me", nil); r.Status != http.StatusOK {
@@ -213,15 +214,17 @@ func TestSessionCookieAttributes(t *testing.T) {
 		"X-Forwarded-Proto", "https")), false)
 }
 
-// A wrong password and an unknown user get the same answer; attempts are
-// throttled per account (even with the right password, once over) and per
-// client IP, with 429 and Retry-After.
+// A wrong password and an unknown user get the same answer. Attempts are
+// throttled per client address, and failures per account and address, with
+// 429 and Retry-After; an account whose own budget of failures is spent
+// still lets in an address that has not failed for it.
 func TestLoginThrottling(t *testing.T) {
 	t.Parallel()
 	e := newAuthEnv(t, authOptions{
 		auth: func(o *auth.Options) {
-			o.AccountThrottle = &ratelimit.Throttle{Burst: 3, Every: time.Minute}
-			o.IPThrottle = &ratelimit.Throttle{Burst: 5, Every: 10 * time.Second}
+			o.Limits.Address = ratelimit.Limit{Burst: 5, Every: 10 * time.Second}
+			o.Limits.AccountAddress = ratelimit.Limit{Burst: 2, Every: time.Minute}
+			o.Limits.Account = ratelimit.Limit{Burst: 3, Every: time.Minute}
 		},
 		api: func(o *httpapi.Options) {
 			o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
@@ -245,27 +248,32 @@ func TestLoginThrottling(t *testing.T) {
 		t.Errorf("a wrong password and an unknown user answer differently:\n%s\n%s", wrong.Body, unknown.Body)
 	}
 
-	// Per account: 3 attempts (one used above), from anywhere.
-	call("login", "dave", "not dave's password", "203.0.113.3")
-	if r := call("login", "dave", "password of dave", "203.0.113.4"); r.Status != http.StatusOK {
-		t.Fatalf("third attempt, right password: %v", r)
-	}
-	r := call("login", "dave", "password of dave", "203.0.113.5")
+	// Per account and address: 2 failures from 203.0.113.1, then 429 there
+	// even for the right password.
+	call("login", "dave", "not dave's password", "203.0.113.1")
+	r := call("login", "dave", "password of dave", "203.0.113.1")
 	checkProblem(t, r, http.StatusTooManyRequests, board.ERateLimited)
 	if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
 		t.Errorf("Retry-After %q, want 1-60 seconds", r.Header.Get("Retry-After"))
 	}
+	// The account's budget (3 failures) is spent by one more failure from
+	// elsewhere; an address that failed is refused, one that did not gets in.
+	call("login", "dave", "not dave's password", "203.0.113.3")
+	checkProblem(t, call("login", "dave", "password of dave", "203.0.113.3"), http.StatusTooManyRequests, board.ERateLimited)
+	if r := call("login", "dave", "password of dave", "203.0.113.4"); r.Status != http.StatusOK {
+		t.Fatalf("the right password from a fresh address: %v", r)
+	}
 	// The same for a username that does not exist: no telling them apart.
-	for range 3 {
+	for range 2 {
 		call("login", "nobody", "x", "203.0.113.6")
 	}
-	checkProblem(t, call("login", "nobody", "x", "203.0.113.7"), http.StatusTooManyRequests, board.ERateLimited)
+	checkProblem(t, call("login", "nobody", "x", "203.0.113.6"), http.StatusTooManyRequests, board.ERateLimited)
 	// Other accounts are not affected.
 	if r := call("login", "erin", "password of erin", "203.0.113.8"); r.Status != http.StatusOK {
 		t.Fatalf("another account: %v", r)
 	}
 
-	// Per IP: 5 attempts on any accounts, then 429 for everyone there.
+	// Per address: 5 attempts on any accounts, then 429 for everyone there.
 	for i, u := range []string{"frank", "grace", "heidi", "ivan", "judy"} {
 		if r := call("login", u, "wrong", "192.0.2.1"); r.Status != http.StatusUnauthorized {
 			t.Fatalf("attempt %d from one IP: %v", i+1, r)
@@ -276,25 +284,27 @@ func TestLoginThrottling(t *testing.T) {
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("no Retry-After")
 	}
-	// Sign-ups count against the IP too.
+	// Sign-ups count against the address too.
 	checkProblem(t, call("signup", "mallory", "mallory's password", "192.0.2.1"), http.StatusTooManyRequests, board.ERateLimited)
-	// Another IP is fine (frank used 1 of his 3).
+	// Another address is fine.
 	if r := call("login", "frank", "password of frank", "192.0.2.2"); r.Status != http.StatusOK {
 		t.Fatalf("another IP: %v", r)
 	}
-	// A spoofed X-Forwarded-For does not escape the IP limit: only the hop
-	// the trusted proxy added counts.
+	// A spoofed X-Forwarded-For does not escape the address limit: only the
+	// hop the trusted proxy added counts.
 	checkProblem(t, call("login", "grace", "password of grace", "10.9.9.9, 192.0.2.1"), http.StatusTooManyRequests, board.ERateLimited)
 }
 
-// Password changes are throttled per account, not in one bucket shared by
-// every user (a bug once: they all counted against the IP bucket of "").
+// Password changes have their own budget per user: one user's guesses
+// neither share a bucket with every other user's (a bug once: they all
+// counted against the IP bucket of "") nor with the account's logins.
 func TestPasswordChangesThrottledPerAccount(t *testing.T) {
 	t.Parallel()
 	e := newAuthEnv(t, authOptions{
 		auth: func(o *auth.Options) {
-			o.AccountThrottle = &ratelimit.Throttle{Burst: 2, Every: time.Minute}
-			o.IPThrottle = &ratelimit.Throttle{Burst: 3, Every: time.Minute}
+			o.Limits.Password = ratelimit.Limit{Burst: 3, Every: time.Minute}
+			o.Limits.AccountAddress = ratelimit.Limit{Burst: 1, Every: time.Minute}
+			o.Limits.Account = ratelimit.Limit{Burst: 1, Every: time.Minute}
 		},
 		api: func(o *httpapi.Options) {
 			o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
@@ -316,13 +326,25 @@ func TestPasswordChangesThrottledPerAccount(t *testing.T) {
 	}
 	for i := range 6 {
 		u := fmt.Sprintf("user%d", i)
-		if r := change(i, "password "+u, "new password "+u); r.Status != http.StatusNoContent {
+		if r := change(i, "password "+u, "new password "+u); r.Status != http.StatusOK {
 			t.Fatalf("%s changes the password: %v", u, r)
 		}
 	}
-	// user0 guesses: the second attempt is the last of the account's two.
+	// user0 guesses: the second wrong guess is the last of the three.
+	checkProblem(t, change(0, "guess", "whatever password"), http.StatusForbidden, board.EForbidden)
 	checkProblem(t, change(0, "guess", "whatever password"), http.StatusForbidden, board.EForbidden)
 	checkProblem(t, change(0, "guess", "whatever password"), http.StatusTooManyRequests, board.ERateLimited)
+	// The guesses cost nothing of the login budgets, and a failed login
+	// nothing of the password budget of user1.
+	if r := e.call(cred{}, "POST", "/api/auth/login", map[string]string{"username": "user0", "password": "new password user0"},
+		"X-Forwarded-For", "198.51.100.1"); r.Status != http.StatusOK {
+		t.Fatalf("login after password guesses: %v", r)
+	}
+	checkProblem(t, e.call(cred{}, "POST", "/api/auth/login", map[string]string{"username": "user1", "password": "wrong"},
+		"X-Forwarded-For", "198.51.100.2"), http.StatusUnauthorized, board.EUnauthenticated)
+	if r := change(1, "new password user1", "third password user1"); r.Status != http.StatusOK {
+		t.Fatalf("user1 changes the password after a failed login: %v", r)
+	}
 }
 
 // Passwords are stored as argon2id PHC strings; session and token secrets
@@ -331,16 +353,18 @@ func TestSecretsStoredHashed(t *testing.T) {
 	t.Parallel()
 	e := newAuthEnv(t, authOptions{})
 	const password = "kept-only-as-a-hash"
-	r := e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": "oscar", "password": password})
-	s1 := sessionCookie(r)
+	if r := e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": "oscar", "password": password}); r.Status != http.StatusCreated {
+		t.Fatalf("sign up: %v", r)
+	}
 	s2 := sessionCookie(e.call(cred{}, "POST", "/api/auth/login", map[string]string{"username": "oscar", "password": password}))
-	tok := ok[board.APIToken](t, e.call(cred{cookie: s1}, "POST", "/api/auth/tokens", map[string]string{"name": "t"}), http.StatusCreated)
-	// With an Idempotency-Key too: the answer holding the secret must not
-	// be kept with the key.
-	tok2 := ok[board.APIToken](t, e.call(cred{cookie: s1}, "POST", "/api/auth/tokens", map[string]string{"name": "t2"},
-		"Idempotency-Key", "token-2"), http.StatusCreated)
+	// (A password change revokes every token: first.)
 	e.call(cred{cookie: s2}, "POST", "/api/auth/password", map[string]string{"current_password": password, "new_password": password + "2"},
 		"Idempotency-Key", "pw")
+	tok := ok[board.APIToken](t, e.call(cred{cookie: s2}, "POST", "/api/auth/tokens", map[string]string{"name": "t"}), http.StatusCreated)
+	// With an Idempotency-Key too: the answer holding the secret must not
+	// be kept with the key.
+	tok2 := ok[board.APIToken](t, e.call(cred{cookie: s2}, "POST", "/api/auth/tokens", map[string]string{"name": "t2"},
+		"Idempotency-Key", "token-2"), http.StatusCreated)
 	ctx := context.Background()
 	pool := e.st.Pool()
 

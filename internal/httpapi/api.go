@@ -26,6 +26,8 @@ type Store interface {
 	Snapshot(ctx context.Context, user, boardID string) (board.Snapshot, error)
 	UpdateBoard(ctx context.Context, m board.Meta, boardID string, p board.BoardPatch, ifVersion int64) (board.Board, board.Event, error)
 	DeleteBoard(ctx context.Context, m board.Meta, boardID string, ifVersion int64) (board.Event, error)
+	ExportBoard(ctx context.Context, user, boardID string) (board.Export, error)
+	ImportBoard(ctx context.Context, m board.Meta, x board.Export) (board.Board, board.Event, error)
 	Events(ctx context.Context, user, boardID string, since int64, limit int) ([]board.Event, int64, error)
 
 	CreateColumn(ctx context.Context, m board.Meta, boardID string, in board.ColumnInput) (board.Column, board.Event, error)
@@ -39,6 +41,20 @@ type Store interface {
 	MoveCard(ctx context.Context, m board.Meta, boardID, cardID string, mv board.CardMove, ifVersion int64) (board.Card, board.Event, error)
 	SetArchived(ctx context.Context, m board.Meta, boardID, cardID string, archived bool, ifVersion int64) (board.Card, board.Event, error)
 	DeleteCard(ctx context.Context, m board.Meta, boardID, cardID string, ifVersion int64) (board.Event, error)
+
+	ListComments(ctx context.Context, user, boardID, cardID string) ([]board.Comment, error)
+	CreateComment(ctx context.Context, m board.Meta, boardID, cardID string, in board.CommentInput) (board.Comment, board.Event, error)
+	UpdateComment(ctx context.Context, m board.Meta, boardID, cardID, commentID string, in board.CommentInput, ifVersion int64) (board.Comment, board.Event, error)
+	DeleteComment(ctx context.Context, m board.Meta, boardID, cardID, commentID string, ifVersion int64) (board.Event, error)
+
+	ListChecklists(ctx context.Context, user, boardID, cardID string) ([]board.Checklist, error)
+	CreateChecklist(ctx context.Context, m board.Meta, boardID, cardID string, in board.ChecklistInput) (board.Checklist, board.Event, error)
+	RenameChecklist(ctx context.Context, m board.Meta, boardID, cardID, listID string, in board.ChecklistInput, ifVersion int64) (board.Checklist, board.Event, error)
+	DeleteChecklist(ctx context.Context, m board.Meta, boardID, cardID, listID string, ifVersion int64) (board.Event, error)
+	CreateItem(ctx context.Context, m board.Meta, boardID, cardID, listID string, in board.ItemInput) (board.ChecklistItem, board.Event, error)
+	UpdateItem(ctx context.Context, m board.Meta, boardID, cardID, listID, itemID string, p board.ItemPatch, ifVersion int64) (board.ChecklistItem, board.Event, error)
+	MoveItem(ctx context.Context, m board.Meta, boardID, cardID, listID, itemID string, mv board.ItemMove, ifVersion int64) (board.ChecklistItem, board.Event, error)
+	DeleteItem(ctx context.Context, m board.Meta, boardID, cardID, listID, itemID string, ifVersion int64) (board.Event, error)
 
 	ListMembers(ctx context.Context, user, boardID string) ([]board.Member, error)
 	AddMember(ctx context.Context, m board.Meta, boardID, username, role string) (board.Member, board.Event, error)
@@ -73,6 +89,18 @@ type Options struct {
 	// Rate per second. Zero: 100 and 50.
 	RateBurst int
 	Rate      float64
+	// Invitations of usernames that do not exist, per inviting user (so
+	// that inviting cannot enumerate usernames): Invites.Burst at once,
+	// then one every Invites.Every. Zero: 20, then one a minute. They are
+	// kept in Budgets (nil: in this process only).
+	Invites ratelimit.Limit
+	Budgets Budgets
+
+	// Webhooks manages webhooks; nil: Store, if it has the methods (else
+	// the webhook routes answer 404). WebhookNotifier, if set, is woken
+	// when a test event or a redelivery is asked for.
+	Webhooks        WebhookStore
+	WebhookNotifier WebhookNotifier
 }
 
 // API serves /api.
@@ -85,12 +113,20 @@ type API struct {
 	identify func(*http.Request) (board.Principal, error)
 	proxies  []netip.Prefix
 	limiter  *ratelimit.Throttle
+	invites  ratelimit.Limit
+	budgets  Budgets
+	webhooks WebhookStore
+	notifier WebhookNotifier
 }
 
 // New returns the API.
 func New(o Options) *API {
 	a := &API{store: o.Store, accounts: o.Accounts, commit: o.Committer, log: o.Logger,
-		idemTTL: o.IdempotencyTTL, identify: o.Identify, proxies: o.TrustedProxies}
+		idemTTL: o.IdempotencyTTL, identify: o.Identify, proxies: o.TrustedProxies,
+		webhooks: o.Webhooks, notifier: o.WebhookNotifier}
+	if a.webhooks == nil {
+		a.webhooks, _ = o.Store.(WebhookStore)
+	}
 	if o.RateBurst == 0 {
 		o.RateBurst = 100
 	}
@@ -98,6 +134,13 @@ func New(o Options) *API {
 		o.Rate = 50
 	}
 	a.limiter = &ratelimit.Throttle{Burst: o.RateBurst, Every: time.Duration(float64(time.Second) / o.Rate)}
+	if o.Invites == (ratelimit.Limit{}) {
+		o.Invites = ratelimit.Limit{Burst: 20, Every: time.Minute}
+	}
+	a.invites, a.budgets = o.Invites, o.Budgets
+	if a.budgets == nil {
+		a.budgets = memoryBudgets{&ratelimit.Throttle{Burst: o.Invites.Burst, Every: o.Invites.Every}}
+	}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -114,7 +157,7 @@ func (a *API) Routes() chi.Router {
 		writeProblem(w, r, board.Errorf(board.ENotFound, "no such route"))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, &board.Error{Code: board.EMethodNotAllowed, Message: r.Method + " is not allowed here"})
+		writeProblem(w, r, &board.Error{Code: EMethodNotAllowed, Message: r.Method + " is not allowed here"})
 	})
 	r.Use(readBody)
 	r.Group(func(r chi.Router) {
@@ -149,11 +192,13 @@ func (a *API) accountRoutes(r chi.Router) {
 func (a *API) boardRoutes(r chi.Router) {
 	r.Get("/boards", a.listBoards)
 	r.Post("/boards", a.createBoard)
+	r.Post("/boards/import", a.importBoard)
 	r.Route("/boards/{board}", func(r chi.Router) {
 		r.Get("/", a.getSnapshot)
 		r.Patch("/", a.updateBoard)
 		r.Delete("/", a.deleteBoard)
 		r.Get("/events", a.listEvents)
+		r.Get("/export", a.exportBoard)
 
 		r.Post("/columns", a.createColumn)
 		r.Patch("/columns/{column}", a.updateColumn)
@@ -168,10 +213,26 @@ func (a *API) boardRoutes(r chi.Router) {
 		r.Post("/cards/{card}/unarchive", a.unarchiveCard)
 		r.Delete("/cards/{card}", a.deleteCard)
 
+		r.Get("/cards/{card}/comments", a.listComments)
+		r.Post("/cards/{card}/comments", a.createComment)
+		r.Patch("/cards/{card}/comments/{comment}", a.updateComment)
+		r.Delete("/cards/{card}/comments/{comment}", a.deleteComment)
+
+		r.Get("/cards/{card}/checklists", a.listChecklists)
+		r.Post("/cards/{card}/checklists", a.createChecklist)
+		r.Patch("/cards/{card}/checklists/{checklist}", a.renameChecklist)
+		r.Delete("/cards/{card}/checklists/{checklist}", a.deleteChecklist)
+		r.Post("/cards/{card}/checklists/{checklist}/items", a.createItem)
+		r.Patch("/cards/{card}/checklists/{checklist}/items/{item}", a.updateItem)
+		r.Post("/cards/{card}/checklists/{checklist}/items/{item}/move", a.moveItem)
+		r.Delete("/cards/{card}/checklists/{checklist}/items/{item}", a.deleteItem)
+
 		r.Get("/members", a.listMembers)
 		r.Post("/members", a.addMember)
 		r.Patch("/members/{user}", a.updateMember)
 		r.Delete("/members/{user}", a.removeMember)
+
+		a.webhookRoutes(r)
 	})
 }
 

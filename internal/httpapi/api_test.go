@@ -452,10 +452,15 @@ func TestDeleteBoard(t *testing.T) {
 	}
 	checkProblem(t, e.do("DELETE", A, alice, nil), http.StatusNotFound, board.ENotFound)
 	for _, table := range []string{"boards WHERE id", "board_members WHERE board_id", "columns WHERE board_id",
-		"cards WHERE board_id", "events WHERE board_id"} {
+		"cards WHERE board_id"} {
 		if n := e.count(`SELECT count(*) FROM `+table+` = $1`, w.A.ID); n != 0 {
 			t.Errorf("%d rows left in %s", n, table)
 		}
+	}
+	// The log stays, whole, ending with board.deleted (until retention).
+	if n, last := e.count(`SELECT count(*) FROM events WHERE board_id = $1`, w.A.ID),
+		e.count(`SELECT seq FROM events WHERE board_id = $1 AND kind = 'board.deleted'`, w.A.ID); last == 0 || n != last {
+		t.Errorf("the deleted board's log has %d events, board.deleted at seq %d", n, last)
 	}
 	// B is untouched.
 	delete(f.seqs, w.A.ID)

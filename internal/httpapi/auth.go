@@ -10,6 +10,7 @@ import (
 
 	"github.com/corkboard/corkboard/internal/auth"
 	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/ratelimit"
 )
 
 // Accounts is what the API needs of the account service (package auth).
@@ -18,7 +19,7 @@ type Accounts interface {
 	Login(ctx context.Context, username, password string, c auth.Client) (auth.Login, error)
 	Authenticate(ctx context.Context, secret string) (board.Principal, error)
 	Logout(ctx context.Context, p board.Principal) error
-	ChangePassword(ctx context.Context, p board.Principal, current, next string) error
+	ChangePassword(ctx context.Context, p board.Principal, current, next string) (auth.PasswordChange, error)
 	Sessions(ctx context.Context, p board.Principal) ([]board.Session, error)
 	EndSession(ctx context.Context, p board.Principal, sessionID string) error
 	CreateToken(ctx context.Context, p board.Principal, name string, ttl time.Duration) (board.APIToken, error)
@@ -28,7 +29,9 @@ type Accounts interface {
 }
 
 // Session cookie names: the __Host- prefix (Secure, Path=/, no Domain)
-// when served over HTTPS; browsers refuse it over plain HTTP.
+// when served over HTTPS, and then only that one authenticates (a plain
+// cookie can be planted by a sibling domain or a network attacker); browsers
+// refuse it over plain HTTP.
 const (
 	cookieSecure = "__Host-corkboard_session"
 	cookiePlain  = "corkboard_session"
@@ -47,24 +50,36 @@ func userFrom(ctx context.Context) string { return principalFrom(ctx).UserID }
 
 // authenticate identifies the caller (Options.Identify, or the session
 // cookie, or an Authorization: Bearer API token) and refuses the request
-// with 401 when there is none (429 once the client IP has spent its budget).
+// with 401 when there is none (429 once the client address has spent its
+// budget). Every answer to an authenticated request is Cache-Control:
+// no-store: it is one person's data (a new token's secret, even).
 func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := a.Principal(r)
+		p, err := a.identifyOrLimit(r)
 		if err != nil {
-			// A refused credential costs the client IP's request budget,
-			// so guessing secrets is rate-limited like anonymous calls.
-			if board.ErrorCode(err) == board.EUnauthenticated {
-				if ok, wait := a.limiter.Allow("ip:"+a.ClientIP(r).String(), time.Now()); !ok {
-					err = &board.Error{Code: board.ERateLimited, Message: "too many requests: slow down", RetryAfter: wait}
-				}
-			}
 			a.writeError(w, r, err)
 			return
 		}
+		w.Header().Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
 }
+
+// identifyOrLimit is Principal, where a refused credential costs the client
+// address's request budget, so guessing secrets is rate-limited like
+// anonymous calls: ERateLimited once it is spent.
+func (a *API) identifyOrLimit(r *http.Request) (board.Principal, error) {
+	p, err := a.Principal(r)
+	if board.ErrorCode(err) == board.EUnauthenticated {
+		if ok, wait := a.limiter.Allow(a.addrKey(r), time.Now()); !ok {
+			err = &board.Error{Code: board.ERateLimited, Message: "too many requests: slow down", RetryAfter: wait}
+		}
+	}
+	return p, err
+}
+
+// addrKey is the request budget key of the client address (IPv6 by /64).
+func (a *API) addrKey(r *http.Request) string { return "ip:" + ratelimit.AddrKey(a.ClientIP(r)) }
 
 // Principal identifies the caller of r: the WebSocket endpoint uses it too.
 func (a *API) Principal(r *http.Request) (board.Principal, error) {
@@ -80,7 +95,7 @@ func (a *API) Principal(r *http.Request) (board.Principal, error) {
 		secret = strings.TrimSpace(token)
 	} else if c, err := r.Cookie(cookieSecure); err == nil {
 		secret = c.Value
-	} else if c, err := r.Cookie(cookiePlain); err == nil {
+	} else if c, err := r.Cookie(cookiePlain); err == nil && !a.isHTTPS(r) {
 		secret = c.Value
 	}
 	if secret == "" {
@@ -107,6 +122,7 @@ func (a *API) signup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.setSessionCookie(w, r, l.Secret, l.Session.ExpiresAt)
+	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, l.User)
 }
 
@@ -122,6 +138,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.setSessionCookie(w, r, l.Secret, l.Session.ExpiresAt)
+	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, l.User)
 }
 
@@ -148,11 +165,12 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	if err := a.accounts.ChangePassword(r.Context(), principalFrom(r.Context()), in.Current, in.New); err != nil {
+	res, err := a.accounts.ChangePassword(r.Context(), principalFrom(r.Context()), in.Current, in.New)
+	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (a *API) listSessions(w http.ResponseWriter, r *http.Request) {

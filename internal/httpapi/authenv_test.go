@@ -38,6 +38,7 @@ type authEnv struct {
 	st      *store.Store
 	hub     *hub.Hub
 	api     *httpapi.API
+	auth    *auth.Service
 	handler http.Handler
 	srv     *httptest.Server
 }
@@ -57,15 +58,23 @@ func newAuthEnv(t testing.TB, o authOptions) *authEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
+	return newInstance(t, st, o)
+}
+
+// newInstance is another server instance on st's database, with its own hub
+// and account service (nothing shared in memory with the others).
+func newInstance(t testing.TB, st *store.Store, o authOptions) *authEnv {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h := hub.New(hub.Options{Log: st, Logger: log})
+	unlimited := ratelimit.Limit{Burst: 1 << 20, Every: time.Millisecond}
 	ao := auth.Options{Store: st, Revoker: h, Params: auth.TestParams,
-		AccountThrottle: &ratelimit.Throttle{Burst: 1 << 20, Every: time.Millisecond},
-		IPThrottle:      &ratelimit.Throttle{Burst: 1 << 20, Every: time.Millisecond}}
+		Limits: auth.Limits{Address: unlimited, AccountAddress: unlimited, Account: unlimited, Password: unlimited}}
 	if o.auth != nil {
 		o.auth(&ao)
 	}
-	po := httpapi.Options{Store: st, Accounts: auth.New(ao), Committer: commit.New(commit.Options{Local: h}), Logger: log,
+	svc := auth.New(ao)
+	po := httpapi.Options{Store: st, Budgets: st, Accounts: svc, Committer: commit.New(commit.Options{Local: h}), Logger: log,
 		RateBurst: 1 << 30, Rate: 1e9}
 	if o.api != nil {
 		o.api(&po)
@@ -81,12 +90,12 @@ func newAuthEnv(t testing.TB, o authOptions) *authEnv {
 	}
 	r := chi.NewRouter()
 	r.Use(httpapi.SecurityHeaders)
-	r.Get("/api/ws", ws.New(wo).ServeHTTP)
+	r.With(api.LimitUpgrade).Get("/api/ws", ws.New(wo).ServeHTTP)
 	r.With(csrf).Mount("/api", api.Routes())
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	t.Cleanup(h.Close) // first: ends the WebSockets
-	return &authEnv{t: t, st: st, hub: h, api: api, handler: r, srv: srv}
+	return &authEnv{t: t, st: st, hub: h, api: api, auth: svc, handler: r, srv: srv}
 }
 
 // cred is how a request authenticates: a session secret in the session
@@ -255,9 +264,10 @@ func (e *authEnv) newToken(session, name string) board.APIToken {
 }
 
 // fingerprint digests the state a refused request must not change: boards
-// (seq, version), members, columns, cards, the event log, users (with their
+// (seq, version), members, columns, cards, comments, checklists and their
+// items, the event log, users (with their
 // password hashes), sessions and API tokens (which exist; not when they
-// were last used).
+// were last used), webhooks, their delivery logs and pending jobs.
 func (e *authEnv) fingerprint() string {
 	e.t.Helper()
 	var fp string
@@ -268,9 +278,15 @@ func (e *authEnv) fingerprint() string {
 			UNION ALL SELECT 'l:' || id || ':' || version || ':' || rank FROM columns
 			UNION ALL SELECT 'c:' || id || ':' || version || ':' || rank || ':' || column_id FROM cards
 			UNION ALL SELECT 'e:' || board_id || ':' || seq FROM events
+			UNION ALL SELECT 'k:' || id || ':' || version || ':' || text FROM comments
+			UNION ALL SELECT 'h:' || id || ':' || version || ':' || name FROM checklists
+			UNION ALL SELECT 'i:' || id || ':' || version || ':' || rank || ':' || done FROM checklist_items
 			UNION ALL SELECT 'u:' || id || ':' || username || ':' || password_hash FROM users
 			UNION ALL SELECT 's:' || id || ':' || expires_at FROM sessions
 			UNION ALL SELECT 't:' || id || ':' || coalesce(expires_at::text, '') FROM api_tokens
+			UNION ALL SELECT 'w:' || id || ':' || url || ':' || active || ':' || kinds::text || ':' || md5(secret) || ':' || updated_at FROM webhooks
+			UNION ALL SELECT 'wd:' || id || ':' || webhook_id FROM webhook_deliveries
+			UNION ALL SELECT 'wj:' || id FROM webhook_jobs
 		) f(x)`).Scan(&fp)
 	if err != nil {
 		e.t.Fatalf("fingerprint: %v", err)

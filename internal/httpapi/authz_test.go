@@ -74,6 +74,8 @@ const (
 // azRefs are the ids a request is built from.
 type azRefs struct {
 	board, col, col2, card, archived, member string // of a board
+	webhook, delivery                        string // of a board
+	comment, checklist, item                 string // on card
 	session, token                           string // of an account
 	username                                 string // a user who is no member of A or B
 	fresh                                    string // a username nobody has
@@ -125,6 +127,11 @@ var azRows = []azRow{
 		return "/boards", map[string]string{"name": "new"}
 	}},
 
+	{method: "POST", pattern: "/boards/import", access: azAnyUser, req: func(azRefs) (string, any) {
+		return "/boards/import", map[string]any{"format": board.ExportFormat, "version": board.ExportVersion,
+			"board": map[string]string{"name": "imported"}, "columns": []any{map[string]any{"name": "c"}}}
+	}},
+
 	{method: "GET", pattern: "/boards/{board}/", access: azRead, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board, nil
 	}},
@@ -136,6 +143,9 @@ var azRows = []azRow{
 	}},
 	{method: "GET", pattern: "/boards/{board}/events", access: azRead, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/events?since=0&limit=10", nil
+	}},
+	{method: "GET", pattern: "/boards/{board}/export", access: azRead, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/export", nil
 	}},
 
 	{method: "POST", pattern: "/boards/{board}/columns", access: azWrite, children: true, req: func(r azRefs) (string, any) {
@@ -173,6 +183,48 @@ var azRows = []azRow{
 		return "/boards/" + r.board + "/cards/" + r.card, nil
 	}},
 
+	{method: "GET", pattern: "/boards/{board}/cards/{card}/comments", access: azRead, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/comments", nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/cards/{card}/comments", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/comments", map[string]any{"text": "new"}
+	}},
+	// The owner wrote the comment: only the author edits it, and only the
+	// author or an owner deletes it.
+	{method: "PATCH", pattern: "/boards/{board}/cards/{card}/comments/{comment}", access: azWrite, children: true,
+		outcome: map[azClass]string{azEditor: "403"}, req: func(r azRefs) (string, any) {
+			return "/boards/" + r.board + "/cards/" + r.card + "/comments/" + r.comment, map[string]any{"text": "edited"}
+		}},
+	{method: "DELETE", pattern: "/boards/{board}/cards/{card}/comments/{comment}", access: azWrite, children: true,
+		outcome: map[azClass]string{azEditor: "403"}, req: func(r azRefs) (string, any) {
+			return "/boards/" + r.board + "/cards/" + r.card + "/comments/" + r.comment, nil
+		}},
+	{method: "GET", pattern: "/boards/{board}/cards/{card}/checklists", access: azRead, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists", nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/cards/{card}/checklists", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists", map[string]any{"name": "new"}
+	}},
+	{method: "PATCH", pattern: "/boards/{board}/cards/{card}/checklists/{checklist}", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists/" + r.checklist, map[string]any{"name": "renamed"}
+	}},
+	{method: "DELETE", pattern: "/boards/{board}/cards/{card}/checklists/{checklist}", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists/" + r.checklist, nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/cards/{card}/checklists/{checklist}/items", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists/" + r.checklist + "/items", map[string]any{"text": "new"}
+	}},
+	{method: "PATCH", pattern: "/boards/{board}/cards/{card}/checklists/{checklist}/items/{item}", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists/" + r.checklist + "/items/" + r.item, map[string]any{"done": true}
+	}},
+	{method: "POST", pattern: "/boards/{board}/cards/{card}/checklists/{checklist}/items/{item}/move", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists/" + r.checklist + "/items/" + r.item + "/move",
+			map[string]any{"position": map[string]string{"to": "top"}}
+	}},
+	{method: "DELETE", pattern: "/boards/{board}/cards/{card}/checklists/{checklist}/items/{item}", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/checklists/" + r.checklist + "/items/" + r.item, nil
+	}},
+
 	{method: "GET", pattern: "/boards/{board}/members", access: azRead, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/members", nil
 	}},
@@ -184,6 +236,34 @@ var azRows = []azRow{
 	}},
 	{method: "DELETE", pattern: "/boards/{board}/members/{user}", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/members/" + r.member, nil
+	}},
+
+	{method: "GET", pattern: "/boards/{board}/webhooks", access: azOwnerOnly, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks", nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/webhooks", access: azOwnerOnly, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks", map[string]any{"url": "https://example.com/new", "kinds": []string{board.KindCardCreated}}
+	}},
+	{method: "GET", pattern: "/boards/{board}/webhooks/{webhook}", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks/" + r.webhook, nil
+	}},
+	{method: "PATCH", pattern: "/boards/{board}/webhooks/{webhook}", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks/" + r.webhook, map[string]any{"active": false}
+	}},
+	{method: "DELETE", pattern: "/boards/{board}/webhooks/{webhook}", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks/" + r.webhook, nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/webhooks/{webhook}/rotate-secret", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks/" + r.webhook + "/rotate-secret", nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/webhooks/{webhook}/test", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks/" + r.webhook + "/test", nil
+	}},
+	{method: "GET", pattern: "/boards/{board}/webhooks/{webhook}/deliveries", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks/" + r.webhook + "/deliveries?limit=10", nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/webhooks/{webhook}/deliveries/{delivery}/redeliver", access: azOwnerOnly, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/webhooks/" + r.webhook + "/deliveries/" + r.delivery + "/redeliver", nil
 	}},
 }
 
@@ -240,6 +320,8 @@ func (row azRow) expect(c azClass, k azIDs) string {
 // routes act on), with columns col (holding card and archived) and col2.
 type azWorld struct {
 	board, col, col2, card, archived, member string
+	webhook, delivery                        string // a webhook and an entry of its delivery log
+	comment, checklist, item                 string // on card, by the owner
 }
 
 type azMatrix struct {
@@ -273,6 +355,21 @@ func (m *azMatrix) newBoard(owner string, members map[string]string, memberTarge
 	e.must(c, "POST", B+"/cards", map[string]string{"column_id": col.ID, "title": "archived"}, &arch)
 	e.must(c, "POST", B+"/cards/"+arch.ID+"/archive", nil, nil)
 	w.card, w.archived = card.ID, arch.ID
+	var hook struct{ ID string }
+	e.must(c, "POST", B+"/webhooks", map[string]any{"url": "https://example.com/hook"}, &hook)
+	w.webhook = hook.ID
+	if err := e.st.Pool().QueryRow(e.t.Context(), `
+		INSERT INTO webhook_deliveries (webhook_id, message_id, seq, kind, trigger, attempt, ok, status_code)
+		VALUES ($1, 'msg_matrix', 1, 'board.created', 'event', 1, true, 200) RETURNING id::text`, hook.ID).Scan(&w.delivery); err != nil {
+		e.t.Fatal(err)
+	}
+	var cm board.Comment
+	var cl board.Checklist
+	var it board.ChecklistItem
+	e.must(c, "POST", B+"/cards/"+card.ID+"/comments", map[string]string{"text": "comment"}, &cm)
+	e.must(c, "POST", B+"/cards/"+card.ID+"/checklists", map[string]string{"name": "list"}, &cl)
+	e.must(c, "POST", B+"/cards/"+card.ID+"/checklists/"+cl.ID+"/items", map[string]string{"text": "item"}, &it)
+	w.comment, w.checklist, w.item = cm.ID, cl.ID, it.ID
 	return w
 }
 
@@ -325,8 +422,12 @@ func (m *azMatrix) refs(w azWorld, k azIDs, login account, session2, token2 stri
 	}
 	r.board = own.board
 	r.col, r.col2, r.card, r.archived, r.member = own.col, own.col2, own.card, own.archived, own.member
+	r.webhook, r.delivery = own.webhook, own.delivery
+	r.comment, r.checklist, r.item = own.comment, own.checklist, own.item
 	if k == azMixed || k == azMixedRev {
 		r.col, r.col2, r.card, r.archived, r.member = other.col, other.col2, other.card, other.archived, other.member
+		r.webhook, r.delivery = other.webhook, other.delivery
+		r.comment, r.checklist, r.item = other.comment, other.checklist, other.item
 	}
 	return r
 }
@@ -445,6 +546,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, c := range azClasses {
 			for _, k := range azIDKinds {
 				m.run(t, row, c, k)
+				if row.pattern == "/auth/password" {
+					// A password change revokes every API token of the
+					// caller, setup's too: new ones.
+					for _, u := range []string{"alice", "zedd"} {
+						m.setup[u] = cred{bearer: e.newToken(e.login(m.users[u]), "setup").Token}
+					}
+				}
 			}
 		}
 	}
@@ -463,8 +571,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, b := range []string{m.shared.board, m.b.board} {
 		var seq int64
 		e.st.Pool().QueryRow(t.Context(), `SELECT seq FROM boards WHERE id = $1`, b).Scan(&seq)
-		// created, 3 members (A) or 1 (B), 2 columns, 2 cards, 1 archive
-		if want := map[string]int64{m.shared.board: 9, m.b.board: 7}[b]; seq != want {
+		// created, 3 members (A) or 1 (B), 2 columns, 2 cards, 1 archive,
+		// a comment, a checklist and an item
+		if want := map[string]int64{m.shared.board: 12, m.b.board: 10}[b]; seq != want {
 			t.Errorf("board %s is at seq %d after the matrix, want %d", b, seq, want)
 		}
 	}

@@ -26,17 +26,18 @@ func readBody(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, board.MaxBodyBytes))
+		limit := bodyLimit(r)
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			writeProblem(w, r, board.Errorf(board.ETooLarge, "the request body is over the limit of %d bytes", board.MaxBodyBytes))
+			writeProblem(w, r, board.Errorf(board.ETooLarge, "the request body is over the limit of %d bytes", limit))
 			return
 		case err != nil:
 			writeProblem(w, r, board.Errorf(board.EMalformed, "could not read the request body"))
 			return
 		case len(body) > 0 && !jsonMediaType(r.Header.Get("Content-Type")):
-			writeProblem(w, r, &board.Error{Code: board.EUnsupportedMedia, Message: "send the body as application/json"})
+			writeProblem(w, r, &board.Error{Code: EUnsupportedMedia, Message: "send the body as application/json"})
 			return
 		case !utf8.Valid(body):
 			writeProblem(w, r, board.Errorf(board.EMalformed, "the request body is not valid UTF-8"))
@@ -45,6 +46,16 @@ func readBody(next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bodyKey{}, body)))
 	})
+}
+
+// bodyLimit is the size limit of r's body: board.MaxBodyBytes, or
+// board.MaxImportBytes for an import (POST /api/boards/import; the API is
+// mounted at /api).
+func bodyLimit(r *http.Request) int64 {
+	if r.Method == http.MethodPost && r.URL.Path == "/api/boards/import" {
+		return board.MaxImportBytes
+	}
+	return board.MaxBodyBytes
 }
 
 func jsonMediaType(ct string) bool {
@@ -201,7 +212,7 @@ func ifMatch(r *http.Request) (int64, error) {
 
 func etag(version int64) string { return strconv.Quote(strconv.FormatInt(version, 10)) }
 
-// versionOf returns the version of a board, column or card representation.
+// versionOf returns the version of a representation that has one.
 func versionOf(v any) (int64, bool) {
 	switch x := v.(type) {
 	case board.Board:
@@ -212,6 +223,12 @@ func versionOf(v any) (int64, bool) {
 		return x.Version, true
 	case board.Snapshot:
 		return x.Board.Version, true
+	case board.Comment:
+		return x.Version, true
+	case board.Checklist:
+		return x.Version, true
+	case board.ChecklistItem:
+		return x.Version, true
 	}
 	return 0, false
 }

@@ -46,8 +46,27 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	// Every invitation takes from the inviter's budget, and one that finds
+	// its user gives it back: only unknown usernames spend it, and once it
+	// is spent every invitation is refused alike, telling nothing.
+	key := "invite:" + userFrom(r.Context())
+	take, err := a.budgets.TakeBudget(r.Context(), key, a.invites)
+	if err == nil && !take.OK {
+		err = &board.Error{Code: board.ERateLimited, RetryAfter: take.Wait,
+			Message: "too many invitations of unknown usernames: wait a little"}
+	}
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	a.mutate(w, r, http.StatusCreated, nil, func(ctx context.Context, m board.Meta, _ int64) (any, board.Event, error) {
-		return a.store.AddMember(ctx, m, id, in.Username, in.Role)
+		mem, ev, err := a.store.AddMember(ctx, m, id, in.Username, in.Role)
+		if board.ErrorCode(err) != board.ENotFound {
+			if gerr := a.budgets.GiveBudget(context.WithoutCancel(ctx), key, a.invites); gerr != nil {
+				a.log.ErrorContext(ctx, "give back an invitation attempt", "err", gerr)
+			}
+		}
+		return mem, ev, err
 	})
 }
 

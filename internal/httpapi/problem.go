@@ -10,6 +10,23 @@ import (
 	"github.com/corkboard/corkboard/internal/board"
 )
 
+// HTTP-only error codes: the router and the body decoder answer with them;
+// nothing below the HTTP edge does.
+const (
+	EMethodNotAllowed = "method_not_allowed"
+	EUnsupportedMedia = "unsupported_media_type" // a body that is not application/json
+)
+
+// ErrorStatus is the HTTP status of an error code: the one table every
+// transport uses (REST problems here, WebSocket upgrade refusals in package
+// ws). An unknown code is 500.
+func ErrorStatus(code string) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
 // statusOf maps each error code to its one HTTP status.
 var statusOf = map[string]int{
 	board.EMalformed:          http.StatusBadRequest,
@@ -24,9 +41,10 @@ var statusOf = map[string]int{
 	board.EUnauthenticated:    http.StatusUnauthorized,
 	board.EForbidden:          http.StatusForbidden,
 	board.ERateLimited:        http.StatusTooManyRequests,
+	board.EUnavailable:        http.StatusServiceUnavailable,
 	board.EInternal:           http.StatusInternalServerError,
-	board.EMethodNotAllowed:   http.StatusMethodNotAllowed,
-	board.EUnsupportedMedia:   http.StatusUnsupportedMediaType,
+	EMethodNotAllowed:         http.StatusMethodNotAllowed,
+	EUnsupportedMedia:         http.StatusUnsupportedMediaType,
 }
 
 // Problem is an RFC 9457 problem document with Corkboard's stable code, the
@@ -47,10 +65,7 @@ type Problem struct {
 // of their cause.
 func problemFor(r *http.Request, err error) Problem {
 	code := board.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := ErrorStatus(code)
 	p := Problem{
 		Type:     "https://corkboard.dev/problems/" + code,
 		Title:    http.StatusText(status),
@@ -66,14 +81,29 @@ func problemFor(r *http.Request, err error) Problem {
 	return p
 }
 
-// writeError writes err as application/problem+json and logs it if it is an
-// internal error (the only kind logged: the rest are the client's).
+// writeError writes err as a problem document (see WriteProblem) and logs
+// it if it is the server's: internal errors, and at warn an unavailable
+// database. The rest are the client's, and a request whose client has gone
+// away is logged at debug only.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	p := problemFor(r, err)
-	if p.Status >= 500 {
-		a.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Any("err", err))
+	code := board.ErrorCode(err)
+	attrs := []any{slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err)}
+	switch {
+	case r.Context().Err() != nil:
+		a.log.DebugContext(r.Context(), "client went away", attrs...)
+	case code == board.EUnavailable:
+		a.log.WarnContext(r.Context(), "request failed: unavailable", attrs...)
+	case ErrorStatus(code) >= 500:
+		a.log.ErrorContext(r.Context(), "request failed", attrs...)
 	}
+	WriteProblem(w, r, err)
+}
+
+// WriteProblem writes err as application/problem+json with the status of
+// its code (ErrorStatus), Retry-After when the error carries one, and the
+// current version's ETag for a failed If-Match.
+func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemFor(r, err)
 	var be *board.Error
 	if errors.As(err, &be) && be.RetryAfter > 0 {
 		w.Header().Set("Retry-After", retryAfter(be.RetryAfter))

@@ -45,9 +45,36 @@ func (a *API) limitUser(next http.Handler) http.Handler {
 	return a.limit(next, func(r *http.Request) string { return "user:" + userFrom(r.Context()) })
 }
 
-// limitAnonymous limits the requests of each client IP.
+// limitAnonymous limits the requests of each client address (IPv6 by /64).
 func (a *API) limitAnonymous(next http.Handler) http.Handler {
-	return a.limit(next, func(r *http.Request) string { return "ip:" + a.ClientIP(r).String() })
+	return a.limit(next, a.addrKey)
+}
+
+// LimitUpgrade makes WebSocket upgrades (GET /api/ws) draw on the budgets
+// of REST requests: a refused credential on the client address's (401, then
+// 429 once spent), an accepted one on its user's (429 once spent). An
+// address that has spent its budget is refused before its credential is
+// looked up, so a flood of bogus upgrades costs no database work. Refusals
+// are problem documents; the wrapped handler identifies the caller again.
+func (a *API) LimitUpgrade(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		addr := a.addrKey(r)
+		if spent, wait := a.limiter.Spent(addr, now); spent {
+			a.writeError(w, r, &board.Error{Code: board.ERateLimited, Message: "too many requests: slow down", RetryAfter: wait})
+			return
+		}
+		p, err := a.identifyOrLimit(r)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		if ok, wait := a.limiter.Allow("user:"+p.UserID, now); !ok {
+			a.writeError(w, r, &board.Error{Code: board.ERateLimited, Message: "too many requests: slow down", RetryAfter: wait})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (a *API) limit(next http.Handler, key func(*http.Request) string) http.Handler {

@@ -13,15 +13,18 @@ import (
 )
 
 // Check is one dependency readiness depends on: Func returns nil when it is
-// usable.
+// usable. A failing check makes the instance unavailable, or only degraded
+// if Degrades is set: it still serves (as without NATS, when REST and local
+// delivery go on and other instances' events arrive by head checks).
 type Check struct {
-	Name string
-	Func func(ctx context.Context) error
+	Name     string
+	Func     func(ctx context.Context) error
+	Degrades bool
 }
 
-// Health answers /healthz (the process is alive, and which build it is) and /readyz (it should get
-// traffic: every check passes and it is not shutting down). Safe for
-// concurrent use.
+// Health answers /healthz (the process is alive, and which build it is)
+// and /readyz (it should get traffic: no check that is not Degrades fails,
+// and it is not shutting down). Safe for concurrent use.
 type Health struct {
 	checks  []Check
 	version Version
@@ -37,12 +40,19 @@ type Health struct {
 
 // Report is the body of /readyz.
 type Report struct {
-	Status string            `json:"status"` // "ready" or "unavailable"
-	Checks map[string]string `json:"checks"` // name → "ok" or what fails
+	Status string            `json:"status"` // "ready", "degraded" or "unavailable"
+	Checks map[string]string `json:"checks"` // name → "ok", "degraded: what fails", or what fails
 }
 
-// Ready reports whether every check passed.
-func (r Report) Ready() bool { return r.Status == "ready" }
+// Status values of a Report.
+const (
+	StatusReady       = "ready"
+	StatusDegraded    = "degraded"    // ready, but a Degrades check fails
+	StatusUnavailable = "unavailable" // not ready
+)
+
+// Ready reports whether the instance should get traffic: ready or degraded.
+func (r Report) Ready() bool { return r.Status != StatusUnavailable }
 
 // NewHealth returns a Health running checks, each bounded by timeout (0: 1s).
 // Results are reused for up to 250ms, so a flood of /readyz requests does
@@ -74,7 +84,7 @@ func (h *Health) Check(ctx context.Context) Report {
 		r.Checks[k] = v
 	}
 	if h.Draining() {
-		r.Status, r.Checks["shutdown"] = "unavailable", "shutting down"
+		r.Status, r.Checks["shutdown"] = StatusUnavailable, "shutting down"
 	}
 	return r
 }
@@ -92,12 +102,18 @@ func (h *Health) run(ctx context.Context) Report {
 		}()
 	}
 	wg.Wait()
-	r := Report{Status: "ready", Checks: make(map[string]string, len(h.checks))}
+	r := Report{Status: StatusReady, Checks: make(map[string]string, len(h.checks))}
 	for i, c := range h.checks {
-		if results[i] != nil {
-			r.Status, r.Checks[c.Name] = "unavailable", results[i].Error()
-		} else {
+		switch {
+		case results[i] == nil:
 			r.Checks[c.Name] = "ok"
+		case c.Degrades:
+			r.Checks[c.Name] = "degraded: " + results[i].Error()
+			if r.Status == StatusReady {
+				r.Status = StatusDegraded
+			}
+		default:
+			r.Status, r.Checks[c.Name] = StatusUnavailable, results[i].Error()
 		}
 	}
 	return r
@@ -122,8 +138,8 @@ func (h *Health) Live(w http.ResponseWriter, _ *http.Request) {
 // Version is the build this Health reports in /healthz.
 func (h *Health) Version() Version { return h.version }
 
-// Ready serves /readyz: 200 with the report when ready, else 503 with the
-// report saying what fails.
+// Ready serves /readyz: 200 with the report when ready or degraded, else 503
+// with the report saying what fails.
 func (h *Health) Ready(w http.ResponseWriter, r *http.Request) {
 	rep := h.Check(r.Context())
 	status := http.StatusOK

@@ -1,6 +1,8 @@
 package ops
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -27,8 +29,15 @@ type Metrics struct {
 	publishErrors prometheus.Counter
 	latency       prometheus.Histogram
 	requests      *prometheus.CounterVec
+	probes        *prometheus.CounterVec
 	durations     *prometheus.HistogramVec
+	degraded      *prometheus.GaugeVec
 }
+
+// ClientClosedRequest is the code requests are counted under when the client
+// went away before the answer (nginx's 499): whatever the handler then
+// wrote, nobody read it, and it is not a server error.
+const ClientClosedRequest = 499
 
 // Sources are the existing counters a scrape reads.
 type Sources struct {
@@ -67,8 +76,16 @@ func NewMetrics() *Metrics {
 	})
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "corkboard_http_requests_total",
-		Help: "HTTP requests by method, chi route pattern and status code (101 for WebSocket upgrades).",
+		Help: "HTTP requests by method, chi route pattern and status code (101 for WebSocket upgrades, 499 when the client went away first); health probes are counted apart.",
 	}, []string{"method", "route", "code"})
+	m.probes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "corkboard_health_probes_total",
+		Help: "Requests to /healthz and /readyz by route and status code (503: not ready).",
+	}, []string{"route", "code"})
+	m.degraded = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "corkboard_degraded",
+		Help: "1 while the instance serves without a dependency (nats: cross-instance delivery goes through head checks).",
+	}, []string{"dependency"})
 	m.durations = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "corkboard_http_request_duration_seconds",
 		Help:    "Time to answer HTTP requests (WebSocket connections excluded), by method and chi route pattern.",
@@ -77,7 +94,7 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.committed, m.published, m.publishErrors, m.latency, m.requests, m.durations,
+		m.committed, m.published, m.publishErrors, m.latency, m.requests, m.probes, m.durations, m.degraded,
 	)
 	return m
 }
@@ -104,6 +121,16 @@ func (m *Metrics) Delivered(e board.Event) {
 	}
 }
 
+// Degraded sets whether the instance is serving without dependency (as
+// "nats").
+func (m *Metrics) Degraded(dependency string, degraded bool) {
+	v := 0.0
+	if degraded {
+		v = 1
+	}
+	m.degraded.WithLabelValues(dependency).Set(v)
+}
+
 // Handler serves the registry in the Prometheus exposition format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
@@ -111,8 +138,12 @@ func (m *Metrics) Handler() http.Handler {
 
 // Middleware counts requests by method, chi route pattern (read after the
 // handler, when routing is done: "/api/boards/{board}/cards/{card}") and
-// status, and times them. Requests no route matched count as "unmatched".
-// Mount it on the top chi router.
+// status, and times them. Requests no route matched count as "unmatched";
+// requests whose client went away before the answer count as 499, not as
+// what the handler wrote; /healthz and /readyz count in
+// corkboard_health_probes_total only, so that the 5xx of the request counter
+// are the server's failures to answer its clients. Mount it on the top chi
+// router.
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -127,6 +158,13 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		status := sw.status
 		if status == 0 {
 			status = http.StatusOK
+		}
+		if route == "/healthz" || route == "/readyz" {
+			m.probes.WithLabelValues(route, statusText(status)).Inc()
+			return
+		}
+		if errors.Is(r.Context().Err(), context.Canceled) {
+			status = ClientClosedRequest
 		}
 		m.requests.WithLabelValues(r.Method, route, statusText(status)).Inc()
 		m.durations.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())

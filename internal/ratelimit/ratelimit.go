@@ -1,5 +1,7 @@
-// Package ratelimit limits attempts per key with token buckets: logins per
-// account and IP, API requests per user, WebSocket messages per connection.
+// Package ratelimit limits attempts per key with token buckets: API requests
+// per user and address, WebSocket messages per connection, invitations of
+// unknown users. (Login budgets, which must hold across instances, live in
+// PostgreSQL with the same shape: see Limit and Take.)
 package ratelimit
 
 import (
@@ -53,4 +55,30 @@ func (t *Throttle) Allow(key string, now time.Time) (bool, time.Duration) {
 	}
 	b.tokens--
 	return true, 0
+}
+
+// Give returns one attempt to key's bucket (up to Burst): for an attempt
+// that turned out not to count, such as an invitation of a user who exists.
+func (t *Throttle) Give(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if b := t.buckets[key]; b != nil {
+		b.tokens = min(float64(t.Burst), b.tokens+1)
+	}
+}
+
+// Spent reports whether key's bucket has no attempt left at now, and how
+// long until the next one, without taking any.
+func (t *Throttle) Spent(key string, now time.Time) (bool, time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.buckets[key]
+	if b == nil {
+		return false, 0
+	}
+	tokens := min(float64(t.Burst), b.tokens+float64(now.Sub(b.at))/float64(t.Every))
+	if tokens < 1 {
+		return true, time.Duration((1 - tokens) * float64(t.Every))
+	}
+	return false, 0
 }

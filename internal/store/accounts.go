@@ -57,19 +57,31 @@ func (s *Store) PasswordHash(ctx context.Context, userID string) (string, error)
 	return hash, nil
 }
 
-// SetPassword replaces a user's password hash and ends every session of the
-// user but keep (which may be empty).
-func (s *Store) SetPassword(ctx context.Context, userID, passwordHash, keep string) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+// SetPassword replaces a user's password hash and, in the same
+// transaction, ends every session of the user but keep (which may be empty)
+// and revokes every API token of the user. It returns how many sessions and
+// tokens it ended.
+func (s *Store) SetPassword(ctx context.Context, userID, passwordHash, keep string) (sessions, tokens int64, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1`,
 			userID, passwordHash); err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id::text <> $2`, userID, keep); err != nil {
+		tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id::text <> $2`, userID, keep)
+		if err != nil {
 			return fmt.Errorf("end sessions: %w", err)
 		}
+		sessions = tag.RowsAffected()
+		if tag, err = tx.Exec(ctx, `DELETE FROM api_tokens WHERE user_id = $1`, userID); err != nil {
+			return fmt.Errorf("revoke api tokens: %w", err)
+		}
+		tokens = tag.RowsAffected()
 		return nil
 	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return sessions, tokens, nil
 }
 
 // CreateSession stores a session by the hash of its secret.

@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -120,51 +118,31 @@ func (s *Store) UpdateBoard(ctx context.Context, m board.Meta, boardID string, p
 	})
 }
 
-// DeleteBoard deletes the board with everything on it and its log; only the
-// owner may. The returned board.deleted event (seq = the last seq + 1) is for
-// live subscribers: the log it would belong to is gone.
+// DeleteBoard deletes the board with everything on it; only the owner may.
+// Its last event, board.deleted (seq = the previous seq + 1), is appended in
+// the same transaction: the board's log stays, readable by the server
+// (LogEvents, ReadLog) until retention removes it, but no member remains to
+// read it through Events.
 func (s *Store) DeleteBoard(ctx context.Context, m board.Meta, boardID string, ifVersion int64) (board.Event, error) {
-	if _, ok, err := replayedCall[struct{}](ctx); ok {
-		return board.Event{}, err
-	}
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return board.Event{}, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	if err := lockCall(ctx, tx); err != nil {
-		return board.Event{}, err
-	}
-	var version, seq int64
-	err = tx.QueryRow(ctx, `
-		SELECT b.version, b.seq FROM boards b
-		JOIN board_members m ON m.board_id = b.id AND m.user_id = $2 AND m.role = 'owner'
-		WHERE b.id = $1 FOR UPDATE OF b`, boardID, m.Actor).Scan(&version, &seq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return board.Event{}, accessError(ctx, tx, boardID, m.Actor)
-	}
-	if err != nil {
-		return board.Event{}, fmt.Errorf("lock board: %w", err)
-	}
-	if ifVersion > 0 && version != ifVersion {
-		cur, err := readBoard(ctx, tx, m.Actor, boardID)
-		if err != nil {
-			return board.Event{}, err
+	_, ev, err := mutate(ctx, s, m, boardID, true, func(ctx context.Context, tx pgx.Tx, seq int64) (struct{}, string, any, error) {
+		var version int64
+		if err := tx.QueryRow(ctx, `SELECT version FROM boards WHERE id = $1`, boardID).Scan(&version); err != nil {
+			return struct{}{}, "", nil, fmt.Errorf("read board version: %w", err)
 		}
-		return board.Event{}, staleError("board", version, ifVersion, cur)
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM boards WHERE id = $1`, boardID); err != nil {
-		return board.Event{}, fmt.Errorf("delete board: %w", err)
-	}
-	if err := completeCall(ctx, tx, nil); err != nil {
-		return board.Event{}, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return board.Event{}, fmt.Errorf("commit: %w", err)
-	}
-	data, _ := json.Marshal(board.Deleted{ID: boardID})
-	return board.Event{BoardID: boardID, Seq: seq + 1, Kind: board.KindBoardDeleted, Data: data,
-		Actor: m.Actor, OpID: m.OpID, At: time.Now().UTC()}, nil
+		if ifVersion > 0 && version != ifVersion {
+			cur, err := readBoard(ctx, tx, m.Actor, boardID)
+			if err != nil {
+				return struct{}{}, "", nil, err
+			}
+			cur.Seq = seq - 1 // as committed, before this transaction
+			return struct{}{}, "", nil, staleError("board", version, ifVersion, cur)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM boards WHERE id = $1`, boardID); err != nil {
+			return struct{}{}, "", nil, fmt.Errorf("delete board: %w", err)
+		}
+		return struct{}{}, board.KindBoardDeleted, board.Deleted{ID: boardID}, nil
+	})
+	return ev, err
 }
 
 // Snapshot returns the board with its columns and cards in order, as of one
@@ -270,9 +248,17 @@ func (s *Store) LogEvents(ctx context.Context, boardID string, since int64, limi
 	return events, nil
 }
 
-// Heads returns the current seq of each listed board that exists.
+// Heads returns the current seq of each listed board that exists, and of
+// each deleted board whose log is still kept: the seq of its board.deleted
+// event, so that a hub that missed it reads it from the log. A board that is
+// in neither is not in the map.
 func (s *Store) Heads(ctx context.Context, boardIDs []string) (map[string]int64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id::text, seq FROM boards WHERE id = ANY ($1::uuid[])`, boardIDs)
+	rows, err := s.pool.Query(ctx, `
+		SELECT id::text, seq FROM boards WHERE id = ANY ($1::uuid[])
+		UNION ALL
+		SELECT e.board_id::text, max(e.seq) FROM events e
+		WHERE e.board_id = ANY ($1::uuid[]) AND NOT EXISTS (SELECT 1 FROM boards b WHERE b.id = e.board_id)
+		GROUP BY e.board_id`, boardIDs)
 	if err != nil {
 		return nil, fmt.Errorf("board heads: %w", err)
 	}
@@ -289,19 +275,6 @@ func (s *Store) Heads(ctx context.Context, boardIDs []string) (map[string]int64,
 		return nil, fmt.Errorf("board heads: %w", err)
 	}
 	return heads, nil
-}
-
-// DeleteEventsBefore removes events older than cutoff from every board's log,
-// keeping each board's last event, and says how many it removed. Clients
-// resuming from before what remains are told to reload the snapshot.
-func (s *Store) DeleteEventsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `
-		DELETE FROM events e USING boards b
-		WHERE e.board_id = b.id AND e.at < $1 AND e.seq < b.seq`, cutoff)
-	if err != nil {
-		return 0, fmt.Errorf("delete old events: %w", err)
-	}
-	return tag.RowsAffected(), nil
 }
 
 func readEvents(ctx context.Context, q pgx.Tx, boardID string, since int64, limit int) ([]board.Event, error) {

@@ -12,7 +12,7 @@ import (
 
 const cardCols = `c.id::text, c.board_id::text, c.column_id::text, c.title, c.description, c.labels,
 	to_char(c.due, 'YYYY-MM-DD'), c.assignees, c.done, c.rank, c.archived_at, c.version,
-	c.created_by, c.created_at, c.updated_at`
+	c.created_by, c.created_at, c.updated_at, c.comment_count, c.checklist_done, c.checklist_total`
 
 func scanCard(row pgx.Row) (board.Card, error) {
 	var c board.Card
@@ -25,7 +25,7 @@ func scanCard(row pgx.Row) (board.Card, error) {
 func cardDest(c *board.Card) []any {
 	return []any{&c.ID, &c.BoardID, &c.ColumnID, &c.Title, &c.Description, &c.Labels,
 		&c.Due, &c.Assignees, &c.Done, &c.Rank, &c.ArchivedAt, &c.Version,
-		&c.CreatedBy, &c.CreatedAt, &c.UpdatedAt}
+		&c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &c.CommentCount, &c.ChecklistDone, &c.ChecklistTotal}
 }
 
 func readCards(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]board.Card, error) {
@@ -94,8 +94,13 @@ func (s *Store) GetCard(ctx context.Context, user, boardID, cardID string) (boar
 }
 
 // CreateCard adds a card to column in.ColumnID of the board at in.Position
-// (default: the bottom).
+// (default: the bottom). A full gap at that position is respaced first (see
+// respacing).
 func (s *Store) CreateCard(ctx context.Context, m board.Meta, boardID string, in board.CardInput) (board.Card, board.Event, error) {
+	return respacing(ctx, s, m, boardID, func() (board.Card, board.Event, error) { return s.createCard(ctx, m, boardID, in) })
+}
+
+func (s *Store) createCard(ctx context.Context, m board.Meta, boardID string, in board.CardInput) (board.Card, board.Event, error) {
 	return mutate(ctx, s, m, boardID, false, func(ctx context.Context, tx pgx.Tx, seq int64) (board.Card, string, any, error) {
 		if _, err := currentColumn(ctx, tx, boardID, in.ColumnID, 0); err != nil {
 			return board.Card{}, "", nil, fieldOf(err, "column_id")
@@ -162,8 +167,13 @@ func (s *Store) UpdateCard(ctx context.Context, m board.Meta, boardID, cardID st
 }
 
 // MoveCard moves a card to mv.ColumnID (or within its column) at
-// mv.Position. Only the moved card gets a new rank.
+// mv.Position. Only the moved card gets a new rank, unless the gap at that
+// position is full: then the column is respaced first (see respacing).
 func (s *Store) MoveCard(ctx context.Context, m board.Meta, boardID, cardID string, mv board.CardMove, ifVersion int64) (board.Card, board.Event, error) {
+	return respacing(ctx, s, m, boardID, func() (board.Card, board.Event, error) { return s.moveCard(ctx, m, boardID, cardID, mv, ifVersion) })
+}
+
+func (s *Store) moveCard(ctx context.Context, m board.Meta, boardID, cardID string, mv board.CardMove, ifVersion int64) (board.Card, board.Event, error) {
 	return mutate(ctx, s, m, boardID, false, func(ctx context.Context, tx pgx.Tx, seq int64) (board.Card, string, any, error) {
 		cur, err := currentCard(ctx, tx, boardID, cardID, ifVersion)
 		if err != nil {

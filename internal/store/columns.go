@@ -56,8 +56,13 @@ func currentColumn(ctx context.Context, tx pgx.Tx, boardID, colID string, ifVers
 	return c, nil
 }
 
-// CreateColumn adds a column to the board at in.Position (default: last).
+// CreateColumn adds a column to the board at in.Position (default: last),
+// respacing the board's columns first if the gap there is full.
 func (s *Store) CreateColumn(ctx context.Context, m board.Meta, boardID string, in board.ColumnInput) (board.Column, board.Event, error) {
+	return respacing(ctx, s, m, boardID, func() (board.Column, board.Event, error) { return s.createColumn(ctx, m, boardID, in) })
+}
+
+func (s *Store) createColumn(ctx context.Context, m board.Meta, boardID string, in board.ColumnInput) (board.Column, board.Event, error) {
 	return mutate(ctx, s, m, boardID, false, func(ctx context.Context, tx pgx.Tx, seq int64) (board.Column, string, any, error) {
 		r, err := columnSiblings.rankFor(ctx, tx, boardID, noID, in.Position)
 		if err != nil {
@@ -89,8 +94,13 @@ func (s *Store) UpdateColumn(ctx context.Context, m board.Meta, boardID, colID s
 	})
 }
 
-// MoveColumn puts a column at p among the board's columns.
+// MoveColumn puts a column at p among the board's columns, respacing them
+// first if the gap there is full.
 func (s *Store) MoveColumn(ctx context.Context, m board.Meta, boardID, colID string, p board.Position, ifVersion int64) (board.Column, board.Event, error) {
+	return respacing(ctx, s, m, boardID, func() (board.Column, board.Event, error) { return s.moveColumn(ctx, m, boardID, colID, p, ifVersion) })
+}
+
+func (s *Store) moveColumn(ctx context.Context, m board.Meta, boardID, colID string, p board.Position, ifVersion int64) (board.Column, board.Event, error) {
 	return mutate(ctx, s, m, boardID, false, func(ctx context.Context, tx pgx.Tx, seq int64) (board.Column, string, any, error) {
 		if _, err := currentColumn(ctx, tx, boardID, colID, ifVersion); err != nil {
 			return board.Column{}, "", nil, err

@@ -25,6 +25,9 @@ type siblings struct {
 	prev  string // last before ($2 rank, $3 id), excluding $4
 	first string // excluding $2
 	last  string // excluding $2
+
+	all     string // every item's id, in order
+	respace string // $2 ids get $3 ranks
 }
 
 var cardSiblings = siblings{
@@ -34,6 +37,10 @@ var cardSiblings = siblings{
 	prev:  `SELECT rank FROM cards WHERE column_id = $1 AND (rank, id) < ($2, $3::uuid) AND id <> $4 ORDER BY rank DESC, id DESC LIMIT 1`,
 	first: `SELECT rank FROM cards WHERE column_id = $1 AND id <> $2 ORDER BY rank, id LIMIT 1`,
 	last:  `SELECT rank FROM cards WHERE column_id = $1 AND id <> $2 ORDER BY rank DESC, id DESC LIMIT 1`,
+
+	all: `SELECT id::text FROM cards WHERE column_id = $1 ORDER BY rank, id`,
+	respace: `UPDATE cards c SET rank = v.rank FROM unnest($2::uuid[], $3::text[]) AS v (id, rank)
+		WHERE c.id = v.id AND c.column_id = $1`,
 }
 
 var columnSiblings = siblings{
@@ -43,12 +50,17 @@ var columnSiblings = siblings{
 	prev:  `SELECT rank FROM columns WHERE board_id = $1 AND (rank, id) < ($2, $3::uuid) AND id <> $4 ORDER BY rank DESC, id DESC LIMIT 1`,
 	first: `SELECT rank FROM columns WHERE board_id = $1 AND id <> $2 ORDER BY rank, id LIMIT 1`,
 	last:  `SELECT rank FROM columns WHERE board_id = $1 AND id <> $2 ORDER BY rank DESC, id DESC LIMIT 1`,
+
+	all: `SELECT id::text FROM columns WHERE board_id = $1 ORDER BY rank, id`,
+	respace: `UPDATE columns l SET rank = v.rank FROM unnest($2::uuid[], $3::text[]) AS v (id, rank)
+		WHERE l.id = v.id AND l.board_id = $1`,
 }
 
 // rankFor computes the rank of item self (noID for a new item) placed at p
 // among the siblings in scope. It must run under the board lock, so that the
 // neighbours it reads are the ones the rank lands between. Only the placed
-// item gets a new rank: no other row is touched.
+// item gets a new rank: no other row is touched. When the gap has no room
+// left it returns a *gapFull, for respacing to respace scope and try again.
 func (sb siblings) rankFor(ctx context.Context, tx pgx.Tx, scope, self string, p board.Position) (string, error) {
 	var lo, hi string
 	var err error
@@ -79,9 +91,8 @@ func (sb siblings) rankFor(ctx context.Context, tx pgx.Tx, scope, self string, p
 	}
 	r, err := rank.Between(lo, hi)
 	if errors.Is(err, rank.ErrTooLong) {
-		// Only thousands of inserts nested into one gap get here; the
-		// neighbours keep their ranks rather than renumbering the list.
-		return "", board.Errorf(board.EConflict, "no room left between these %ss: place it elsewhere", sb.what)
+		// Only thousands of inserts nested into one gap get here.
+		return "", &gapFull{sb: sb, scope: scope}
 	}
 	if err != nil {
 		return "", fmt.Errorf("rank between %q and %q: %w", lo, hi, err)

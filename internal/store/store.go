@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,27 +22,51 @@ import (
 
 // Store is safe for concurrent use.
 type Store struct {
-	pool       *pgxpool.Pool
+	pool       db
 	claimGrace time.Duration
 }
 
-// Options tune the connection pool.
+// Options tune the connection pool and the sessions of its connections. A
+// zero duration leaves PostgreSQL's (or pgx's) default, which for the
+// timeouts is none.
 type Options struct {
 	MaxConns int32 // 0: pgxpool's default
 	// ClaimGrace is how long an unfinished Idempotency-Key claim that no
 	// transaction holds blocks a retry (see ClaimIdempotencyKey); 0: 5s.
 	ClaimGrace time.Duration
+
+	// ConnectTimeout bounds opening a connection (and so an acquire while
+	// the database is unreachable).
+	ConnectTimeout time.Duration
+	// StatementTimeout ends a statement that runs longer (statement_timeout).
+	StatementTimeout time.Duration
+	// LockTimeout ends a statement that waits longer for a lock, as a
+	// board's row lock held by a frozen instance (lock_timeout): the
+	// request answers EUnavailable and can be retried.
+	LockTimeout time.Duration
+	// IdleInTransactionTimeout ends a session that sits idle inside a
+	// transaction for longer (idle_in_transaction_session_timeout): its
+	// transaction is rolled back and its locks released, so a frozen or
+	// partitioned instance cannot hold a board's lock for longer.
+	IdleInTransactionTimeout time.Duration
+	// KeepAlive sets TCP keepalives on both ends of each connection: the
+	// first probe after KeepAlive of silence, then one every KeepAlive/2,
+	// and the connection is dead after 3 unanswered probes.
+	KeepAlive time.Duration
 }
 
 // Open connects to the database at url. It does not migrate; call Migrate.
+//
+// Errors from the store's methods that say the database cannot be reached,
+// did not answer in time or would not grant a lock in time are
+// board.EUnavailable, with RetryAfter; the pool replaces broken connections
+// as they are found, so the store works again as soon as the database does.
 func Open(ctx context.Context, url string, o Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
-	if o.MaxConns > 0 {
-		cfg.MaxConns = o.MaxConns
-	}
+	configure(cfg, o)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -52,17 +78,52 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 	if o.ClaimGrace == 0 {
 		o.ClaimGrace = defaultClaimGrace
 	}
-	return &Store{pool: pool, claimGrace: o.ClaimGrace}, nil
+	return &Store{pool: db{pool}, claimGrace: o.ClaimGrace}, nil
+}
+
+// configure applies o to cfg.
+func configure(cfg *pgxpool.Config, o Options) {
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+	}
+	params := cfg.ConnConfig.RuntimeParams
+	ms := func(d time.Duration) string { return strconv.FormatInt(max(1, d.Milliseconds()), 10) }
+	if o.StatementTimeout > 0 {
+		params["statement_timeout"] = ms(o.StatementTimeout)
+	}
+	if o.LockTimeout > 0 {
+		params["lock_timeout"] = ms(o.LockTimeout)
+	}
+	if o.IdleInTransactionTimeout > 0 {
+		params["idle_in_transaction_session_timeout"] = ms(o.IdleInTransactionTimeout)
+	}
+	if o.ConnectTimeout > 0 {
+		cfg.ConnConfig.ConnectTimeout = o.ConnectTimeout
+	}
+	if o.KeepAlive > 0 {
+		secs := func(d time.Duration) string { return strconv.Itoa(max(1, int(d.Seconds()))) }
+		params["tcp_keepalives_idle"] = secs(o.KeepAlive)
+		params["tcp_keepalives_interval"] = secs(o.KeepAlive / 2)
+		params["tcp_keepalives_count"] = "3"
+		dialer := &net.Dialer{Timeout: cfg.ConnConfig.ConnectTimeout, KeepAliveConfig: net.KeepAliveConfig{
+			Enable: true, Idle: o.KeepAlive, Interval: max(time.Second, o.KeepAlive/2), Count: 3}}
+		cfg.ConnConfig.DialFunc = dialer.DialContext
+	}
+	// Idle connections are checked every few seconds, and one idle for
+	// more than a second is pinged when acquired (pgxpool's default), so
+	// connections broken by a database restart are dropped, not handed out.
+	cfg.HealthCheckPeriod = 5 * time.Second
 }
 
 // Close closes the pool, waiting for connections in use.
 func (s *Store) Close() { s.pool.Close() }
 
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+// Ping checks that the database answers. Its error is the driver's, for
+// readiness reports.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Pool.Ping(ctx) }
 
 // Pool exposes the pool for health checks and metrics.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+func (s *Store) Pool() *pgxpool.Pool { return s.pool.Pool }
 
 // mutation is the body of one mutating transaction on a board. It gets the
 // board's new seq and returns the result for the caller, the event kind and

@@ -33,7 +33,7 @@ var errNested = errors.New("store: nested transactions are not supported in a mu
 // after commitWith) even when err is not nil.
 func beginWith(ctx context.Context, conn *pgx.Conn, b *pgx.Batch) (*batchTx, error) {
 	b.QueuedQueries = append([]*pgx.QueuedQuery{{SQL: "BEGIN"}}, b.QueuedQueries...)
-	return &batchTx{conn: conn}, conn.SendBatch(ctx, b).Close()
+	return &batchTx{conn: conn}, unavailable(conn.SendBatch(ctx, b).Close())
 }
 
 // commitWith runs b's statements and COMMIT in one round trip. If a
@@ -48,11 +48,11 @@ func (tx *batchTx) commitWith(ctx context.Context, b *pgx.Batch) error {
 	b.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error { tag, committed = ct, true; return nil })
 	err := tx.conn.SendBatch(ctx, b).Close()
 	if !committed {
-		return err // the transaction is still open (or the connection gone): roll back
+		return unavailable(err) // the transaction is still open (or the connection gone): roll back
 	}
 	tx.closed = true
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
 	if tag.String() == "ROLLBACK" {
 		return pgx.ErrTxCommitRollback
@@ -90,18 +90,26 @@ func (tx *batchTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 	return tx.conn.SendBatch(ctx, b)
 }
 
+// Exec, Query and QueryRow pass their errors through unavailable, like the
+// pool's (see db).
+
 func (tx *batchTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
 	return tx.conn.Prepare(ctx, name, sql)
 }
 
 func (tx *batchTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return tx.conn.Exec(ctx, sql, args...)
+	tag, err := tx.conn.Exec(ctx, sql, args...)
+	return tag, unavailable(err)
 }
 
 func (tx *batchTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return tx.conn.Query(ctx, sql, args...)
+	rs, err := tx.conn.Query(ctx, sql, args...)
+	if err != nil {
+		return rs, unavailable(err)
+	}
+	return translatedRows{rs}, nil
 }
 
 func (tx *batchTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return tx.conn.QueryRow(ctx, sql, args...)
+	return translatedRow{tx.conn.QueryRow(ctx, sql, args...)}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/hub"
 	"github.com/corkboard/corkboard/internal/ratelimit"
 )
@@ -114,7 +115,7 @@ func (h *Handler) Wait(ctx context.Context) error {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p, err := h.o.Identify(r)
 	if err != nil {
-		writeRefusal(w, err)
+		httpapi.WriteProblem(w, r, err)
 		return
 	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
@@ -150,21 +151,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer h.conns.Done()
 		s.run(ctx)
 	}()
-}
-
-func writeRefusal(w http.ResponseWriter, err error) {
-	status := http.StatusUnauthorized
-	switch board.ErrorCode(err) {
-	case board.EInvalid:
-		status = http.StatusBadRequest
-	case board.EInternal:
-		status = http.StatusInternalServerError
-	}
-	body, _ := json.Marshal(map[string]any{"type": "https://corkboard.dev/problems/" + board.ErrorCode(err),
-		"title": http.StatusText(status), "status": status, "code": board.ErrorCode(err), "detail": board.ErrorMessage(err)})
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	w.Write(body) //nolint:errcheck // the client may be gone
 }
 
 // session is one connection.

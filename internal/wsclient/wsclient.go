@@ -1,6 +1,15 @@
-// Package wsclient is a Go client of Corkboard's WebSocket protocol, used by
-// the load generator and the end-to-end tests. It reads every message the
-// server sends, splits it into frames and hands them over in order.
+// Package wsclient is the Go client of Corkboard's WebSocket protocol, on
+// coder/websocket, for tests (cmd/server's end-to-end and topology tests,
+// internal/ws): it reads every message the server sends, splits it into
+// frames (SplitFrames) and hands them over in order, one goroutine per
+// connection.
+//
+// The load generator keeps its own reader (cmd/loadgen/rawws_linux.go):
+// thousands of non-blocking sockets read by a few epoll loops, no goroutine
+// or websocket.Conn per connection, because it shares the CPUs with the
+// servers it measures and that reader costs it 4–6 µs per delivery against
+// 8–10 µs with this client (docs/load.md). It splits messages with
+// SplitFrames too.
 package wsclient
 
 import (
@@ -8,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"net/http"
 	"time"
 
@@ -91,13 +101,7 @@ func (c *Conn) read() {
 			return
 		}
 		now := time.Now()
-		for len(msg) > 0 {
-			line := msg
-			if i := bytes.IndexByte(msg, '\n'); i >= 0 {
-				line, msg = msg[:i], msg[i+1:]
-			} else {
-				msg = nil
-			}
+		for line := range SplitFrames(msg) {
 			var f Frame
 			if err := json.Unmarshal(line, &f); err != nil {
 				c.err = fmt.Errorf("bad frame %q: %w", line, err)
@@ -106,6 +110,25 @@ func (c *Conn) read() {
 			}
 			f.Received = now
 			c.frames <- f
+		}
+	}
+}
+
+// SplitFrames yields the frames of one server message in order: the server
+// batches the frames waiting for a connection into one message, one JSON
+// object per line.
+func SplitFrames(msg []byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for len(msg) > 0 {
+			line := msg
+			if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+				line, msg = msg[:i], msg[i+1:]
+			} else {
+				msg = nil
+			}
+			if !yield(line) {
+				return
+			}
 		}
 	}
 }

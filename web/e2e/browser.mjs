@@ -282,6 +282,114 @@ scenarios.live = async () => {
 };
 
 
+// Comments and checklists: two people on two instances with one card open.
+// A comment (with markup and a URL) shows up live on the other screen as
+// text with a safe link; a checklist made by one is ticked and reordered by
+// keyboard by the other; the card faces show the counts; the board exports
+// and imports through the page.
+scenarios.cardthings = async () => {
+  const { board, cols } = await newBoard("alice", `Card things ${run}`, ["Todo", "Done"], { bob: "editor" });
+  const c = await addCard("alice", board.id, cols[0].id, "Launch plan");
+  const A = await open("A(alice@0)", "alice", I0);
+  const B = await open("B(bob@1)", "bob", I1);
+  await Promise.all([gotoBoard(A, board.id), gotoBoard(B, board.id)]);
+  for (const P of [A, B]) {
+    await card(P, "Launch plan").click();
+    await P.locator("dialog.card-dialog .cd-comments .muted", { hasText: "No comments yet." }).waitFor();
+  }
+  const dA = A.locator("dialog.card-dialog"), dB = B.locator("dialog.card-dialog");
+
+  // alice comments; bob sees it live in his open dialog.
+  const text = `<img src=x onerror="window.__xss=1"> see https://example.com/spec?a=1&b=2.\nsecond line`;
+  await dA.getByLabel("New comment").fill(text);
+  let start = Date.now();
+  await dA.getByRole("button", { name: "Comment", exact: true }).click();
+  await B.waitForFunction(() => [...document.querySelectorAll("dialog.card-dialog .comment-text")].some((p) => p.textContent.includes("second line")),
+    null, { polling: 10 });
+  log(`comment seen by the other in ${Date.now() - start} ms`);
+  const shownText = await dB.locator(".comment-text").first().textContent();
+  eq(shownText, text, "the comment as bob sees it");
+  const links = await dB.locator(".comment-text a").evaluateAll((as) => as.map((a) => [a.getAttribute("href"), a.getAttribute("rel"), a.textContent]));
+  eq(links, [["https://example.com/spec?a=1&b=2", "noopener noreferrer", "https://example.com/spec?a=1&b=2"]], "the link in the comment");
+  eq(await B.evaluate(() => [window.__xss ?? null, document.querySelectorAll("dialog.card-dialog .comment img").length]), [null, 0], "markup from the comment");
+  // bob cannot edit alice's comment; alice edits hers, bob sees "(edited)".
+  eq(await dB.getByRole("button", { name: "Edit your comment" }).count(), 0, "bob's edit button on alice's comment");
+  await dA.getByRole("button", { name: "Edit your comment" }).click();
+  await dA.getByLabel("Edit comment").fill("Plan agreed.");
+  await dA.getByRole("button", { name: "Save" }).click();
+  await dB.locator(".comment-edited").waitFor();
+  eq(await dB.locator(".comment-text").first().textContent(), "Plan agreed.", "the edited comment on bob's screen");
+
+  // bob makes a checklist with two items; alice sees it live.
+  await dB.getByLabel("New checklist name").fill("Steps");
+  await dB.getByRole("button", { name: "Add checklist" }).click();
+  const add = dB.getByLabel("Add an item to Steps");
+  await add.fill("Write notes");
+  await add.press("Enter");
+  await dB.locator(".item-text", { hasText: "Write notes" }).waitFor();
+  await add.fill("Ship it");
+  await add.press("Enter");
+  await dA.locator(".item-text", { hasText: "Ship it" }).waitFor();
+  // alice ticks "Ship it" with the keyboard and moves it up with Alt+ArrowUp.
+  const box = dA.getByLabel("Ship it", { exact: true });
+  await box.focus();
+  await A.keyboard.press("Space");
+  await dB.locator(".checklist-item.is-done .item-text", { hasText: "Ship it" }).waitFor();
+  await box.focus();
+  await A.keyboard.press("Alt+ArrowUp");
+  await B.waitForFunction(() => JSON.stringify([...document.querySelectorAll("dialog.card-dialog .item-text")].map((x) => x.textContent)) ===
+    JSON.stringify(["Ship it", "Write notes"]));
+  // bob drags "Write notes" above "Ship it" and back below it; alice sees both.
+  await dB.locator(".checklist-item", { hasText: "Write notes" }).dragTo(dB.locator(".checklist-item", { hasText: "Ship it" }), { targetPosition: { x: 40, y: 3 } });
+  await A.waitForFunction(() => JSON.stringify([...document.querySelectorAll("dialog.card-dialog .item-text")].map((x) => x.textContent)) ===
+    JSON.stringify(["Write notes", "Ship it"]));
+  await dB.locator(".checklist-item", { hasText: "Write notes" }).dragTo(dB.locator(".checklist-item", { hasText: "Ship it" }), { targetPosition: { x: 40, y: 20 } });
+  await A.waitForFunction(() => JSON.stringify([...document.querySelectorAll("dialog.card-dialog .item-text")].map((x) => x.textContent)) ===
+    JSON.stringify(["Ship it", "Write notes"]));
+  // bob rewords an item in place; alice sees it.
+  await dB.getByRole("button", { name: "Edit Write notes" }).click();
+  await dB.getByLabel("Item text").fill("Write the notes");
+  await dB.getByLabel("Item text").press("Enter");
+  await dA.locator(".item-text", { hasText: "Write the notes" }).waitFor();
+  // Markup in a checklist's name and items is shown as text on both screens.
+  const evil = `<img src=x onerror="window.__xss=2">`;
+  const xl = await call("alice", "POST", `/api/boards/${board.id}/cards/${c.id}/checklists`, { name: evil });
+  await call("alice", "POST", `/api/boards/${board.id}/cards/${c.id}/checklists/${xl.id}/items`, { text: evil });
+  for (const d of [dA, dB]) {
+    await d.locator(".checklist-name", { hasText: evil }).waitFor();
+    await d.locator(".item-text", { hasText: evil }).waitFor();
+  }
+  for (const P of [A, B]) {
+    eq(await P.evaluate(() => [window.__xss ?? null, document.querySelectorAll("dialog.card-dialog img, dialog.card-dialog script").length]), [null, 0],
+      `${P.label}: markup from checklist text reached the DOM`);
+  }
+  await call("alice", "DELETE", `/api/boards/${board.id}/cards/${c.id}/checklists/${xl.id}`);
+  await dB.locator(".checklist-name", { hasText: evil }).waitFor({ state: "detached" });
+  // Counts on both card faces.
+  for (const P of [A, B]) {
+    await P.keyboard.press("Escape");
+    await P.locator("dialog.card-dialog").waitFor({ state: "detached" });
+    await card(P, "Launch plan").locator(".checklist-count", { hasText: "1/2" }).waitFor();
+    await card(P, "Launch plan").locator(".comment-count", { hasText: "1" }).waitFor();
+  }
+  await inOrder(A);
+  await inOrder(B);
+  const lists = await call("alice", "GET", `/api/boards/${board.id}/cards/${c.id}/checklists`);
+  eq(lists.checklists[0].items.map((x) => [x.text, x.done]), [["Ship it", true], ["Write the notes", false]], "the checklist in the database");
+
+  // Export through the API, import through the boards page's file picker.
+  const doc = await call("alice", "GET", `/api/boards/${board.id}/export`);
+  await A.goto("/");
+  await A.locator("#import-file").setInputFiles({ name: "board.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(doc)) });
+  await A.waitForURL((u) => /\/boards\//.test(u.pathname) && !u.pathname.endsWith(board.id));
+  await A.waitForSelector('.conn[data-conn="live"]');
+  await card(A, "Launch plan").locator(".checklist-count", { hasText: "1/2" }).waitFor();
+  // A file that is not a board is refused with the server's reason.
+  await A.goto("/");
+  await A.locator("#import-file").setInputFiles({ name: "x.json", mimeType: "application/json", buffer: Buffer.from('{"hello": 1}') });
+  await A.locator(".toast", { hasText: "neither a Corkboard export" }).waitFor();
+};
+
 // A realistic board for screenshots (and the eye of whoever reads them).
 async function demoBoard() {
   const { board, cols } = await newBoard("alice", "Product launch · Q3", ["Backlog", "In progress", "Review", "Done"],
@@ -305,6 +413,28 @@ async function demoBoard() {
   ];
   const made = [];
   for (const [col, title, extra] of cards) made.push(await addCard("alice", board.id, cols[col].id, title, extra));
+  // Checklists and comments on some cards.
+  const things = {
+    "Billing: proration on plan change": {
+      lists: { "Cases": [["Upgrade mid-cycle", true], ["Downgrade mid-cycle", true], ["Annual → monthly", false], ["Refund on cancel", false]] },
+      comments: [["bob", "Stripe handles most of this; the annual → monthly path is ours.\nNotes: https://example.com/billing/proration"],
+        ["alice", "Let's pair on the refund case on Thursday."]],
+    },
+    "Onboarding checklist redesign": { lists: { "Design": [["Wireframes", true], ["Copy", false], ["Usability test", false]] },
+      comments: [["carol", "Figma link in the description once the review is done."]] },
+    "Release notes for 3.0": { comments: [["alice", "Draft is up for review."], ["bob", "Looks good!"], ["carol", "Added the a11y section."]] },
+    "Set up status page": { lists: { "Done": [["Pick a provider", true], ["Add components", true]] } },
+  };
+  for (const c of made) {
+    const t = things[c.title];
+    if (!t) continue;
+    const base = `/api/boards/${board.id}/cards/${c.id}`;
+    for (const [name, items] of Object.entries(t.lists || {})) {
+      const l = await call("alice", "POST", `${base}/checklists`, { name });
+      for (const [text, done] of items) await call("alice", "POST", `${base}/checklists/${l.id}/items`, { text, done });
+    }
+    for (const [who, text] of t.comments || []) await call(who, "POST", `${base}/comments`, { text });
+  }
   return { board, cols, cards: made };
 }
 
@@ -319,6 +449,8 @@ scenarios.screenshots = async () => {
   await shot(A, "board-desktop");
   await card(A, "Billing: proration on plan change").click();
   await A.locator("dialog.card-dialog").waitFor();
+  await A.locator("dialog.card-dialog .comment").first().waitFor();
+  await A.locator("dialog.card-dialog .checklist-item").first().waitFor();
   await shot(A, "card-detail");
   await A.keyboard.press("Escape");
   await A.locator(".btn-share").click();
@@ -333,15 +465,69 @@ scenarios.screenshots = async () => {
   await gotoBoard(P, board.id);
   await P.waitForFunction(() => document.querySelector(".presence").dataset.count === "1");
   await shot(P, "board-phone");
+  await card(P, "Billing: proration on plan change").click();
+  await P.locator("dialog.card-dialog .comment").first().waitFor();
+  await shot(P, "card-detail-phone", { fullPage: true });
+  await P.keyboard.press("Escape");
   const D = await open("D(alice dark)", "alice", I0, { viewport: { width: 1280, height: 800 }, colorScheme: "dark" });
   await gotoBoard(D, board.id);
   await shot(D, "board-dark");
+  await card(D, "Billing: proration on plan change").click();
+  await D.locator("dialog.card-dialog .comment").first().waitFor();
+  await shot(D, "card-detail-dark");
+  await D.keyboard.press("Escape");
   const L = await open("L(logged out)", null, I0, { viewport: { width: 1280, height: 800 } });
   await L.goto("/");
   await L.waitForSelector(".auth-card");
   await shot(L, "login");
 };
 
+
+// The pages docs/guide.md shows that the other scenarios do not leave on
+// screen: the sign-up form, the account page with its sessions and tokens,
+// and a card's menu opened from the keyboard.
+scenarios.guide = async () => {
+  const name = `erin${run}`;
+  const password = "a long enough password";
+  const S = await open("S(sign up@0)", null, I0, { viewport: { width: 1280, height: 720 } });
+  await S.goto("/signup");
+  await S.getByRole("button", { name: "Create account" }).waitFor();
+  await S.getByLabel("Username").fill(name);
+  await S.getByLabel("Password").fill(password);
+  await shot(S, "signup", { clip: { x: 420, y: 80, width: 440, height: 560 } });
+  await S.getByRole("button", { name: "Create account" }).click();
+  await S.getByRole("heading", { name: "Your boards" }).waitFor();
+  // A second session (a script's login), so the account page lists two.
+  const login = await fetch(I0 + "/api/auth/login", { method: "POST", headers: { "Content-Type": "application/json", "User-Agent": "curl/8.14.1" },
+    body: JSON.stringify({ username: name, password }) });
+  eq(login.status, 200, "a second login");
+  await S.locator(".user-chip").click();
+  await S.getByRole("menuitem", { name: "Account" }).click();
+  await S.getByRole("heading", { name: "Your account" }).waitFor();
+  for (const t of ["ci script", "deploy"]) {
+    await S.getByLabel("Name", { exact: true }).fill(t);
+    await S.getByRole("button", { name: "Create token" }).click();
+    await S.getByLabel(`Secret of token ${t}`).waitFor();
+  }
+  const sessions = S.getByRole("list", { name: "Sessions" });
+  eq(await sessions.locator(".account-item").count(), 2, "sessions listed");
+  eq(await S.getByRole("list", { name: "API tokens" }).locator(".account-item").count(), 2, "tokens listed");
+  await S.setViewportSize({ width: 1280, height: 1400 });
+  await shot(S, "account-tokens", { clip: { x: 260, y: 60, width: 760, height: 1340 } });
+
+  // The card menu, reached from the keyboard: "/" focuses the first card,
+  // ArrowDown the next, "m" opens its menu.
+  const { board } = await demoBoard();
+  const A = await open("A(alice@0)", "alice", I0, { viewport: { width: 1280, height: 720 } });
+  await gotoBoard(A, board.id);
+  await A.keyboard.press("/");
+  await A.keyboard.press("ArrowDown");
+  await A.keyboard.press("m");
+  const menu = A.getByRole("menu", { name: "Card actions" });
+  await menu.getByRole("menuitem", { name: "Archive" }).waitFor();
+  await shot(A, "card-menu", { clip: { x: 0, y: 0, width: 760, height: 640 } });
+  await A.keyboard.press("Escape");
+};
 
 scenarios.auth = async () => {
   const name = `dana${run}`;
@@ -818,6 +1004,145 @@ scenarios.large = async () => {
   log(`opened a card in ${Date.now() - t4} ms`);
   await A.keyboard.press("Escape");
   await shot(A, "board-large");
+};
+
+// The account page: sessions and API tokens listed and revoked one by one;
+// a password change ends the other sessions and revokes every token, and
+// the page says so; names are shown as text.
+scenarios.account = async () => {
+  const name = `acct${run}`;
+  const password = "password of the account";
+  const post = async (path, body, secret) => {
+    const res = await fetch(I0 + path, { method: "POST", headers: { "Content-Type": "application/json",
+      ...(secret ? { Authorization: `Bearer ${secret}` } : {}) }, body: JSON.stringify(body) });
+    const text = await res.text();
+    if (!res.ok) fail(`POST ${path}: ${res.status} ${text}`);
+    return { data: text ? JSON.parse(text) : null, secret: (res.headers.get("set-cookie") || "").match(/corkboard_session=([^;]+)/)?.[1] };
+  };
+  const status = async (path, secret) => (await fetch(I0 + path, { headers: { Authorization: `Bearer ${secret}` } })).status;
+  const first = (await post("/api/auth/signup", { username: name, password })).secret;
+  const other = (await post("/api/auth/login", { username: name, password })).secret;
+  const third = (await post("/api/auth/login", { username: name, password })).secret;
+  const evil = '<img src=x onerror="window.__xss=1">';
+  const t1 = (await post("/api/auth/tokens", { name: "ci script" }, first)).data;
+  const t2 = (await post("/api/auth/tokens", { name: evil }, first)).data;
+  U[name] = { session: first };
+  const P = await open("P(account@0)", name, I0);
+  await P.goto("/");
+  await P.getByRole("heading", { name: "Your boards" }).waitFor();
+  await P.locator(".user-chip").click();
+  await P.getByRole("menuitem", { name: "Account" }).click();
+  await P.waitForURL(/\/account$/);
+  await P.getByRole("heading", { name: "Your account" }).waitFor();
+  const tokens = P.getByRole("list", { name: "API tokens" });
+  const sessions = P.getByRole("list", { name: "Sessions" });
+  await tokens.getByText(evil, { exact: true }).waitFor();
+  await tokens.getByText("ci script", { exact: true }).waitFor();
+  eq(await sessions.locator(".account-item").count(), 3, "sessions listed");
+  eq(await sessions.locator(".badge", { hasText: "This session" }).count(), 1, "the current session is marked");
+  // Revoke one token from the page: it stops working.
+  await tokens.getByRole("button", { name: "Revoke token ci script" }).click();
+  await P.locator("dialog.modal").getByRole("button", { name: "Revoke token" }).click();
+  await tokens.getByText("ci script", { exact: true }).waitFor({ state: "detached" });
+  eq(await status("/api/auth/me", t1.token), 401, "the revoked token");
+  eq(await status("/api/auth/me", t2.token), 200, "the other token");
+  // End one other session from the page.
+  const end = sessions.getByRole("button", { name: /^End session/ }).first();
+  await end.click();
+  await P.locator("dialog.modal").getByRole("button", { name: "End session" }).click();
+  await P.waitForFunction(() => document.querySelectorAll('[aria-label="Sessions"] .account-item').length === 2);
+  const alive = [await status("/api/auth/me", other), await status("/api/auth/me", third)].sort();
+  eq(alive, [200, 401], "one of the two other sessions ended");
+  // Create a token: its secret is shown once, and works.
+  await P.getByLabel("Name", { exact: true }).fill("deploy");
+  await P.getByRole("button", { name: "Create token" }).click();
+  const secretField = P.getByLabel("Secret of token deploy");
+  await secretField.waitFor();
+  const secret = await secretField.inputValue();
+  assert(secret.startsWith("cbt_"), `shown secret ${secret}`);
+  eq(await status("/api/auth/me", secret), 200, "the new token");
+  await tokens.getByText("deploy", { exact: true }).waitFor();
+  // A wrong current password is refused, with the reason.
+  await P.getByLabel("Current password").fill("not the password");
+  await P.getByLabel("New password").fill("a brand new password");
+  await P.getByRole("button", { name: "Change password" }).click();
+  await P.locator(".account-form .form-error").filter({ hasText: /current/i }).waitFor();
+  // The right one: the page says what was revoked, and it was.
+  await P.getByLabel("Current password").fill(password);
+  await P.getByLabel("New password").fill("a brand new password");
+  await P.getByRole("button", { name: "Change password" }).click();
+  const result = P.locator(".account-result");
+  await result.waitFor();
+  eq(await result.textContent(), "Password changed: ended 1 other session; revoked 2 API tokens. This session stays logged in.",
+    "the password change's result");
+  for (const [what, s] of [["the token made before", t2.token], ["the token made on the page", secret], ["the other sessions", other], ["the third session", third]]) {
+    eq(await status("/api/auth/me", s), 401, `${what} after the password change`);
+  }
+  eq(await status("/api/auth/me", first), 200, "the session that changed the password");
+  await P.waitForFunction(() => document.querySelectorAll('[aria-label="API tokens"] .account-item').length === 0);
+  await P.waitForFunction(() => document.querySelectorAll('[aria-label="Sessions"] .account-item').length === 1);
+  eq(await P.evaluate(() => window.__xss || 0), 0, "a token name ran as HTML");
+  await shot(P, "account");
+};
+
+scenarios.webhooks = async () => {
+  // The servers refuse loopback destinations (the default): deliveries fail
+  // with the refusal, and nothing leaves the machine.
+  const { board, cols } = await newBoard("alice", `Hooks ${run}`, ["Todo"], { bob: "editor" });
+  const A = await open("A(alice@0)", "alice", I0);
+  await gotoBoard(A, board.id);
+  await A.getByRole("button", { name: "Board actions" }).click();
+  await A.getByRole("menuitem", { name: "Webhooks" }).click();
+  const dlg = A.locator("dialog.webhooks-dialog");
+  await dlg.locator(".webhook-list").getByText("No webhooks yet.").waitFor();
+  await dlg.getByRole("textbox", { name: "Add a webhook" }).fill("ftp://example.com/hook");
+  await dlg.getByRole("button", { name: "Add", exact: true }).click();
+  await dlg.locator(".form-error").filter({ hasText: /http or https/ }).waitFor();
+  const url = "http://127.0.0.1:9/hook?q=<img/src=x/onerror=alert(1)>";
+  await dlg.getByRole("textbox", { name: "Add a webhook" }).fill(url);
+  await dlg.getByLabel("Event kinds (none selected: all)").selectOption(["card.created"]);
+  await dlg.getByRole("button", { name: "Add", exact: true }).click();
+  const secret = await dlg.getByLabel("Signing secret").inputValue();
+  assert(/^whsec_[A-Za-z0-9+/]{43}=$/.test(secret), `the secret shown: ${secret}`);
+  const item = dlg.locator("li.webhook");
+  await item.waitFor();
+  eq(await item.locator(".webhook-url").textContent(), url, "the webhook's URL, as text");
+  eq(await dlg.locator("img").count(), 0, "markup in the URL made no element");
+  const listed = await call("alice", "GET", `/api/boards/${board.id}/webhooks`);
+  assert(!JSON.stringify(listed).includes(secret), "the list holds no secret");
+  // A test event: refused at dial time, and logged.
+  await item.getByRole("button", { name: "Send test event" }).click();
+  const entry = item.locator(".webhook-delivery", { hasText: "webhook.test" });
+  await item.getByRole("button", { name: "Hide deliveries" }).waitFor();
+  for (let i = 0; !(await entry.count()) && i < 40; i++) {
+    await sleep(250);
+    if (!(await entry.count())) await item.getByRole("button", { name: "Refresh" }).click();
+  }
+  await entry.first().waitFor();
+  assert((await entry.first().textContent()).includes("address not allowed"), `the logged refusal: ${await entry.first().textContent()}`);
+  await entry.first().getByRole("button", { name: "Redeliver" }).click();
+  await A.waitForFunction(() => [...document.querySelectorAll(".toast")].some((t) => t.textContent.includes("Redelivery queued")));
+  await shot(A, "webhooks");
+  // A new secret, shown once in place of the first.
+  await item.getByRole("button", { name: "New secret" }).click();
+  await A.locator("dialog.modal", { hasText: "Replace the secret?" }).getByRole("button", { name: "Replace" }).click();
+  await A.waitForFunction((old) => { const f = document.querySelector(".webhook-secret-value"); return f && f.value !== old; }, secret);
+  assert(/^whsec_/.test(await dlg.getByLabel("Signing secret").inputValue()), "the new secret");
+  // Off, then deleted.
+  await item.getByRole("checkbox").uncheck();
+  await item.locator(".webhook-status", { hasText: "turned off by an owner" }).waitFor();
+  await item.getByRole("button", { name: "Delete" }).click();
+  await A.locator("dialog.modal", { hasText: "Delete webhook?" }).getByRole("button", { name: "Delete" }).click();
+  await dlg.locator(".webhook-list").getByText("No webhooks yet.").waitFor();
+  await dlg.getByRole("button", { name: "Done" }).click();
+  // An editor has no webhooks to manage.
+  const B = await open("B(bob@1)", "bob", I1);
+  await gotoBoard(B, board.id);
+  await B.getByRole("button", { name: "Board actions" }).click();
+  assert(await B.getByRole("menuitem", { name: "Webhooks" }).isDisabled(), "the Webhooks item is disabled for an editor");
+  const res = await fetch(`${I1}/api/boards/${board.id}/webhooks`, { headers: { Authorization: `Bearer ${U.bob.session}` } });
+  eq(res.status, 403, "an editor listing webhooks");
+  void cols;
 };
 
 

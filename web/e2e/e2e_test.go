@@ -30,6 +30,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // scenarios are the browser scenarios of browser.mjs, run in this order.
 var scenarios = []string{
 	"auth",
+	"account",
 	"live",
 	"reconnect",
 	"xss",
@@ -39,7 +40,10 @@ var scenarios = []string{
 	"conflict",
 	"rollback",
 	"large",
+	"webhooks",
+	"cardthings",
 	"screenshots",
+	"guide",
 }
 
 // TestBrowser runs every browser scenario against two server instances on
@@ -220,11 +224,15 @@ func buildServer(t *testing.T, root, dir string) string {
 	return bin
 }
 
+// The NATS cluster of the browser tests requires this user, as a deployed
+// one does.
+const e2eNATSUser, e2eNATSPassword = "corkboard", "e2e-bus-password"
+
 // natsCluster starts n in-process NATS servers routed into one cluster and
 // returns their client URLs.
 func natsCluster(t *testing.T, n int) []string {
 	t.Helper()
-	nodes, err := natsbus.StartCluster("corkboard-e2e", n)
+	nodes, err := natsbus.StartClusterWith("corkboard-e2e", n, natsbus.ServerOptions{User: e2eNATSUser, Password: e2eNATSPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +310,7 @@ func (c *cluster) start(s *server) error {
 	}
 	cmd := exec.Command(c.bin)
 	cmd.Env = append(filteredEnv(),
-		"DATABASE_URL="+c.dbURL, "NATS_URL="+s.nats, "ADDR=127.0.0.1:"+strconv.Itoa(s.port),
+		"DATABASE_URL="+c.dbURL, "NATS_URL="+s.nats, "NATS_USER="+e2eNATSUser, "NATS_PASSWORD="+e2eNATSPassword, "ADDR=127.0.0.1:"+strconv.Itoa(s.port),
 		"ADMIN_ADDR=127.0.0.1:"+strconv.Itoa(s.adminPort), "MIGRATE=false", "HEAD_CHECK_INTERVAL=500ms", "LOG_LEVEL=warn", "SHUTDOWN_TIMEOUT=5s")
 	w := lockedWriter{&s.mu, &s.log}
 	cmd.Stdout, cmd.Stderr = w, w
@@ -433,7 +441,7 @@ func filteredEnv() []string {
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "DATABASE_URL", "NATS_URL", "ADDR", "ADMIN_ADDR", "MIGRATE", "LOCAL_POSTGRES", "HEAD_CHECK_INTERVAL", "LOG_LEVEL", "SHUTDOWN_TIMEOUT":
+		case "DATABASE_URL", "NATS_URL", "NATS_USER", "NATS_PASSWORD", "ADDR", "ADMIN_ADDR", "MIGRATE", "LOCAL_POSTGRES", "HEAD_CHECK_INTERVAL", "LOG_LEVEL", "SHUTDOWN_TIMEOUT":
 			continue
 		}
 		env = append(env, kv)

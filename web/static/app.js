@@ -1,10 +1,11 @@
 // Corkboard's page: a small router over the log-in page, the list of
-// boards and the live board. Plain ES modules, no build step.
+// boards, the live board and the account page. Plain ES modules, no build step.
 
 import { api } from "./js/api.js";
 import { h, clear } from "./js/dom.js";
 import { renderAuth, renderBoards } from "./js/pages.js";
 import { BoardPage } from "./js/board.js";
+import { renderAccount } from "./js/account.js";
 import { toast, closeMenu } from "./js/ui.js";
 
 const root = document.getElementById("app");
@@ -66,6 +67,10 @@ async function route() {
     const page = new BoardPage(root, m[1], ctx);
     current = page;
     page.start();
+    return;
+  }
+  if (path === "/account") {
+    current = renderAccount(root, ctx);
     return;
   }
   if (path !== "/") history.replaceState({}, "", "/");

@@ -24,7 +24,7 @@ export function newOpId() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // request sends one API call. Options: body (JSON), ifMatch (a version
-// number), opId. Unsafe requests carry an Idempotency-Key and are retried
+// number), opId, raw (a body sent as it is, as JSON). Unsafe requests carry an Idempotency-Key and are retried
 // up to twice after a network failure. It resolves to {status, data, etag}
 // and rejects with ApiError (the server said no) or a TypeError-based
 // ApiError with status 0 (the server could not be reached).
@@ -46,6 +46,9 @@ async function send(method, path, opts) {
   if (opts.body !== undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(opts.body);
+  } else if (opts.raw !== undefined) {
+    headers["Content-Type"] = "application/json"; // the server says what is wrong with it
+    body = opts.raw;
   }
   if (opts.ifMatch) headers["If-Match"] = `"${opts.ifMatch}"`;
   const unsafe = method !== "GET" && method !== "HEAD";
@@ -88,6 +91,12 @@ export const api = {
   signup: (username, password) => request("POST", "/api/auth/signup", { body: { username, password } }),
   login: (username, password) => request("POST", "/api/auth/login", { body: { username, password } }),
   logout: () => request("POST", "/api/auth/logout"),
+  changePassword: (current_password, new_password) => request("POST", "/api/auth/password", { body: { current_password, new_password } }),
+  sessions: () => request("GET", "/api/auth/sessions"),
+  endSession: (id) => request("DELETE", `/api/auth/sessions/${encodeURIComponent(id)}`),
+  tokens: () => request("GET", "/api/auth/tokens"),
+  createToken: (name, expires_in) => request("POST", "/api/auth/tokens", { body: expires_in ? { name, expires_in } : { name } }),
+  revokeToken: (id) => request("DELETE", `/api/auth/tokens/${encodeURIComponent(id)}`),
 
   boards: () => request("GET", "/api/boards"),
   createBoard: (name, opId) => request("POST", "/api/boards", { body: { name }, opId }),
@@ -111,6 +120,23 @@ export const api = {
   moveCard: (b, c, body, opId) => request("POST", `/api/boards/${b}/cards/${c}/move`, { body, opId }),
   archiveCard: (b, c, archived, opId) => request("POST", `/api/boards/${b}/cards/${c}/${archived ? "archive" : "unarchive"}`, { opId }),
   deleteCard: (b, c, opId) => request("DELETE", `/api/boards/${b}/cards/${c}`, { opId }),
+
+  comments: (b, c) => request("GET", `/api/boards/${b}/cards/${c}/comments`),
+  createComment: (b, c, text, opId) => request("POST", `/api/boards/${b}/cards/${c}/comments`, { body: { text }, opId }),
+  updateComment: (b, c, k, text, opId, ifMatch) => request("PATCH", `/api/boards/${b}/cards/${c}/comments/${k}`, { body: { text }, opId, ifMatch }),
+  deleteComment: (b, c, k, opId) => request("DELETE", `/api/boards/${b}/cards/${c}/comments/${k}`, { opId }),
+
+  checklists: (b, c) => request("GET", `/api/boards/${b}/cards/${c}/checklists`),
+  createChecklist: (b, c, name, opId) => request("POST", `/api/boards/${b}/cards/${c}/checklists`, { body: { name }, opId }),
+  renameChecklist: (b, c, l, name, opId) => request("PATCH", `/api/boards/${b}/cards/${c}/checklists/${l}`, { body: { name }, opId }),
+  deleteChecklist: (b, c, l, opId) => request("DELETE", `/api/boards/${b}/cards/${c}/checklists/${l}`, { opId }),
+  createItem: (b, c, l, body, opId) => request("POST", `/api/boards/${b}/cards/${c}/checklists/${l}/items`, { body, opId }),
+  updateItem: (b, c, l, i, patch, opId) => request("PATCH", `/api/boards/${b}/cards/${c}/checklists/${l}/items/${i}`, { body: patch, opId }),
+  moveItem: (b, c, l, i, body, opId) => request("POST", `/api/boards/${b}/cards/${c}/checklists/${l}/items/${i}/move`, { body, opId }),
+  deleteItem: (b, c, l, i, opId) => request("DELETE", `/api/boards/${b}/cards/${c}/checklists/${l}/items/${i}`, { opId }),
+
+  exportBoard: (b) => request("GET", `/api/boards/${b}/export`),
+  importBoard: (text, opId) => request("POST", "/api/boards/import", { raw: text, opId }),
 
   addMember: (b, username, role, opId) => request("POST", `/api/boards/${b}/members`, { body: { username, role }, opId }),
   updateMember: (b, u, role, opId) => request("PATCH", `/api/boards/${b}/members/${encodeURIComponent(u)}`, { body: { role }, opId }),

@@ -15,6 +15,7 @@ import { toast, announce, confirmDialog, modal, showMenu, closeMenu, fmtDate, du
 import { topbar } from "./pages.js";
 import { CardDialog } from "./card-dialog.js";
 import { MembersDialog } from "./members.js";
+import { WebhooksDialog } from "./webhooks.js";
 import { DragController } from "./drag.js";
 
 // Sorted insertion helpers over arrays of {id, rank}.
@@ -180,6 +181,7 @@ export class BoardPage {
       return;
     }
     const { change } = this.model.apply(e);
+    if (this.dialog) this.dialog.onEvent(e);
     if (change.boardDeleted) {
       this.showGone(e.actor === this.ctx.me.id ? "You deleted this board." : "This board was deleted by its owner.");
       return;
@@ -265,7 +267,9 @@ export class BoardPage {
     return [
       { label: "Rename board", icon: "edit", disabled: !this.canEdit(), action: () => this.renameBoard() },
       { label: "Members", icon: "users", action: () => this.openMembers() },
+      { label: "Webhooks", icon: "right", disabled: !owner, action: () => this.openWebhooks() },
       { label: `Archived cards (${archived})`, icon: "archive", action: () => this.openArchived() },
+      { label: "Export board", icon: "download", action: () => this.exportBoard() },
       "-",
       { label: "Delete board", icon: "trash", danger: true, disabled: !owner, action: () => this.deleteBoard() },
     ];
@@ -511,7 +515,7 @@ export class BoardPage {
     const colName = (this.model.column(c.column_id) || {}).name || "";
     entry.el.setAttribute("aria-label", `${c.title}${c.done ? ", done" : ""}${colName ? ", in " + colName : ""}`);
     // Meta row: rebuilt only when what it shows changed.
-    const sig = JSON.stringify([c.labels, c.due, c.done, c.assignees, !!c.description]);
+    const sig = JSON.stringify([c.labels, c.due, c.done, c.assignees, !!c.description, c.comment_count, c.checklist_done, c.checklist_total]);
     if (sig === entry.sig) return;
     entry.sig = sig;
     const parts = [];
@@ -521,6 +525,15 @@ export class BoardPage {
       parts.push(h("span", { class: `due ${st}`, title: `Due ${c.due}` }, icon("calendar"), h("span", { text: fmtDate(c.due) })));
     }
     if (c.description) parts.push(h("span", { class: "has-desc", title: "Has a description" }, icon("text")));
+    if (c.checklist_total) {
+      const all = c.checklist_done === c.checklist_total;
+      parts.push(h("span", { class: `badge-count checklist-count${all ? " is-complete" : ""}`, title: `Checklist items: ${c.checklist_done} of ${c.checklist_total} done` },
+        icon("checklist"), h("span", { text: `${c.checklist_done}/${c.checklist_total}` })));
+    }
+    if (c.comment_count) {
+      parts.push(h("span", { class: "badge-count comment-count", title: `${c.comment_count} comment${c.comment_count === 1 ? "" : "s"}` },
+        icon("comment"), h("span", { text: String(c.comment_count) })));
+    }
     if ((c.assignees || []).length) {
       parts.push(h("span", { class: "assignees" }, c.assignees.slice(0, 3).map((u) => avatar(this.model.memberName(u), "avatar-xs"))));
     }
@@ -656,9 +669,30 @@ export class BoardPage {
     });
   }
 
+  // exportBoard downloads the board with everything on it as JSON (an
+  // import of that file makes a copy).
+  async exportBoard() {
+    try {
+      const res = await api.exportBoard(this.boardId);
+      const blob = new Blob([JSON.stringify(res.data, null, 2)], { type: "application/json" });
+      const url = URL.createObjectURL(blob);
+      const a = h("a", { href: url, download: `board-${this.boardId}.json`, hidden: true });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      announce("Board exported");
+    } catch (ex) { toast(describe(ex), "error", "Could not export the board"); }
+  }
+
   openMembers() {
     if (this.membersDialog) return;
     this.membersDialog = new MembersDialog(this, () => { this.membersDialog = null; });
+  }
+
+  openWebhooks() {
+    if (this.webhooksDialog) return;
+    this.webhooksDialog = new WebhooksDialog(this, () => { this.webhooksDialog = null; });
   }
 
   openArchived() {

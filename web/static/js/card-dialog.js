@@ -1,5 +1,5 @@
-// The card's detail view: title, description, labels, due date, assignees,
-// done, moving, archiving and deleting. It follows the card live: fields the
+// The card's detail view: title, description, checklists, comments,
+// labels, due date, assignees, done, moving, archiving and deleting. It follows the card live: fields the
 // person is not editing show the latest state; fields they are editing keep
 // what they typed. The description is saved with If-Match on the version it
 // was read at, and a 412 shows both versions to choose from: nothing is ever
@@ -8,6 +8,7 @@
 import { h, icon, avatar, hue } from "./dom.js";
 import { describe } from "./api.js";
 import { toast, announce } from "./ui.js";
+import { CommentsSection, ChecklistsSection } from "./card-things.js";
 
 export class CardDialog {
   constructor(page, id, onClose) {
@@ -53,6 +54,8 @@ export class CardDialog {
       h("button", { type: "button", class: "btn btn-ghost btn-sm", text: "Cancel", on: { click: () => this.discardDescription() } }),
       h("span", { class: "hint", text: "Ctrl+Enter to save" }));
     this.conflict = h("div", { class: "conflict", role: "alert", hidden: true });
+    this.checklists = new ChecklistsSection(this.page, this.id);
+    this.comments = new CommentsSection(this.page, this.id);
 
     this.done = h("input", { type: "checkbox", id: "cd-done", disabled: ro });
     this.done.addEventListener("change", () => this.page.patchCard(this.id, { done: this.done.checked }, this.done.checked ? "Marked done" : "Marked not done"));
@@ -83,7 +86,8 @@ export class CardDialog {
       this.where,
       h("div", { class: "cd-grid" },
         h("section", { class: "cd-main" },
-          h("h3", { class: "cd-label", text: "Description" }), this.desc, this.descNote, this.descActions, this.conflict),
+          h("h3", { class: "cd-label", text: "Description" }), this.desc, this.descNote, this.descActions, this.conflict,
+          this.checklists.el, this.comments.el),
         h("aside", { class: "cd-side" },
           h("h3", { class: "cd-label", text: "Labels" }), this.labels, this.labelIn,
           h("label", { class: "cd-label", for: "cd-due", text: "Due date" }), this.due,
@@ -117,10 +121,19 @@ export class CardDialog {
     el.style.height = `${el.scrollHeight}px`;
   }
 
+  // onEvent follows the board's events for the card's comments and
+  // checklists, which the board's model does not hold.
+  onEvent(e) {
+    if (this.closed) return;
+    this.checklists.onEvent(e);
+    this.comments.onEvent(e);
+  }
+
   // update follows a change of the board.
   update(change) {
     if (this.closed) return;
     if (change.cards.has(this.id) || change.columns.size || change.members || change.reset) this.fill(false);
+    if (change.reset && !this.closed) { this.checklists.reload(); this.comments.reload(); }
   }
 
   fill(first) {

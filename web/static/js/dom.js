@@ -56,6 +56,10 @@ const ICONS = {
   edit: "M4 20h4L19 9l-4-4L4 16zM14 6l4 4",
   board: "M4 4h5v16H4zM10 4h5v10h-5zM16 4h4v7h-4z",
   text: "M4 6h16M4 12h16M4 18h10",
+  comment: "M4 5h16v11H9l-5 4z",
+  checklist: "M4 7l2 2 3-3M4 15l2 2 3-3M12 8h8M12 16h8",
+  download: "M12 4v11M7 10l5 5 5-5M5 20h14",
+  upload: "M12 20V9M7 14l5-5 5 5M5 4h14",
 };
 
 export function icon(name, cls = "icon") {

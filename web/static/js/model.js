@@ -101,6 +101,38 @@ export class BoardModel {
         this.cards.delete(d.id);
         change.cards.add(d.id);
         break;
+      case "cards.respaced":
+      case "columns.respaced": {
+        // Fresh ranks for every card of a column (every column of the
+        // board), in the same order; nothing else changes.
+        const items = e.kind === "cards.respaced" ? this.cards : this.columns;
+        const touched = e.kind === "cards.respaced" ? change.cards : change.columns;
+        for (const r of d.ranks || []) {
+          const x = items.get(r.id);
+          if (x) { items.set(r.id, { ...x, rank: r.rank }); touched.add(r.id); }
+        }
+        break;
+      }
+      case "comment.created":
+      case "comment.updated":
+      case "comment.deleted":
+      case "checklist.created":
+      case "checklist.updated":
+      case "checklist.deleted":
+      case "checklist_item.created":
+      case "checklist_item.updated":
+      case "checklist_item.moved":
+      case "checklist_item.deleted": {
+        // The snapshot holds a card's counts, not its comments and
+        // checklists: an open card dialog follows those itself.
+        const n = d.card || {};
+        const c = this.cards.get(n.id);
+        if (c) {
+          this.cards.set(n.id, { ...c, comment_count: n.comment_count, checklist_done: n.checklist_done, checklist_total: n.checklist_total });
+          change.cards.add(n.id);
+        }
+        break;
+      }
       case "member.added":
       case "member.updated":
         this.members.set(d.user_id, d);

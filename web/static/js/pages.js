@@ -11,6 +11,7 @@ export function topbar(ctx, middle = [], right = []) {
     { label: `Signed in as ${ctx.me.username}`, disabled: true },
     "-",
     { label: "Your boards", icon: "board", action: () => ctx.navigate("/") },
+    { label: "Account", icon: "users", action: () => ctx.navigate("/account") },
     { label: "Log out", icon: "back", action: () => ctx.logout() },
   ], "Account"));
   return h("header", { class: "topbar" },
@@ -84,6 +85,27 @@ export function renderBoards(root, ctx) {
     } catch (ex) { toast(describe(ex), "error", "Could not create the board"); }
   });
 
+  // Import: a Corkboard export or a Trello board export (JSON), read in the
+  // browser and sent as it is; the server checks it and names any problem.
+  const fileIn = h("input", { type: "file", accept: "application/json,.json", class: "sr-only", id: "import-file", tabindex: "-1",
+    "aria-label": "Board file to import" });
+  const importBtn = h("button", { type: "button", class: "btn btn-ghost" }, icon("upload"), h("span", { text: "Import board" }));
+  importBtn.title = "Import a Corkboard export or a Trello board export (JSON)";
+  importBtn.addEventListener("click", () => fileIn.click());
+  fileIn.addEventListener("change", async () => {
+    const f = fileIn.files && fileIn.files[0];
+    fileIn.value = "";
+    if (!f) return;
+    if (f.size > 32 * 1024 * 1024) { toast("The file is over 32 MiB.", "error", "Could not import the board"); return; }
+    importBtn.disabled = true;
+    try {
+      const res = await api.importBoard(await f.text(), newOpId());
+      toast(`Imported “${res.data.name}”`);
+      ctx.navigate(`/boards/${res.data.id}`);
+    } catch (ex) { toast(describe(ex), "error", "Could not import the board"); }
+    finally { importBtn.disabled = false; }
+  });
+
   function tile(b) {
     const name = h("span", { class: "tile-name", text: b.name });
     const link = h("a", { href: `/boards/${b.id}`, "data-nav": "", class: "tile-link" },
@@ -141,7 +163,7 @@ export function renderBoards(root, ctx) {
     topbar(ctx),
     h("main", { class: "boards-page" },
       h("div", { class: "page-head" }, h("div", {}, h("h1", { text: "Your boards" }),
-        h("p", { class: "muted", text: "Boards you own or were invited to." })), create),
+        h("p", { class: "muted", text: "Boards you own or were invited to." })), h("div", { class: "row wrap" }, create, importBtn, fileIn)),
       status, grid)));
   document.title = "Boards · Corkboard";
 

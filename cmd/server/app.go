@@ -173,7 +173,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	a.webhooks.Start()
 	go watchBus(janitorCtx, a.bus, a.hub, a.ws, cfg.HeadIntervalDegraded, a.metrics, log)
 	a.closeOnce = sync.OnceValue(a.close)
-	log.Info("serving", "addr", a.ln.Addr().String())
+	log.Info("serving", "addr", a.ln.Addr().String(), "version", a.health.Version().String())
 	return a, nil
 }
 

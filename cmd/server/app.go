@@ -114,6 +114,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		authOpts.Limits.Address = ratelimit.Limit{Burst: 1 << 20, Every: time.Millisecond}
 		apiOpts.RateBurst, apiOpts.Rate = 1<<20, 1e6
 	}
+	if cfg.hooks.requestRate > 0 {
+		apiOpts.Rate = cfg.hooks.requestRate
+	}
 	apiOpts.Accounts = auth.New(authOpts)
 	api := httpapi.New(apiOpts)
 	a.ws = ws.New(ws.Options{Hub: a.hub, Logger: log, OriginPatterns: originHosts(cfg.TrustedOrigins),
@@ -177,7 +180,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	a.webhooks.Start()
 	go watchBus(janitorCtx, a.bus, a.hub, a.ws, cfg.HeadIntervalDegraded, a.metrics, log)
 	a.closeOnce = sync.OnceValue(a.close)
-	log.Info("serving", "addr", a.ln.Addr().String())
+	log.Info("serving", "addr", a.ln.Addr().String(), "version", a.health.Version().String())
 	return a, nil
 }
 

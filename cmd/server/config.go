@@ -238,10 +238,12 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 
 func usage(out io.Writer, name string) {
 	fmt.Fprintf(out, "Usage: %s [serve|migrate] [flags]\n", name)
-	fmt.Fprintf(out, "       %s healthcheck [-addr host:port] [-ready] [-timeout 3s]\n\n", name)
+	fmt.Fprintf(out, "       %s healthcheck [-addr host:port] [-ready] [-timeout 3s]\n", name)
+	fmt.Fprintf(out, "       %s -version\n\n", name)
 	fmt.Fprintf(out, "  serve        start the server (the default)\n")
 	fmt.Fprintf(out, "  migrate      apply database migrations and exit\n")
-	fmt.Fprintf(out, "  healthcheck  GET /healthz (-ready: /readyz) of a running server; exit 0 when it answers 200\n\n")
+	fmt.Fprintf(out, "  healthcheck  GET /healthz (-ready: /readyz) of a running server; exit 0 when it answers 200\n")
+	fmt.Fprintf(out, "  -version     print the version, commit and commit time this binary was built from, and exit\n\n")
 	fmt.Fprintf(out, "Every flag can also be set by its environment variable; the flag wins.\n\n")
 	for _, s := range settings {
 		def := s.def

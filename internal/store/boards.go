@@ -22,31 +22,50 @@ func scanBoard(row pgx.Row, extra ...any) (board.Board, error) {
 	return b, err
 }
 
+// beginNewBoard begins the transaction of a call that creates a board
+// owned by m.Actor (locking its Idempotency-Key, see lockCall) and inserts
+// the board, at seq 1, and its owner. The caller rolls tx back when it does
+// not commit; on an error there is nothing to roll back.
+func (s *Store) beginNewBoard(ctx context.Context, m board.Meta, name, description string) (pgx.Tx, board.Board, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, board.Board{}, fmt.Errorf("begin: %w", err)
+	}
+	b, err := func() (board.Board, error) {
+		if err := lockCall(ctx, tx); err != nil {
+			return board.Board{}, err
+		}
+		b, err := scanBoard(tx.QueryRow(ctx, `
+			INSERT INTO boards AS b (name, description, owner_id, seq) VALUES ($1, $2, $3, 1)
+			RETURNING `+boardCols, name, description, m.Actor))
+		if err != nil {
+			return board.Board{}, fmt.Errorf("insert board: %w", err)
+		}
+		b.Role = board.RoleOwner
+		if _, err := tx.Exec(ctx, `INSERT INTO board_members (board_id, user_id, role) VALUES ($1, $2, 'owner')`,
+			b.ID, m.Actor); err != nil {
+			return board.Board{}, fmt.Errorf("insert owner: %w", err)
+		}
+		return b, nil
+	}()
+	if err != nil {
+		tx.Rollback(ctx) //nolint:errcheck // the error that made it fail is the one to report
+		return nil, board.Board{}, err
+	}
+	return tx, b, nil
+}
+
 // CreateBoard creates a board owned by m.Actor, with its first event
 // (board.created, seq 1).
 func (s *Store) CreateBoard(ctx context.Context, m board.Meta, in board.BoardInput) (board.Board, board.Event, error) {
 	if b, ok, err := replayedCall[board.Board](ctx); ok {
 		return b, board.Event{}, err
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, b, err := s.beginNewBoard(ctx, m, in.Name, in.Description)
 	if err != nil {
-		return board.Board{}, board.Event{}, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	if err := lockCall(ctx, tx); err != nil {
 		return board.Board{}, board.Event{}, err
 	}
-	b, err := scanBoard(tx.QueryRow(ctx, `
-		INSERT INTO boards AS b (name, description, owner_id, seq) VALUES ($1, $2, $3, 1)
-		RETURNING `+boardCols, in.Name, in.Description, m.Actor))
-	if err != nil {
-		return board.Board{}, board.Event{}, fmt.Errorf("insert board: %w", err)
-	}
-	b.Role = board.RoleOwner
-	if _, err := tx.Exec(ctx, `INSERT INTO board_members (board_id, user_id, role) VALUES ($1, $2, 'owner')`,
-		b.ID, m.Actor); err != nil {
-		return board.Board{}, board.Event{}, fmt.Errorf("insert owner: %w", err)
-	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
 	ev, err := appendEvent(ctx, tx, b.ID, 1, board.KindBoardCreated, boardPayload(b), m)
 	if err != nil {
 		return board.Board{}, board.Event{}, err

@@ -51,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	basePort := fs.Int("base-port", 8081, "instance i serves on 127.0.0.1:base-port+i (0: free ports)")
 	adminBase := fs.Int("admin-base-port", 9091, "instance i's admin endpoint (/metrics, pprof) is on 127.0.0.1:admin-base-port+i (0: free ports)")
 	pgPort := fs.Int("pg-port", 54330, "port of the private PostgreSQL (0: a free port)")
+	replica := fs.Bool("replica", true, "start a streaming read replica of the private PostgreSQL (pg_basebackup) and send the instances' snapshot and catch-up reads to it")
+	replicaPort := fs.Int("replica-port", 54331, "port of the replica (0: a free port)")
 	dbURL := fs.String("database-url", "", "use this PostgreSQL instead of starting one")
 	logFormat := fs.String("log-format", "text", "the instances' LOG_FORMAT: text or json")
 	fs.Usage = func() {
@@ -88,7 +90,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	c, err := cluster.Start(ctx, cluster.Options{
 		Server: []string{bin}, ServerEnv: env,
-		Dir: *dir, DatabaseURL: *dbURL, PostgresPort: *pgPort,
+		Dir: *dir, DatabaseURL: *dbURL, PostgresPort: *pgPort, Replica: *replica && *dbURL == "", ReplicaPort: *replicaPort,
 		Instances: *instances, NATSNodes: *natsNodes, NATSPort: *natsPort, NATSClusterPort: *natsClusterPort,
 		HAProxyConfig: *haproxyCfg, Addr: *addr, BasePort: *basePort, AdminBasePort: *adminBase,
 		Output: stdout, Logger: log,
@@ -97,6 +99,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "\ncorkboard cluster ready in %s: %s\n", time.Since(start).Round(time.Millisecond), c.URL())
+	if u := c.ReplicaURL(); u != "" {
+		fmt.Fprintf(stdout, "  DATABASE_REPLICA_URL=%s\n", u)
+	}
 	for _, in := range c.Instances() {
 		fmt.Fprintf(stdout, "  %s  http://%s  admin http://%s/metrics\n", in.Name, in.Addr, in.AdminAddr)
 	}

@@ -47,6 +47,12 @@ type Options struct {
 	// DatabaseURL, when set, is used instead of starting PostgreSQL.
 	DatabaseURL  string
 	PostgresPort int // 0: any free port
+	// Replica, with the private PostgreSQL (not with DatabaseURL), starts a
+	// streaming read replica of it (pg_basebackup, Dir/pg-replica) and
+	// gives every instance DATABASE_REPLICA_URL; ReplicaPort is its port
+	// (0: any free port).
+	Replica     bool
+	ReplicaPort int
 
 	Instances int // server instances; 0: 3
 	NATSNodes int // NATS nodes (more than one: routed into a cluster); 0: 3
@@ -82,6 +88,8 @@ type Cluster struct {
 	// natsUser and natsPassword are required by the NATS nodes.
 	natsUser, natsPassword string
 	pg                     *pglocal.Server
+	replica                *pglocal.Server // with Options.Replica
+	replicaURL             string
 	nats                   []*natsbus.Server
 	instances              []*Instance
 	lb                     *HAProxy
@@ -235,8 +243,22 @@ func (c *Cluster) startPostgres(ctx context.Context) error {
 		return fmt.Errorf("cluster: %w", err)
 	}
 	c.dbURL = pg.URL("corkboard")
+	if !c.o.Replica {
+		return nil
+	}
+	c.log.Info("starting a streaming replica", "dir", dir+"-replica")
+	c.replica, err = pg.StartReplica(ctx, pglocal.Options{Dir: dir + "-replica", Port: c.o.ReplicaPort,
+		Log: c.out.named("replica")})
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	c.replicaURL = c.replica.URL("corkboard")
 	return nil
 }
+
+// ReplicaURL is the DATABASE_REPLICA_URL the instances get; "" without a
+// replica.
+func (c *Cluster) ReplicaURL() string { return c.replicaURL }
 
 // startNATS starts the NATS nodes in this process: one alone, or several
 // routed into one cluster.
@@ -287,6 +309,9 @@ func (c *Cluster) startNATS() error {
 // env is an instance's environment.
 func (c *Cluster) env(in *Instance) []string {
 	env := os.Environ()
+	if c.replicaURL != "" {
+		env = append(env, "DATABASE_REPLICA_URL="+c.replicaURL)
+	}
 	env = append(env, "DATABASE_URL="+c.dbURL, "NATS_URL="+c.natsURL, "MIGRATE=false",
 		"NATS_USER="+c.natsUser, "NATS_PASSWORD="+c.natsPassword,
 		"TRUSTED_PROXIES=127.0.0.1/32", "LOCAL_POSTGRES=")
@@ -428,7 +453,7 @@ func (c *Cluster) RollingRestart(ctx context.Context) error {
 }
 
 // Stop stops everything in the reverse order of start: HAProxy, the
-// instances (SIGTERM, at once), NATS, PostgreSQL. It returns what did not
+// instances (SIGTERM, at once), NATS, the replica, PostgreSQL. It returns what did not
 // stop cleanly.
 func (c *Cluster) Stop() error {
 	var errs []error
@@ -453,6 +478,9 @@ func (c *Cluster) Stop() error {
 	wg.Wait()
 	for _, s := range c.nats {
 		s.Shutdown()
+	}
+	if c.replica != nil {
+		errs = append(errs, c.replica.Stop())
 	}
 	if c.pg != nil {
 		errs = append(errs, c.pg.Stop())

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // With CLUSTER_TEST_FAKE_SERVER=1 the test binary is a stand-in for the
@@ -43,6 +45,9 @@ func fakeServer() {
 		}
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, addr) })
+	mux.HandleFunc("/replica", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, os.Getenv("DATABASE_REPLICA_URL"))
+	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -175,4 +180,75 @@ func (w *syncWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
+}
+
+// TestPrivatePostgresWithReplica: with Replica, the topology starts its
+// private PostgreSQL and a streaming replica of it, and every instance gets
+// the replica as DATABASE_REPLICA_URL; a table the primary creates is read
+// on the replica, which is in recovery (read-only).
+func TestPrivatePostgresWithReplica(t *testing.T) {
+	dir, err := os.MkdirTemp("", "corkboard-cluster-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755) //nolint:errcheck // the postgres user must traverse it
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	out := &syncWriter{}
+	c, err := Start(ctx, Options{
+		Server: []string{os.Args[0]}, ServerEnv: []string{"CLUSTER_TEST_FAKE_SERVER=1"},
+		Dir: dir, Replica: true, Instances: 2, NATSNodes: 1, Output: out,
+	})
+	if err != nil {
+		t.Fatalf("start (install postgresql): %v\n%s", err, out.String())
+	}
+	defer func() {
+		if err := c.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	}()
+	if c.ReplicaURL() == "" || c.ReplicaURL() == c.DatabaseURL() {
+		t.Fatalf("replica URL %q (primary %q)", c.ReplicaURL(), c.DatabaseURL())
+	}
+	for _, in := range c.Instances() {
+		resp, err := http.Get("http://" + in.Addr + "/replica")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != c.ReplicaURL() {
+			t.Errorf("%s has DATABASE_REPLICA_URL %q, want %q", in.Name, body, c.ReplicaURL())
+		}
+	}
+	primary, err := pgx.Connect(ctx, c.DatabaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer primary.Close(ctx)
+	if _, err := primary.Exec(ctx, `CREATE TABLE replicated (n int); INSERT INTO replicated VALUES (7)`); err != nil {
+		t.Fatal(err)
+	}
+	replica, err := pgx.Connect(ctx, c.ReplicaURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer replica.Close(ctx)
+	var inRecovery bool
+	if err := replica.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&inRecovery); err != nil || !inRecovery {
+		t.Fatalf("the replica is not in recovery (%v)", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		err := replica.QueryRow(ctx, `SELECT n FROM replicated`).Scan(&n)
+		if err == nil && n == 7 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the primary's table never reached the replica: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -38,8 +38,13 @@ func (h *Hub) subscribe(ctx context.Context, c *Client, boardID string, since *i
 		h.release(bs, c)
 		return err
 	case since != nil && *since > head:
+		// Past the board's head: the client saw events this log no longer
+		// has (a database restored from a backup). Its copy is not the
+		// log's: it reloads, never waits for seqs that will mean something
+		// else.
 		h.release(bs, c)
-		return board.FieldError(board.EInvalid, "since", "is %d, but the board is at %d", *since, head)
+		h.resync(c, boardID, ResyncSinceExpired)
+		return nil
 	case len(events) > h.o.MaxCatchUp:
 		h.release(bs, c)
 		h.resync(c, boardID, ResyncTooFarBehind)

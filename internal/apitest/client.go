@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -52,6 +53,9 @@ func (r Response) Session() string {
 type Cred struct {
 	Cookie string
 	Bearer string
+	// Header is more headers as name/value pairs: an identity header for an
+	// API whose tests replace authentication, say.
+	Header []string
 }
 
 // Apply sets the credential's headers.
@@ -61,6 +65,9 @@ func (c Cred) Apply(h http.Header) {
 	}
 	if c.Bearer != "" {
 		h.Set("Authorization", "Bearer "+c.Bearer)
+	}
+	for i := 0; i+1 < len(c.Header); i += 2 {
+		h.Set(c.Header[i], c.Header[i+1])
 	}
 }
 
@@ -72,6 +79,8 @@ func (c Cred) String() string {
 		return "Bearer API token"
 	case c.Bearer != "":
 		return "Bearer session"
+	case len(c.Header) > 0:
+		return fmt.Sprint(c.Header)
 	}
 	return "no credentials"
 }
@@ -254,4 +263,23 @@ func MustProblem(t testing.TB, r Response, status int, code string) Problem {
 		t.FailNow()
 	}
 	return p
+}
+
+// Serve runs a request through handler in process, from remoteAddr when
+// not "" (for fuzzing: a panic surfaces in the test). path is the request
+// URI; see NewRequest for body and hdr.
+func Serve(handler http.Handler, remoteAddr string, c Cred, method, path string, body any, hdr ...string) Response {
+	req, err := NewRequest(method, path, c, body, hdr...)
+	if err != nil {
+		panic(err)
+	}
+	if req.Body == nil {
+		req.Body = http.NoBody // as a server passes it
+	}
+	if remoteAddr != "" {
+		req.RemoteAddr = remoteAddr
+	}
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	return Response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 }

@@ -7,11 +7,31 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // DB is the database a test reads directly (a *pgxpool.Pool).
 type DB interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// Count runs a count(*) query.
+func Count(t testing.TB, db DB, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// Exec runs a statement.
+func Exec(t testing.TB, db DB, sql string, args ...any) {
+	t.Helper()
+	if _, err := db.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
 }
 
 // Fingerprint digests the state a refused request must not change: boards
@@ -92,4 +112,10 @@ func (f *Frozen) Check(t testing.TB, what string) {
 			t.Errorf("%s: board %s snapshot changed:\n was %s\n now %s", what, id, f.snaps[id], r.Body)
 		}
 	}
+}
+
+// Forget stops checking a board (one the test changed on purpose).
+func (f *Frozen) Forget(boardID string) {
+	delete(f.seqs, boardID)
+	delete(f.snaps, boardID)
 }

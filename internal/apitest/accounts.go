@@ -49,7 +49,7 @@ func authRequest(ctx context.Context, hc *http.Client, base, path string, status
 	if hc != nil {
 		c.Transport = hc.Transport
 	}
-	r, err := c.sendContext(ctx, http.MethodPost, path, map[string]string{"username": username, "password": password})
+	r, err := c.SendContext(ctx, http.MethodPost, path, map[string]string{"username": username, "password": password})
 	if err != nil {
 		return a, fmt.Errorf("%s: %w", path, err)
 	}

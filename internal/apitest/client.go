@@ -150,10 +150,11 @@ func (c *Client) As(cred Cred) *Client {
 // Send makes a request (see NewRequest for body and hdr) and reads the
 // answer; safe from any goroutine.
 func (c *Client) Send(method, path string, body any, hdr ...string) (Response, error) {
-	return c.sendContext(context.Background(), method, path, body, hdr...)
+	return c.SendContext(context.Background(), method, path, body, hdr...)
 }
 
-func (c *Client) sendContext(ctx context.Context, method, path string, body any, hdr ...string) (Response, error) {
+// SendContext is Send with a context for the request.
+func (c *Client) SendContext(ctx context.Context, method, path string, body any, hdr ...string) (Response, error) {
 	req, err := NewRequest(method, c.Base+path, c.Cred, body, hdr...)
 	if err != nil {
 		return Response{}, err

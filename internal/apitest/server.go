@@ -55,8 +55,14 @@ type Server struct {
 // test ends.
 func OpenStore(t testing.TB) *store.Store {
 	t.Helper()
-	url := pgtest.NewDatabase(t, "store", store.Migrate)
-	st, err := store.Open(context.Background(), url, store.Options{MaxConns: 8})
+	return OpenStoreAt(t, pgtest.NewDatabase(t, "store", store.Migrate), store.Options{MaxConns: 8})
+}
+
+// OpenStoreAt opens the store on the database at url with options o,
+// closed when the test ends.
+func OpenStoreAt(t testing.TB, url string, o store.Options) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), url, o)
 	if err != nil {
 		t.Fatal(err)
 	}

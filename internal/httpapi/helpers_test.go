@@ -33,7 +33,12 @@ type env struct {
 // API's options (the store is already set).
 func newEnv(t testing.TB, opts ...func(*httpapi.Options)) *env {
 	t.Helper()
-	st := apitest.OpenStore(t)
+	return serveAPI(t, apitest.OpenStore(t), opts...)
+}
+
+// serveAPI starts the API on st.
+func serveAPI(t testing.TB, st *store.Store, opts ...func(*httpapi.Options)) *env {
+	t.Helper()
 	o := httpapi.Options{Store: st, Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
 		Identify: headerIdentity, RateBurst: 1 << 30, Rate: 1e9}
 	for _, f := range opts {

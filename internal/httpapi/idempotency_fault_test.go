@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,11 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/board"
-	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
 )
@@ -31,17 +27,7 @@ func envOn(t *testing.T, url string, o store.Options) *env {
 	if o.MaxConns == 0 {
 		o.MaxConns = 4
 	}
-	st, err := store.Open(context.Background(), url, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	r := chi.NewRouter()
-	r.Mount("/api", httpapi.New(httpapi.Options{Store: st, Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
-		Identify: headerIdentity, RateBurst: 1 << 30, Rate: 1e9}).Routes())
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	return &env{t: t, Store: st, Handler: r, HTTP: srv}
+	return serveAPI(t, apitest.OpenStoreAt(t, url, o))
 }
 
 // waitFor polls cond (a SQL boolean) until it holds; 10s at most.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -208,22 +207,7 @@ func (h *heapSampler) Stop() uint64 {
 
 // post sends a JSON POST from any goroutine; no test failure on errors.
 func post(url string, body any, hdr ...string) (apitest.Response, error) {
-	j, _ := json.Marshal(body)
-	req, err := http.NewRequest("POST", url, bytes.NewReader(j))
-	if err != nil {
-		return apitest.Response{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	res, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		return apitest.Response{}, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	return apitest.Response{Status: res.StatusCode, Header: res.Header, Body: b}, err
+	return (&apitest.Client{}).Send("POST", url, body, hdr...)
 }
 
 // The bound on the Go heap while 100 logins with the production argon2id

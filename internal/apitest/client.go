@@ -13,8 +13,8 @@
 package apitest
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"

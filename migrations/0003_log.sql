@@ -15,6 +15,7 @@
 -- event a registered consumer has not read, and remembers the highest
 -- position it deleted, so a reader from before it is told it fell behind.
 
+-- rolling-upgrade: compatible: dropping the foreign key only relaxes; an instance of the release before keeps inserting events as it did, and a board it deletes leaves its events in the log, as this release wants
 ALTER TABLE events DROP CONSTRAINT events_board_id_fkey;
 
 ALTER TABLE events ADD COLUMN position bigint;

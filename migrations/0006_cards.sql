@@ -2,6 +2,7 @@
 -- ordered items. A card keeps their counts itself, updated in the same
 -- transaction as each change, so that a snapshot reads them with the card.
 
+-- rolling-upgrade: compatible: (board_id, id) is unique in every row already, id being the primary key, so no write of the release before is refused
 ALTER TABLE cards
     ADD COLUMN comment_count   integer NOT NULL DEFAULT 0,
     ADD COLUMN checklist_done  integer NOT NULL DEFAULT 0,

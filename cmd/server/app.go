@@ -89,6 +89,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		return nil, err
 	}
 	undo.push(a.store.Close)
+	if a.db.replicaURL != "" {
+		err := a.store.OpenReplica(ctx, a.db.replicaURL, store.ReplicaOptions{MaxConns: maxConns, Timeout: cfg.ReplicaTimeout, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		a.metrics.WatchReplica(a.store.ReplicaStats)
+	}
 	if err := a.startRealtime(ctx); err != nil {
 		return nil, err
 	}
@@ -106,6 +113,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		authOpts.Params = auth.TestParams
 		authOpts.Limits.Address = ratelimit.Limit{Burst: 1 << 20, Every: time.Millisecond}
 		apiOpts.RateBurst, apiOpts.Rate = 1<<20, 1e6
+	}
+	if cfg.hooks.requestRate > 0 {
+		apiOpts.Rate = cfg.hooks.requestRate
 	}
 	apiOpts.Accounts = auth.New(authOpts)
 	api := httpapi.New(apiOpts)
@@ -170,7 +180,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	a.webhooks.Start()
 	go watchBus(janitorCtx, a.bus, a.hub, a.ws, cfg.HeadIntervalDegraded, a.metrics, log)
 	a.closeOnce = sync.OnceValue(a.close)
-	log.Info("serving", "addr", a.ln.Addr().String())
+	log.Info("serving", "addr", a.ln.Addr().String(), "version", a.health.Version().String())
 	return a, nil
 }
 
@@ -297,24 +307,31 @@ func (a *App) warnStuckConsumers(ctx context.Context, cutoff time.Time) {
 }
 
 // database is the PostgreSQL the server uses: the one at DatabaseURL, or a
-// private one it started.
+// private one it started; and the read replica at DatabaseReplicaURL, or a
+// private one it started (LocalReplica).
 type database struct {
-	url   string
-	local *pglocal.Server
+	url          string
+	local        *pglocal.Server
+	replicaURL   string
+	localReplica *pglocal.Server
 }
 
 func (d *database) close() error {
-	if d.local == nil {
-		return nil
+	var err error
+	if d.localReplica != nil {
+		err = d.localReplica.Stop()
 	}
-	return d.local.Stop()
+	if d.local != nil {
+		err = errors.Join(err, d.local.Stop())
+	}
+	return err
 }
 
 const localDatabase = "corkboard"
 
 func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*database, error) {
 	if cfg.DatabaseURL != "" {
-		return &database{url: cfg.DatabaseURL}, nil
+		return &database{url: cfg.DatabaseURL, replicaURL: cfg.DatabaseReplicaURL}, nil
 	}
 	dir, err := filepath.Abs(cfg.LocalPostgres)
 	if err != nil {
@@ -329,7 +346,20 @@ func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*database,
 		srv.Stop() //nolint:errcheck // reporting the first error
 		return nil, err
 	}
-	return &database{url: srv.URL(localDatabase), local: srv}, nil
+	db := &database{url: srv.URL(localDatabase), local: srv, replicaURL: cfg.DatabaseReplicaURL}
+	if cfg.LocalReplica {
+		port := 0
+		if cfg.LocalPostgresPort != 0 {
+			port = cfg.LocalPostgresPort + 1
+		}
+		log.Info("starting a streaming replica of the private PostgreSQL", "dir", dir+"-replica", "port", port)
+		if db.localReplica, err = srv.StartReplica(ctx, pglocal.Options{Dir: dir + "-replica", Port: port, Log: io.Discard}); err != nil {
+			srv.Stop() //nolint:errcheck // reporting the first error
+			return nil, fmt.Errorf("start the private PostgreSQL's replica: %w", err)
+		}
+		db.replicaURL = db.localReplica.URL(localDatabase)
+	}
+	return db, nil
 }
 
 func migrate(ctx context.Context, url string) error {

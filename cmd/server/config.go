@@ -59,6 +59,11 @@ type Config struct {
 	WebhookLogRetention         time.Duration
 	WebhookConcurrency          int
 
+	// A streaming replica of DatabaseURL for snapshots and catch-up reads.
+	DatabaseReplicaURL string
+	LocalReplica       bool // with LocalPostgres: also start a replica of it, in LocalPostgres + "-replica"
+	ReplicaTimeout     time.Duration
+
 	hooks hooks // test hooks; never set from the environment
 }
 
@@ -79,6 +84,12 @@ var settings = []setting{
 		func(c *Config, v string) error { c.LocalPostgres = v; return nil }},
 	{"local-postgres-port", "LOCAL_POSTGRES_PORT", "54329", "port of the private PostgreSQL on 127.0.0.1 (0: any free port)",
 		func(c *Config, v string) (err error) { c.LocalPostgresPort, err = intIn(v, 0, 65535); return }},
+	{"database-replica-url", "DATABASE_REPLICA_URL", "", "PostgreSQL URL of a streaming replica of the database: snapshots and catch-up reads go there (a read it has not replayed far enough for, or made while it is down, goes to the primary); empty: every read goes to the primary",
+		func(c *Config, v string) error { c.DatabaseReplicaURL = v; return nil }},
+	{"local-replica", "LOCAL_REPLICA", "false", "with -local-postgres: also start a streaming replica of the private PostgreSQL (made with pg_basebackup, in the data directory's name + \"-replica\", on the next port) and read from it",
+		func(c *Config, v string) (err error) { c.LocalReplica, err = strconv.ParseBool(v); return }},
+	{"replica-timeout", "REPLICA_TIMEOUT", "1s", "longest a read waits for the replica (connecting included) before the primary answers it; a replica that fails or times out is skipped for a second",
+		func(c *Config, v string) (err error) { c.ReplicaTimeout, err = positiveDuration(v); return }},
 	{"db-max-conns", "DB_MAX_CONNS", "0", "most PostgreSQL connections in the pool (0: max(4, number of CPUs))",
 		func(c *Config, v string) (err error) { c.DBMaxConns, err = intIn(v, 0, 10000); return }},
 	{"db-connect-timeout", "DB_CONNECT_TIMEOUT", "2s", "how long opening a PostgreSQL connection may take; while the database is unreachable, requests answer 503 after at most this",
@@ -216,6 +227,9 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	if c.NATSURL == "" && c.NATSTLS() {
 		errs = append(errs, errors.New("NATS TLS settings need NATS_URL: the in-process server is reached over loopback only"))
 	}
+	if c.LocalReplica && (c.DatabaseURL != "" || c.DatabaseReplicaURL != "") {
+		errs = append(errs, errors.New("-local-replica / LOCAL_REPLICA starts a replica of the private PostgreSQL: it goes with neither DATABASE_URL nor DATABASE_REPLICA_URL"))
+	}
 	if c.DatabaseURL == "" && c.LocalPostgres == "" {
 		errs = append(errs, errors.New("no database: set DATABASE_URL, or -local-postgres DIR to start a private PostgreSQL"))
 	}
@@ -224,10 +238,12 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 
 func usage(out io.Writer, name string) {
 	fmt.Fprintf(out, "Usage: %s [serve|migrate] [flags]\n", name)
-	fmt.Fprintf(out, "       %s healthcheck [-addr host:port] [-ready] [-timeout 3s]\n\n", name)
+	fmt.Fprintf(out, "       %s healthcheck [-addr host:port] [-ready] [-timeout 3s]\n", name)
+	fmt.Fprintf(out, "       %s -version\n\n", name)
 	fmt.Fprintf(out, "  serve        start the server (the default)\n")
 	fmt.Fprintf(out, "  migrate      apply database migrations and exit\n")
-	fmt.Fprintf(out, "  healthcheck  GET /healthz (-ready: /readyz) of a running server; exit 0 when it answers 200\n\n")
+	fmt.Fprintf(out, "  healthcheck  GET /healthz (-ready: /readyz) of a running server; exit 0 when it answers 200\n")
+	fmt.Fprintf(out, "  -version     print the version, commit and commit time this binary was built from, and exit\n\n")
 	fmt.Fprintf(out, "Every flag can also be set by its environment variable; the flag wins.\n\n")
 	for _, s := range settings {
 		def := s.def

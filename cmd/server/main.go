@@ -5,6 +5,7 @@
 //	server [serve] [flags]   start serving (see -h for every setting)
 //	server migrate [flags]   apply database migrations and exit
 //	server healthcheck       exit 0 when the local server answers /healthz
+//	server -version          print the build's version and exit
 package main
 
 import (
@@ -16,6 +17,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/corkboard/corkboard/internal/ops"
 )
 
 func main() {
@@ -34,6 +37,10 @@ func main() {
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) == 1 && (args[0] == "-version" || args[0] == "--version") {
+		fmt.Fprintf(stdout, "corkboard server %s\n", ops.BuildVersion())
+		return nil
 	}
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate") {

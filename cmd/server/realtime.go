@@ -22,6 +22,9 @@ type hooks struct {
 	dropNATS func(subject string) bool
 	// cheapAuth makes password hashing cheap and login throttling lax.
 	cheapAuth bool
+	// requestRate, when set, is the per-caller request budget's refill
+	// rate (per second), for tests that must see a spent budget stay spent.
+	requestRate float64
 }
 
 // startRealtime connects to NATS (starting an in-process server without

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -274,7 +275,12 @@ func (a *API) mutate(w http.ResponseWriter, r *http.Request, status int, locatio
 	if c := idempotentFrom(ctx); c != nil {
 		c.mutation = true
 	}
-	run := func(ctx context.Context) (any, board.Event, error) { return call(ctx, m, ifVersion) }
+	var seq int64 // of the committed event: the Board-Seq header, for ?min_seq=
+	run := func(ctx context.Context) (any, board.Event, error) {
+		result, ev, err := call(ctx, m, ifVersion)
+		seq = ev.Seq
+		return result, ev, err
+	}
 	var result any
 	if a.commit != nil {
 		result, err = a.commit.Run(ctx, run)
@@ -289,6 +295,9 @@ func (a *API) mutate(w http.ResponseWriter, r *http.Request, status int, locatio
 	if err != nil {
 		a.writeError(w, r, err)
 		return
+	}
+	if seq > 0 {
+		resp.Header["Board-Seq"] = strconv.FormatInt(seq, 10)
 	}
 	writeResponse(w, resp)
 }

@@ -66,8 +66,8 @@ func TestCreateAndGet(t *testing.T) {
 		"assignees": []string{"bob"}, "done": true,
 	}, "X-Op-Id", "op-2")
 	c := apitest.Must[board.Card](t, r, http.StatusCreated)
-	if r.Header.Get("Location") != "/api/boards/"+b.ID+"/cards/"+c.ID {
-		t.Errorf("Location %q", r.Header.Get("Location"))
+	if r.Header.Get("Location") != "/api/boards/"+b.ID+"/cards/"+c.ID || r.Header.Get("Board-Seq") != "3" {
+		t.Errorf("Location %q, Board-Seq %q (want 3)", r.Header.Get("Location"), r.Header.Get("Board-Seq"))
 	}
 	g := e.do("GET", "/api/boards/"+b.ID+"/cards/"+c.ID, alice, nil)
 	got := apitest.Must[board.Card](t, g, http.StatusOK)
@@ -79,9 +79,14 @@ func TestCreateAndGet(t *testing.T) {
 	if ev.Kind != board.KindCardCreated || ev.OpID != "op-2" || ev.Actor != alice || ev.Seq != 3 {
 		t.Errorf("event %+v", ev)
 	}
-	s := e.do("GET", "/api/boards/"+b.ID, alice, nil)
+	s := e.do("GET", "/api/boards/"+b.ID+"?min_seq=3", alice, nil)
 	if snap := apitest.Must[board.Snapshot](t, s, http.StatusOK); snap.Seq != 3 || len(snap.Cards) != 1 || s.Header.Get("ETag") != `"1"` {
 		t.Errorf("snapshot %+v", snap)
+	}
+	for _, q := range []string{"?min_seq=-1", "?min_seq=x", "/events?min_seq=1.5"} {
+		if r := e.do("GET", "/api/boards/"+b.ID+q, alice, nil); r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("GET %s: %v, want 422", q, r)
+		}
 	}
 }
 
@@ -371,13 +376,14 @@ func TestEventsPaging(t *testing.T) {
 		t.Errorf("kinds %s %s %s", all.Events[0].Kind, all.Events[1].Kind, all.Events[2].Kind)
 	}
 	// At the head: nothing, and no more. Past it: the client is ahead of
-	// the board (a restored database?), which is an error, not "up to date".
+	// the board (a database restored from a backup taken before since):
+	// it must reload, like a client whose since is older than the log.
 	page := apitest.Must[eventsPage](t, e.do("GET", fmt.Sprintf("%s/events?since=%d", B, head), alice, nil), http.StatusOK)
 	if len(page.Events) != 0 || page.More || page.Events == nil {
 		t.Errorf("since %d: %+v", head, page)
 	}
-	if r := e.do("GET", fmt.Sprintf("%s/events?since=%d", B, head+5), alice, nil); r.Status != http.StatusUnprocessableEntity {
-		t.Errorf("since past the head: %v, want 422", r)
+	if r := e.do("GET", fmt.Sprintf("%s/events?since=%d", B, head+5), alice, nil); r.Status != http.StatusGone {
+		t.Errorf("since past the head: %v, want 410", r)
 	}
 	// Replaying the log reproduces the snapshot.
 	var s board.Snapshot

@@ -34,7 +34,12 @@ func (a *API) getSnapshot(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	snap, err := a.store.Snapshot(r.Context(), userFrom(r.Context()), id)
+	ctx, err := minSeq(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	snap, err := a.store.Snapshot(ctx, userFrom(ctx), id)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -106,7 +111,12 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	events, head, err := a.store.Events(r.Context(), userFrom(r.Context()), id, since, int(limit))
+	ctx, err := minSeq(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	events, head, err := a.store.Events(ctx, userFrom(ctx), id, since, int(limit))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -116,4 +126,15 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 		next = events[n-1].Seq
 	}
 	writeJSON(w, http.StatusOK, eventsPage{Events: events, Seq: head, Next: next, More: next < head})
+}
+
+// minSeq returns the request's context, asking the store with ?min_seq=N to
+// read a state that includes the board's event N (the Board-Seq of the
+// client's own write), however far behind a read replica is.
+func minSeq(r *http.Request) (context.Context, error) {
+	n, err := queryInt(r, "min_seq", 0, 0, 1<<62)
+	if err != nil || n == 0 {
+		return r.Context(), err
+	}
+	return board.WithMinSeq(r.Context(), n), nil
 }

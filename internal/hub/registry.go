@@ -148,7 +148,10 @@ func (h *Hub) acquire(boardID string, c *Client) (*boardState, error) {
 	c.boards[boardID] = bs
 	c.mu.Unlock()
 	bs.mu.Lock()
-	bs.subs[c] = &subscription{} // not a viewer before it is checked: goLive
+	// Not a viewer before it is checked (goLive). The events up to bs.last
+	// went to the others before c came: c must read the log at least that
+	// far, even from a read replica that lags.
+	bs.subs[c] = &subscription{floor: bs.last}
 	bs.mu.Unlock()
 	h.mu.Unlock()
 	h.subscribers.Add(1)

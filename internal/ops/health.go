@@ -22,11 +22,12 @@ type Check struct {
 	Degrades bool
 }
 
-// Health answers /healthz (the process is alive) and /readyz (it should get
-// traffic: no check that is not Degrades fails, and it is not shutting
-// down). Safe for concurrent use.
+// Health answers /healthz (the process is alive, and which build it is)
+// and /readyz (it should get traffic: no check that is not Degrades fails,
+// and it is not shutting down). Safe for concurrent use.
 type Health struct {
 	checks  []Check
+	version Version
 	timeout time.Duration
 	maxAge  time.Duration
 
@@ -60,7 +61,7 @@ func NewHealth(timeout time.Duration, checks ...Check) *Health {
 	if timeout <= 0 {
 		timeout = time.Second
 	}
-	return &Health{checks: checks, timeout: timeout, maxAge: 250 * time.Millisecond}
+	return &Health{checks: checks, version: BuildVersion(), timeout: timeout, maxAge: 250 * time.Millisecond}
 }
 
 // Drain makes readiness fail from now on: the instance is shutting down and
@@ -118,12 +119,24 @@ func (h *Health) run(ctx context.Context) Report {
 	return r
 }
 
-// Live serves /healthz: 200 "ok" for as long as the process serves HTTP.
-func (h *Health) Live(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write([]byte("ok\n")) //nolint:errcheck // the client may be gone
+// Liveness is the body of /healthz: status "ok" and the build that runs, so
+// that during a rolling upgrade each instance says which release it is.
+type Liveness struct {
+	Status string `json:"status"` // always "ok": an instance that answers is alive
+	Version
 }
+
+// Live serves /healthz: 200 with a Liveness for as long as the process
+// serves HTTP (also while draining).
+func (h *Health) Live(w http.ResponseWriter, _ *http.Request) {
+	body, _ := json.Marshal(Liveness{Status: "ok", Version: h.version})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(append(body, '\n')) //nolint:errcheck // the client may be gone
+}
+
+// Version is the build this Health reports in /healthz.
+func (h *Health) Version() Version { return h.version }
 
 // Ready serves /readyz: 200 with the report when ready or degraded, else 503
 // with the report saying what fails.

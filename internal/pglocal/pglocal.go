@@ -77,6 +77,7 @@ type Options struct {
 // safe for concurrent use.
 type Server struct {
 	dir  string
+	bin  string
 	port int
 	cmd  *exec.Cmd
 	log  *tailWriter
@@ -177,7 +178,7 @@ func start(ctx context.Context, bin, dir string, port int, o Options, runAs *run
 	cmd.Stdout = log
 	cmd.Stderr = log
 	cmd.SysProcAttr = sysProcAttr(runAs.cred(), syscall.SIGINT)
-	s := &Server{dir: dir, port: port, cmd: cmd, log: log, done: make(chan struct{})}
+	s := &Server{dir: dir, bin: bin, port: port, cmd: cmd, log: log, done: make(chan struct{})}
 	logStart := log.offset()
 
 	// Pdeathsig fires when the OS thread that started the child exits, not
@@ -239,6 +240,10 @@ func (s *Server) waitReady(ctx context.Context) error {
 func (s *Server) URL(db string) string {
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", Superuser, s.port, url.PathEscape(db))
 }
+
+// Bin returns the path of the PostgreSQL program name (pg_dump,
+// pg_restore, psql…) of the installation the server runs from.
+func (s *Server) Bin(name string) string { return filepath.Join(s.bin, name) }
 
 // Port returns the TCP port the server listens on, on 127.0.0.1.
 func (s *Server) Port() int { return s.port }

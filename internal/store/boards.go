@@ -22,31 +22,50 @@ func scanBoard(row pgx.Row, extra ...any) (board.Board, error) {
 	return b, err
 }
 
+// beginNewBoard begins the transaction of a call that creates a board
+// owned by m.Actor (locking its Idempotency-Key, see lockCall) and inserts
+// the board, at seq 1, and its owner. The caller rolls tx back when it does
+// not commit; on an error there is nothing to roll back.
+func (s *Store) beginNewBoard(ctx context.Context, m board.Meta, name, description string) (pgx.Tx, board.Board, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, board.Board{}, fmt.Errorf("begin: %w", err)
+	}
+	b, err := func() (board.Board, error) {
+		if err := lockCall(ctx, tx); err != nil {
+			return board.Board{}, err
+		}
+		b, err := scanBoard(tx.QueryRow(ctx, `
+			INSERT INTO boards AS b (name, description, owner_id, seq) VALUES ($1, $2, $3, 1)
+			RETURNING `+boardCols, name, description, m.Actor))
+		if err != nil {
+			return board.Board{}, fmt.Errorf("insert board: %w", err)
+		}
+		b.Role = board.RoleOwner
+		if _, err := tx.Exec(ctx, `INSERT INTO board_members (board_id, user_id, role) VALUES ($1, $2, 'owner')`,
+			b.ID, m.Actor); err != nil {
+			return board.Board{}, fmt.Errorf("insert owner: %w", err)
+		}
+		return b, nil
+	}()
+	if err != nil {
+		tx.Rollback(ctx) //nolint:errcheck // the error that made it fail is the one to report
+		return nil, board.Board{}, err
+	}
+	return tx, b, nil
+}
+
 // CreateBoard creates a board owned by m.Actor, with its first event
 // (board.created, seq 1).
 func (s *Store) CreateBoard(ctx context.Context, m board.Meta, in board.BoardInput) (board.Board, board.Event, error) {
 	if b, ok, err := replayedCall[board.Board](ctx); ok {
 		return b, board.Event{}, err
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, b, err := s.beginNewBoard(ctx, m, in.Name, in.Description)
 	if err != nil {
-		return board.Board{}, board.Event{}, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	if err := lockCall(ctx, tx); err != nil {
 		return board.Board{}, board.Event{}, err
 	}
-	b, err := scanBoard(tx.QueryRow(ctx, `
-		INSERT INTO boards AS b (name, description, owner_id, seq) VALUES ($1, $2, $3, 1)
-		RETURNING `+boardCols, in.Name, in.Description, m.Actor))
-	if err != nil {
-		return board.Board{}, board.Event{}, fmt.Errorf("insert board: %w", err)
-	}
-	b.Role = board.RoleOwner
-	if _, err := tx.Exec(ctx, `INSERT INTO board_members (board_id, user_id, role) VALUES ($1, $2, 'owner')`,
-		b.ID, m.Actor); err != nil {
-		return board.Board{}, board.Event{}, fmt.Errorf("insert owner: %w", err)
-	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
 	ev, err := appendEvent(ctx, tx, b.ID, 1, board.KindBoardCreated, boardPayload(b), m)
 	if err != nil {
 		return board.Board{}, board.Event{}, err
@@ -147,9 +166,27 @@ func (s *Store) DeleteBoard(ctx context.Context, m board.Meta, boardID string, i
 
 // Snapshot returns the board with its columns and cards in order, as of one
 // consistent point in its log (Seq), if user is a member.
+//
+// With a replica (OpenReplica) the snapshot is read there, unless the
+// replica has not replayed the board yet or is behind the seq that
+// board.WithMinSeq put in ctx: then the primary answers.
 func (s *Store) Snapshot(ctx context.Context, user, boardID string) (board.Snapshot, error) {
+	minSeq := board.MinSeqFrom(ctx)
 	var snap board.Snapshot
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+	err := s.read(ctx, func(ctx context.Context, q db, onReplica bool) (bool, error) {
+		var err error
+		snap, err = readSnapshot(ctx, q, user, boardID)
+		return err == nil && snap.Seq < minSeq, err
+	})
+	if err != nil {
+		return board.Snapshot{}, fmt.Errorf("snapshot of board %s: %w", boardID, err)
+	}
+	return snap, nil
+}
+
+func readSnapshot(ctx context.Context, q db, user, boardID string) (board.Snapshot, error) {
+	var snap board.Snapshot
+	err := pgx.BeginTxFunc(ctx, q, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
 		func(tx pgx.Tx) error {
 			var err error
 			snap.Board, err = readBoard(ctx, tx, user, boardID)
@@ -175,10 +212,7 @@ func (s *Store) Snapshot(ctx context.Context, user, boardID string) (board.Snaps
 				Query(func(rows pgx.Rows) (err error) { snap.Cards, err = scanCards(rows, n); return err })
 			return tx.SendBatch(ctx, b).Close()
 		})
-	if err != nil {
-		return board.Snapshot{}, fmt.Errorf("snapshot of board %s: %w", boardID, err)
-	}
-	return snap, nil
+	return snap, err
 }
 
 // readBoard reads the board if user is a member; ENotFound otherwise.
@@ -201,12 +235,33 @@ func readBoard(ctx context.Context, q pgx.Tx, user, boardID string) (board.Board
 // Events returns up to limit events of the board after seq since, in seq
 // order, and the board's current seq, if user is a member (ENotFound
 // otherwise). ESinceExpired says that events after since are no longer all
-// in the log (retention removed them): the client must reload the snapshot.
-// limit 0 returns just the head.
+// in the log (retention removed them), or that since is ahead of the board
+// (the database was restored from a backup taken before since): either way
+// the client must reload the snapshot. limit 0 returns just the head.
+//
+// With a replica (OpenReplica) the page is read there, unless the replica's
+// head is behind since or behind the seq board.WithMinSeq put in ctx: then
+// the primary answers. A page from the replica ends at the replica's head,
+// which the caller continues from (see LogEvents).
 func (s *Store) Events(ctx context.Context, user, boardID string, since int64, limit int) ([]board.Event, int64, error) {
+	minSeq := board.MinSeqFrom(ctx)
 	var events []board.Event
 	var head int64
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+	err := s.read(ctx, func(ctx context.Context, q db, onReplica bool) (bool, error) {
+		var err error
+		events, head, err = readEventsPage(ctx, q, user, boardID, since, limit)
+		return err == nil && head < minSeq, err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("events of board %s: %w", boardID, err)
+	}
+	return events, head, nil
+}
+
+func readEventsPage(ctx context.Context, q db, user, boardID string, since int64, limit int) ([]board.Event, int64, error) {
+	var events []board.Event
+	var head int64
+	err := pgx.BeginTxFunc(ctx, q, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
 		func(tx pgx.Tx) error {
 			b, err := readBoard(ctx, tx, user, boardID)
 			if err != nil {
@@ -214,7 +269,8 @@ func (s *Store) Events(ctx context.Context, user, boardID string, since int64, l
 			}
 			head = b.Seq
 			if since > head {
-				return board.FieldError(board.EInvalid, "since", "is %d, but the board is at %d", since, head)
+				return board.Errorf(board.ESinceExpired,
+					"the board is at seq %d, before %d (it was restored from a backup): reload the board and continue from its seq", head, since)
 			}
 			if limit == 0 {
 				events = []board.Event{}
@@ -227,25 +283,47 @@ func (s *Store) Events(ctx context.Context, user, boardID string, since int64, l
 			}
 			return err
 		})
-	if err != nil {
-		return nil, 0, fmt.Errorf("events of board %s: %w", boardID, err)
-	}
-	return events, head, nil
+	return events, head, err
 }
 
 // LogEvents returns up to limit events of the board after since, in seq
-// order, for the server's own use (no membership check).
+// order, for the server's own use (no membership check). Fewer than limit
+// means the log holds no more (up to the primary's head).
+//
+// With a replica (OpenReplica) the events are read there first, and when
+// the replica returns fewer than limit (it may not have replayed the newest
+// ones), the rest are read from the primary: a caller that asks for the
+// events up to a head it knows of gets them all, whatever the replica's lag.
 func (s *Store) LogEvents(ctx context.Context, boardID string, since int64, limit int) ([]board.Event, error) {
 	var events []board.Event
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var err error
-		events, err = readEvents(ctx, tx, boardID, since, limit)
-		return err
+	err := s.read(ctx, func(ctx context.Context, q db, onReplica bool) (bool, error) {
+		from, want := since, limit
+		if !onReplica && len(events) > 0 { // the replica's answer was short: continue it
+			from, want = events[len(events)-1].Seq, limit-len(events)
+		} else {
+			events = nil
+		}
+		more, err := readLog(ctx, q, boardID, from, want)
+		if err != nil {
+			return false, err
+		}
+		events = append(events, more...)
+		return len(events) < limit, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("log of board %s: %w", boardID, err)
 	}
 	return events, nil
+}
+
+func readLog(ctx context.Context, q db, boardID string, since int64, limit int) ([]board.Event, error) {
+	var events []board.Event
+	err := pgx.BeginTxFunc(ctx, q, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		events, err = readEvents(ctx, tx, boardID, since, limit)
+		return err
+	})
+	return events, err
 }
 
 // Heads returns the current seq of each listed board that exists, and of

@@ -35,24 +35,11 @@ func (s *Store) ImportBoard(ctx context.Context, m board.Meta, x board.Export) (
 	if b, ok, err := replayedCall[board.Board](ctx); ok {
 		return b, board.Event{}, err
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, b, err := s.beginNewBoard(ctx, m, x.Board.Name, x.Board.Description)
 	if err != nil {
-		return board.Board{}, board.Event{}, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	if err := lockCall(ctx, tx); err != nil {
 		return board.Board{}, board.Event{}, err
 	}
-	b, err := scanBoard(tx.QueryRow(ctx, `
-		INSERT INTO boards AS b (name, description, owner_id, seq) VALUES ($1, $2, $3, 1)
-		RETURNING `+boardCols, x.Board.Name, x.Board.Description, m.Actor))
-	if err != nil {
-		return board.Board{}, board.Event{}, fmt.Errorf("insert board: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO board_members (board_id, user_id, role) VALUES ($1, $2, 'owner')`,
-		b.ID, m.Actor); err != nil {
-		return board.Board{}, board.Event{}, fmt.Errorf("insert owner: %w", err)
-	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
 	im := importer{tx: tx, m: m, b: b}
 	if err := im.event(board.KindBoardCreated, boardPayload(b)); err != nil {
 		return board.Board{}, board.Event{}, err

@@ -23,6 +23,7 @@ import (
 // Store is safe for concurrent use.
 type Store struct {
 	pool       db
+	replica    *replica // nil: every read goes to pool (see OpenReplica)
 	claimGrace time.Duration
 }
 
@@ -115,8 +116,13 @@ func configure(cfg *pgxpool.Config, o Options) {
 	cfg.HealthCheckPeriod = 5 * time.Second
 }
 
-// Close closes the pool, waiting for connections in use.
-func (s *Store) Close() { s.pool.Close() }
+// Close closes the pool (and the replica's), waiting for connections in use.
+func (s *Store) Close() {
+	if s.replica != nil {
+		s.replica.pool.Close()
+	}
+	s.pool.Close()
+}
 
 // Ping checks that the database answers. Its error is the driver's, for
 // readiness reports.

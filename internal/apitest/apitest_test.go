@@ -134,3 +134,18 @@ func TestServer(t *testing.T) {
 		t.Errorf("dial without a credential: %v %v, want a 401 refusal", resp, err)
 	}
 }
+
+// Options.Handler replaces the router and gets the parts to build on.
+func TestStartWithHandler(t *testing.T) {
+	var got *apitest.Server
+	s := apitest.Start(t, apitest.Options{Handler: func(s *apitest.Server) http.Handler {
+		got = s
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	}})
+	if got != s || s.API == nil || s.Hub == nil || s.Auth == nil || s.Store == nil {
+		t.Fatalf("the handler got %p with %+v, want the server %p with its parts", got, got, s)
+	}
+	if r := s.Client(apitest.Cred{}).Do("GET", "/api/boards", nil); r.Status != http.StatusTeapot {
+		t.Errorf("got %v, want the plugged handler's 418", r)
+	}
+}

@@ -1,18 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/natsbus"
 	"github.com/corkboard/corkboard/internal/pgtest"
@@ -109,54 +108,30 @@ func (a *App) api(t testing.TB, user string) *api {
 // signup signs a user up at base and returns its client.
 func signup(t testing.TB, base, user string) *api {
 	t.Helper()
-	c := &api{t: t, base: base, user: user}
-	body, _ := json.Marshal(map[string]string{"username": user, "password": "password of " + user})
-	resp, err := http.Post(c.base+"/api/auth/signup", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("sign up %s: %v", user, err)
-	}
-	defer resp.Body.Close()
-	var u board.User
-	if err := json.NewDecoder(resp.Body).Decode(&u); err != nil || resp.StatusCode != http.StatusCreated {
-		t.Fatalf("sign up %s: status %d, %v", user, resp.StatusCode, err)
-	}
-	for _, ck := range resp.Cookies() {
-		if ck.Name == "corkboard_session" {
-			c.secret = ck.Value
-		}
-	}
-	if c.secret == "" {
-		t.Fatalf("sign up %s: no session cookie", user)
-	}
-	c.id = u.ID
-	return c
+	acc := apitest.Signup(t, base, user)
+	return &api{t: t, base: base, user: user, id: acc.ID, secret: acc.Session}
+}
+
+// client is c as an apitest client.
+func (c *api) client() *apitest.Client {
+	return apitest.NewClient(c.t, c.base, apitest.Cred{Bearer: c.secret})
 }
 
 // do sends a request and decodes a 2xx JSON answer into out; it returns the
-// status.
+// status (0 after a transport error, which it reports).
 func (c *api) do(method, path string, body any, out any) int {
 	c.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, c.base+path, rd)
-	req.Header.Set("Authorization", "Bearer "+c.secret)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	r, err := c.client().Send(method, path, body)
 	if err != nil {
 		c.t.Errorf("%s %s: %v", method, path, err)
 		return 0
 	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 == 2 && out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			c.t.Errorf("%s %s: decode %s: %v", method, path, data, err)
+	if r.Status/100 == 2 && out != nil {
+		if err := json.Unmarshal(r.Body, out); err != nil {
+			c.t.Errorf("%s %s: decode %s: %v", method, path, r.Body, err)
 		}
 	}
-	return resp.StatusCode
+	return r.Status
 }
 
 func (c *api) mustDo(method, path string, body any, out any) {
@@ -169,25 +144,27 @@ func (c *api) mustDo(method, path string, body any, out any) {
 // newBoard creates a board with one column and returns their ids.
 func (c *api) newBoard(name string) (boardID, colID string) {
 	c.t.Helper()
-	var b board.Board
-	c.mustDo("POST", "/api/boards", map[string]any{"name": name}, &b)
-	var col board.Column
-	c.mustDo("POST", "/api/boards/"+b.ID+"/columns", map[string]any{"name": "Todo"}, &col)
-	return b.ID, col.ID
+	b := c.client().NewBoard(name)
+	return b.ID, c.client().NewColumn(b.ID, "Todo").ID
 }
 
 func (c *api) snapshot(boardID string) board.Snapshot {
 	c.t.Helper()
-	var s board.Snapshot
-	c.mustDo("GET", "/api/boards/"+boardID, nil, &s)
-	return s
+	return c.client().Snapshot(boardID)
+}
+
+// write sends a mutation with an Idempotency-Key, retrying what did not get
+// an answer from an instance (see apitest.Client.Write).
+func (c *api) write(method, path, key string, body, out any) bool {
+	c.t.Helper()
+	return c.client().Write(method, path, key, body, out)
 }
 
 // addMember makes user a member of a board with role, as its owner.
 func addMember(t testing.TB, a *App, owner, boardID, user, role string) {
 	t.Helper()
 	a.api(t, user) // signed up
-	a.api(t, owner).mustDo("POST", "/api/boards/"+boardID+"/members", map[string]string{"username": user, "role": role}, nil)
+	a.api(t, owner).client().AddMember(boardID, user, role)
 }
 
 // subscriber is a WebSocket client that records, per board, the seqs of the
@@ -207,16 +184,10 @@ type subscriber struct {
 
 func dialSubscriber(t testing.TB, a *App, user, name string) *subscriber {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := wsclient.Dial(ctx, "ws://"+a.Addr()+"/api/ws", a.api(t, user).secret, 1024)
-	if err != nil {
-		t.Fatalf("dial %s: %v", name, err)
-	}
+	conn := apitest.MustDial(t, "http://"+a.Addr(), apitest.Cred{Bearer: a.api(t, user).secret}).Conn
 	s := &subscriber{t: t, name: name, conn: conn, seqs: map[string][]int64{}, events: map[string][]board.Event{},
 		done: make(chan struct{})}
 	go s.read()
-	t.Cleanup(func() { conn.Kill() })
 	return s
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/openapi"
 	"github.com/corkboard/corkboard/internal/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
@@ -342,42 +343,26 @@ type rawBody string
 
 func (c *oaClient) send(ctx context.Context, method, path, contentType string, body any, want int, out any, kv ...string) {
 	c.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case rawBody:
-		rd = strings.NewReader(string(b))
-	default:
-		data, _ := json.Marshal(b)
-		rd = bytes.NewReader(data)
+	if rb, ok := body.(rawBody); ok {
+		body = string(rb)
 	}
-	req, _ := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if rd != nil {
-		req.Header.Set("Content-Type", contentType)
+	if body != nil {
+		kv = append([]string{"Content-Type", contentType}, kv...)
 	}
-	if c.secret != "" {
-		req.Header.Set("Authorization", "Bearer "+c.secret)
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		req.Header.Set(kv[i], kv[i+1])
-	}
-	resp, err := c.http.Do(req)
+	cl := &apitest.Client{T: c.t, Base: c.base, Cred: apitest.Cred{Bearer: c.secret}, Transport: c.http.Transport}
+	r, err := cl.SendContext(ctx, method, path, body, kv...)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)
 	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		c.t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, data)
+	if r.Status != want {
+		c.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Body)
 	}
-	for _, ck := range resp.Cookies() {
-		if ck.Name == "corkboard_session" && ck.Value != "" {
-			c.lastCookie = ck.Value
-		}
+	if s := r.Session(); s != "" {
+		c.lastCookie = s
 	}
-	if out != nil && resp.StatusCode/100 == 2 {
-		if err := json.Unmarshal(data, out); err != nil {
-			c.t.Fatalf("%s %s: %v", method, path, fmt.Errorf("decode %s: %w", data, err))
+	if out != nil && r.Status/100 == 2 {
+		if err := json.Unmarshal(r.Body, out); err != nil {
+			c.t.Fatalf("%s %s: %v", method, path, fmt.Errorf("decode %s: %w", r.Body, err))
 		}
 	}
 }

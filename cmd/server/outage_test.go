@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -71,18 +70,9 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 		}
 	}
 	post := func(key string) (int, http.Header, []byte, error) {
-		body, _ := json.Marshal(map[string]any{"column_id": col, "title": key})
-		req, _ := http.NewRequest("POST", owner.base+"/api/boards/"+b+"/cards", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+owner.secret)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, nil, nil, err
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, data, nil
+		r, err := owner.client().Send("POST", "/api/boards/"+b+"/cards", map[string]any{"column_id": col, "title": key},
+			"Idempotency-Key", key)
+		return r.Status, r.Header, r.Body, err
 	}
 	var wg sync.WaitGroup
 	for w := range writers {
@@ -163,21 +153,16 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 	// the way) shows how soon the service is back.
 	var recovered time.Duration
 	for i := 0; ; i++ {
-		req, _ := http.NewRequest("POST", owner.base+"/api/boards/"+b+"/columns",
-			strings.NewReader(fmt.Sprintf(`{"name":"probe %d"}`, i)))
-		req.Header.Set("Authorization", "Bearer "+owner.secret)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := owner.client().Send("POST", "/api/boards/"+b+"/columns", fmt.Sprintf(`{"name":"probe %d"}`, i))
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusCreated {
+		if resp.Status == http.StatusCreated {
 			recovered = time.Since(back)
 			break
 		}
-		if resp.StatusCode != http.StatusServiceUnavailable || time.Since(back) > 30*time.Second {
-			t.Fatalf("a write after PostgreSQL came back: %d", resp.StatusCode)
+		if resp.Status != http.StatusServiceUnavailable || time.Since(back) > 30*time.Second {
+			t.Fatalf("a write after PostgreSQL came back: %v", resp)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

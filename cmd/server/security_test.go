@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
@@ -33,28 +32,11 @@ func startSecured(t *testing.T) *App {
 // and returns the status, headers and body.
 func rawDo(t *testing.T, method, url string, body any, hdr ...string) (int, http.Header, []byte) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultTransport.RoundTrip(req)
+	r, err := apitest.NewClient(t, "", apitest.Cred{}).Send(method, url, body, hdr...)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, b
+	return r.Status, r.Header, r.Body
 }
 
 // Cross-Site WebSocket Hijacking: an upgrade that carries a valid session
@@ -250,111 +232,17 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 
 // --- Revocation of open WebSockets across instances ---
 
-// wsAs is a WebSocket connection with a given credential, whose frames are
-// collected as they come.
-type wsAs struct {
-	t    *testing.T
-	conn *wsclient.Conn
-	got  chan wsclient.Frame
-}
-
-func dialAs(t *testing.T, a *App, secret string) *wsAs {
+// dialAs opens a WebSocket at an instance with a secret as the Bearer
+// credential.
+func dialAs(t *testing.T, a *App, secret string) *apitest.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := wsclient.Dial(ctx, "ws://"+a.Addr()+"/api/ws", secret, 1024)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { conn.Kill() })
-	w := &wsAs{t: t, conn: conn, got: make(chan wsclient.Frame, 1024)}
-	go func() {
-		defer close(w.got)
-		for f := range conn.Frames() {
-			if f.Type != "presence" {
-				w.got <- f
-			}
-		}
-	}()
-	return w
-}
-
-// await returns the first frame (skipping others) that matches, within d.
-func (w *wsAs) await(d time.Duration, what string, match func(wsclient.Frame) bool) wsclient.Frame {
-	w.t.Helper()
-	timeout := time.After(d)
-	for {
-		select {
-		case f, ok := <-w.got:
-			if !ok {
-				w.t.Fatalf("waiting for %s: the connection ended (%d: %v)", what, w.conn.CloseStatus(), w.conn.Err())
-			}
-			if match(f) {
-				return f
-			}
-		case <-timeout:
-			w.t.Fatalf("no %s within %v", what, d)
-		}
-	}
-}
-
-func (w *wsAs) subscribe(boardID string) {
-	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := w.conn.Subscribe(ctx, boardID, -1); err != nil {
-		w.t.Fatal(err)
-	}
-	w.await(10*time.Second, "subscribed", func(f wsclient.Frame) bool {
-		if f.Type == "error" {
-			w.t.Fatalf("subscribe %s: %+v", boardID, f)
-		}
-		return f.Type == "subscribed" && f.Board == boardID
-	})
-}
-
-// alive checks that the connection still answers.
-func (w *wsAs) alive(what string) {
-	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := w.conn.Send(ctx, map[string]string{"type": "ping", "id": "alive"}); err != nil {
-		w.t.Fatalf("%s: %v", what, err)
-	}
-	w.await(5*time.Second, what+" (pong)", func(f wsclient.Frame) bool { return f.Type == "pong" && f.ID == "alive" })
-}
-
-// closedWithin waits for the server to close the connection and checks the
-// code and the delay.
-func (w *wsAs) closedWithin(d time.Duration, code websocket.StatusCode, what string) time.Duration {
-	w.t.Helper()
-	start := time.Now()
-	select {
-	case <-w.conn.Done():
-	case <-time.After(d):
-		w.t.Fatalf("%s: still open after %v", what, d)
-	}
-	if got := w.conn.CloseStatus(); got != code {
-		w.t.Errorf("%s: closed with %d (%v), want %d", what, got, w.conn.Err(), code)
-	}
-	return time.Since(start)
+	return apitest.MustDial(t, "http://"+a.Addr(), apitest.Cred{Bearer: secret})
 }
 
 // loginAt logs a user in at an instance and returns the session secret.
 func loginAt(t *testing.T, a *App, user string) string {
 	t.Helper()
-	st, hdr, body := rawDo(t, "POST", "http://"+a.Addr()+"/api/auth/login",
-		map[string]string{"username": user, "password": "password of " + user})
-	if st != http.StatusOK {
-		t.Fatalf("login %s: %d %s", user, st, body)
-	}
-	for _, c := range (&http.Response{Header: hdr}).Cookies() {
-		if c.Name == "corkboard_session" {
-			return c.Value
-		}
-	}
-	t.Fatalf("login %s: no cookie", user)
-	return ""
+	return apitest.Login(t, "http://"+a.Addr(), apitest.Account{User: board.User{Username: user}, Password: apitest.Password(user)})
 }
 
 // as is a client of an instance with a given secret.
@@ -380,19 +268,19 @@ func TestRevocationAcrossInstances(t *testing.T) {
 		w1 := dialAs(t, a1, s1) // the session that logs out, on the other instance
 		w1b := dialAs(t, a0, s1)
 		w2 := dialAs(t, a1, s2) // another session of the user
-		for _, w := range []*wsAs{w1, w1b, w2} {
-			w.subscribe(boardID)
+		for _, w := range []*apitest.Conn{w1, w1b, w2} {
+			w.Join(boardID)
 		}
 		if st := as(t, a0, "leaver", s1).do("POST", "/api/auth/logout", nil, nil); st != http.StatusNoContent {
 			t.Fatalf("logout: %d", st)
 		}
-		d := w1.closedWithin(limit, websocket.StatusPolicyViolation, "the logged-out session's socket on the other instance")
-		w1b.closedWithin(limit, websocket.StatusPolicyViolation, "the logged-out session's socket on this instance")
+		d := w1.ClosedWithin(limit, websocket.StatusPolicyViolation, "the logged-out session's socket on the other instance")
+		w1b.ClosedWithin(limit, websocket.StatusPolicyViolation, "the logged-out session's socket on this instance")
 		t.Logf("closed on the other instance %v after the logout answered", d)
-		w2.alive("the user's other session")
+		w2.Alive("the user's other session")
 		// The other session still gets events.
 		as(t, a0, "leaver", s2).mustDo("PATCH", "/api/boards/"+boardID, map[string]string{"name": "renamed"}, nil)
-		w2.await(limit, "an event", func(f wsclient.Frame) bool { return f.Type == "event" && f.Kind == board.KindBoardUpdated })
+		w2.Await(limit, "an event", func(f wsclient.Frame) bool { return f.Type == "event" && f.Kind == board.KindBoardUpdated })
 		// A logged-out session cannot connect again.
 		if _, err := wsclient.Dial(context.Background(), "ws://"+a1.Addr()+"/api/ws", s1, 1); err == nil {
 			t.Error("the ended session opened a WebSocket")
@@ -413,8 +301,8 @@ func TestRevocationAcrossInstances(t *testing.T) {
 			}
 		}
 		as(t, a0, "ender", s1).mustDo("DELETE", "/api/auth/sessions/"+id2, nil, nil)
-		w2.closedWithin(limit, websocket.StatusPolicyViolation, "the ended session's socket")
-		w1.alive("the session that ended the other")
+		w2.ClosedWithin(limit, websocket.StatusPolicyViolation, "the ended session's socket")
+		w1.Alive("the session that ended the other")
 	})
 
 	t.Run("password change", func(t *testing.T) {
@@ -427,17 +315,17 @@ func TestRevocationAcrossInstances(t *testing.T) {
 		w2 := dialAs(t, a1, s2)
 		w3 := dialAs(t, a0, s3)
 		wt := dialAs(t, a1, tok.Token)
-		for _, w := range []*wsAs{w1, w2, w3, wt} {
-			w.subscribe(boardID)
+		for _, w := range []*apitest.Conn{w1, w2, w3, wt} {
+			w.Join(boardID)
 		}
 		if st := as(t, a0, "changer", s1).do("POST", "/api/auth/password",
 			map[string]string{"current_password": "password of changer", "new_password": "a new password"}, nil); st != http.StatusOK {
 			t.Fatalf("password change: %d", st)
 		}
-		w2.closedWithin(limit, websocket.StatusPolicyViolation, "another session's socket on the other instance")
-		w3.closedWithin(limit, websocket.StatusPolicyViolation, "another session's socket on this instance")
-		wt.closedWithin(limit, websocket.StatusPolicyViolation, "an API token's socket on the other instance")
-		w1.alive("the session that changed the password")
+		w2.ClosedWithin(limit, websocket.StatusPolicyViolation, "another session's socket on the other instance")
+		w3.ClosedWithin(limit, websocket.StatusPolicyViolation, "another session's socket on this instance")
+		wt.ClosedWithin(limit, websocket.StatusPolicyViolation, "an API token's socket on the other instance")
+		w1.Alive("the session that changed the password")
 		if st := as(t, a1, "changer", s2).do("GET", "/api/auth/me", nil, nil); st != http.StatusUnauthorized {
 			t.Errorf("another session after the password change: %d", st)
 		}
@@ -458,9 +346,9 @@ func TestRevocationAcrossInstances(t *testing.T) {
 		w1, w2 := dialAs(t, a1, t1.Token), dialAs(t, a1, t2.Token)
 		ws := dialAs(t, a1, c.secret)
 		c.mustDo("DELETE", "/api/auth/tokens/"+t1.ID, nil, nil)
-		w1.closedWithin(limit, websocket.StatusPolicyViolation, "the revoked token's socket")
-		w2.alive("another token's socket")
-		ws.alive("a session's socket")
+		w1.ClosedWithin(limit, websocket.StatusPolicyViolation, "the revoked token's socket")
+		w2.Alive("another token's socket")
+		ws.Alive("a session's socket")
 	})
 
 	t.Run("removed from a board", func(t *testing.T) {
@@ -471,14 +359,14 @@ func TestRevocationAcrossInstances(t *testing.T) {
 		m := a0.api(t, "member")
 		w := dialAs(t, a1, m.secret)  // on the other instance
 		wl := dialAs(t, a0, m.secret) // and on this one
-		for _, x := range []*wsAs{w, wl} {
-			x.subscribe(shared)
-			x.subscribe(own)
+		for _, x := range []*apitest.Conn{w, wl} {
+			x.Join(shared)
+			x.Join(own)
 		}
 		start := time.Now()
 		owner.mustDo("DELETE", "/api/boards/"+shared+"/members/"+m.id, nil, nil)
-		for _, x := range []*wsAs{w, wl} {
-			f := x.await(limit, "unsubscribed", func(f wsclient.Frame) bool { return f.Type == "unsubscribed" && f.Board == shared })
+		for _, x := range []*apitest.Conn{w, wl} {
+			f := x.Await(limit, "unsubscribed", func(f wsclient.Frame) bool { return f.Type == "unsubscribed" && f.Board == shared })
 			if f.Reason == "" {
 				t.Errorf("unsubscribed without a reason: %+v", f)
 			}
@@ -488,8 +376,8 @@ func TestRevocationAcrossInstances(t *testing.T) {
 		// of the member's own board do; the socket stays open.
 		owner.mustDo("POST", "/api/boards/"+shared+"/cards", map[string]string{"column_id": colID, "title": "after"}, nil)
 		m.mustDo("PATCH", "/api/boards/"+own, map[string]string{"name": "still mine"}, nil)
-		for _, x := range []*wsAs{w, wl} {
-			x.await(limit, "an event of the member's own board", func(f wsclient.Frame) bool {
+		for _, x := range []*apitest.Conn{w, wl} {
+			x.Await(limit, "an event of the member's own board", func(f wsclient.Frame) bool {
 				if f.Type == "event" && f.Board == shared && f.Kind != board.KindMemberRemoved {
 					t.Errorf("the removed member got %s of the board", f.Kind)
 				}
@@ -497,9 +385,9 @@ func TestRevocationAcrossInstances(t *testing.T) {
 			})
 			// Resubscribing is refused.
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			x.conn.Subscribe(ctx, shared, -1) //nolint:errcheck // answered below
+			x.Subscribe(ctx, shared, -1) //nolint:errcheck // answered below
 			cancel()
-			x.await(limit, "not_found", func(f wsclient.Frame) bool {
+			x.Await(limit, "not_found", func(f wsclient.Frame) bool {
 				if f.Type == "subscribed" && f.Board == shared {
 					t.Errorf("the removed member subscribed again")
 				}
@@ -558,7 +446,7 @@ func TestRevocationWhileNATSDown(t *testing.T) {
 	s1 := loginAt(t, a0, "cutoff")
 	boardID, _ := as(t, a0, "cutoff", s1).newBoard("b")
 	w := dialAs(t, a1, s1)
-	w.subscribe(boardID)
+	w.Join(boardID)
 
 	for _, n := range nodes {
 		n.Shutdown()
@@ -569,7 +457,7 @@ func TestRevocationWhileNATSDown(t *testing.T) {
 	if st := as(t, a0, "cutoff", s1).do("POST", "/api/auth/logout", nil, nil); st != http.StatusNoContent {
 		t.Fatalf("logout: %d", st)
 	}
-	d := w.closedWithin(degradedRecheck+5*time.Second, websocket.StatusPolicyViolation,
+	d := w.ClosedWithin(degradedRecheck+5*time.Second, websocket.StatusPolicyViolation,
 		"the logged-out session's socket on the other instance, with the bus down")
 	t.Logf("closed %v after the logout answered (bus down)", d)
 }

@@ -409,50 +409,6 @@ func rollingRestart(t *testing.T, topo topology) {
 	}())
 }
 
-// write sends a mutation with an Idempotency-Key, retrying what did not get
-// an answer from an instance (connection errors, 502/503 from the balancer,
-// 409 while the first attempt is in flight) until it succeeds. It reports
-// whether the write succeeded.
-func (c *api) write(method, path, key string, body, out any) bool {
-	c.t.Helper()
-	data, _ := json.Marshal(body)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		req, _ := http.NewRequest(method, c.base+path, bytes.NewReader(data))
-		req.Header.Set("Authorization", "Bearer "+c.secret)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", key)
-		resp, err := http.DefaultClient.Do(req)
-		status := 0
-		var respBody []byte
-		if err == nil {
-			respBody, _ = io.ReadAll(resp.Body)
-			resp.Body.Close()
-			status = resp.StatusCode
-		}
-		switch {
-		case status/100 == 2:
-			if out != nil {
-				if err := json.Unmarshal(respBody, out); err != nil {
-					c.t.Errorf("%s %s: %v", method, path, err)
-				}
-			}
-			return true
-		case status == 0, status == http.StatusBadGateway, status == http.StatusServiceUnavailable,
-			status == http.StatusConflict && strings.Contains(string(respBody), "idempotency_in_progress"),
-			status == http.StatusTooManyRequests:
-			if time.Now().After(deadline) {
-				c.t.Errorf("%s %s: still failing after 20s: %d %v %s", method, path, status, err, respBody)
-				return false
-			}
-			time.Sleep(20 * time.Millisecond)
-		default:
-			c.t.Errorf("%s %s: %d %s", method, path, status, respBody)
-			return false
-		}
-	}
-}
-
 // resumer is a WebSocket client through the balancer that does what a
 // browser does: when its connection closes (1001 on a restart) it
 // reconnects, to whichever instance, and resubscribes each board with since

@@ -1,9 +1,7 @@
 package benchmarks
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +18,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/auth"
 	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/pglocal"
@@ -211,37 +210,15 @@ func startEnv() (_ *env, err error) {
 // logIn signs the benchmark user up (or, on a database seeded before, logs
 // it in) over HTTP, and keeps its id and session cookie.
 func (e *env) logIn(ctx context.Context) error {
-	body, _ := json.Marshal(map[string]string{"username": benchUsername, "password": benchPassword})
-	for _, path := range []string{"/api/auth/signup", "/api/auth/login"} {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.http.URL+path, bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := e.client.Do(req)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		var u struct {
-			ID string `json:"id"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&u)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusConflict && path == "/api/auth/signup" {
-			continue // seeded before: log in
-		}
-		if resp.StatusCode/100 != 2 || err != nil || u.ID == "" {
-			return fmt.Errorf("%s: status %s (%v)", path, resp.Status, err)
-		}
-		for _, c := range resp.Cookies() {
-			if c.Value != "" {
-				e.user, e.cookie = u.ID, c
-				return nil
-			}
-		}
-		return fmt.Errorf("%s: no session cookie in the response", path)
+	acc, err := apitest.SignUp(ctx, e.client, e.http.URL, benchUsername, benchPassword)
+	if se := (*apitest.StatusError)(nil); errors.As(err, &se) && se.Status == http.StatusConflict {
+		acc, err = apitest.LogIn(ctx, e.client, e.http.URL, benchUsername, benchPassword) // seeded before
 	}
-	return fmt.Errorf("could neither sign up nor log in as %s", benchUsername)
+	if err != nil {
+		return fmt.Errorf("log in as %s: %w", benchUsername, err)
+	}
+	e.user, e.cookie = acc.ID, &http.Cookie{Name: apitest.SessionCookie, Value: acc.Session}
+	return nil
 }
 
 // timeRequests sends each request's server-side duration to e.serverTime

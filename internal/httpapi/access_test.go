@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 )
 
@@ -88,12 +89,12 @@ func TestForeignIDs(t *testing.T) {
 				hdr = []string{"If-Match", ifMatch}
 			}
 			r := e.do(rt.method, rt.path, alice, rt.body, hdr...)
-			if p := checkProblem(t, r, http.StatusNotFound, board.ENotFound); t.Failed() {
+			if p := apitest.CheckProblem(t, r, http.StatusNotFound, board.ENotFound); t.Failed() {
 				t.Fatalf("%v (If-Match %s): %+v", rt, ifMatch, p)
 			}
 		}
 	}
-	f.check(t, "requests with foreign ids")
+	f.Check(t, "requests with foreign ids")
 	// B's things are where they were: A's requests did not reach them.
 	if got := e.card(w.B.ID, w.bc1.ID); got.Version != 1 || got.ColumnID != w.b1.ID || got.Archived {
 		t.Errorf("B's card changed: %+v", got)
@@ -135,18 +136,18 @@ func TestNonMemberSeesNothing(t *testing.T) {
 	e.mkBoard(carol, "carol's own")
 	f := e.freeze(w.A.ID, w.B.ID)
 	for _, rt := range boardRoutes(w.A.ID, w.a1.ID, w.a2.ID, w.ac1.ID) {
-		checkProblem(t, e.do(rt.method, rt.path, carol, rt.body), http.StatusNotFound, board.ENotFound)
+		apitest.CheckProblem(t, e.do(rt.method, rt.path, carol, rt.body), http.StatusNotFound, board.ENotFound)
 	}
 	const nowhere = "00000000-0000-4000-8000-000000000000"
 	for _, rt := range boardRoutes(nowhere, w.a1.ID, w.a2.ID, w.ac1.ID) {
-		checkProblem(t, e.do(rt.method, rt.path, alice, rt.body), http.StatusNotFound, board.ENotFound)
+		apitest.CheckProblem(t, e.do(rt.method, rt.path, alice, rt.body), http.StatusNotFound, board.ENotFound)
 	}
-	f.check(t, "a stranger's requests")
+	f.Check(t, "a stranger's requests")
 	if t.Failed() {
 		return
 	}
 	// Nor does the stranger see the board in a list.
-	list := ok[struct{ Boards []board.Board }](t, e.do("GET", "/api/boards", carol, nil), http.StatusOK)
+	list := apitest.Must[struct{ Boards []board.Board }](t, e.do("GET", "/api/boards", carol, nil), http.StatusOK)
 	if len(list.Boards) != 1 || list.Boards[0].Name != "carol's own" {
 		t.Errorf("carol lists %+v", list.Boards)
 	}
@@ -164,16 +165,16 @@ func TestMalformedPathIDs(t *testing.T) {
 	for _, id := range bad {
 		// A bad board id, with good child ids.
 		for _, rt := range boardRoutes(id, w.a1.ID, w.a2.ID, w.ac1.ID) {
-			checkProblem(t, e.do(rt.method, rt.path, alice, rt.body), http.StatusNotFound, board.ENotFound)
+			apitest.CheckProblem(t, e.do(rt.method, rt.path, alice, rt.body), http.StatusNotFound, board.ENotFound)
 		}
 		// A good board id with bad column and card ids in the path.
 		for i, rt := range boardRoutes(w.A.ID, id, w.a2.ID, id) {
 			if rt.path != good[i].path {
-				checkProblem(t, e.do(rt.method, rt.path, alice, rt.body), http.StatusNotFound, board.ENotFound)
+				apitest.CheckProblem(t, e.do(rt.method, rt.path, alice, rt.body), http.StatusNotFound, board.ENotFound)
 			}
 		}
 	}
-	f.check(t, "requests with malformed ids")
+	f.Check(t, "requests with malformed ids")
 }
 
 // A viewer reads a board but changes nothing; an editor changes cards and
@@ -193,18 +194,18 @@ func TestRoles(t *testing.T) {
 			}
 			continue
 		}
-		checkProblem(t, r, http.StatusForbidden, board.EForbidden)
+		apitest.CheckProblem(t, r, http.StatusForbidden, board.EForbidden)
 	}
 	// The editor may not rename or delete the board.
-	checkProblem(t, e.do("PATCH", "/api/boards/"+w.A.ID, carol, map[string]any{"name": "mine"}), http.StatusForbidden, board.EForbidden)
-	checkProblem(t, e.do("DELETE", "/api/boards/"+w.A.ID, carol, nil), http.StatusForbidden, board.EForbidden)
-	f.check(t, "a viewer's and an editor's forbidden requests")
+	apitest.CheckProblem(t, e.do("PATCH", "/api/boards/"+w.A.ID, carol, map[string]any{"name": "mine"}), http.StatusForbidden, board.EForbidden)
+	apitest.CheckProblem(t, e.do("DELETE", "/api/boards/"+w.A.ID, carol, nil), http.StatusForbidden, board.EForbidden)
+	f.Check(t, "a viewer's and an editor's forbidden requests")
 
 	snap := e.snapshot(bob, w.A.ID)
 	if snap.Board.Role != board.RoleViewer || len(snap.Cards) != 2 {
 		t.Errorf("viewer's snapshot: %+v", snap)
 	}
-	c := ok[board.Card](t, e.do("PATCH", "/api/boards/"+w.A.ID+"/cards/"+w.ac1.ID, carol, map[string]any{"done": true}), http.StatusOK)
+	c := apitest.Must[board.Card](t, e.do("PATCH", "/api/boards/"+w.A.ID+"/cards/"+w.ac1.ID, carol, map[string]any{"done": true}), http.StatusOK)
 	if !c.Done {
 		t.Errorf("editor's patch: %+v", c)
 	}

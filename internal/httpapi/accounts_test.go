@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/auth"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/httpapi"
@@ -26,20 +27,20 @@ import (
 // over HTTP with the cookies and tokens a client gets.
 func TestAccountFlows(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{})
+	e := newAuthEnv(t, apitest.Options{})
 
 	// Sign-up logs in.
-	r := e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": " Alice ", "password": "first password"})
-	u := ok[board.User](t, r, http.StatusCreated)
+	r := e.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": " Alice ", "password": "first password"})
+	u := apitest.Must[board.User](t, r, http.StatusCreated)
 	if u.Username != "alice" || !board.ValidID(u.ID) {
 		t.Fatalf("signed up %+v", u)
 	}
-	s1 := sessionCookie(r)
-	me := ok[map[string]string](t, e.call(cred{cookie: s1}, "GET", "/api/auth/me", nil), http.StatusOK)
+	s1 := r.Session()
+	me := apitest.Must[map[string]string](t, e.call(apitest.Cred{Cookie: s1}, "GET", "/api/auth/me", nil), http.StatusOK)
 	if me["id"] != u.ID || me["username"] != "alice" {
 		t.Fatalf("me: %v", me)
 	}
-	checkProblem(t, e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": "ALICE", "password": "another password"}),
+	apitest.CheckProblem(t, e.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": "ALICE", "password": "another password"}),
 		http.StatusConflict, board.EConflict)
 	for _, body := range []map[string]string{
 		{"username": "al", "password": "long enough"},
@@ -48,22 +49,22 @@ func TestAccountFlows(t *testing.T) {
 		{"username": "bob", "password": "short"},
 		{"username": "bob", "password": strings.Repeat("p", 257)},
 	} {
-		checkProblem(t, e.call(cred{}, "POST", "/api/auth/signup", body), http.StatusUnprocessableEntity, board.EInvalid)
+		apitest.CheckProblem(t, e.call(apitest.Cred{}, "POST", "/api/auth/signup", body), http.StatusUnprocessableEntity, board.EInvalid)
 	}
 
 	// Login opens another session; the two are listed, the caller's marked.
-	login := func(user, pw string) response {
-		return e.call(cred{}, "POST", "/api/auth/login", map[string]string{"username": user, "password": pw})
+	login := func(user, pw string) apitest.Response {
+		return e.call(apitest.Cred{}, "POST", "/api/auth/login", map[string]string{"username": user, "password": pw})
 	}
 	r = login("ALICE", "first password")
-	if got := ok[board.User](t, r, http.StatusOK); got.ID != u.ID {
+	if got := apitest.Must[board.User](t, r, http.StatusOK); got.ID != u.ID {
 		t.Fatalf("login: %+v", got)
 	}
-	s2 := sessionCookie(r)
+	s2 := r.Session()
 	if s2 == "" || s2 == s1 {
 		t.Fatalf("login gave session %q (sign-up's %q)", s2, s1)
 	}
-	list := ok[struct{ Sessions []map[string]any }](t, e.call(cred{bearer: s2}, "GET", "/api/auth/sessions", nil), http.StatusOK)
+	list := apitest.Must[struct{ Sessions []map[string]any }](t, e.call(apitest.Cred{Bearer: s2}, "GET", "/api/auth/sessions", nil), http.StatusOK)
 	if len(list.Sessions) != 2 {
 		t.Fatalf("sessions: %v", list.Sessions)
 	}
@@ -79,75 +80,75 @@ func TestAccountFlows(t *testing.T) {
 		}
 	}
 	// End the other session: its secret stops working at once.
-	if r := e.call(cred{cookie: s2}, "DELETE", "/api/auth/sessions/"+s1ID, nil); r.Status != http.StatusNoContent {
+	if r := e.call(apitest.Cred{Cookie: s2}, "DELETE", "/api/auth/sessions/"+s1ID, nil); r.Status != http.StatusNoContent {
 		t.Fatalf("end session: %v", r)
 	}
-	checkProblem(t, e.call(cred{cookie: s1}, "GET", "/api/auth/me", nil), http.StatusUnauthorized, board.EUnauthenticated)
-	checkProblem(t, e.call(cred{cookie: s2}, "DELETE", "/api/auth/sessions/"+s1ID, nil), http.StatusNotFound, board.ENotFound)
+	apitest.CheckProblem(t, e.call(apitest.Cred{Cookie: s1}, "GET", "/api/auth/me", nil), http.StatusUnauthorized, board.EUnauthenticated)
+	apitest.CheckProblem(t, e.call(apitest.Cred{Cookie: s2}, "DELETE", "/api/auth/sessions/"+s1ID, nil), http.StatusNotFound, board.ENotFound)
 
 	// API tokens: the secret is in the creation's answer only.
-	r = e.call(cred{cookie: s2}, "POST", "/api/auth/tokens", map[string]string{"name": "ci", "expires_in": "720h"})
-	tok := ok[board.APIToken](t, r, http.StatusCreated)
+	r = e.call(apitest.Cred{Cookie: s2}, "POST", "/api/auth/tokens", map[string]string{"name": "ci", "expires_in": "720h"})
+	tok := apitest.Must[board.APIToken](t, r, http.StatusCreated)
 	if !strings.HasPrefix(tok.Token, "cbt_") || tok.ExpiresAt == nil || tok.Name != "ci" {
 		t.Fatalf("token %+v", tok)
 	}
-	if r := e.call(cred{cookie: s2}, "GET", "/api/auth/tokens", nil); strings.Contains(string(r.Body), tok.Token) ||
+	if r := e.call(apitest.Cred{Cookie: s2}, "GET", "/api/auth/tokens", nil); strings.Contains(string(r.Body), tok.Token) ||
 		!strings.Contains(string(r.Body), tok.ID) {
 		t.Fatalf("token list: %v", r)
 	}
-	me = ok[map[string]string](t, e.call(cred{bearer: tok.Token}, "GET", "/api/auth/me", nil), http.StatusOK)
+	me = apitest.Must[map[string]string](t, e.call(apitest.Cred{Bearer: tok.Token}, "GET", "/api/auth/me", nil), http.StatusOK)
 	if me["id"] != u.ID {
 		t.Fatalf("me by token: %v", me)
 	}
 	for _, bad := range []map[string]string{{"name": ""}, {"name": strings.Repeat("n", 101)}, {"name": "x", "expires_in": "-1h"},
 		{"name": "x", "expires_in": "soon"}} {
-		checkProblem(t, e.call(cred{cookie: s2}, "POST", "/api/auth/tokens", bad), http.StatusUnprocessableEntity, board.EInvalid)
+		apitest.CheckProblem(t, e.call(apitest.Cred{Cookie: s2}, "POST", "/api/auth/tokens", bad), http.StatusUnprocessableEntity, board.EInvalid)
 	}
 	// A token does not log out; it is revoked, and then it fails.
-	checkProblem(t, e.call(cred{bearer: tok.Token}, "POST", "/api/auth/logout", nil), http.StatusUnprocessableEntity, board.EInvalid)
-	if r := e.call(cred{cookie: s2}, "DELETE", "/api/auth/tokens/"+tok.ID, nil); r.Status != http.StatusNoContent {
+	apitest.CheckProblem(t, e.call(apitest.Cred{Bearer: tok.Token}, "POST", "/api/auth/logout", nil), http.StatusUnprocessableEntity, board.EInvalid)
+	if r := e.call(apitest.Cred{Cookie: s2}, "DELETE", "/api/auth/tokens/"+tok.ID, nil); r.Status != http.StatusNoContent {
 		t.Fatalf("revoke token: %v", r)
 	}
-	checkProblem(t, e.call(cred{bearer: tok.Token}, "GET", "/api/auth/me", nil), http.StatusUnauthorized, board.EUnauthenticated)
+	apitest.CheckProblem(t, e.call(apitest.Cred{Bearer: tok.Token}, "GET", "/api/auth/me", nil), http.StatusUnauthorized, board.EUnauthenticated)
 	// An expired token fails.
-	short := ok[board.APIToken](t, e.call(cred{cookie: s2}, "POST", "/api/auth/tokens",
+	short := apitest.Must[board.APIToken](t, e.call(apitest.Cred{Cookie: s2}, "POST", "/api/auth/tokens",
 		map[string]string{"name": "short", "expires_in": "1ms"}), http.StatusCreated)
 	time.Sleep(10 * time.Millisecond)
-	checkProblem(t, e.call(cred{bearer: short.Token}, "GET", "/api/auth/me", nil), http.StatusUnauthorized, board.EUnauthenticated)
+	apitest.CheckProblem(t, e.call(apitest.Cred{Bearer: short.Token}, "GET", "/api/auth/me", nil), http.StatusUnauthorized, board.EUnauthenticated)
 
 	// Malformed credentials.
 	for _, h := range []string{"Basic YWxpY2U6cHc=", "Bearer", "Bearer ", "bearer x", "Token " + s2} {
-		r := e.call(cred{}, "GET", "/api/auth/me", nil, "Authorization", h)
-		checkProblem(t, r, http.StatusUnauthorized, board.EUnauthenticated)
+		r := e.call(apitest.Cred{}, "GET", "/api/auth/me", nil, "Authorization", h)
+		apitest.CheckProblem(t, r, http.StatusUnauthorized, board.EUnauthenticated)
 	}
 	// A session secret is case-sensitive and whole.
 	for _, s := range []string{strings.ToUpper(s2), s2[:len(s2)-1], s2 + "x", "cbs_", "cbt_"} {
-		checkProblem(t, e.call(cred{cookie: s}, "GET", "/api/auth/me", nil), http.StatusUnauthorized, board.EUnauthenticated)
+		apitest.CheckProblem(t, e.call(apitest.Cred{Cookie: s}, "GET", "/api/auth/me", nil), http.StatusUnauthorized, board.EUnauthenticated)
 	}
 
 	// Password change: the current password is required; the other
 	// sessions end, the caller's stays; the old password stops working.
-	s3 := sessionCookie(login("alice", "first password"))
-	checkProblem(t, e.call(cred{cookie: s2}, "POST", "/api/auth/password",
+	s3 := login("alice", "first password").Session()
+	apitest.CheckProblem(t, e.call(apitest.Cred{Cookie: s2}, "POST", "/api/auth/password",
 		map[string]string{"current_password": "wrong password", "new_password": "second password"}), http.StatusForbidden, board.EForbidden)
-	checkProblem(t, e.call(cred{cookie: s2}, "POST", "/api/auth/password",
+	apitest.CheckProblem(t, e.call(apitest.Cred{Cookie: s2}, "POST", "/api/auth/password",
 		map[string]string{"current_password": "first password", "new_password": "short"}), http.StatusUnprocessableEntity, board.EInvalid)
-	changed := ok[auth.PasswordChange](t, e.call(cred{cookie: s2}, "POST", "/api/auth/password",
+	changed := apitest.Must[auth.PasswordChange](t, e.call(apitest.Cred{Cookie: s2}, "POST", "/api/auth/password",
 		map[string]string{"current_password": "first password", "new_password": "second password"}), http.StatusOK)
 	if changed.RevokedSessions != 1 || changed.RevokedTokens != 1 { // s3, and the expired token "short"
 		t.Fatalf("change password: %+v, want 1 session and 1 token revoked", changed)
 	}
-	checkProblem(t, e.call(cred{cookie: s3}, "GET", "/api/auth/me", nil), http.StatusUnauthorized, board.EUnauthenticated)
-	if r := e.call(cred{cookie: s2}, "GET", "/api/auth/me", nil); r.Status != http.StatusOK {
+	apitest.CheckProblem(t, e.call(apitest.Cred{Cookie: s3}, "GET", "/api/auth/me", nil), http.StatusUnauthorized, board.EUnauthenticated)
+	if r := e.call(apitest.Cred{Cookie: s2}, "GET", "/api/auth/me", nil); r.Status != http.StatusOK {
 		t.Fatalf("the session that changed the password: %v", r)
 	}
-	checkProblem(t, login("alice", "first password"), http.StatusUnauthorized, board.EUnauthenticated)
+	apitest.CheckProblem(t, login("alice", "first password"), http.StatusUnauthorized, board.EUnauthenticated)
 	if r := login("alice", "second password"); r.Status != http.StatusOK {
 		t.Fatalf("login with the new password: %v", r)
 	}
 
 	// Logout ends the session and clears the cookie.
-	r = e.call(cred{cookie: s2}, "POST", "/api/auth/logout", nil)
+	r = e.call(apitest.Cred{Cookie: s2}, "POST", "/api/auth/logout", nil)
 	if r.Status != http.StatusNoContent {
 		t.Fatalf("logout: %v", r)
 	}
@@ -160,8 +161,8 @@ func TestAccountFlows(t *testing.T) {
 	if !cleared {
 		t.Errorf("logout does not clear the cookie: %v", r.Header["Set-Cookie"])
 	}
-	checkProblem(t, e.call(cred{cookie: s2}, "GET", "/api/auth/me", nil), http.StatusUnauthorized, board.EUnauthenticated)
-	checkProblem(t, e.call(cred{cookie: s2}, "POST", "/api/auth/logout", nil), http.StatusUnauthorized, board.EUnauthenticated)
+	apitest.CheckProblem(t, e.call(apitest.Cred{Cookie: s2}, "GET", "/api/auth/me", nil), http.StatusUnauthorized, board.EUnauthenticated)
+	apitest.CheckProblem(t, e.call(apitest.Cred{Cookie: s2}, "POST", "/api/auth/logout", nil), http.StatusUnauthorized, board.EUnauthenticated)
 }
 
 // The session cookie is HttpOnly, SameSite=Lax and Path=/; over HTTPS (a
@@ -169,12 +170,12 @@ func TestAccountFlows(t *testing.T) {
 // and no Domain, and that cookie authenticates too.
 func TestSessionCookieAttributes(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{api: func(o *httpapi.Options) {
+	e := newAuthEnv(t, apitest.Options{API: func(o *httpapi.Options) {
 		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	}})
-	e2 := newAuthEnv(t, authOptions{}) // no trusted proxy
+	e2 := newAuthEnv(t, apitest.Options{}) // no trusted proxy
 	pw := map[string]string{"username": "carol", "password": "carol's password"}
-	cookieOf := func(r response) *http.Cookie {
+	cookieOf := func(r apitest.Response) *http.Cookie {
 		t.Helper()
 		cs := (&http.Response{Header: r.Header}).Cookies()
 		if len(cs) != 1 {
@@ -193,14 +194,14 @@ func TestSessionCookieAttributes(t *testing.T) {
 			t.Errorf("%s: cookie %q", what, c.String())
 		}
 	}
-	check("sign-up over HTTP", cookieOf(e.call(cred{}, "POST", "/api/auth/signup", pw)), false)
-	check("login over HTTP", cookieOf(e.call(cred{}, "POST", "/api/auth/login", pw)), false)
-	r := e.call(cred{}, "POST", "/api/auth/login", pw, "X-Forwarded-Proto", "https")
+	check("sign-up over HTTP", cookieOf(e.call(apitest.Cred{}, "POST", "/api/auth/signup", pw)), false)
+	check("login over HTTP", cookieOf(e.call(apitest.Cred{}, "POST", "/api/auth/login", pw)), false)
+	r := e.call(apitest.Cred{}, "POST", "/api/auth/login", pw, "X-Forwarded-Proto", "https")
 	c := cookieOf(r)
 	check("login over HTTPS through a trusted proxy", c, true)
 	// The __Host- cookie authenticates, and logout clears it by that name.
-	req := func(method, path string) response {
-		return e.call(cred{}, method, path, nil, "Cookie", c.Name+"="+c.Value, "X-Forwarded-Proto", "https")
+	req := func(method, path string) apitest.Response {
+		return e.call(apitest.Cred{}, method, path, nil, "Cookie", c.Name+"="+c.Value, "X-Forwarded-Proto", "https")
 	}
 	if r := req("GET", "/api/auth/me"); r.Status != http.StatusOK {
 		t.Fatalf("me with the __Host- cookie: %v", r)
@@ -210,7 +211,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 		t.Errorf("logout over HTTPS sets %q", out.String())
 	}
 	// X-Forwarded-Proto from a peer that is not a trusted proxy is ignored.
-	check("sign-up, X-Forwarded-Proto from an untrusted peer", cookieOf(e2.call(cred{}, "POST", "/api/auth/signup", pw,
+	check("sign-up, X-Forwarded-Proto from an untrusted peer", cookieOf(e2.call(apitest.Cred{}, "POST", "/api/auth/signup", pw,
 		"X-Forwarded-Proto", "https")), false)
 }
 
@@ -220,19 +221,19 @@ func TestSessionCookieAttributes(t *testing.T) {
 // still lets in an address that has not failed for it.
 func TestLoginThrottling(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{
-		auth: func(o *auth.Options) {
+	e := newAuthEnv(t, apitest.Options{
+		Auth: func(o *auth.Options) {
 			o.Limits.Address = ratelimit.Limit{Burst: 5, Every: 10 * time.Second}
 			o.Limits.AccountAddress = ratelimit.Limit{Burst: 2, Every: time.Minute}
 			o.Limits.Account = ratelimit.Limit{Burst: 3, Every: time.Minute}
 		},
-		api: func(o *httpapi.Options) {
+		API: func(o *httpapi.Options) {
 			o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 		},
 	})
 	from := func(ip string) []string { return []string{"X-Forwarded-For", ip} }
-	call := func(path, user, pw, ip string) response {
-		return e.call(cred{}, "POST", "/api/auth/"+path, map[string]string{"username": user, "password": pw}, from(ip)...)
+	call := func(path, user, pw, ip string) apitest.Response {
+		return e.call(apitest.Cred{}, "POST", "/api/auth/"+path, map[string]string{"username": user, "password": pw}, from(ip)...)
 	}
 	for i, u := range []string{"dave", "erin", "frank", "grace", "heidi", "ivan", "judy"} {
 		if r := call("signup", u, "password of "+u, fmt.Sprintf("198.51.100.%d", i+1)); r.Status != http.StatusCreated {
@@ -242,8 +243,8 @@ func TestLoginThrottling(t *testing.T) {
 
 	wrong := call("login", "dave", "not dave's password", "203.0.113.1")
 	unknown := call("login", "nobody", "not anyone's password", "203.0.113.2")
-	pw := checkProblem(t, wrong, http.StatusUnauthorized, board.EUnauthenticated)
-	pu := checkProblem(t, unknown, http.StatusUnauthorized, board.EUnauthenticated)
+	pw := apitest.CheckProblem(t, wrong, http.StatusUnauthorized, board.EUnauthenticated)
+	pu := apitest.CheckProblem(t, unknown, http.StatusUnauthorized, board.EUnauthenticated)
 	if pw.Detail != pu.Detail || pw.Type != pu.Type || len(wrong.Body) != len(unknown.Body) {
 		t.Errorf("a wrong password and an unknown user answer differently:\n%s\n%s", wrong.Body, unknown.Body)
 	}
@@ -252,14 +253,14 @@ func TestLoginThrottling(t *testing.T) {
 	// even for the right password.
 	call("login", "dave", "not dave's password", "203.0.113.1")
 	r := call("login", "dave", "password of dave", "203.0.113.1")
-	checkProblem(t, r, http.StatusTooManyRequests, board.ERateLimited)
+	apitest.CheckProblem(t, r, http.StatusTooManyRequests, board.ERateLimited)
 	if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
 		t.Errorf("Retry-After %q, want 1-60 seconds", r.Header.Get("Retry-After"))
 	}
 	// The account's budget (3 failures) is spent by one more failure from
 	// elsewhere; an address that failed is refused, one that did not gets in.
 	call("login", "dave", "not dave's password", "203.0.113.3")
-	checkProblem(t, call("login", "dave", "password of dave", "203.0.113.3"), http.StatusTooManyRequests, board.ERateLimited)
+	apitest.CheckProblem(t, call("login", "dave", "password of dave", "203.0.113.3"), http.StatusTooManyRequests, board.ERateLimited)
 	if r := call("login", "dave", "password of dave", "203.0.113.4"); r.Status != http.StatusOK {
 		t.Fatalf("the right password from a fresh address: %v", r)
 	}
@@ -267,7 +268,7 @@ func TestLoginThrottling(t *testing.T) {
 	for range 2 {
 		call("login", "nobody", "x", "203.0.113.6")
 	}
-	checkProblem(t, call("login", "nobody", "x", "203.0.113.6"), http.StatusTooManyRequests, board.ERateLimited)
+	apitest.CheckProblem(t, call("login", "nobody", "x", "203.0.113.6"), http.StatusTooManyRequests, board.ERateLimited)
 	// Other accounts are not affected.
 	if r := call("login", "erin", "password of erin", "203.0.113.8"); r.Status != http.StatusOK {
 		t.Fatalf("another account: %v", r)
@@ -280,19 +281,19 @@ func TestLoginThrottling(t *testing.T) {
 		}
 	}
 	r = call("login", "erin", "password of erin", "192.0.2.1")
-	checkProblem(t, r, http.StatusTooManyRequests, board.ERateLimited)
+	apitest.CheckProblem(t, r, http.StatusTooManyRequests, board.ERateLimited)
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("no Retry-After")
 	}
 	// Sign-ups count against the address too.
-	checkProblem(t, call("signup", "mallory", "mallory's password", "192.0.2.1"), http.StatusTooManyRequests, board.ERateLimited)
+	apitest.CheckProblem(t, call("signup", "mallory", "mallory's password", "192.0.2.1"), http.StatusTooManyRequests, board.ERateLimited)
 	// Another address is fine.
 	if r := call("login", "frank", "password of frank", "192.0.2.2"); r.Status != http.StatusOK {
 		t.Fatalf("another IP: %v", r)
 	}
 	// A spoofed X-Forwarded-For does not escape the address limit: only the
 	// hop the trusted proxy added counts.
-	checkProblem(t, call("login", "grace", "password of grace", "10.9.9.9, 192.0.2.1"), http.StatusTooManyRequests, board.ERateLimited)
+	apitest.CheckProblem(t, call("login", "grace", "password of grace", "10.9.9.9, 192.0.2.1"), http.StatusTooManyRequests, board.ERateLimited)
 }
 
 // Password changes have their own budget per user: one user's guesses
@@ -300,28 +301,28 @@ func TestLoginThrottling(t *testing.T) {
 // counted against the IP bucket of "") nor with the account's logins.
 func TestPasswordChangesThrottledPerAccount(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{
-		auth: func(o *auth.Options) {
+	e := newAuthEnv(t, apitest.Options{
+		Auth: func(o *auth.Options) {
 			o.Limits.Password = ratelimit.Limit{Burst: 3, Every: time.Minute}
 			o.Limits.AccountAddress = ratelimit.Limit{Burst: 1, Every: time.Minute}
 			o.Limits.Account = ratelimit.Limit{Burst: 1, Every: time.Minute}
 		},
-		api: func(o *httpapi.Options) {
+		API: func(o *httpapi.Options) {
 			o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 		},
 	})
 	var sessions []string
 	for i := range 6 {
 		u := fmt.Sprintf("user%d", i)
-		r := e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": u, "password": "password " + u},
+		r := e.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": u, "password": "password " + u},
 			"X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i+1))
 		if r.Status != http.StatusCreated {
 			t.Fatalf("sign up: %v", r)
 		}
-		sessions = append(sessions, sessionCookie(r))
+		sessions = append(sessions, r.Session())
 	}
-	change := func(i int, cur, next string) response {
-		return e.call(cred{cookie: sessions[i]}, "POST", "/api/auth/password",
+	change := func(i int, cur, next string) apitest.Response {
+		return e.call(apitest.Cred{Cookie: sessions[i]}, "POST", "/api/auth/password",
 			map[string]string{"current_password": cur, "new_password": next})
 	}
 	for i := range 6 {
@@ -331,16 +332,16 @@ func TestPasswordChangesThrottledPerAccount(t *testing.T) {
 		}
 	}
 	// user0 guesses: the second wrong guess is the last of the three.
-	checkProblem(t, change(0, "guess", "whatever password"), http.StatusForbidden, board.EForbidden)
-	checkProblem(t, change(0, "guess", "whatever password"), http.StatusForbidden, board.EForbidden)
-	checkProblem(t, change(0, "guess", "whatever password"), http.StatusTooManyRequests, board.ERateLimited)
+	apitest.CheckProblem(t, change(0, "guess", "whatever password"), http.StatusForbidden, board.EForbidden)
+	apitest.CheckProblem(t, change(0, "guess", "whatever password"), http.StatusForbidden, board.EForbidden)
+	apitest.CheckProblem(t, change(0, "guess", "whatever password"), http.StatusTooManyRequests, board.ERateLimited)
 	// The guesses cost nothing of the login budgets, and a failed login
 	// nothing of the password budget of user1.
-	if r := e.call(cred{}, "POST", "/api/auth/login", map[string]string{"username": "user0", "password": "new password user0"},
+	if r := e.call(apitest.Cred{}, "POST", "/api/auth/login", map[string]string{"username": "user0", "password": "new password user0"},
 		"X-Forwarded-For", "198.51.100.1"); r.Status != http.StatusOK {
 		t.Fatalf("login after password guesses: %v", r)
 	}
-	checkProblem(t, e.call(cred{}, "POST", "/api/auth/login", map[string]string{"username": "user1", "password": "wrong"},
+	apitest.CheckProblem(t, e.call(apitest.Cred{}, "POST", "/api/auth/login", map[string]string{"username": "user1", "password": "wrong"},
 		"X-Forwarded-For", "198.51.100.2"), http.StatusUnauthorized, board.EUnauthenticated)
 	if r := change(1, "new password user1", "third password user1"); r.Status != http.StatusOK {
 		t.Fatalf("user1 changes the password after a failed login: %v", r)
@@ -351,22 +352,22 @@ func TestPasswordChangesThrottledPerAccount(t *testing.T) {
 // only as SHA-256 hashes: no table holds a secret or a password.
 func TestSecretsStoredHashed(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{})
+	e := newAuthEnv(t, apitest.Options{})
 	const password = "kept-only-as-a-hash"
-	if r := e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": "oscar", "password": password}); r.Status != http.StatusCreated {
+	if r := e.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": "oscar", "password": password}); r.Status != http.StatusCreated {
 		t.Fatalf("sign up: %v", r)
 	}
-	s2 := sessionCookie(e.call(cred{}, "POST", "/api/auth/login", map[string]string{"username": "oscar", "password": password}))
+	s2 := e.call(apitest.Cred{}, "POST", "/api/auth/login", map[string]string{"username": "oscar", "password": password}).Session()
 	// (A password change revokes every token: first.)
-	e.call(cred{cookie: s2}, "POST", "/api/auth/password", map[string]string{"current_password": password, "new_password": password + "2"},
+	e.call(apitest.Cred{Cookie: s2}, "POST", "/api/auth/password", map[string]string{"current_password": password, "new_password": password + "2"},
 		"Idempotency-Key", "pw")
-	tok := ok[board.APIToken](t, e.call(cred{cookie: s2}, "POST", "/api/auth/tokens", map[string]string{"name": "t"}), http.StatusCreated)
+	tok := apitest.Must[board.APIToken](t, e.call(apitest.Cred{Cookie: s2}, "POST", "/api/auth/tokens", map[string]string{"name": "t"}), http.StatusCreated)
 	// With an Idempotency-Key too: the answer holding the secret must not
 	// be kept with the key.
-	tok2 := ok[board.APIToken](t, e.call(cred{cookie: s2}, "POST", "/api/auth/tokens", map[string]string{"name": "t2"},
+	tok2 := apitest.Must[board.APIToken](t, e.call(apitest.Cred{Cookie: s2}, "POST", "/api/auth/tokens", map[string]string{"name": "t2"},
 		"Idempotency-Key", "token-2"), http.StatusCreated)
 	ctx := context.Background()
-	pool := e.st.Pool()
+	pool := e.Store.Pool()
 
 	var hash string
 	if err := pool.QueryRow(ctx, `SELECT password_hash FROM users WHERE username = 'oscar'`).Scan(&hash); err != nil {
@@ -461,20 +462,20 @@ func TestClientIP(t *testing.T) {
 // 429 with Retry-After, for that caller only.
 func TestAPIRateLimit(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{api: func(o *httpapi.Options) {
+	e := newAuthEnv(t, apitest.Options{API: func(o *httpapi.Options) {
 		o.RateBurst, o.Rate = 5, 0.05
 		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	}})
 	var secrets []string
 	for i, u := range []string{"peggy", "trent"} {
-		r := e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": u, "password": "password " + u},
+		r := e.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": u, "password": "password " + u},
 			"X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i+1))
 		if r.Status != http.StatusCreated {
 			t.Fatalf("sign up: %v", r)
 		}
-		secrets = append(secrets, sessionCookie(r))
+		secrets = append(secrets, r.Session())
 	}
-	peggy, trent := cred{cookie: secrets[0]}, cred{cookie: secrets[1]}
+	peggy, trent := apitest.Cred{Cookie: secrets[0]}, apitest.Cred{Cookie: secrets[1]}
 	for i := range 5 {
 		if r := e.call(peggy, "GET", "/api/boards", nil); r.Status != http.StatusOK {
 			t.Fatalf("request %d: %v", i+1, r)
@@ -483,7 +484,7 @@ func TestAPIRateLimit(t *testing.T) {
 	// The sixth in a row, reading or writing, from any IP.
 	for _, m := range []string{"GET", "POST"} {
 		r := e.call(peggy, m, "/api/boards", map[string]string{"name": "b"}, "X-Forwarded-For", "192.0.2.77")
-		checkProblem(t, r, http.StatusTooManyRequests, board.ERateLimited)
+		apitest.CheckProblem(t, r, http.StatusTooManyRequests, board.ERateLimited)
 		if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 20 {
 			t.Errorf("Retry-After %q, want 1-20 s", r.Header.Get("Retry-After"))
 		}
@@ -496,12 +497,12 @@ func TestAPIRateLimit(t *testing.T) {
 	}
 	// Anonymous requests are limited per client IP.
 	for i := range 5 {
-		e.call(cred{}, "POST", "/api/auth/login", map[string]string{"username": "peggy", "password": "x"},
+		e.call(apitest.Cred{}, "POST", "/api/auth/login", map[string]string{"username": "peggy", "password": "x"},
 			"X-Forwarded-For", "192.0.2.50", "X-Attempt", strconv.Itoa(i))
 	}
-	checkProblem(t, e.call(cred{}, "POST", "/api/auth/login", map[string]string{"username": "peggy", "password": "x"},
+	apitest.CheckProblem(t, e.call(apitest.Cred{}, "POST", "/api/auth/login", map[string]string{"username": "peggy", "password": "x"},
 		"X-Forwarded-For", "192.0.2.50"), http.StatusTooManyRequests, board.ERateLimited)
-	if r := e.call(cred{}, "POST", "/api/auth/login", map[string]string{"username": "trent", "password": "password trent"},
+	if r := e.call(apitest.Cred{}, "POST", "/api/auth/login", map[string]string{"username": "trent", "password": "password trent"},
 		"X-Forwarded-For", "192.0.2.51"); r.Status != http.StatusOK {
 		t.Errorf("another IP was limited: %v", r)
 	}
@@ -510,7 +511,7 @@ func TestAPIRateLimit(t *testing.T) {
 func (e *authEnv) count(sql string, args ...any) int {
 	e.t.Helper()
 	var n int
-	if err := e.st.Pool().QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := e.Store.Pool().QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 		e.t.Fatalf("%s: %v", sql, err)
 	}
 	return n
@@ -520,13 +521,13 @@ func (e *authEnv) count(sql string, args ...any) int {
 // nosniff, no framing, a strict referrer policy.
 func TestSecurityHeaders(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{})
-	for _, r := range []response{
-		e.call(cred{}, "GET", "/api/auth/me", nil),
-		e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": "walter", "password": "walter's password"}),
-		e.call(cred{}, "GET", "/api/nowhere", nil),
-		e.call(cred{}, "GET", "/api/ws", nil),
-		e.call(cred{}, "POST", "/api/boards", nil, "Sec-Fetch-Site", "cross-site"),
+	e := newAuthEnv(t, apitest.Options{})
+	for _, r := range []apitest.Response{
+		e.call(apitest.Cred{}, "GET", "/api/auth/me", nil),
+		e.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": "walter", "password": "walter's password"}),
+		e.call(apitest.Cred{}, "GET", "/api/nowhere", nil),
+		e.call(apitest.Cred{}, "GET", "/api/ws", nil),
+		e.call(apitest.Cred{}, "POST", "/api/boards", nil, "Sec-Fetch-Site", "cross-site"),
 	} {
 		checkSecurityHeaders(t, r.Header)
 	}
@@ -558,31 +559,31 @@ func checkSecurityHeaders(t testing.TB, h http.Header) {
 // and connections idle without a subscription.
 func TestWebSocketLimits(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{ws: func(o *ws.Options) {
+	e := newAuthEnv(t, apitest.Options{WS: func(o *ws.Options) {
 		o.MessageBurst = 1000
 		o.MaxPerUser = 3
 	}})
-	r := e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": "rupert", "password": "rupert's password"})
-	rupert := cred{cookie: sessionCookie(r)}
-	uid := ok[board.User](t, r, http.StatusCreated).ID
-	victor := cred{cookie: sessionCookie(e.call(cred{}, "POST", "/api/auth/signup",
-		map[string]string{"username": "victor", "password": "victor's password"}))}
+	r := e.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": "rupert", "password": "rupert's password"})
+	rupert := apitest.Cred{Cookie: r.Session()}
+	uid := apitest.Must[board.User](t, r, http.StatusCreated).ID
+	victor := apitest.Cred{Cookie: e.call(apitest.Cred{}, "POST", "/api/auth/signup",
+		map[string]string{"username": "victor", "password": "victor's password"}).Session()}
 
 	t.Run("message rate", func(t *testing.T) {
-		e := newAuthEnv(t, authOptions{ws: func(o *ws.Options) { o.MessageBurst, o.MessageEvery = 5, time.Hour }})
-		r := e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": "chatty", "password": "chatty's password"})
-		c, _, err := e.dialWS(cred{cookie: sessionCookie(r)})
+		e := newAuthEnv(t, apitest.Options{WS: func(o *ws.Options) { o.MessageBurst, o.MessageEvery = 5, time.Hour }})
+		r := e.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": "chatty", "password": "chatty's password"})
+		c, _, err := e.dialWS(apitest.Cred{Cookie: r.Session()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := range 12 {
-			c.send(map[string]any{"type": "ping", "id": strconv.Itoa(i)})
+			c.MustSend(map[string]any{"type": "ping", "id": strconv.Itoa(i)})
 		}
 		pongs, limited := 0, 0
 		for pongs+limited < 12 {
-			f, ok := c.next(5 * time.Second)
+			f, ok := c.Next(5 * time.Second)
 			if !ok {
-				t.Fatalf("after %d pongs and %d rate_limited: %v", pongs, limited, c.err)
+				t.Fatalf("after %d pongs and %d rate_limited: %v", pongs, limited, c.Err())
 			}
 			switch {
 			case f.Type == "pong":
@@ -598,22 +599,22 @@ func TestWebSocketLimits(t *testing.T) {
 		}
 		// Past 100 refused messages the connection is closed.
 		for range 100 {
-			c.c.Write(context.Background(), websocket.MessageText, []byte(`{"type":"ping"}`)) //nolint:errcheck // may be closed
+			c.SendRaw(context.Background(), []byte(`{"type":"ping"}`)) //nolint:errcheck // may be closed
 		}
-		if st, ok := c.closed(5 * time.Second); !ok || st != websocket.StatusPolicyViolation {
+		if st, ok := c.Closed(5 * time.Second); !ok || st != websocket.StatusPolicyViolation {
 			t.Errorf("close status %v (closed %v), want 1008", st, ok)
 		}
 	})
 
 	t.Run("connections per user", func(t *testing.T) {
 		e := e.with(t)
-		var conns []*wsConn
+		var conns []*apitest.Conn
 		for range 3 {
 			c, _, err := e.dialWS(rupert)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f := c.ask(map[string]any{"type": "ping"}); f.Type != "pong" {
+			if f := c.Ask(map[string]any{"type": "ping"}); f.Type != "pong" {
 				t.Fatalf("ping: %+v", f)
 			}
 			conns = append(conns, c)
@@ -622,23 +623,23 @@ func TestWebSocketLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st, ok := extra.closed(5 * time.Second); !ok || st != websocket.StatusPolicyViolation {
+		if st, ok := extra.Closed(5 * time.Second); !ok || st != websocket.StatusPolicyViolation {
 			t.Errorf("the 4th connection: close %v (closed %v), want 1008", st, ok)
 		}
 		if c, _, err := e.dialWS(victor); err != nil {
 			t.Errorf("another user: %v", err)
-		} else if f := c.ask(map[string]any{"type": "ping"}); f.Type != "pong" {
+		} else if f := c.Ask(map[string]any{"type": "ping"}); f.Type != "pong" {
 			t.Errorf("another user's ping: %+v", f)
 		}
 		// Closing one frees its slot.
-		conns[0].c.Close(websocket.StatusNormalClosure, "")
-		conns[0].closed(5 * time.Second)
+		conns[0].Close()
+		conns[0].Closed(5 * time.Second)
 		c, _, err := dialWSWait(t, e, rupert)
 		if err != nil {
 			t.Fatalf("after closing one: %v", err)
 		}
 		for _, c := range append(conns[1:], c) {
-			c.c.Close(websocket.StatusNormalClosure, "")
+			c.Close()
 		}
 	})
 
@@ -646,7 +647,7 @@ func TestWebSocketLimits(t *testing.T) {
 		e := e.with(t)
 		var ids []string
 		for i := range hub.MaxSubscriptions + 1 {
-			b, _, err := e.st.CreateBoard(context.Background(), board.Meta{Actor: uid}, board.BoardInput{Name: fmt.Sprint("b", i)})
+			b, _, err := e.Store.CreateBoard(context.Background(), board.Meta{Actor: uid}, board.BoardInput{Name: fmt.Sprint("b", i)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -657,28 +658,28 @@ func TestWebSocketLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, id := range ids[:hub.MaxSubscriptions] {
-			if f := c.ask(map[string]any{"type": "subscribe", "board": id}); f.Type != "subscribed" {
+			if f := c.Ask(map[string]any{"type": "subscribe", "board": id}); f.Type != "subscribed" {
 				t.Fatalf("subscription %d: %+v", i+1, f)
 			}
 		}
-		f := c.ask(map[string]any{"type": "subscribe", "board": ids[hub.MaxSubscriptions]})
+		f := c.Ask(map[string]any{"type": "subscribe", "board": ids[hub.MaxSubscriptions]})
 		if f.Type != "error" || f.Code != board.EConflict || !strings.Contains(f.Message, strconv.Itoa(hub.MaxSubscriptions)) {
 			t.Errorf("subscription %d: %+v, want error conflict", hub.MaxSubscriptions+1, f)
 		}
-		c.c.Close(websocket.StatusNormalClosure, "")
+		c.Close()
 	})
 
 	t.Run("idle", func(t *testing.T) {
-		e := newAuthEnv(t, authOptions{ws: func(o *ws.Options) {
+		e := newAuthEnv(t, apitest.Options{WS: func(o *ws.Options) {
 			o.PingInterval, o.IdleTimeout = 50*time.Millisecond, 300*time.Millisecond
 		}})
-		r := e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": "idler", "password": "idler's password"})
-		c, _, err := e.dialWS(cred{cookie: sessionCookie(r)})
+		r := e.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": "idler", "password": "idler's password"})
+		c, _, err := e.dialWS(apitest.Cred{Cookie: r.Session()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		if st, ok := c.closed(5 * time.Second); !ok || st != websocket.StatusNormalClosure {
+		if st, ok := c.Closed(5 * time.Second); !ok || st != websocket.StatusNormalClosure {
 			t.Errorf("an idle connection: close %v (closed %v), want 1000", st, ok)
 		}
 		if d := time.Since(start); d < 200*time.Millisecond {
@@ -689,7 +690,7 @@ func TestWebSocketLimits(t *testing.T) {
 
 // dialWSWait dials until the connection is not refused for the per-user cap
 // (earlier connections of the user may still be closing).
-func dialWSWait(t *testing.T, e *authEnv, c cred) (*wsConn, *http.Response, error) {
+func dialWSWait(t *testing.T, e *authEnv, c apitest.Cred) (*apitest.Conn, *http.Response, error) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		conn, resp, err := e.dialWS(c)
@@ -697,9 +698,9 @@ func dialWSWait(t *testing.T, e *authEnv, c cred) (*wsConn, *http.Response, erro
 			return conn, resp, err
 		}
 		select {
-		case <-conn.done:
+		case <-conn.Done():
 			if time.Now().After(deadline) {
-				return nil, nil, fmt.Errorf("refused: %v", conn.err)
+				return nil, nil, fmt.Errorf("refused: %v", conn.Err())
 			}
 			time.Sleep(20 * time.Millisecond)
 			continue
@@ -714,9 +715,10 @@ func dialWSWait(t *testing.T, e *authEnv, c cred) (*wsConn, *http.Response, erro
 // 409 for half a minute); nor is the answer kept, as it may hold a secret.
 func TestIdempotencyKeyOnAccountRoutes(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{})
-	s := cred{cookie: sessionCookie(e.call(cred{}, "POST", "/api/auth/signup",
-		map[string]string{"username": "ursula", "password": "ursula's password"}))}
+	e := newAuthEnv(t, apitest.Options{})
+	s := apitest.Cred{Cookie: e.call(apitest.Cred{}, "POST", "/api/auth/signup",
+		map[string]string{"username": "ursula", "password": "ursula's password"}).Session()}
+
 	for i := range 2 {
 		r := e.call(s, "POST", "/api/auth/tokens", map[string]string{"name": "ci"}, "Idempotency-Key", "tok")
 		if r.Status != http.StatusCreated {
@@ -730,7 +732,7 @@ func TestIdempotencyKeyOnAccountRoutes(t *testing.T) {
 	for i := range 2 {
 		r := e.call(s, "POST", "/api/auth/password", map[string]string{"current_password": "wrong", "new_password": "whatever it is"},
 			"Idempotency-Key", "pw")
-		checkProblem(t, r, http.StatusForbidden, board.EForbidden)
+		apitest.CheckProblem(t, r, http.StatusForbidden, board.EForbidden)
 		if replayed := r.Header.Get("Idempotent-Replayed") == "true"; replayed != (i == 1) {
 			t.Errorf("attempt %d: Idempotent-Replayed %q", i+1, r.Header.Get("Idempotent-Replayed"))
 		}
@@ -742,11 +744,11 @@ func TestIdempotencyKeyOnAccountRoutes(t *testing.T) {
 // again with their credential. Other members keep theirs.
 func TestLostRemovalEndsSubscription(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{ws: func(o *ws.Options) {
+	e := newAuthEnv(t, apitest.Options{WS: func(o *ws.Options) {
 		o.PingInterval, o.RecheckInterval = 50*time.Millisecond, 100*time.Millisecond
 	}})
-	alice, bob, carol := e.signup("alice"), e.signup("bobby"), e.signup("carol")
-	owner := cred{cookie: e.login(alice)}
+	alice, bob, carol := e.Signup("alice"), e.Signup("bobby"), e.Signup("carol")
+	owner := apitest.Cred{Cookie: e.login(alice)}
 	var b board.Board
 	e.must(owner, "POST", "/api/boards", map[string]string{"name": "shared"}, &b)
 	var col board.Column
@@ -754,26 +756,26 @@ func TestLostRemovalEndsSubscription(t *testing.T) {
 	for _, u := range []string{"bobby", "carol"} {
 		e.must(owner, "POST", "/api/boards/"+b.ID+"/members", map[string]string{"username": u, "role": board.RoleEditor}, nil)
 	}
-	conns := map[string]*wsConn{}
-	for _, a := range []account{bob, carol} {
-		c, _, err := e.dialWS(cred{cookie: e.login(a)})
+	conns := map[string]*apitest.Conn{}
+	for _, a := range []apitest.Account{bob, carol} {
+		c, _, err := e.dialWS(apitest.Cred{Cookie: e.login(a)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f := c.ask(map[string]any{"type": "subscribe", "board": b.ID}); f.Type != "subscribed" {
+		if f := c.Ask(map[string]any{"type": "subscribe", "board": b.ID}); f.Type != "subscribed" {
 			t.Fatalf("%s subscribe: %+v", a.Username, f)
 		}
 		conns[a.Username] = c
 	}
 	// Removed in the database only: no revocation is sent.
-	if _, err := e.st.RemoveMember(context.Background(), board.Meta{Actor: alice.ID}, b.ID, bob.ID); err != nil {
+	if _, err := e.Store.RemoveMember(context.Background(), board.Meta{Actor: alice.ID}, b.ID, bob.ID); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
 	for {
-		f, ok := conns["bobby"].next(3 * time.Second)
+		f, ok := conns["bobby"].Next(3 * time.Second)
 		if !ok {
-			t.Fatalf("the removed member's subscription did not end: %v", conns["bobby"].err)
+			t.Fatalf("the removed member's subscription did not end: %v", conns["bobby"].Err())
 		}
 		if f.Type == "unsubscribed" && f.Board == b.ID {
 			break
@@ -781,9 +783,9 @@ func TestLostRemovalEndsSubscription(t *testing.T) {
 	}
 	t.Logf("unsubscribed %v after the removal", time.Since(start))
 	e.must(owner, "POST", "/api/boards/"+b.ID+"/cards", map[string]string{"column_id": col.ID, "title": "after"}, nil)
-	for f, ok := conns["carol"].next(3 * time.Second); ; f, ok = conns["carol"].next(3 * time.Second) {
+	for f, ok := conns["carol"].Next(3 * time.Second); ; f, ok = conns["carol"].Next(3 * time.Second) {
 		if !ok {
-			t.Fatalf("the remaining member got no event: %v", conns["carol"].err)
+			t.Fatalf("the remaining member got no event: %v", conns["carol"].Err())
 		}
 		if f.Type == "unsubscribed" {
 			t.Fatalf("the remaining member was unsubscribed: %+v", f)
@@ -792,10 +794,10 @@ func TestLostRemovalEndsSubscription(t *testing.T) {
 			break
 		}
 	}
-	if f := conns["bobby"].ask(map[string]any{"type": "ping"}); f.Type != "pong" {
+	if f := conns["bobby"].Ask(map[string]any{"type": "ping"}); f.Type != "pong" {
 		t.Errorf("the removed member's connection: %+v", f)
 	}
-	if f, ok := conns["bobby"].next(200 * time.Millisecond); ok && f.Type == "event" {
+	if f, ok := conns["bobby"].Next(200 * time.Millisecond); ok && f.Type == "event" {
 		t.Errorf("the removed member got %+v", f)
 	}
 }
@@ -804,20 +806,20 @@ func TestLostRemovalEndsSubscription(t *testing.T) {
 // a wrong secret is answered 429, and other addresses are unaffected.
 func TestBadCredentialsAreRateLimitedPerIP(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{api: func(o *httpapi.Options) {
+	e := newAuthEnv(t, apitest.Options{API: func(o *httpapi.Options) {
 		o.RateBurst, o.Rate = 3, 0.05
 		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	}})
-	guess := cred{bearer: "cbt_not-a-real-token"}
+	guess := apitest.Cred{Bearer: "cbt_not-a-real-token"}
 	for range 3 {
 		r := e.call(guess, "GET", "/api/boards", nil, "X-Forwarded-For", "203.0.113.9")
-		checkProblem(t, r, http.StatusUnauthorized, board.EUnauthenticated)
+		apitest.CheckProblem(t, r, http.StatusUnauthorized, board.EUnauthenticated)
 	}
 	r := e.call(guess, "GET", "/api/boards", nil, "X-Forwarded-For", "203.0.113.9")
-	checkProblem(t, r, http.StatusTooManyRequests, board.ERateLimited)
+	apitest.CheckProblem(t, r, http.StatusTooManyRequests, board.ERateLimited)
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("no Retry-After")
 	}
 	r = e.call(guess, "GET", "/api/boards", nil, "X-Forwarded-For", "203.0.113.10")
-	checkProblem(t, r, http.StatusUnauthorized, board.EUnauthenticated)
+	apitest.CheckProblem(t, r, http.StatusUnauthorized, board.EUnauthenticated)
 }

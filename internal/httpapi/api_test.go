@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 )
 
@@ -33,7 +34,7 @@ func columnNames(s board.Snapshot) []string {
 // lastEvent reads the board's newest event.
 func (e *env) lastEvent(boardID string) board.Event {
 	e.t.Helper()
-	page := ok[eventsPage](e.t, e.do("GET", fmt.Sprintf("/api/boards/%s/events?since=%d", boardID, e.seq(boardID)-1), alice, nil), http.StatusOK)
+	page := apitest.Must[eventsPage](e.t, e.do("GET", fmt.Sprintf("/api/boards/%s/events?since=%d", boardID, e.seq(boardID)-1), alice, nil), http.StatusOK)
 	if len(page.Events) != 1 {
 		e.t.Fatalf("last event: %+v", page)
 	}
@@ -51,25 +52,25 @@ func TestCreateAndGet(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	r := e.do("POST", "/api/boards", alice, map[string]any{"name": "Plan", "description": "d"}, "X-Op-Id", "op-1")
-	b := ok[board.Board](t, r, http.StatusCreated)
+	b := apitest.Must[board.Board](t, r, http.StatusCreated)
 	if b.Name != "Plan" || b.OwnerID != alice || b.Role != board.RoleOwner || b.Version != 1 || b.Seq != 1 ||
 		r.Header.Get("Location") != "/api/boards/"+b.ID || r.Header.Get("ETag") != `"1"` {
 		t.Errorf("created board %+v, headers %v", b, r.Header)
 	}
 	col := e.mkColumn(alice, b.ID, "todo")
-	if _, err := e.st.Pool().Exec(t.Context(), `INSERT INTO board_members (board_id, user_id, role) VALUES ($1, 'bob', 'viewer')`, b.ID); err != nil {
+	if _, err := e.Store.Pool().Exec(t.Context(), `INSERT INTO board_members (board_id, user_id, role) VALUES ($1, 'bob', 'viewer')`, b.ID); err != nil {
 		t.Fatal(err)
 	}
 	r = e.do("POST", "/api/boards/"+b.ID+"/cards", alice, map[string]any{
 		"column_id": col.ID, "title": "T", "description": "D", "labels": []string{"x"}, "due": "2030-01-02",
 		"assignees": []string{"bob"}, "done": true,
 	}, "X-Op-Id", "op-2")
-	c := ok[board.Card](t, r, http.StatusCreated)
+	c := apitest.Must[board.Card](t, r, http.StatusCreated)
 	if r.Header.Get("Location") != "/api/boards/"+b.ID+"/cards/"+c.ID || r.Header.Get("Board-Seq") != "3" {
 		t.Errorf("Location %q, Board-Seq %q (want 3)", r.Header.Get("Location"), r.Header.Get("Board-Seq"))
 	}
 	g := e.do("GET", "/api/boards/"+b.ID+"/cards/"+c.ID, alice, nil)
-	got := ok[board.Card](t, g, http.StatusOK)
+	got := apitest.Must[board.Card](t, g, http.StatusOK)
 	if g.Header.Get("ETag") != `"1"` || got.Title != "T" || got.Description != "D" || *got.Due != "2030-01-02" ||
 		!got.Done || got.CreatedBy != alice || !slices.Equal(got.Labels, []string{"x"}) || !slices.Equal(got.Assignees, []string{"bob"}) {
 		t.Errorf("got card %+v, ETag %s", got, g.Header.Get("ETag"))
@@ -79,7 +80,7 @@ func TestCreateAndGet(t *testing.T) {
 		t.Errorf("event %+v", ev)
 	}
 	s := e.do("GET", "/api/boards/"+b.ID+"?min_seq=3", alice, nil)
-	if snap := ok[board.Snapshot](t, s, http.StatusOK); snap.Seq != 3 || len(snap.Cards) != 1 || s.Header.Get("ETag") != `"1"` {
+	if snap := apitest.Must[board.Snapshot](t, s, http.StatusOK); snap.Seq != 3 || len(snap.Cards) != 1 || s.Header.Get("ETag") != `"1"` {
 		t.Errorf("snapshot %+v", snap)
 	}
 	for _, q := range []string{"?min_seq=-1", "?min_seq=x", "/events?min_seq=1.5"} {
@@ -112,7 +113,7 @@ func TestIfMatch(t *testing.T) {
 		{"POST", card + "/archive", nil},
 		{"DELETE", card, nil},
 	} {
-		p := checkProblem(t, e.do(rt.method, rt.path, alice, rt.body, "If-Match", `"2"`), http.StatusPreconditionFailed, board.EVersionMismatch)
+		p := apitest.CheckProblem(t, e.do(rt.method, rt.path, alice, rt.body, "If-Match", `"2"`), http.StatusPreconditionFailed, board.EVersionMismatch)
 		var cur struct {
 			ID      string `json:"id"`
 			Version int64  `json:"version"`
@@ -121,25 +122,25 @@ func TestIfMatch(t *testing.T) {
 			t.Errorf("%v: current %s", rt, p.Current)
 		}
 	}
-	f.check(t, "stale If-Match")
+	f.Check(t, "stale If-Match")
 
 	r := e.do("PATCH", card, alice, map[string]any{"title": "v2"}, "If-Match", `"1"`)
-	if ok[board.Card](t, r, http.StatusOK).Version != 2 || r.Header.Get("ETag") != `"2"` {
+	if apitest.Must[board.Card](t, r, http.StatusOK).Version != 2 || r.Header.Get("ETag") != `"2"` {
 		t.Errorf("PATCH with the current version: %v", r)
 	}
 	r = e.do("PATCH", card, alice, map[string]any{"title": "v3"}, "If-Match", `W/"2"`)
-	ok[board.Card](t, r, http.StatusOK)
+	apitest.Must[board.Card](t, r, http.StatusOK)
 	r = e.do("PATCH", card, alice, map[string]any{"title": "v4"}, "If-Match", `*`)
-	ok[board.Card](t, r, http.StatusOK)
+	apitest.Must[board.Card](t, r, http.StatusOK)
 	r = e.do("PATCH", B, alice, map[string]any{"description": "new"}, "If-Match", `"1"`)
-	if nb := ok[board.Board](t, r, http.StatusOK); nb.Version != 2 || nb.Name != "cas" || nb.Description != "new" {
+	if nb := apitest.Must[board.Board](t, r, http.StatusOK); nb.Version != 2 || nb.Name != "cas" || nb.Description != "new" {
 		t.Errorf("board patch: %+v", nb)
 	}
-	checkProblem(t, e.do("DELETE", card, alice, nil, "If-Match", `"3"`), http.StatusPreconditionFailed, board.EVersionMismatch)
+	apitest.CheckProblem(t, e.do("DELETE", card, alice, nil, "If-Match", `"3"`), http.StatusPreconditionFailed, board.EVersionMismatch)
 	if r := e.do("DELETE", card, alice, nil, "If-Match", `"4"`); r.Status != http.StatusNoContent || len(r.Body) != 0 {
 		t.Errorf("DELETE with the current version: %v", r)
 	}
-	checkProblem(t, e.do("GET", card, alice, nil), http.StatusNotFound, board.ENotFound)
+	apitest.CheckProblem(t, e.do("GET", card, alice, nil), http.StatusNotFound, board.ENotFound)
 }
 
 func TestDeleteColumn(t *testing.T) {
@@ -153,17 +154,17 @@ func TestDeleteColumn(t *testing.T) {
 	}
 	// Put s3 first, so the order moved is not creation order.
 	s3 := e.snapshot(alice, b.ID).Cards[2]
-	ok[board.Card](t, e.do("POST", B+"/cards/"+s3.ID+"/move", alice, map[string]any{"position": map[string]string{"to": "top"}}), http.StatusOK)
+	apitest.Must[board.Card](t, e.do("POST", B+"/cards/"+s3.ID+"/move", alice, map[string]any{"position": map[string]string{"to": "top"}}), http.StatusOK)
 	e.mkCard(alice, b.ID, dst.ID, "d1")
 	e.mkCard(alice, b.ID, dst.ID, "d2")
 	archived := e.mkCard(alice, b.ID, src.ID, "s4")
-	ok[board.Card](t, e.do("POST", B+"/cards/"+archived.ID+"/archive", alice, nil), http.StatusOK)
+	apitest.Must[board.Card](t, e.do("POST", B+"/cards/"+archived.ID+"/archive", alice, nil), http.StatusOK)
 
 	// A non-empty column needs a choice.
 	f := e.freeze(b.ID)
-	p := checkProblem(t, e.do("DELETE", B+"/columns/"+src.ID, alice, nil), http.StatusConflict, board.EConflict)
+	p := apitest.CheckProblem(t, e.do("DELETE", B+"/columns/"+src.ID, alice, nil), http.StatusConflict, board.EConflict)
 	t.Logf("conflict: %s", p.Detail)
-	f.check(t, "a refused column delete")
+	f.Check(t, "a refused column delete")
 
 	// An empty one does not.
 	if r := e.do("DELETE", B+"/columns/"+empty.ID, alice, nil); r.Status != http.StatusNoContent {
@@ -198,9 +199,9 @@ func TestDeleteColumn(t *testing.T) {
 		t.Fatalf("delete with cards=delete: %v", r)
 	}
 	for _, c := range []board.Card{c1, c2} {
-		checkProblem(t, e.do("GET", B+"/cards/"+c.ID, alice, nil), http.StatusNotFound, board.ENotFound)
+		apitest.CheckProblem(t, e.do("GET", B+"/cards/"+c.ID, alice, nil), http.StatusNotFound, board.ENotFound)
 	}
-	checkProblem(t, e.do("PATCH", B+"/columns/"+gone.ID, alice, map[string]any{"name": "x"}), http.StatusNotFound, board.ENotFound)
+	apitest.CheckProblem(t, e.do("PATCH", B+"/columns/"+gone.ID, alice, map[string]any{"name": "x"}), http.StatusNotFound, board.ENotFound)
 	ev = e.lastEvent(b.ID)
 	if err := json.Unmarshal(ev.Data, &d); err != nil || d.Cards != board.CardsDelete || len(d.Deleted) != 2 {
 		t.Errorf("event %s %s", ev.Kind, ev.Data)
@@ -218,7 +219,7 @@ func TestColumnOrder(t *testing.T) {
 	c1, c2, c3 := e.mkColumn(alice, b.ID, "c1"), e.mkColumn(alice, b.ID, "c2"), e.mkColumn(alice, b.ID, "c3")
 	move := func(col board.Column, pos map[string]string, want ...string) {
 		t.Helper()
-		ok[board.Column](t, e.do("POST", B+"/columns/"+col.ID+"/move", alice, map[string]any{"position": pos}), http.StatusOK)
+		apitest.Must[board.Column](t, e.do("POST", B+"/columns/"+col.ID+"/move", alice, map[string]any{"position": pos}), http.StatusOK)
 		if got := columnNames(e.snapshot(alice, b.ID)); !slices.Equal(got, want) {
 			t.Errorf("after moving %s to %v: %v, want %v", col.Name, pos, got, want)
 		}
@@ -231,13 +232,13 @@ func TestColumnOrder(t *testing.T) {
 	move(c2, map[string]string{"after": c3.ID}, "c3", "c2", "c1")
 	move(c1, map[string]string{"before": c3.ID}, "c1", "c3", "c2")
 	// A new column can go anywhere too.
-	ok[board.Column](t, e.do("POST", B+"/columns", alice, map[string]any{"name": "c0", "position": map[string]string{"to": "top"}}), http.StatusCreated)
-	ok[board.Column](t, e.do("POST", B+"/columns", alice, map[string]any{"name": "c4", "position": map[string]string{"after": c1.ID}}), http.StatusCreated)
+	apitest.Must[board.Column](t, e.do("POST", B+"/columns", alice, map[string]any{"name": "c0", "position": map[string]string{"to": "top"}}), http.StatusCreated)
+	apitest.Must[board.Column](t, e.do("POST", B+"/columns", alice, map[string]any{"name": "c4", "position": map[string]string{"after": c1.ID}}), http.StatusCreated)
 	if got, want := columnNames(e.snapshot(alice, b.ID)), []string{"c0", "c1", "c4", "c3", "c2"}; !slices.Equal(got, want) {
 		t.Errorf("columns %v, want %v", got, want)
 	}
 	// A rename keeps the place.
-	r := ok[board.Column](t, e.do("PATCH", B+"/columns/"+c3.ID, alice, map[string]any{"name": "three"}), http.StatusOK)
+	r := apitest.Must[board.Column](t, e.do("PATCH", B+"/columns/"+c3.ID, alice, map[string]any{"name": "three"}), http.StatusOK)
 	if r.Name != "three" || r.Rank != e.snapshot(alice, b.ID).Columns[3].Rank {
 		t.Errorf("renamed column %+v", r)
 	}
@@ -256,7 +257,7 @@ func TestCardMoves(t *testing.T) {
 	cards["x"] = e.mkCard(alice, b.ID, right.ID, "x")
 	move := func(title string, body map[string]any, wantLeft, wantRight []string) {
 		t.Helper()
-		c := ok[board.Card](t, e.do("POST", B+"/cards/"+cards[title].ID+"/move", alice, body), http.StatusOK)
+		c := apitest.Must[board.Card](t, e.do("POST", B+"/cards/"+cards[title].ID+"/move", alice, body), http.StatusOK)
 		snap := e.snapshot(alice, b.ID)
 		if l, r := titles(snap, left.ID), titles(snap, right.ID); !slices.Equal(l, wantLeft) || !slices.Equal(r, wantRight) {
 			t.Errorf("after moving %s with %v: %v | %v, want %v | %v", title, body, l, r, wantLeft, wantRight)
@@ -287,11 +288,11 @@ func TestCardMoves(t *testing.T) {
 
 	// A neighbour in another column than the target is not there: 404.
 	f := e.freeze(b.ID)
-	p := checkProblem(t, e.do("POST", B+"/cards/"+cards["a"].ID+"/move", alice, pos("after", cards["x"].ID)), http.StatusNotFound, board.ENotFound)
+	p := apitest.CheckProblem(t, e.do("POST", B+"/cards/"+cards["a"].ID+"/move", alice, pos("after", cards["x"].ID)), http.StatusNotFound, board.ENotFound)
 	if p.Field != "position.after" {
 		t.Errorf("field %q", p.Field)
 	}
-	f.check(t, "a move after a card of another column")
+	f.Check(t, "a move after a card of another column")
 }
 
 func TestArchive(t *testing.T) {
@@ -302,18 +303,18 @@ func TestArchive(t *testing.T) {
 	c := e.mkCard(alice, b.ID, col.ID, "card")
 	card := "/api/boards/" + b.ID + "/cards/" + c.ID
 
-	a := ok[board.Card](t, e.do("POST", card+"/archive", alice, nil), http.StatusOK)
+	a := apitest.Must[board.Card](t, e.do("POST", card+"/archive", alice, nil), http.StatusOK)
 	if !a.Archived || a.ArchivedAt == nil || a.Version != 2 {
 		t.Errorf("archived card %+v", a)
 	}
 	f := e.freeze(b.ID)
-	checkProblem(t, e.do("POST", card+"/archive", alice, nil), http.StatusConflict, board.EConflict)
-	f.check(t, "archiving twice")
+	apitest.CheckProblem(t, e.do("POST", card+"/archive", alice, nil), http.StatusConflict, board.EConflict)
+	f.Check(t, "archiving twice")
 	// An archived card keeps its place in the snapshot.
 	if snap := e.snapshot(alice, b.ID); len(snap.Cards) != 1 || !snap.Cards[0].Archived {
 		t.Errorf("snapshot %+v", snap.Cards)
 	}
-	u := ok[board.Card](t, e.do("POST", card+"/unarchive", alice, nil), http.StatusOK)
+	u := apitest.Must[board.Card](t, e.do("POST", card+"/unarchive", alice, nil), http.StatusOK)
 	if u.Archived || u.ArchivedAt != nil || u.Rank != c.Rank {
 		t.Errorf("unarchived card %+v", u)
 	}
@@ -321,8 +322,8 @@ func TestArchive(t *testing.T) {
 		t.Errorf("event %s", ev.Kind)
 	}
 	f = e.freeze(b.ID)
-	checkProblem(t, e.do("POST", card+"/unarchive", alice, nil), http.StatusConflict, board.EConflict)
-	f.check(t, "unarchiving twice")
+	apitest.CheckProblem(t, e.do("POST", card+"/unarchive", alice, nil), http.StatusConflict, board.EConflict)
+	f.Check(t, "unarchiving twice")
 }
 
 func TestEventsPaging(t *testing.T) {
@@ -336,7 +337,7 @@ func TestEventsPaging(t *testing.T) {
 	const head = 10
 	B := "/api/boards/" + b.ID
 
-	all := ok[eventsPage](t, e.do("GET", B+"/events", alice, nil), http.StatusOK)
+	all := apitest.Must[eventsPage](t, e.do("GET", B+"/events", alice, nil), http.StatusOK)
 	if len(all.Events) != head || all.Seq != head || all.Next != head || all.More {
 		t.Errorf("default page: %d events, seq %d, next %d, more %v", len(all.Events), all.Seq, all.Next, all.More)
 	}
@@ -346,7 +347,7 @@ func TestEventsPaging(t *testing.T) {
 		if pages > head {
 			t.Fatal("paging does not end")
 		}
-		page := ok[eventsPage](t, e.do("GET", fmt.Sprintf("%s/events?since=%d&limit=3", B, since), alice, nil), http.StatusOK)
+		page := apitest.Must[eventsPage](t, e.do("GET", fmt.Sprintf("%s/events?since=%d&limit=3", B, since), alice, nil), http.StatusOK)
 		if page.Seq != head || len(page.Events) > 3 {
 			t.Fatalf("page after %d: %+v", since, page)
 		}
@@ -377,7 +378,7 @@ func TestEventsPaging(t *testing.T) {
 	// At the head: nothing, and no more. Past it: the client is ahead of
 	// the board (a database restored from a backup taken before since):
 	// it must reload, like a client whose since is older than the log.
-	page := ok[eventsPage](t, e.do("GET", fmt.Sprintf("%s/events?since=%d", B, head), alice, nil), http.StatusOK)
+	page := apitest.Must[eventsPage](t, e.do("GET", fmt.Sprintf("%s/events?since=%d", B, head), alice, nil), http.StatusOK)
 	if len(page.Events) != 0 || page.More || page.Events == nil {
 		t.Errorf("since %d: %+v", head, page)
 	}
@@ -405,7 +406,7 @@ func TestListBoards(t *testing.T) {
 	e := newEnv(t)
 	list := func(user string) []board.Board {
 		t.Helper()
-		return ok[struct{ Boards []board.Board }](t, e.do("GET", "/api/boards", user, nil), http.StatusOK).Boards
+		return apitest.Must[struct{ Boards []board.Board }](t, e.do("GET", "/api/boards", user, nil), http.StatusOK).Boards
 	}
 	if l := list(alice); l == nil || len(l) != 0 {
 		t.Errorf("alice's boards before any: %#v", l)
@@ -443,20 +444,20 @@ func TestDeleteBoard(t *testing.T) {
 	e.addMember(w.A.ID, carol, board.RoleViewer)
 	A := "/api/boards/" + w.A.ID
 	f := e.freeze(w.A.ID, w.B.ID)
-	checkProblem(t, e.do("DELETE", A, bob, nil), http.StatusForbidden, board.EForbidden)
-	checkProblem(t, e.do("DELETE", A, carol, nil), http.StatusForbidden, board.EForbidden)
-	checkProblem(t, e.do("DELETE", A, "mallory", nil), http.StatusNotFound, board.ENotFound)
-	f.check(t, "refused board deletes")
+	apitest.CheckProblem(t, e.do("DELETE", A, bob, nil), http.StatusForbidden, board.EForbidden)
+	apitest.CheckProblem(t, e.do("DELETE", A, carol, nil), http.StatusForbidden, board.EForbidden)
+	apitest.CheckProblem(t, e.do("DELETE", A, "mallory", nil), http.StatusNotFound, board.ENotFound)
+	f.Check(t, "refused board deletes")
 
 	if r := e.do("DELETE", A, alice, nil); r.Status != http.StatusNoContent {
 		t.Fatalf("delete: %v", r)
 	}
 	for _, user := range []string{alice, bob} {
-		checkProblem(t, e.do("GET", A, user, nil), http.StatusNotFound, board.ENotFound)
-		checkProblem(t, e.do("GET", A+"/events", user, nil), http.StatusNotFound, board.ENotFound)
-		checkProblem(t, e.do("GET", A+"/cards/"+w.ac1.ID, user, nil), http.StatusNotFound, board.ENotFound)
+		apitest.CheckProblem(t, e.do("GET", A, user, nil), http.StatusNotFound, board.ENotFound)
+		apitest.CheckProblem(t, e.do("GET", A+"/events", user, nil), http.StatusNotFound, board.ENotFound)
+		apitest.CheckProblem(t, e.do("GET", A+"/cards/"+w.ac1.ID, user, nil), http.StatusNotFound, board.ENotFound)
 	}
-	checkProblem(t, e.do("DELETE", A, alice, nil), http.StatusNotFound, board.ENotFound)
+	apitest.CheckProblem(t, e.do("DELETE", A, alice, nil), http.StatusNotFound, board.ENotFound)
 	for _, table := range []string{"boards WHERE id", "board_members WHERE board_id", "columns WHERE board_id",
 		"cards WHERE board_id"} {
 		if n := e.count(`SELECT count(*) FROM `+table+` = $1`, w.A.ID); n != 0 {
@@ -469,9 +470,8 @@ func TestDeleteBoard(t *testing.T) {
 		t.Errorf("the deleted board's log has %d events, board.deleted at seq %d", n, last)
 	}
 	// B is untouched.
-	delete(f.seqs, w.A.ID)
-	delete(f.snaps, w.A.ID)
-	f.check(t, "deleting another board")
+	f.Forget(w.A.ID)
+	f.Check(t, "deleting another board")
 }
 
 // A store error that is not the client's is a bare 500 problem, and a retry
@@ -483,7 +483,7 @@ func TestInternalErrorReleasesKey(t *testing.T) {
 	col := e.mkColumn(alice, b.ID, "todo")
 	// Break card inserts for a moment.
 	ctx := context.Background()
-	if _, err := e.st.Pool().Exec(ctx, `ALTER TABLE cards ADD CONSTRAINT no_cards CHECK (title <> 'boom')`); err != nil {
+	if _, err := e.Store.Pool().Exec(ctx, `ALTER TABLE cards ADD CONSTRAINT no_cards CHECK (title <> 'boom')`); err != nil {
 		t.Fatal(err)
 	}
 	body := map[string]any{"column_id": col.ID, "title": "boom"}
@@ -491,15 +491,15 @@ func TestInternalErrorReleasesKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := checkProblem(t, r, http.StatusInternalServerError, board.EInternal)
+	p := apitest.CheckProblem(t, r, http.StatusInternalServerError, board.EInternal)
 	if p.Detail != "internal error" {
 		t.Errorf("the 500 says %q", p.Detail)
 	}
-	if _, err := e.st.Pool().Exec(ctx, `ALTER TABLE cards DROP CONSTRAINT no_cards`); err != nil {
+	if _, err := e.Store.Pool().Exec(ctx, `ALTER TABLE cards DROP CONSTRAINT no_cards`); err != nil {
 		t.Fatal(err)
 	}
 	r = e.do("POST", "/api/boards/"+b.ID+"/cards", alice, body, "Idempotency-Key", "retry")
-	if c := ok[board.Card](t, r, http.StatusCreated); c.Title != "boom" || r.Header.Get("Idempotent-Replayed") != "" {
+	if c := apitest.Must[board.Card](t, r, http.StatusCreated); c.Title != "boom" || r.Header.Get("Idempotent-Replayed") != "" {
 		t.Errorf("retry: %v", r)
 	}
 	if got := e.seq(b.ID); got != 3 {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/auth"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/httpapi"
@@ -31,9 +31,9 @@ func trustLoopback(o *httpapi.Options) {
 
 // loginFrom logs in from a client address (through the trusted loopback
 // proxy).
-func (e *authEnv) loginFrom(ip, user, password string) response {
+func (e *authEnv) loginFrom(ip, user, password string) apitest.Response {
 	e.t.Helper()
-	return e.call(cred{}, "POST", "/api/auth/login", map[string]string{"username": user, "password": password},
+	return e.call(apitest.Cred{}, "POST", "/api/auth/login", map[string]string{"username": user, "password": password},
 		"X-Forwarded-For", ip)
 }
 
@@ -43,8 +43,8 @@ func (e *authEnv) loginFrom(ip, user, password string) response {
 // refused.
 func TestLockoutFromSecondAddress(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{auth: func(o *auth.Options) { o.Limits = auth.Limits{} }, api: trustLoopback})
-	victim := e.signup("victim")
+	e := newAuthEnv(t, apitest.Options{Auth: func(o *auth.Options) { o.Limits = auth.Limits{} }, API: trustLoopback})
+	victim := e.Signup("victim")
 	refused := 0
 	for i := range 4 { // 4 addresses × 10 attempts: past every per-account budget
 		ip := fmt.Sprintf("203.0.113.%d", i+1)
@@ -62,15 +62,15 @@ func TestLockoutFromSecondAddress(t *testing.T) {
 		t.Fatal("40 wrong guesses from 4 addresses, none refused")
 	}
 	// An attacker's address is refused even with the right password.
-	checkProblem(t, e.loginFrom("203.0.113.1", "victim", victim.password), http.StatusTooManyRequests, board.ERateLimited)
+	apitest.CheckProblem(t, e.loginFrom("203.0.113.1", "victim", victim.Password), http.StatusTooManyRequests, board.ERateLimited)
 	// The owner, from an address of their own, gets in.
-	if r := e.loginFrom("198.51.100.7", "victim", victim.password); r.Status != http.StatusOK || sessionCookie(r) == "" {
+	if r := e.loginFrom("198.51.100.7", "victim", victim.Password); r.Status != http.StatusOK || r.Session() == "" {
 		t.Fatalf("the right password from another address: %v", r)
 	}
 	// A fresh address guessing while the account's budget is spent gets
 	// one try, then is refused.
-	checkProblem(t, e.loginFrom("192.0.2.9", "victim", "a wrong guess"), http.StatusUnauthorized, board.EUnauthenticated)
-	checkProblem(t, e.loginFrom("192.0.2.9", "victim", victim.password), http.StatusTooManyRequests, board.ERateLimited)
+	apitest.CheckProblem(t, e.loginFrom("192.0.2.9", "victim", "a wrong guess"), http.StatusUnauthorized, board.EUnauthenticated)
+	apitest.CheckProblem(t, e.loginFrom("192.0.2.9", "victim", victim.Password), http.StatusTooManyRequests, board.ERateLimited)
 }
 
 // Login budgets are kept in PostgreSQL: two instances (two account
@@ -82,26 +82,26 @@ func TestLoginBudgetsSharedAcrossInstances(t *testing.T) {
 		o.Limits.Address = ratelimit.Limit{Burst: 7, Every: time.Hour}
 		o.Limits.AccountAddress = ratelimit.Limit{Burst: 4, Every: time.Hour}
 	}
-	a := newAuthEnv(t, authOptions{auth: limits, api: trustLoopback})
-	b := newInstance(t, a.st, authOptions{auth: limits, api: trustLoopback})
+	a := newAuthEnv(t, apitest.Options{Auth: limits, API: trustLoopback})
+	b := newInstance(t, a.Store, apitest.Options{Auth: limits, API: trustLoopback})
 	for i, u := range []string{"wendy", "xavier"} {
-		if r := a.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": u, "password": "password of " + u},
+		if r := a.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": u, "password": "password of " + u},
 			"X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i+1)); r.Status != http.StatusCreated {
 			t.Fatalf("sign up: %v", r)
 		}
 	}
 	// Per account and address: 4 failures in all, alternating instances.
 	for i := range 4 {
-		checkProblem(t, []*authEnv{a, b}[i%2].loginFrom("203.0.113.5", "wendy", "guess"), http.StatusUnauthorized, board.EUnauthenticated)
+		apitest.CheckProblem(t, []*authEnv{a, b}[i%2].loginFrom("203.0.113.5", "wendy", "guess"), http.StatusUnauthorized, board.EUnauthenticated)
 	}
 	for _, e := range []*authEnv{a, b} {
-		checkProblem(t, e.loginFrom("203.0.113.5", "wendy", "guess"), http.StatusTooManyRequests, board.ERateLimited)
+		apitest.CheckProblem(t, e.loginFrom("203.0.113.5", "wendy", "guess"), http.StatusTooManyRequests, board.ERateLimited)
 	}
 	// Per address: 7 attempts in all (every attempt counts, the 2 refused
 	// ones above too), whichever instance answers.
-	checkProblem(t, b.loginFrom("203.0.113.5", "xavier", "guess"), http.StatusUnauthorized, board.EUnauthenticated)
-	checkProblem(t, a.loginFrom("203.0.113.5", "xavier", "guess"), http.StatusTooManyRequests, board.ERateLimited)
-	checkProblem(t, b.loginFrom("203.0.113.5", "xavier", "password of xavier"), http.StatusTooManyRequests, board.ERateLimited)
+	apitest.CheckProblem(t, b.loginFrom("203.0.113.5", "xavier", "guess"), http.StatusUnauthorized, board.EUnauthenticated)
+	apitest.CheckProblem(t, a.loginFrom("203.0.113.5", "xavier", "guess"), http.StatusTooManyRequests, board.ERateLimited)
+	apitest.CheckProblem(t, b.loginFrom("203.0.113.5", "xavier", "password of xavier"), http.StatusTooManyRequests, board.ERateLimited)
 }
 
 // Per-address budgets count an IPv6 client by its /64: addresses of one
@@ -109,29 +109,29 @@ func TestLoginBudgetsSharedAcrossInstances(t *testing.T) {
 // the request budget that refused credentials draw on.
 func TestIPv6AddressesShareBudgetPer64(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{
-		auth: func(o *auth.Options) { o.Limits.Address = ratelimit.Limit{Burst: 3, Every: time.Hour} },
-		api: func(o *httpapi.Options) {
+	e := newAuthEnv(t, apitest.Options{
+		Auth: func(o *auth.Options) { o.Limits.Address = ratelimit.Limit{Burst: 3, Every: time.Hour} },
+		API: func(o *httpapi.Options) {
 			trustLoopback(o)
 			o.RateBurst, o.Rate = 3, 0.001
 		},
 	})
-	e.signup("yolanda")
+	e.Signup("yolanda")
 	for i := range 3 {
-		checkProblem(t, e.loginFrom(fmt.Sprintf("2001:db8:1:2::%x", i+1), "yolanda", "guess"),
+		apitest.CheckProblem(t, e.loginFrom(fmt.Sprintf("2001:db8:1:2::%x", i+1), "yolanda", "guess"),
 			http.StatusUnauthorized, board.EUnauthenticated)
 	}
-	checkProblem(t, e.loginFrom("2001:db8:1:2:ffff:ffff:ffff:ffff", "yolanda", "guess"), http.StatusTooManyRequests, board.ERateLimited)
-	checkProblem(t, e.loginFrom("2001:db8:1:3::1", "yolanda", "guess"), http.StatusUnauthorized, board.EUnauthenticated)
+	apitest.CheckProblem(t, e.loginFrom("2001:db8:1:2:ffff:ffff:ffff:ffff", "yolanda", "guess"), http.StatusTooManyRequests, board.ERateLimited)
+	apitest.CheckProblem(t, e.loginFrom("2001:db8:1:3::1", "yolanda", "guess"), http.StatusUnauthorized, board.EUnauthenticated)
 
-	guess := cred{bearer: "cbt_not-a-real-token"}
+	guess := apitest.Cred{Bearer: "cbt_not-a-real-token"}
 	for i := range 3 {
-		checkProblem(t, e.call(guess, "GET", "/api/boards", nil, "X-Forwarded-For", fmt.Sprintf("2001:db8:9:9::%x", i+1)),
+		apitest.CheckProblem(t, e.call(guess, "GET", "/api/boards", nil, "X-Forwarded-For", fmt.Sprintf("2001:db8:9:9::%x", i+1)),
 			http.StatusUnauthorized, board.EUnauthenticated)
 	}
-	checkProblem(t, e.call(guess, "GET", "/api/boards", nil, "X-Forwarded-For", "2001:db8:9:9:1:2:3:4"),
+	apitest.CheckProblem(t, e.call(guess, "GET", "/api/boards", nil, "X-Forwarded-For", "2001:db8:9:9:1:2:3:4"),
 		http.StatusTooManyRequests, board.ERateLimited)
-	checkProblem(t, e.call(guess, "GET", "/api/boards", nil, "X-Forwarded-For", "2001:db8:9:a::1"),
+	apitest.CheckProblem(t, e.call(guess, "GET", "/api/boards", nil, "X-Forwarded-For", "2001:db8:9:a::1"),
 		http.StatusUnauthorized, board.EUnauthenticated)
 }
 
@@ -140,33 +140,33 @@ func TestIPv6AddressesShareBudgetPer64(t *testing.T) {
 // says what was revoked. The session that changed it goes on.
 func TestTokenAfterPasswordChange(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{})
-	zoe := e.signup("zoe")
+	e := newAuthEnv(t, apitest.Options{})
+	zoe := e.Signup("zoe")
 	s1, s2 := e.login(zoe), e.login(zoe)
-	t1, t2 := e.newToken(s1, "ci"), e.newToken(s2, "laptop")
+	t1, t2 := e.Client(apitest.Cred{Cookie: s1}).NewToken("ci"), e.Client(apitest.Cred{Cookie: s2}).NewToken("laptop")
 	for _, tok := range []board.APIToken{t1, t2} {
-		if r := e.call(cred{bearer: tok.Token}, "GET", "/api/boards", nil); r.Status != http.StatusOK {
+		if r := e.call(apitest.Cred{Bearer: tok.Token}, "GET", "/api/boards", nil); r.Status != http.StatusOK {
 			t.Fatalf("token before the change: %v", r)
 		}
 	}
-	r := e.call(cred{cookie: s1}, "POST", "/api/auth/password",
-		map[string]string{"current_password": zoe.password, "new_password": "a brand new password"})
-	got := ok[auth.PasswordChange](t, r, http.StatusOK)
+	r := e.call(apitest.Cred{Cookie: s1}, "POST", "/api/auth/password",
+		map[string]string{"current_password": zoe.Password, "new_password": "a brand new password"})
+	got := apitest.Must[auth.PasswordChange](t, r, http.StatusOK)
 	// The sign-up's session and s2 ended; both tokens revoked.
 	if got.RevokedSessions != 2 || got.RevokedTokens != 2 {
 		t.Errorf("password change answered %s, want 2 sessions and 2 tokens revoked", r.Body)
 	}
 	for _, tok := range []board.APIToken{t1, t2} {
-		checkProblem(t, e.call(cred{bearer: tok.Token}, "GET", "/api/boards", nil), http.StatusUnauthorized, board.EUnauthenticated)
-		if _, resp, err := e.dialWS(cred{bearer: tok.Token}); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		apitest.CheckProblem(t, e.call(apitest.Cred{Bearer: tok.Token}, "GET", "/api/boards", nil), http.StatusUnauthorized, board.EUnauthenticated)
+		if _, resp, err := e.dialWS(apitest.Cred{Bearer: tok.Token}); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("WebSocket with a revoked token: %v, %v", resp, err)
 		}
 	}
-	checkProblem(t, e.call(cred{cookie: s2}, "GET", "/api/auth/me", nil), http.StatusUnauthorized, board.EUnauthenticated)
-	if r := e.call(cred{cookie: s1}, "GET", "/api/auth/tokens", nil); r.Status != http.StatusOK || !bytes.Contains(r.Body, []byte(`"tokens":[]`)) {
+	apitest.CheckProblem(t, e.call(apitest.Cred{Cookie: s2}, "GET", "/api/auth/me", nil), http.StatusUnauthorized, board.EUnauthenticated)
+	if r := e.call(apitest.Cred{Cookie: s1}, "GET", "/api/auth/tokens", nil); r.Status != http.StatusOK || !bytes.Contains(r.Body, []byte(`"tokens":[]`)) {
 		t.Errorf("tokens after the change: %v", r)
 	}
-	if r := e.call(cred{cookie: s1}, "GET", "/api/auth/me", nil); r.Status != http.StatusOK {
+	if r := e.call(apitest.Cred{Cookie: s1}, "GET", "/api/auth/me", nil); r.Status != http.StatusOK {
 		t.Errorf("the session that changed the password: %v", r)
 	}
 }
@@ -206,23 +206,8 @@ func (h *heapSampler) Stop() uint64 {
 }
 
 // post sends a JSON POST from any goroutine; no test failure on errors.
-func post(url string, body any, hdr ...string) (response, error) {
-	j, _ := json.Marshal(body)
-	req, err := http.NewRequest("POST", url, bytes.NewReader(j))
-	if err != nil {
-		return response{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	res, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		return response{}, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	return response{Status: res.StatusCode, Header: res.Header, Body: b}, err
+func post(url string, body any, hdr ...string) (apitest.Response, error) {
+	return (&apitest.Client{}).Send("POST", url, body, hdr...)
 }
 
 // The bound on the Go heap while 100 logins with the production argon2id
@@ -236,15 +221,15 @@ const hashHeapBound = 256 << 20
 // bound, and the heap stays below hashHeapBound. (Not parallel: the heap is
 // the process's.)
 func TestConcurrentLoginsBoundedHashing(t *testing.T) {
-	e := newAuthEnv(t, authOptions{
-		auth: func(o *auth.Options) {
+	e := newAuthEnv(t, apitest.Options{
+		Auth: func(o *auth.Options) {
 			o.Params = auth.DefaultParams
 			o.MaxHashes = 2
 			o.HashWait = 5 * time.Minute // all wait their turn: this test is about the bound
 		},
-		api: trustLoopback,
+		API: trustLoopback,
 	})
-	e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": "heidi", "password": "password of heidi"})
+	e.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": "heidi", "password": "password of heidi"})
 	heap := sampleHeap()
 	var wg sync.WaitGroup
 	var statuses sync.Map
@@ -254,7 +239,7 @@ func TestConcurrentLoginsBoundedHashing(t *testing.T) {
 			if i%2 == 0 {
 				pw = "password of heidi"
 			}
-			r, err := post(e.srv.URL+"/api/auth/login", map[string]string{"username": "heidi", "password": pw},
+			r, err := post(e.HTTP.URL+"/api/auth/login", map[string]string{"username": "heidi", "password": pw},
 				"X-Forwarded-For", fmt.Sprintf("198.51.%d.%d", i/200, i%200+1))
 			if err != nil {
 				statuses.Store(i, err.Error())
@@ -267,7 +252,7 @@ func TestConcurrentLoginsBoundedHashing(t *testing.T) {
 	peak := heap.Stop()
 	counts := map[string]int{}
 	statuses.Range(func(_, v any) bool { counts[v.(string)]++; return true })
-	st := e.auth.HashStats()
+	st := e.Auth.HashStats()
 	t.Logf("100 concurrent logins: answers %v; hashes at once: peak %d (bound %d); heap peak %.1f MiB (bound %d MiB)",
 		counts, st.Peak, st.Max, float64(peak)/(1<<20), hashHeapBound>>20)
 	if counts["200"] != 50 || counts["401"] != 50 {
@@ -287,22 +272,22 @@ func TestConcurrentLoginsBoundedHashing(t *testing.T) {
 // checked.
 func TestHashingOverloadAnswers503(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{
-		auth: func(o *auth.Options) {
+	e := newAuthEnv(t, apitest.Options{
+		Auth: func(o *auth.Options) {
 			o.Params = auth.Params{Memory: 8 * 1024, Time: 8, Threads: 1} // slow enough to queue behind
 			o.MaxHashes = 1
 			o.HashWait = time.Millisecond
 			o.Limits.AccountAddress = ratelimit.Limit{Burst: 1, Every: time.Hour}
 		},
-		api: trustLoopback,
+		API: trustLoopback,
 	})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	var answers []response
+	var answers []apitest.Response
 	refusedAt := map[int]bool{}
 	for i := range 20 {
 		wg.Go(func() {
-			r, err := post(e.srv.URL+"/api/auth/login", map[string]string{"username": "nobody-" + strconv.Itoa(i), "password": "whatever"},
+			r, err := post(e.HTTP.URL+"/api/auth/login", map[string]string{"username": "nobody-" + strconv.Itoa(i), "password": "whatever"},
 				"X-Forwarded-For", fmt.Sprintf("192.0.2.%d", i+1))
 			if err != nil {
 				t.Error(err)
@@ -323,7 +308,7 @@ func TestHashingOverloadAnswers503(t *testing.T) {
 		case http.StatusUnauthorized:
 		case http.StatusServiceUnavailable:
 			unavailable++
-			checkProblem(t, r, http.StatusServiceUnavailable, board.EUnavailable)
+			apitest.CheckProblem(t, r, http.StatusServiceUnavailable, board.EUnavailable)
 			if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 {
 				t.Errorf("503 with Retry-After %q", r.Header.Get("Retry-After"))
 			}
@@ -331,12 +316,12 @@ func TestHashingOverloadAnswers503(t *testing.T) {
 			t.Errorf("answer %v", r)
 		}
 	}
-	if st := e.auth.HashStats(); unavailable == 0 || int64(unavailable) != st.Refused || st.Peak != 1 {
+	if st := e.Auth.HashStats(); unavailable == 0 || int64(unavailable) != st.Refused || st.Peak != 1 {
 		t.Errorf("%d answered 503; stats %+v", unavailable, st)
 	}
 	for i := range refusedAt {
 		r := e.loginFrom(fmt.Sprintf("192.0.2.%d", i+1), "nobody-"+strconv.Itoa(i), "whatever")
-		checkProblem(t, r, http.StatusUnauthorized, board.EUnauthenticated)
+		apitest.CheckProblem(t, r, http.StatusUnauthorized, board.EUnauthenticated)
 	}
 }
 
@@ -346,11 +331,11 @@ func TestHashingOverloadAnswers503(t *testing.T) {
 // generator) are not limited by the address.
 func TestUpgradeBudget(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{api: func(o *httpapi.Options) {
+	e := newAuthEnv(t, apitest.Options{API: func(o *httpapi.Options) {
 		trustLoopback(o)
 		o.RateBurst, o.Rate = 5, 0.001
 	}})
-	bogus := cred{cookie: "cbs_made-up"}
+	bogus := apitest.Cred{Cookie: "cbs_made-up"}
 	statuses := map[int]int{}
 	for range 20 {
 		_, resp, err := e.dialWS(bogus, "X-Forwarded-For", "203.0.113.50")
@@ -368,26 +353,26 @@ func TestUpgradeBudget(t *testing.T) {
 
 	// Valid users from one address: the address's budget is not theirs.
 	for i := range 8 {
-		r := e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": fmt.Sprintf("natted%d", i), "password": "a password"},
+		r := e.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": fmt.Sprintf("natted%d", i), "password": "a password"},
 			"X-Forwarded-For", fmt.Sprintf("198.51.100.%d", 70+i))
-		c, _, err := e.dialWS(cred{cookie: sessionCookie(r)}, "X-Forwarded-For", "203.0.113.77")
+		c, _, err := e.dialWS(apitest.Cred{Cookie: r.Session()}, "X-Forwarded-For", "203.0.113.77")
 		if err != nil {
 			t.Fatalf("user %d of 8 behind one address: %v", i+1, err)
 		}
-		c.c.CloseNow() //nolint:errcheck // done with it
+		c.Kill() //nolint:errcheck // done with it
 	}
 
 	// A valid user, each upgrade from a fresh address: the user's budget.
-	r := e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": "opener", "password": "password of opener"},
+	r := e.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": "opener", "password": "password of opener"},
 		"X-Forwarded-For", "198.51.100.60")
-	user := cred{cookie: sessionCookie(r)}
+	user := apitest.Cred{Cookie: r.Session()}
 	opened, limited := 0, 0
 	for i := range 10 {
 		c, resp, err := e.dialWS(user, "X-Forwarded-For", fmt.Sprintf("192.0.2.%d", 100+i))
 		switch {
 		case err == nil:
 			opened++
-			c.c.CloseNow() //nolint:errcheck // done with it
+			c.Kill() //nolint:errcheck // done with it
 		case resp != nil && resp.StatusCode == http.StatusTooManyRequests:
 			limited++
 		default:
@@ -405,24 +390,24 @@ func TestUpgradeBudget(t *testing.T) {
 // sibling domain or a network attacker can plant, does not.
 func TestHostCookieOnlyOverHTTPS(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{api: trustLoopback})
-	r := e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": "hostie", "password": "password of hostie"},
+	e := newAuthEnv(t, apitest.Options{API: trustLoopback})
+	r := e.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": "hostie", "password": "password of hostie"},
 		"X-Forwarded-Proto", "https")
-	secret := sessionCookie(r)
+	secret := r.Session()
 	plain := (&http.Cookie{Name: "corkboard_session", Value: secret}).String()
 	host := (&http.Cookie{Name: "__Host-corkboard_session", Value: secret}).String()
-	if r := e.call(cred{}, "GET", "/api/auth/me", nil, "Cookie", host, "X-Forwarded-Proto", "https"); r.Status != http.StatusOK {
+	if r := e.call(apitest.Cred{}, "GET", "/api/auth/me", nil, "Cookie", host, "X-Forwarded-Proto", "https"); r.Status != http.StatusOK {
 		t.Fatalf("__Host- cookie over HTTPS: %v", r)
 	}
-	checkProblem(t, e.call(cred{}, "GET", "/api/auth/me", nil, "Cookie", plain, "X-Forwarded-Proto", "https"),
+	apitest.CheckProblem(t, e.call(apitest.Cred{}, "GET", "/api/auth/me", nil, "Cookie", plain, "X-Forwarded-Proto", "https"),
 		http.StatusUnauthorized, board.EUnauthenticated)
 	// Over plain HTTP the plain cookie is the one the server sets.
-	if r := e.call(cred{}, "GET", "/api/auth/me", nil, "Cookie", plain); r.Status != http.StatusOK {
+	if r := e.call(apitest.Cred{}, "GET", "/api/auth/me", nil, "Cookie", plain); r.Status != http.StatusOK {
 		t.Fatalf("plain cookie over HTTP: %v", r)
 	}
 
 	// TLS itself, no proxy.
-	tls := httptest.NewTLSServer(e.handler)
+	tls := httptest.NewTLSServer(e.Handler)
 	t.Cleanup(tls.Close)
 	for _, c := range []struct {
 		cookie string
@@ -447,16 +432,16 @@ func TestHostCookieOnlyOverHTTPS(t *testing.T) {
 // existing users cost nothing.
 func TestInviteEnumerationThrottled(t *testing.T) {
 	t.Parallel()
-	limit := authOptions{api: func(o *httpapi.Options) { o.Invites = ratelimit.Limit{Burst: 5, Every: time.Hour} }}
+	limit := apitest.Options{API: func(o *httpapi.Options) { o.Invites = ratelimit.Limit{Burst: 5, Every: time.Hour} }}
 	e := newAuthEnv(t, limit)
-	e2 := newInstance(t, e.st, limit)
-	owner := cred{cookie: e.login(e.signup("inviter"))}
+	e2 := newInstance(t, e.Store, limit)
+	owner := apitest.Cred{Cookie: e.login(e.Signup("inviter"))}
 	for _, u := range []string{"guest0", "guest1", "guest2", "guest3", "guest4", "guest5", "guest6"} {
-		e.signup(u)
+		e.Signup(u)
 	}
 	var b board.Board
 	e.must(owner, "POST", "/api/boards", map[string]string{"name": "party"}, &b)
-	invite := func(u string) response {
+	invite := func(u string) apitest.Response {
 		return e.call(owner, "POST", "/api/boards/"+b.ID+"/members", map[string]string{"username": u, "role": board.RoleViewer})
 	}
 	for i := range 6 { // existing users: free
@@ -465,19 +450,19 @@ func TestInviteEnumerationThrottled(t *testing.T) {
 		}
 	}
 	for i := range 5 {
-		checkProblem(t, invite(fmt.Sprintf("maybe%d", i)), http.StatusNotFound, board.ENotFound)
+		apitest.CheckProblem(t, invite(fmt.Sprintf("maybe%d", i)), http.StatusNotFound, board.ENotFound)
 	}
-	invite2 := func(u string) response {
+	invite2 := func(u string) apitest.Response {
 		return e2.call(owner, "POST", "/api/boards/"+b.ID+"/members", map[string]string{"username": u, "role": board.RoleViewer})
 	}
-	for _, r := range []response{invite("maybe5"), invite("guest6"), invite2("maybe6"), invite2("guest6")} {
-		checkProblem(t, r, http.StatusTooManyRequests, board.ERateLimited)
+	for _, r := range []apitest.Response{invite("maybe5"), invite("guest6"), invite2("maybe6"), invite2("guest6")} {
+		apitest.CheckProblem(t, r, http.StatusTooManyRequests, board.ERateLimited)
 		if r.Header.Get("Retry-After") == "" {
 			t.Errorf("invite: no Retry-After: %v", r)
 		}
 	}
 	// Another inviter has a budget of their own.
-	other := cred{cookie: e.login(e.signup("inviter2"))}
+	other := apitest.Cred{Cookie: e.login(e.Signup("inviter2"))}
 	var b2 board.Board
 	e.must(other, "POST", "/api/boards", map[string]string{"name": "other"}, &b2)
 	if r := e.call(other, "POST", "/api/boards/"+b2.ID+"/members", map[string]string{"username": "guest6", "role": board.RoleViewer}); r.Status != http.StatusCreated {
@@ -490,19 +475,19 @@ func TestInviteEnumerationThrottled(t *testing.T) {
 // secret.
 func TestAuthenticatedAnswersNotStored(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{})
+	e := newAuthEnv(t, apitest.Options{})
 	var n atomic.Int32
-	check := func(what string, r response) {
+	check := func(what string, r apitest.Response) {
 		t.Helper()
 		n.Add(1)
 		if got := r.Header.Get("Cache-Control"); got != "no-store" {
 			t.Errorf("%s (%d): Cache-Control %q, want no-store", what, r.Status, got)
 		}
 	}
-	r := e.call(cred{}, "POST", "/api/auth/signup", map[string]string{"username": "cachy", "password": "password of cachy"})
+	r := e.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": "cachy", "password": "password of cachy"})
 	check("sign-up", r)
-	s := cred{cookie: sessionCookie(r)}
-	check("login", e.call(cred{}, "POST", "/api/auth/login", map[string]string{"username": "cachy", "password": "password of cachy"}))
+	s := apitest.Cred{Cookie: r.Session()}
+	check("login", e.call(apitest.Cred{}, "POST", "/api/auth/login", map[string]string{"username": "cachy", "password": "password of cachy"}))
 	check("new token", e.call(s, "POST", "/api/auth/tokens", map[string]string{"name": "ci"}))
 	check("new token, with an Idempotency-Key", e.call(s, "POST", "/api/auth/tokens", map[string]string{"name": "ci2"}, "Idempotency-Key", "k1"))
 	check("me", e.call(s, "GET", "/api/auth/me", nil))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 )
 
@@ -79,7 +80,7 @@ type azRefs struct {
 	session, token                           string // of an account
 	username                                 string // a user who is no member of A or B
 	fresh                                    string // a username nobody has
-	login                                    account
+	login                                    apitest.Account
 }
 
 type azRow struct {
@@ -101,14 +102,14 @@ var azRows = []azRow{
 		return "/auth/signup", map[string]string{"username": r.fresh, "password": "a new password"}
 	}},
 	{method: "POST", pattern: "/auth/login", access: azPublic, req: func(r azRefs) (string, any) {
-		return "/auth/login", map[string]string{"username": r.login.Username, "password": r.login.password}
+		return "/auth/login", map[string]string{"username": r.login.Username, "password": r.login.Password}
 	}},
 	{method: "GET", pattern: "/auth/me", access: azSelf, req: func(azRefs) (string, any) { return "/auth/me", nil }},
 	// An API token does not log out (it is revoked): 422.
 	{method: "POST", pattern: "/auth/logout", access: azSelf, outcome: map[azClass]string{azEditor: "422"},
 		req: func(azRefs) (string, any) { return "/auth/logout", nil }},
 	{method: "POST", pattern: "/auth/password", access: azSelf, req: func(r azRefs) (string, any) {
-		return "/auth/password", map[string]string{"current_password": r.login.password, "new_password": r.login.password}
+		return "/auth/password", map[string]string{"current_password": r.login.Password, "new_password": r.login.Password}
 	}},
 	{method: "GET", pattern: "/auth/sessions", access: azSelf, req: func(azRefs) (string, any) { return "/auth/sessions", nil }},
 	{method: "DELETE", pattern: "/auth/sessions/{session}", access: azSelf, children: true, req: func(r azRefs) (string, any) {
@@ -326,8 +327,8 @@ type azWorld struct {
 
 type azMatrix struct {
 	e                         *authEnv
-	users                     map[string]account
-	setup                     map[string]cred // long-lived API tokens, for building worlds
+	users                     map[string]apitest.Account
+	setup                     map[string]apitest.Cred // long-lived API tokens, for building worlds
 	shared, b                 azWorld
 	bSession, bToken          string // of board B's owner: another user's
 	fresh                     int
@@ -358,7 +359,7 @@ func (m *azMatrix) newBoard(owner string, members map[string]string, memberTarge
 	var hook struct{ ID string }
 	e.must(c, "POST", B+"/webhooks", map[string]any{"url": "https://example.com/hook"}, &hook)
 	w.webhook = hook.ID
-	if err := e.st.Pool().QueryRow(e.t.Context(), `
+	if err := e.Store.Pool().QueryRow(e.t.Context(), `
 		INSERT INTO webhook_deliveries (webhook_id, message_id, seq, kind, trigger, attempt, ok, status_code)
 		VALUES ($1, 'msg_matrix', 1, 'board.created', 'event', 1, true, 200) RETURNING id::text`, hook.ID).Scan(&w.delivery); err != nil {
 		e.t.Fatal(err)
@@ -383,30 +384,30 @@ var azUsers = map[azClass]string{azOwner: "alice", azEditor: "eddie", azViewer: 
 // and ended sessions of one cell do not touch the next) and returns the
 // credential, with the ids of a second session and a second token of the
 // same user when the row needs them.
-func (m *azMatrix) caller(c azClass, row azRow) (cr cred, acct account, session2, token2 string) {
+func (m *azMatrix) caller(c azClass, row azRow) (cr apitest.Cred, acct apitest.Account, session2, token2 string) {
 	e := m.e
 	if c == azAnonymous {
-		return cred{}, m.users["spare"], m.bSession, m.bToken
+		return apitest.Cred{}, m.users["spare"], m.bSession, m.bToken
 	}
 	acct = m.users[azUsers[c]]
 	s := e.login(acct)
 	switch c {
 	case azOwner, azViewer:
-		cr = cred{cookie: s}
+		cr = apitest.Cred{Cookie: s}
 	case azEditor:
-		cr = cred{bearer: e.newToken(s, "matrix caller").Token}
+		cr = apitest.Cred{Bearer: e.Client(apitest.Cred{Cookie: s}).NewToken("matrix caller").Token}
 	case azStranger:
-		cr = cred{bearer: s}
+		cr = apitest.Cred{Bearer: s}
 	}
 	if row.children && row.access == azSelf {
 		s2 := e.login(acct)
-		session2 = e.currentSession(s2)
-		token2 = e.newToken(s2, "matrix target").ID
+		session2 = e.Client(apitest.Cred{Cookie: s2}).CurrentSession()
+		token2 = e.Client(apitest.Cred{Cookie: s2}).NewToken("matrix target").ID
 	}
 	return cr, acct, session2, token2
 }
 
-func (m *azMatrix) refs(w azWorld, k azIDs, login account, session2, token2 string) azRefs {
+func (m *azMatrix) refs(w azWorld, k azIDs, login apitest.Account, session2, token2 string) azRefs {
 	m.fresh++
 	r := azRefs{username: "newbie", fresh: fmt.Sprintf("fresh%d", m.fresh), login: login,
 		session: session2, token: token2}
@@ -453,19 +454,19 @@ func (m *azMatrix) run(t *testing.T, row azRow, c azClass, k azIDs) {
 		w = m.worldA() // a success changes its world: give it its own
 	}
 	cr, acct, s2, t2 := m.caller(c, row)
-	creds := []cred{cr}
+	creds := []apitest.Cred{cr}
 	if c == azAnonymous {
 		// No credentials, made-up ones, and a real token's id (not its
 		// secret).
-		creds = []cred{{}, {cookie: "cbs_made-up"}, {bearer: "cbt_made-up"}, {bearer: "made-up"},
-			{bearer: m.bToken}}
+		creds = []apitest.Cred{{}, {Cookie: "cbs_made-up"}, {Bearer: "cbt_made-up"}, {Bearer: "made-up"},
+			{Bearer: m.bToken}}
 	}
 	for _, cr := range creds {
 		path, body := row.req(m.refs(w, k, acct, s2, t2))
 		name := fmt.Sprintf("%s %s as %s (%v) with %v", row.method, row.pattern, c, cr, k)
 		before := ""
 		if want != "2xx" {
-			before = e.fingerprint()
+			before = e.Fingerprint()
 		}
 		r := e.call(cr, row.method, "/api"+path, body)
 		got := outcomeOf(r.Status)
@@ -484,8 +485,8 @@ func (m *azMatrix) run(t *testing.T, row azRow, c azClass, k azIDs) {
 		if want == "2xx" {
 			continue
 		}
-		checkProblem(t, r, r.Status, azCode[want])
-		if after := e.fingerprint(); after != before {
+		apitest.CheckProblem(t, r, r.Status, azCode[want])
+		if after := e.Fingerprint(); after != before {
 			t.Errorf("%s: refused with %d, yet the database changed", name, r.Status)
 		}
 	}
@@ -493,7 +494,7 @@ func (m *azMatrix) run(t *testing.T, row azRow, c azClass, k azIDs) {
 
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, authOptions{})
+	e := newAuthEnv(t, apitest.Options{})
 
 	// Every route has a row, and every row a route.
 	rows := map[string]azRow{}
@@ -501,7 +502,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		rows[row.method+" "+row.pattern] = row
 	}
 	walked := map[string]bool{}
-	err := chi.Walk(e.api.Routes(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+	err := chi.Walk(e.API.Routes(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		walked[method+" "+route] = true
 		if _, ok := rows[method+" "+route]; !ok {
 			t.Errorf("new route without a matrix row: %s %s", method, route)
@@ -520,18 +521,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.FailNow()
 	}
 
-	m := &azMatrix{e: e, users: map[string]account{}, setup: map[string]cred{}, cells: map[string]int{},
+	m := &azMatrix{e: e, users: map[string]apitest.Account{}, setup: map[string]apitest.Cred{}, cells: map[string]int{},
 		byOutcome: map[string]int{}}
 	for _, u := range []string{"alice", "eddie", "vivian", "nomad", "target", "newbie", "zedd", "beatrix", "spare"} {
-		m.users[u] = e.signup(u)
+		m.users[u] = e.Signup(u)
 	}
 	for _, u := range []string{"alice", "zedd"} {
-		m.setup[u] = cred{bearer: e.newToken(e.login(m.users[u]), "setup").Token}
+		m.setup[u] = apitest.Cred{Bearer: e.Client(apitest.Cred{Cookie: e.login(m.users[u])}).NewToken("setup").Token}
 	}
 	m.b = m.newBoard("zedd", map[string]string{"beatrix": board.RoleEditor}, "beatrix")
 	m.shared = m.worldA()
 	zs := e.login(m.users["zedd"])
-	m.bSession, m.bToken = e.currentSession(zs), e.newToken(zs, "zed's").ID
+	m.bSession, m.bToken = e.Client(apitest.Cred{Cookie: zs}).CurrentSession(), e.Client(apitest.Cred{Cookie: zs}).NewToken("zed's").ID
 
 	for _, row := range azRows {
 		line := fmt.Sprintf("%-7s %-45s", row.method, row.pattern)
@@ -550,7 +551,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					// A password change revokes every API token of the
 					// caller, setup's too: new ones.
 					for _, u := range []string{"alice", "zedd"} {
-						m.setup[u] = cred{bearer: e.newToken(e.login(m.users[u]), "setup").Token}
+						m.setup[u] = apitest.Cred{Bearer: e.Client(apitest.Cred{Cookie: e.login(m.users[u])}).NewToken("setup").Token}
 					}
 				}
 			}
@@ -570,7 +571,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// them moved but what the world-building did.
 	for _, b := range []string{m.shared.board, m.b.board} {
 		var seq int64
-		e.st.Pool().QueryRow(t.Context(), `SELECT seq FROM boards WHERE id = $1`, b).Scan(&seq)
+		e.Store.Pool().QueryRow(t.Context(), `SELECT seq FROM boards WHERE id = $1`, b).Scan(&seq)
 		// created, 3 members (A) or 1 (B), 2 columns, 2 cards, 1 archive,
 		// a comment, a checklist and an item
 		if want := map[string]int64{m.shared.board: 12, m.b.board: 10}[b]; seq != want {
@@ -592,10 +593,10 @@ func testWSMatrix(t *testing.T, m *azMatrix) {
 	for _, c := range azClasses {
 		cr, _, _, _ := m.caller(c, azRow{})
 		if c == azAnonymous {
-			for _, cr := range []cred{{}, {cookie: "cbs_made-up"}, {bearer: "cbt_made-up"}, {bearer: m.bToken}} {
+			for _, cr := range []apitest.Cred{{}, {Cookie: "cbs_made-up"}, {Bearer: "cbt_made-up"}, {Bearer: m.bToken}} {
 				conn, resp, err := e.dialWS(cr)
 				if err == nil {
-					conn.c.CloseNow()
+					conn.Kill()
 					t.Errorf("anonymous upgrade with %v accepted", cr)
 					continue
 				}
@@ -609,38 +610,38 @@ func testWSMatrix(t *testing.T, m *azMatrix) {
 		if err != nil {
 			t.Fatalf("%s dial: %v", c, err)
 		}
-		if f := conn.ask(map[string]any{"type": "ping"}); f.Type != "pong" {
+		if f := conn.Ask(map[string]any{"type": "ping"}); f.Type != "pong" {
 			t.Errorf("%s ping: %+v", c, f)
 		}
 		// A (own ids).
-		f := conn.ask(map[string]any{"type": "subscribe", "board": m.shared.board})
+		f := conn.Ask(map[string]any{"type": "subscribe", "board": m.shared.board})
 		switch c {
 		case azStranger:
 			if f.Type != "error" || f.Code != board.ENotFound {
 				t.Errorf("UNEXPECTED: non-member subscribe to A: %+v, want error not_found", f)
 			}
-			if f := conn.ask(map[string]any{"type": "unsubscribe", "board": m.shared.board}); f.Type != "error" || f.Code != board.ENotFound {
+			if f := conn.Ask(map[string]any{"type": "unsubscribe", "board": m.shared.board}); f.Type != "error" || f.Code != board.ENotFound {
 				t.Errorf("non-member unsubscribe from A: %+v", f)
 			}
 		default:
 			if f.Type != "subscribed" || f.Board != m.shared.board {
 				t.Errorf("%s subscribe to A: %+v, want subscribed", c, f)
 			}
-			if f := conn.ask(map[string]any{"type": "unsubscribe", "board": m.shared.board}); f.Type != "unsubscribed" {
+			if f := conn.Ask(map[string]any{"type": "unsubscribe", "board": m.shared.board}); f.Type != "unsubscribed" {
 				t.Errorf("%s unsubscribe from A: %+v", c, f)
 			}
 		}
 		// B, a card id as a board id, a board that does not exist: not
 		// found for everyone.
 		for _, id := range []string{m.b.board, m.shared.card, m.shared.col, nowhere} {
-			if f := conn.ask(map[string]any{"type": "subscribe", "board": id}); f.Type != "error" || f.Code != board.ENotFound {
+			if f := conn.Ask(map[string]any{"type": "subscribe", "board": id}); f.Type != "error" || f.Code != board.ENotFound {
 				t.Errorf("UNEXPECTED: %s subscribe to %s: %+v, want error not_found", c, id, f)
 			}
 		}
-		if f := conn.ask(map[string]any{"type": "subscribe", "board": "not-an-id"}); f.Type != "error" || f.Code != board.EInvalid {
+		if f := conn.Ask(map[string]any{"type": "subscribe", "board": "not-an-id"}); f.Type != "error" || f.Code != board.EInvalid {
 			t.Errorf("%s subscribe to a malformed id: %+v", c, f)
 		}
-		conn.c.Close(1000, "")
+		conn.Close()
 	}
 	// A stranger's connection gets nothing of A when A changes.
 	cr, _, _, _ := m.caller(azStranger, azRow{})
@@ -648,17 +649,10 @@ func testWSMatrix(t *testing.T, m *azMatrix) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn.ask(map[string]any{"type": "subscribe", "board": m.shared.board})
+	conn.Ask(map[string]any{"type": "subscribe", "board": m.shared.board})
 	m.e.must(m.setup["alice"], "POST", "/api/boards/"+m.shared.board+"/cards",
 		map[string]string{"column_id": m.shared.col, "title": "secret"}, nil)
-	if f, ok := conn.next(300 * time.Millisecond); ok {
+	if f, ok := conn.Next(300 * time.Millisecond); ok {
 		t.Errorf("a non-member received %+v", f)
 	}
-}
-
-// with returns e for the (sub)test t.
-func (e *authEnv) with(t testing.TB) *authEnv {
-	c := *e
-	c.t = t
-	return &c
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 )
 
@@ -39,14 +40,14 @@ func FuzzCardThings(f *testing.F) {
 	w := newFuzzWorld(f)
 	e := w.e
 	C := "/api/boards/" + w.b.ID + "/cards/" + w.card.ID
-	comment := ok[board.Comment](f, e.do("POST", C+"/comments", alice, map[string]any{"text": "first"}), http.StatusCreated)
-	list := ok[board.Checklist](f, e.do("POST", C+"/checklists", alice, map[string]any{"name": "one"}), http.StatusCreated)
-	list2 := ok[board.Checklist](f, e.do("POST", C+"/checklists", alice, map[string]any{"name": "two"}), http.StatusCreated)
-	item := ok[board.ChecklistItem](f, e.do("POST", C+"/checklists/"+list.ID+"/items", alice, map[string]any{"text": "a"}), http.StatusCreated)
-	item2 := ok[board.ChecklistItem](f, e.do("POST", C+"/checklists/"+list2.ID+"/items", alice, map[string]any{"text": "b"}), http.StatusCreated)
+	comment := apitest.Must[board.Comment](f, e.do("POST", C+"/comments", alice, map[string]any{"text": "first"}), http.StatusCreated)
+	list := apitest.Must[board.Checklist](f, e.do("POST", C+"/checklists", alice, map[string]any{"name": "one"}), http.StatusCreated)
+	list2 := apitest.Must[board.Checklist](f, e.do("POST", C+"/checklists", alice, map[string]any{"name": "two"}), http.StatusCreated)
+	item := apitest.Must[board.ChecklistItem](f, e.do("POST", C+"/checklists/"+list.ID+"/items", alice, map[string]any{"text": "a"}), http.StatusCreated)
+	item2 := apitest.Must[board.ChecklistItem](f, e.do("POST", C+"/checklists/"+list2.ID+"/items", alice, map[string]any{"text": "b"}), http.StatusCreated)
 	F := "/api/boards/" + w.foreign.ID + "/cards/" + w.fcd.ID
-	flist := ok[board.Checklist](f, e.do("POST", F+"/checklists", alice, map[string]any{"name": "foreign"}), http.StatusCreated)
-	fitem := ok[board.ChecklistItem](f, e.do("POST", F+"/checklists/"+flist.ID+"/items", alice, map[string]any{"text": "f"}), http.StatusCreated)
+	flist := apitest.Must[board.Checklist](f, e.do("POST", F+"/checklists", alice, map[string]any{"name": "foreign"}), http.StatusCreated)
+	fitem := apitest.Must[board.ChecklistItem](f, e.do("POST", F+"/checklists/"+flist.ID+"/items", alice, map[string]any{"text": "f"}), http.StatusCreated)
 	routes := []struct{ method, path string }{
 		{"POST", C + "/comments"},
 		{"PATCH", C + "/comments/" + comment.ID},
@@ -93,7 +94,7 @@ func FuzzImport(f *testing.F) {
 				t.Fatalf("the imported board is at seq %d with %d events", b.Seq, n)
 			}
 		case r.Status >= 400 && r.Status < 500:
-			var p problem
+			var p apitest.Problem
 			if err := json.Unmarshal(r.Body, &p); err != nil || codeStatus[p.Code] != r.Status {
 				t.Fatalf("import refused with %v", r)
 			}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 )
 
@@ -23,7 +24,7 @@ func TestCommentsAPI(t *testing.T) {
 	C := "/api/boards/" + b.ID + "/cards/" + card.ID + "/comments"
 
 	r := e.do("POST", C, bob, map[string]any{"text": "hello <b>there</b>\nsee https://example.com"}, "X-Op-Id", "op-c1")
-	c := ok[board.Comment](t, r, http.StatusCreated)
+	c := apitest.Must[board.Comment](t, r, http.StatusCreated)
 	if r.Header.Get("Location") != C+"/"+c.ID || r.Header.Get("ETag") != `"1"` || c.AuthorID != bob || c.EditedAt != nil {
 		t.Errorf("created %+v, headers %v", c, r.Header)
 	}
@@ -39,27 +40,27 @@ func TestCommentsAPI(t *testing.T) {
 	if snap := e.snapshot(carol, b.ID); snap.Cards[0].CommentCount != 1 {
 		t.Errorf("snapshot comment_count %d", snap.Cards[0].CommentCount)
 	}
-	list := ok[struct{ Comments []board.Comment }](t, e.do("GET", C, carol, nil), http.StatusOK)
+	list := apitest.Must[struct{ Comments []board.Comment }](t, e.do("GET", C, carol, nil), http.StatusOK)
 	if len(list.Comments) != 1 || list.Comments[0].ID != c.ID {
 		t.Errorf("list %+v", list)
 	}
 
 	// Refusals change nothing.
 	f := e.freeze(b.ID, other.ID)
-	checkProblem(t, e.do("POST", C, carol, map[string]any{"text": "viewer"}), http.StatusForbidden, board.EForbidden)
-	checkProblem(t, e.do("GET", C, "stranger", nil), http.StatusNotFound, board.ENotFound)
-	p := checkProblem(t, e.do("POST", C, bob, map[string]any{"text": strings.Repeat("é", board.MaxCommentLen+1)}),
+	apitest.CheckProblem(t, e.do("POST", C, carol, map[string]any{"text": "viewer"}), http.StatusForbidden, board.EForbidden)
+	apitest.CheckProblem(t, e.do("GET", C, "stranger", nil), http.StatusNotFound, board.ENotFound)
+	p := apitest.CheckProblem(t, e.do("POST", C, bob, map[string]any{"text": strings.Repeat("é", board.MaxCommentLen+1)}),
 		http.StatusUnprocessableEntity, board.EInvalid)
 	if p.Field != "text" || !strings.Contains(p.Detail, "the limit is 10000") {
 		t.Errorf("oversized comment: %+v", p)
 	}
-	checkProblem(t, e.do("POST", C, bob, map[string]any{"text": strings.Repeat("x", board.MaxBodyBytes)}),
+	apitest.CheckProblem(t, e.do("POST", C, bob, map[string]any{"text": strings.Repeat("x", board.MaxBodyBytes)}),
 		http.StatusRequestEntityTooLarge, board.ETooLarge)
-	checkProblem(t, e.do("POST", C, bob, map[string]any{"text": " \n\t "}), http.StatusUnprocessableEntity, board.EInvalid)
-	checkProblem(t, e.do("POST", C, bob, "{\"text\": \"\xff\"}"), http.StatusBadRequest, board.EMalformed)
-	checkProblem(t, e.do("POST", C, bob, map[string]any{"text": "x", "html": true}), http.StatusUnprocessableEntity, board.EInvalid)
-	checkProblem(t, e.do("PATCH", C+"/"+c.ID, alice, map[string]any{"text": "not mine"}), http.StatusForbidden, board.EForbidden)
-	checkProblem(t, e.do("PATCH", C+"/"+c.ID, bob, map[string]any{"text": "stale"}, "If-Match", `"2"`),
+	apitest.CheckProblem(t, e.do("POST", C, bob, map[string]any{"text": " \n\t "}), http.StatusUnprocessableEntity, board.EInvalid)
+	apitest.CheckProblem(t, e.do("POST", C, bob, "{\"text\": \"\xff\"}"), http.StatusBadRequest, board.EMalformed)
+	apitest.CheckProblem(t, e.do("POST", C, bob, map[string]any{"text": "x", "html": true}), http.StatusUnprocessableEntity, board.EInvalid)
+	apitest.CheckProblem(t, e.do("PATCH", C+"/"+c.ID, alice, map[string]any{"text": "not mine"}), http.StatusForbidden, board.EForbidden)
+	apitest.CheckProblem(t, e.do("PATCH", C+"/"+c.ID, bob, map[string]any{"text": "stale"}, "If-Match", `"2"`),
 		http.StatusPreconditionFailed, board.EVersionMismatch)
 	// BOLA: the comment under another card, another board, or a card of
 	// another board.
@@ -69,21 +70,21 @@ func TestCommentsAPI(t *testing.T) {
 		"/api/boards/" + b.ID + "/cards/" + otherCard.ID + "/comments/" + c.ID,
 		C + "/not-an-id",
 	} {
-		checkProblem(t, e.do("PATCH", path, bob, map[string]any{"text": "x"}), http.StatusNotFound, board.ENotFound)
-		checkProblem(t, e.do("DELETE", path, alice, nil), http.StatusNotFound, board.ENotFound)
+		apitest.CheckProblem(t, e.do("PATCH", path, bob, map[string]any{"text": "x"}), http.StatusNotFound, board.ENotFound)
+		apitest.CheckProblem(t, e.do("DELETE", path, alice, nil), http.StatusNotFound, board.ENotFound)
 	}
-	checkProblem(t, e.do("POST", "/api/boards/"+b.ID+"/cards/"+otherCard.ID+"/comments", bob, map[string]any{"text": "x"}),
+	apitest.CheckProblem(t, e.do("POST", "/api/boards/"+b.ID+"/cards/"+otherCard.ID+"/comments", bob, map[string]any{"text": "x"}),
 		http.StatusNotFound, board.ENotFound)
-	f.check(t, "refused comment requests")
+	f.Check(t, "refused comment requests")
 
 	// Edit (with If-Match), idempotent retry, delete by the owner.
 	r = e.do("PATCH", C+"/"+c.ID, bob, map[string]any{"text": "edited"}, "If-Match", `"1"`)
-	if ed := ok[board.Comment](t, r, http.StatusOK); ed.Version != 2 || ed.EditedAt == nil || r.Header.Get("ETag") != `"2"` {
+	if ed := apitest.Must[board.Comment](t, r, http.StatusOK); ed.Version != 2 || ed.EditedAt == nil || r.Header.Get("ETag") != `"2"` {
 		t.Errorf("edited %+v", ed)
 	}
-	first := ok[board.Comment](t, e.do("POST", C, bob, map[string]any{"text": "once"}, "Idempotency-Key", "k1"), http.StatusCreated)
+	first := apitest.Must[board.Comment](t, e.do("POST", C, bob, map[string]any{"text": "once"}, "Idempotency-Key", "k1"), http.StatusCreated)
 	r = e.do("POST", C, bob, map[string]any{"text": "once"}, "Idempotency-Key", "k1")
-	if again := ok[board.Comment](t, r, http.StatusCreated); again.ID != first.ID || r.Header.Get("Idempotent-Replayed") != "true" {
+	if again := apitest.Must[board.Comment](t, r, http.StatusCreated); again.ID != first.ID || r.Header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("replay: %+v", again)
 	}
 	if n := e.count(`SELECT count(*) FROM comments WHERE card_id = $1`, card.ID); n != 2 {
@@ -92,7 +93,7 @@ func TestCommentsAPI(t *testing.T) {
 	if r := e.do("DELETE", C+"/"+c.ID, alice, nil); r.Status != http.StatusNoContent {
 		t.Errorf("owner deletes: %v", r)
 	}
-	checkProblem(t, e.do("DELETE", C+"/"+first.ID, carol, nil), http.StatusForbidden, board.EForbidden)
+	apitest.CheckProblem(t, e.do("DELETE", C+"/"+first.ID, carol, nil), http.StatusForbidden, board.EForbidden)
 	if r := e.do("DELETE", C+"/"+first.ID, bob, nil); r.Status != http.StatusNoContent {
 		t.Errorf("author deletes: %v", r)
 	}
@@ -115,23 +116,23 @@ func TestChecklistsAPI(t *testing.T) {
 	L := "/api/boards/" + b.ID + "/cards/" + card.ID + "/checklists"
 
 	r := e.do("POST", L, alice, map[string]any{"name": "Ship"})
-	list := ok[board.Checklist](t, r, http.StatusCreated)
+	list := apitest.Must[board.Checklist](t, r, http.StatusCreated)
 	if r.Header.Get("Location") != L+"/"+list.ID || list.Items == nil {
 		t.Errorf("created %+v, %v", list, r.Header)
 	}
 	I := L + "/" + list.ID + "/items"
 	r = e.do("POST", I, alice, map[string]any{"text": "write"})
-	a := ok[board.ChecklistItem](t, r, http.StatusCreated)
+	a := apitest.Must[board.ChecklistItem](t, r, http.StatusCreated)
 	if r.Header.Get("Location") != I+"/"+a.ID {
 		t.Errorf("Location %s", r.Header.Get("Location"))
 	}
-	bItem := ok[board.ChecklistItem](t, e.do("POST", I, alice, map[string]any{"text": "test", "position": map[string]any{"to": "top"}}), http.StatusCreated)
-	ticked := ok[board.ChecklistItem](t, e.do("PATCH", I+"/"+a.ID, alice, map[string]any{"done": true}, "If-Match", `"1"`), http.StatusOK)
+	bItem := apitest.Must[board.ChecklistItem](t, e.do("POST", I, alice, map[string]any{"text": "test", "position": map[string]any{"to": "top"}}), http.StatusCreated)
+	ticked := apitest.Must[board.ChecklistItem](t, e.do("PATCH", I+"/"+a.ID, alice, map[string]any{"done": true}, "If-Match", `"1"`), http.StatusOK)
 	if !ticked.Done || ticked.Text != "write" || ticked.Version != 2 {
 		t.Errorf("ticked %+v", ticked)
 	}
-	ok[board.ChecklistItem](t, e.do("POST", I+"/"+a.ID+"/move", alice, map[string]any{"position": map[string]any{"before": bItem.ID}}), http.StatusOK)
-	got := ok[struct{ Checklists []board.Checklist }](t, e.do("GET", L, carol, nil), http.StatusOK)
+	apitest.Must[board.ChecklistItem](t, e.do("POST", I+"/"+a.ID+"/move", alice, map[string]any{"position": map[string]any{"before": bItem.ID}}), http.StatusOK)
+	got := apitest.Must[struct{ Checklists []board.Checklist }](t, e.do("GET", L, carol, nil), http.StatusOK)
 	if len(got.Checklists) != 1 || len(got.Checklists[0].Items) != 2 || got.Checklists[0].Items[0].ID != a.ID {
 		t.Errorf("checklists %+v", got)
 	}
@@ -139,28 +140,28 @@ func TestChecklistsAPI(t *testing.T) {
 		t.Errorf("card progress %d/%d", c.ChecklistDone, c.ChecklistTotal)
 	}
 
-	otherList := ok[board.Checklist](t, e.do("POST", "/api/boards/"+b.ID+"/cards/"+card2.ID+"/checklists", alice,
+	otherList := apitest.Must[board.Checklist](t, e.do("POST", "/api/boards/"+b.ID+"/cards/"+card2.ID+"/checklists", alice,
 		map[string]any{"name": "other"}), http.StatusCreated)
 	f := e.freeze(b.ID)
-	checkProblem(t, e.do("PATCH", I+"/"+a.ID, carol, map[string]any{"done": false}), http.StatusForbidden, board.EForbidden)
-	checkProblem(t, e.do("PATCH", I+"/"+a.ID, alice, map[string]any{}), http.StatusUnprocessableEntity, board.EInvalid)
-	checkProblem(t, e.do("PATCH", I+"/"+a.ID, alice, map[string]any{"done": nil}), http.StatusUnprocessableEntity, board.EInvalid)
-	checkProblem(t, e.do("PATCH", I+"/"+a.ID, alice, map[string]any{"text": strings.Repeat("x", board.MaxItemLen+1)}),
+	apitest.CheckProblem(t, e.do("PATCH", I+"/"+a.ID, carol, map[string]any{"done": false}), http.StatusForbidden, board.EForbidden)
+	apitest.CheckProblem(t, e.do("PATCH", I+"/"+a.ID, alice, map[string]any{}), http.StatusUnprocessableEntity, board.EInvalid)
+	apitest.CheckProblem(t, e.do("PATCH", I+"/"+a.ID, alice, map[string]any{"done": nil}), http.StatusUnprocessableEntity, board.EInvalid)
+	apitest.CheckProblem(t, e.do("PATCH", I+"/"+a.ID, alice, map[string]any{"text": strings.Repeat("x", board.MaxItemLen+1)}),
 		http.StatusUnprocessableEntity, board.EInvalid)
-	checkProblem(t, e.do("PATCH", I+"/"+a.ID, alice, map[string]any{"done": true}, "If-Match", `"1"`),
+	apitest.CheckProblem(t, e.do("PATCH", I+"/"+a.ID, alice, map[string]any{"done": true}, "If-Match", `"1"`),
 		http.StatusPreconditionFailed, board.EVersionMismatch)
 	// The item under another card's checklist, the checklist under another
 	// card, a move into another card's checklist.
 	other := "/api/boards/" + b.ID + "/cards/" + card2.ID + "/checklists/" + otherList.ID + "/items/" + a.ID
-	checkProblem(t, e.do("PATCH", other, alice, map[string]any{"done": false}), http.StatusNotFound, board.ENotFound)
-	checkProblem(t, e.do("PATCH", L+"/"+otherList.ID, alice, map[string]any{"name": "x"}), http.StatusNotFound, board.ENotFound)
-	p := checkProblem(t, e.do("POST", I+"/"+a.ID+"/move", alice, map[string]any{"checklist_id": otherList.ID}), http.StatusNotFound, board.ENotFound)
+	apitest.CheckProblem(t, e.do("PATCH", other, alice, map[string]any{"done": false}), http.StatusNotFound, board.ENotFound)
+	apitest.CheckProblem(t, e.do("PATCH", L+"/"+otherList.ID, alice, map[string]any{"name": "x"}), http.StatusNotFound, board.ENotFound)
+	p := apitest.CheckProblem(t, e.do("POST", I+"/"+a.ID+"/move", alice, map[string]any{"checklist_id": otherList.ID}), http.StatusNotFound, board.ENotFound)
 	if p.Field != "checklist_id" {
 		t.Errorf("move into another card's checklist: field %q", p.Field)
 	}
-	f.check(t, "refused checklist requests")
+	f.Check(t, "refused checklist requests")
 
-	ok[board.Checklist](t, e.do("PATCH", L+"/"+list.ID, alice, map[string]any{"name": "Shipped"}), http.StatusOK)
+	apitest.Must[board.Checklist](t, e.do("PATCH", L+"/"+list.ID, alice, map[string]any{"name": "Shipped"}), http.StatusOK)
 	if r := e.do("DELETE", I+"/"+bItem.ID, alice, nil); r.Status != http.StatusNoContent {
 		t.Errorf("delete item: %v", r)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 )
 
@@ -21,11 +22,11 @@ func TestIfMatchConcurrentPatches(t *testing.T) {
 	col := e.mkColumn(alice, b.ID, "todo")
 	c := e.mkCard(alice, b.ID, col.ID, "start")
 	// Move it past version 1, so that the version in play is not a default.
-	c = ok[board.Card](t, e.do("PATCH", "/api/boards/"+b.ID+"/cards/"+c.ID, alice, map[string]any{"done": true}), http.StatusOK)
+	c = apitest.Must[board.Card](t, e.do("PATCH", "/api/boards/"+b.ID+"/cards/"+c.ID, alice, map[string]any{"done": true}), http.StatusOK)
 	old, seq := c.Version, e.seq(b.ID)
 
 	const n = 20
-	results := make([]response, n)
+	results := make([]apitest.Response, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range n {
@@ -51,7 +52,7 @@ func TestIfMatchConcurrentPatches(t *testing.T) {
 		switch r.Status {
 		case http.StatusOK:
 			wins++
-			winner = ok[board.Card](t, r, http.StatusOK)
+			winner = apitest.Must[board.Card](t, r, http.StatusOK)
 			if winner.Title != fmt.Sprintf("writer %d", i) || winner.Version != old+1 {
 				t.Errorf("winner %d got card %+v", i, winner)
 			}
@@ -71,7 +72,7 @@ func TestIfMatchConcurrentPatches(t *testing.T) {
 		if r.Status != http.StatusPreconditionFailed {
 			continue
 		}
-		p := checkProblem(t, r, http.StatusPreconditionFailed, board.EVersionMismatch)
+		p := apitest.CheckProblem(t, r, http.StatusPreconditionFailed, board.EVersionMismatch)
 		var cur board.Card
 		if err := json.Unmarshal(p.Current, &cur); err != nil {
 			t.Errorf("writer %d: current: %v (%s)", i, err, r.Body)

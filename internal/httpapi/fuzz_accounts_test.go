@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 )
 
@@ -33,13 +34,13 @@ var acctCodeStatus = map[string]int{
 
 // checkAnswer fails t unless r is a 2xx or a well-formed problem with a
 // known code, and, for a 4xx, the database is as before.
-func (e *authEnv) checkAnswer(t *testing.T, what string, r response, before string) {
+func (e *authEnv) checkAnswer(t *testing.T, what string, r apitest.Response, before string) {
 	t.Helper()
 	switch {
 	case r.Status >= 500:
 		t.Fatalf("%s: %v", what, r)
 	case r.Status >= 400:
-		var p problem
+		var p apitest.Problem
 		if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
 			t.Fatalf("%s: Content-Type %q: %v", what, ct, r)
 		}
@@ -49,7 +50,7 @@ func (e *authEnv) checkAnswer(t *testing.T, what string, r response, before stri
 		if want, known := acctCodeStatus[p.Code]; !known || want != r.Status || p.Status != r.Status {
 			t.Fatalf("%s: status %d with code %q: %v", what, r.Status, p.Code, r)
 		}
-		if after := e.fingerprint(); after != before {
+		if after := e.Fingerprint(); after != before {
 			t.Fatalf("%s: %v, yet the database changed", what, r)
 		}
 	case r.Status < 200 || r.Status >= 300:
@@ -96,17 +97,17 @@ func FuzzAccountBodies(f *testing.F) {
 	} {
 		f.Add(s.route, []byte(s.body))
 	}
-	e := newAuthEnv(f, authOptions{})
-	fuzzer := e.signup("fuzzer")
-	session := cred{cookie: e.login(fuzzer)}
+	e := newAuthEnv(f, apitest.Options{})
+	fuzzer := e.Signup("fuzzer")
+	session := apitest.Cred{Cookie: e.login(fuzzer)}
 	routes := []struct {
 		path string
-		c    cred
-	}{{"/api/auth/signup", cred{}}, {"/api/auth/login", cred{}}, {"/api/auth/tokens", session}, {"/api/auth/password", session}}
+		c    apitest.Cred
+	}{{"/api/auth/signup", apitest.Cred{}}, {"/api/auth/login", apitest.Cred{}}, {"/api/auth/tokens", session}, {"/api/auth/password", session}}
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
 		e := e.with(t)
 		rt := routes[int(route)%len(routes)]
-		before := e.fingerprint()
+		before := e.Fingerprint()
 		r := e.serve(rt.c, "POST", rt.path, body)
 		what := "POST " + rt.path + " " + string(body)
 		e.checkAnswer(t, what, r, before)
@@ -119,8 +120,8 @@ func FuzzAccountBodies(f *testing.F) {
 			if err := json.Unmarshal(r.Body, &u); err != nil || board.CheckUsername(u.Username) != nil || !board.ValidID(u.ID) {
 				t.Fatalf("%s: answered %v (%v)", what, r, err)
 			}
-			secret := sessionCookie(r)
-			me := e.serve(cred{cookie: secret}, "GET", "/api/auth/me", nil)
+			secret := r.Session()
+			me := e.serve(apitest.Cred{Cookie: secret}, "GET", "/api/auth/me", nil)
 			if secret == "" || me.Status != http.StatusOK || !bytes.Contains(me.Body, []byte(u.ID)) {
 				t.Fatalf("%s: the new session does not work: %v", what, me)
 			}
@@ -129,14 +130,14 @@ func FuzzAccountBodies(f *testing.F) {
 				var in struct{ Username, Password string }
 				json.Unmarshal(body, &in) //nolint:errcheck // it decoded on the server
 				login, _ := json.Marshal(map[string]string{"username": u.Username, "password": in.Password})
-				if lr := e.serve(cred{}, "POST", "/api/auth/login", login); lr.Status != http.StatusOK {
+				if lr := e.serve(apitest.Cred{}, "POST", "/api/auth/login", login); lr.Status != http.StatusOK {
 					t.Fatalf("%s: login afterwards: %v", what, lr)
 				}
 			}
 		case "/api/auth/tokens":
 			var tok board.APIToken
 			json.Unmarshal(r.Body, &tok) //nolint:errcheck // checked below
-			if me := e.serve(cred{bearer: tok.Token}, "GET", "/api/auth/me", nil); me.Status != http.StatusOK {
+			if me := e.serve(apitest.Cred{Bearer: tok.Token}, "GET", "/api/auth/me", nil); me.Status != http.StatusOK {
 				t.Fatalf("%s: the new token does not work: %v (%v)", what, me, r)
 			}
 		}
@@ -178,10 +179,10 @@ func FuzzMemberBodies(f *testing.F) {
 	} {
 		f.Add(s.route, s.user, []byte(s.body))
 	}
-	e := newAuthEnv(f, authOptions{})
-	alice, bobby, carla := e.signup("alice"), e.signup("bobby"), e.signup("carla")
-	e.signup("dave")
-	owner := cred{bearer: e.newToken(e.login(alice), "owner").Token}
+	e := newAuthEnv(f, apitest.Options{})
+	alice, bobby, carla := e.Signup("alice"), e.Signup("bobby"), e.Signup("carla")
+	e.Signup("dave")
+	owner := apitest.Cred{Bearer: e.Client(apitest.Cred{Cookie: e.login(alice)}).NewToken("owner").Token}
 	var b board.Board
 	e.must(owner, "POST", "/api/boards", map[string]string{"name": "members"}, &b)
 	e.must(owner, "POST", "/api/boards/"+b.ID+"/members", map[string]string{"username": "bobby", "role": "editor"}, nil)
@@ -199,13 +200,13 @@ func FuzzMemberBodies(f *testing.F) {
 		case 2:
 			method, path, body = "DELETE", B+"/"+url.PathEscape(expand(user)), nil
 		}
-		before := e.fingerprint()
+		before := e.Fingerprint()
 		r := e.serve(owner, method, path, body)
 		e.checkAnswer(t, method+" "+path+" "+string(body), r, before)
 		var owners, strangers int
 		ctx := context.Background()
-		e.st.Pool().QueryRow(ctx, `SELECT count(*) FROM board_members WHERE board_id = $1 AND role = 'owner'`, b.ID).Scan(&owners)
-		e.st.Pool().QueryRow(ctx, `SELECT count(*) FROM board_members m LEFT JOIN users u ON u.id::text = m.user_id
+		e.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM board_members WHERE board_id = $1 AND role = 'owner'`, b.ID).Scan(&owners)
+		e.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM board_members m LEFT JOIN users u ON u.id::text = m.user_id
 			WHERE u.id IS NULL`).Scan(&strangers)
 		if owners < 1 || strangers != 0 {
 			t.Fatalf("%s %s %s: %v; the board has %d owners and %d members who are not users", method, path, body, r, owners, strangers)
@@ -216,10 +217,10 @@ func FuzzMemberBodies(f *testing.F) {
 // FuzzCredentials: whatever the Authorization header and session cookie,
 // the caller is someone only when the request holds that someone's secret.
 func FuzzCredentials(f *testing.F) {
-	e := newAuthEnv(f, authOptions{})
-	u := e.signup("holder")
+	e := newAuthEnv(f, apitest.Options{})
+	u := e.Signup("holder")
 	session := e.login(u)
-	token := e.newToken(session, "fuzz").Token
+	token := e.Client(apitest.Cred{Cookie: session}).NewToken("fuzz").Token
 	for _, s := range [][2]string{
 		{"Bearer " + session, ""}, {"Bearer " + token, ""}, {"", session}, {"", token},
 		{"bearer  " + token + " ", ""}, {"Bearer " + token + "x", ""}, {"Bearer", session}, {"Basic " + token, ""},
@@ -236,7 +237,7 @@ func FuzzCredentials(f *testing.F) {
 		if cookie != "" {
 			hdr = append(hdr, "Cookie", "corkboard_session="+cookie)
 		}
-		r := e.serve(cred{}, "GET", "/api/auth/me", nil, hdr...)
+		r := e.serve(apitest.Cred{}, "GET", "/api/auth/me", nil, hdr...)
 		switch r.Status {
 		case http.StatusOK:
 			if !bytes.Contains(r.Body, []byte(u.ID)) {
@@ -246,7 +247,7 @@ func FuzzCredentials(f *testing.F) {
 				t.Fatalf("authenticated without the secret: Authorization %q, cookie %q", authorization, cookie)
 			}
 		case http.StatusUnauthorized:
-			checkProblem(t, r, http.StatusUnauthorized, board.EUnauthenticated)
+			apitest.CheckProblem(t, r, http.StatusUnauthorized, board.EUnauthenticated)
 		default:
 			t.Fatalf("Authorization %q, cookie %q: %v", authorization, cookie, r)
 		}

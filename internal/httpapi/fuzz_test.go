@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 )
 
@@ -60,7 +61,7 @@ func (w *fuzzWorld) expand(s string) string {
 
 // check serves one request and checks the answer against the invariants.
 // It returns the response.
-func (w *fuzzWorld) check(t *testing.T, method, path string, body any) response {
+func (w *fuzzWorld) check(t *testing.T, method, path string, body any) apitest.Response {
 	e := w.e.with(t)
 	seq, fseq := e.seq(w.b.ID), e.seq(w.foreign.ID)
 	r := e.serve(method, path, alice, body)
@@ -68,7 +69,7 @@ func (w *fuzzWorld) check(t *testing.T, method, path string, body any) response 
 	case r.Status >= 500:
 		t.Fatalf("%s %s %q: %v", method, path, body, r)
 	case r.Status >= 400:
-		var p problem
+		var p apitest.Problem
 		if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
 			t.Fatalf("%s %s %q: Content-Type %q: %v", method, path, body, ct, r)
 		}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,10 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/board"
-	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
 )
@@ -30,17 +27,7 @@ func envOn(t *testing.T, url string, o store.Options) *env {
 	if o.MaxConns == 0 {
 		o.MaxConns = 4
 	}
-	st, err := store.Open(context.Background(), url, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	r := chi.NewRouter()
-	r.Mount("/api", httpapi.New(httpapi.Options{Store: st, Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
-		Identify: headerIdentity, RateBurst: 1 << 30, Rate: 1e9}).Routes())
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	return &env{t: t, st: st, handler: r, srv: srv}
+	return serveAPI(t, apitest.OpenStoreAt(t, url, o))
 }
 
 // waitFor polls cond (a SQL boolean) until it holds; 10s at most.
@@ -49,7 +36,7 @@ func (e *env) waitFor(what, cond string, args ...any) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var ok bool
-		if err := e.st.Pool().QueryRow(context.Background(), "SELECT "+cond, args...).Scan(&ok); err != nil {
+		if err := e.Store.Pool().QueryRow(context.Background(), "SELECT "+cond, args...).Scan(&ok); err != nil {
 			e.t.Fatal(err)
 		}
 		if ok {
@@ -77,13 +64,13 @@ func TestAbandonedRequestReleasesItsKey(t *testing.T) {
 	ended := make(chan struct{}, 4)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() { ended <- struct{}{} }()
-		e.handler.ServeHTTP(w, r)
+		e.Handler.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 
 	// Hold the board's row, so that the request waits in its transaction.
 	ctx := context.Background()
-	lock, err := e.st.Pool().Begin(ctx)
+	lock, err := e.Store.Pool().Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +100,7 @@ func TestAbandonedRequestReleasesItsKey(t *testing.T) {
 	}
 
 	retry := e.do("POST", cards, alice, body, "Idempotency-Key", "abandon-1")
-	c := ok[board.Card](t, retry, http.StatusCreated)
+	c := apitest.Must[board.Card](t, retry, http.StatusCreated)
 	if retry.Header.Get("Idempotent-Replayed") != "" || c.Title != "abandoned" {
 		t.Errorf("the retry was not run afresh: %v", retry)
 	}
@@ -246,7 +233,7 @@ func TestAmbiguousCommitIsAnsweredByTheRetry(t *testing.T) {
 	cut := envOn(t, u.String(), store.Options{})
 
 	p.arm()
-	first := make(chan response, 1)
+	first := make(chan apitest.Response, 1)
 	go func() {
 		r, err := cut.send("POST", cards, alice, body, "Idempotency-Key", "ambiguous-1")
 		if err != nil {
@@ -267,12 +254,12 @@ func TestAmbiguousCommitIsAnsweredByTheRetry(t *testing.T) {
 	}
 
 	retry := direct.do("POST", cards, alice, body, "Idempotency-Key", "ambiguous-1")
-	c := ok[board.Card](t, retry, http.StatusCreated)
+	c := apitest.Must[board.Card](t, retry, http.StatusCreated)
 	if n := direct.count(`SELECT count(*) FROM cards WHERE title = 'exactly once'`); n != 1 {
 		t.Fatalf("%d cards after the retry, want 1", n)
 	}
 	var id string
-	if err := direct.st.Pool().QueryRow(context.Background(), `SELECT id::text FROM cards WHERE title = 'exactly once'`).Scan(&id); err != nil {
+	if err := direct.Store.Pool().QueryRow(context.Background(), `SELECT id::text FROM cards WHERE title = 'exactly once'`).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	if c.ID != id || retry.Header.Get("Idempotent-Replayed") != "true" {
@@ -302,23 +289,23 @@ func TestOrphanedClaimIsTakenOver(t *testing.T) {
 
 	// The owner claims the key, then goes silent.
 	owner := &board.IdempotentCall{Caller: alice, Key: "orphan-1"}
-	if stored, err := e.st.ClaimIdempotencyKey(ctx, owner, requestHash("POST", cards, body), time.Hour); err != nil || stored != nil {
+	if stored, err := e.Store.ClaimIdempotencyKey(ctx, owner, requestHash("POST", cards, body), time.Hour); err != nil || stored != nil {
 		t.Fatalf("claim: %v, %v", stored, err)
 	}
-	checkProblem(t, e.do("POST", cards, alice, body, "Idempotency-Key", "orphan-1"), http.StatusConflict, board.EIdempotencyPending)
+	apitest.CheckProblem(t, e.do("POST", cards, alice, body, "Idempotency-Key", "orphan-1"), http.StatusConflict, board.EIdempotencyPending)
 	e.waitFor("the claim to outlive its grace", `(SELECT claimed_at < now() - $1::interval FROM idempotency_keys WHERE key = 'orphan-1')`, grace)
 
 	retry := e.do("POST", cards, alice, body, "Idempotency-Key", "orphan-1")
-	c := ok[board.Card](t, retry, http.StatusCreated)
+	c := apitest.Must[board.Card](t, retry, http.StatusCreated)
 	sameResponse(t, retry, e.do("POST", cards, alice, body, "Idempotency-Key", "orphan-1"))
 
 	// The first owner wakes up and runs its mutation: its claim is lost.
-	_, _, err := e.st.CreateCard(board.WithIdempotentCall(ctx, owner), board.Meta{Actor: alice}, b.ID,
+	_, _, err := e.Store.CreateCard(board.WithIdempotentCall(ctx, owner), board.Meta{Actor: alice}, b.ID,
 		board.CardInput{ColumnID: col.ID, Title: "orphaned"})
 	if be, ok := errors.AsType[*board.Error](err); !ok || be.Code != board.EIdempotencyPending {
 		t.Fatalf("the first owner's mutation after its claim was taken: %v", err)
 	}
-	if err := e.st.ReleaseIdempotencyKey(ctx, owner); err != nil {
+	if err := e.Store.ReleaseIdempotencyKey(ctx, owner); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.count(`SELECT count(*) FROM cards WHERE title = 'orphaned'`); n != 1 {

@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/httpapi"
 )
 
-func sameResponse(t *testing.T, first, replay response) {
+func sameResponse(t *testing.T, first, replay apitest.Response) {
 	t.Helper()
 	if replay.Status != first.Status || !bytes.Equal(replay.Body, first.Body) {
 		t.Errorf("replay is %v, want the first response %v", replay, first)
@@ -42,7 +43,7 @@ func TestIdempotency(t *testing.T) {
 		e := e.with(t)
 		seq := e.seq(b.ID)
 		first := e.do("POST", cards, alice, newCard("once"), "Idempotency-Key", "replay-1")
-		c := ok[board.Card](t, first, http.StatusCreated)
+		c := apitest.Must[board.Card](t, first, http.StatusCreated)
 		if first.Header.Get("Idempotent-Replayed") != "" {
 			t.Errorf("the first response says it is a replay")
 		}
@@ -59,7 +60,7 @@ func TestIdempotency(t *testing.T) {
 		// A PATCH replays its first answer even after the card changed.
 		path := cards + "/" + c.ID
 		first = e.do("PATCH", path, alice, map[string]any{"done": true}, "Idempotency-Key", "replay-2")
-		ok[board.Card](t, first, http.StatusOK)
+		apitest.Must[board.Card](t, first, http.StatusOK)
 		e.do("PATCH", path, alice, map[string]any{"title": "later"})
 		seq = e.seq(b.ID)
 		sameResponse(t, first, e.do("PATCH", path, alice, map[string]any{"done": true}, "Idempotency-Key", "replay-2"))
@@ -77,14 +78,14 @@ func TestIdempotency(t *testing.T) {
 
 	t.Run("different body", func(t *testing.T) {
 		e := e.with(t)
-		ok[board.Card](t, e.do("POST", cards, alice, newCard("first"), "Idempotency-Key", "reuse"), http.StatusCreated)
+		apitest.Must[board.Card](t, e.do("POST", cards, alice, newCard("first"), "Idempotency-Key", "reuse"), http.StatusCreated)
 		f := e.freeze(b.ID)
-		checkProblem(t, e.do("POST", cards, alice, newCard("second"), "Idempotency-Key", "reuse"),
+		apitest.CheckProblem(t, e.do("POST", cards, alice, newCard("second"), "Idempotency-Key", "reuse"),
 			http.StatusUnprocessableEntity, board.EIdempotencyReused)
 		// Another route with the same key is another request too.
-		checkProblem(t, e.do("POST", "/api/boards/"+b.ID+"/columns", alice, map[string]any{"name": "x"}, "Idempotency-Key", "reuse"),
+		apitest.CheckProblem(t, e.do("POST", "/api/boards/"+b.ID+"/columns", alice, map[string]any{"name": "x"}, "Idempotency-Key", "reuse"),
 			http.StatusUnprocessableEntity, board.EIdempotencyReused)
-		f.check(t, "reused key")
+		f.Check(t, "reused key")
 	})
 
 	t.Run("in flight", func(t *testing.T) {
@@ -92,21 +93,21 @@ func TestIdempotency(t *testing.T) {
 		// Hold the key as a first request still running would.
 		body, _ := json.Marshal(newCard("in flight"))
 		held := &board.IdempotentCall{Caller: alice, Key: "flight"}
-		stored, err := e.st.ClaimIdempotencyKey(context.Background(), held, requestHash("POST", cards, body), time.Hour)
+		stored, err := e.Store.ClaimIdempotencyKey(context.Background(), held, requestHash("POST", cards, body), time.Hour)
 		if err != nil || stored != nil {
 			t.Fatalf("claim: %v, %v", stored, err)
 		}
 		f := e.freeze(b.ID)
-		checkProblem(t, e.do("POST", cards, alice, body, "Idempotency-Key", "flight"), http.StatusConflict, board.EIdempotencyPending)
-		checkProblem(t, e.do("POST", cards, alice, newCard("other"), "Idempotency-Key", "flight"),
+		apitest.CheckProblem(t, e.do("POST", cards, alice, body, "Idempotency-Key", "flight"), http.StatusConflict, board.EIdempotencyPending)
+		apitest.CheckProblem(t, e.do("POST", cards, alice, newCard("other"), "Idempotency-Key", "flight"),
 			http.StatusUnprocessableEntity, board.EIdempotencyReused)
-		f.check(t, "in flight")
+		f.Check(t, "in flight")
 		// Once the first gives the key up, the retry runs.
-		if err := e.st.ReleaseIdempotencyKey(context.Background(), held); err != nil {
+		if err := e.Store.ReleaseIdempotencyKey(context.Background(), held); err != nil {
 			t.Fatal(err)
 		}
 		first := e.do("POST", cards, alice, body, "Idempotency-Key", "flight")
-		ok[board.Card](t, first, http.StatusCreated)
+		apitest.Must[board.Card](t, first, http.StatusCreated)
 		sameResponse(t, first, e.do("POST", cards, alice, body, "Idempotency-Key", "flight"))
 	})
 
@@ -117,7 +118,7 @@ func TestIdempotency(t *testing.T) {
 			title := "dup " + key
 			seq := e.seq(b.ID)
 			const n = 6
-			results := make([]response, n)
+			results := make([]apitest.Response, n)
 			var wg sync.WaitGroup
 			start := make(chan struct{})
 			for i := range n {
@@ -132,14 +133,14 @@ func TestIdempotency(t *testing.T) {
 			}
 			close(start)
 			wg.Wait()
-			var fresh []response
+			var fresh []apitest.Response
 			for _, r := range results {
 				switch {
 				case r.Status == http.StatusCreated && r.Header.Get("Idempotent-Replayed") == "":
 					fresh = append(fresh, r)
 				case r.Status == http.StatusCreated:
 				case r.Status == http.StatusConflict:
-					checkProblem(t, r, http.StatusConflict, board.EIdempotencyPending)
+					apitest.CheckProblem(t, r, http.StatusConflict, board.EIdempotencyPending)
 				default:
 					t.Errorf("round %d: %v", round, r)
 				}
@@ -167,7 +168,7 @@ func TestIdempotency(t *testing.T) {
 		seq := e.seq(b.ID)
 		ra := e.do("POST", cards, alice, newCard("shared key"), "Idempotency-Key", "same")
 		rb := e.do("POST", cards, bob, newCard("shared key"), "Idempotency-Key", "same")
-		ca, cb := ok[board.Card](t, ra, http.StatusCreated), ok[board.Card](t, rb, http.StatusCreated)
+		ca, cb := apitest.Must[board.Card](t, ra, http.StatusCreated), apitest.Must[board.Card](t, rb, http.StatusCreated)
 		if rb.Header.Get("Idempotent-Replayed") != "" || ca.ID == cb.ID || cb.CreatedBy != bob {
 			t.Errorf("bob's request was answered with alice's: %v", rb)
 		}
@@ -177,8 +178,8 @@ func TestIdempotency(t *testing.T) {
 		sameResponse(t, ra, e.do("POST", cards, alice, newCard("shared key"), "Idempotency-Key", "same"))
 		sameResponse(t, rb, e.do("POST", cards, bob, newCard("shared key"), "Idempotency-Key", "same"))
 		// Boards made by two users with one key are two boards.
-		b1 := ok[board.Board](t, e.do("POST", "/api/boards", alice, map[string]any{"name": "k"}, "Idempotency-Key", "board"), http.StatusCreated)
-		b2 := ok[board.Board](t, e.do("POST", "/api/boards", carol, map[string]any{"name": "k"}, "Idempotency-Key", "board"), http.StatusCreated)
+		b1 := apitest.Must[board.Board](t, e.do("POST", "/api/boards", alice, map[string]any{"name": "k"}, "Idempotency-Key", "board"), http.StatusCreated)
+		b2 := apitest.Must[board.Board](t, e.do("POST", "/api/boards", carol, map[string]any{"name": "k"}, "Idempotency-Key", "board"), http.StatusCreated)
 		if b1.ID == b2.ID || b2.OwnerID != carol {
 			t.Errorf("alice's board %+v, carol's %+v", b1, b2)
 		}
@@ -189,22 +190,22 @@ func TestIdempotency(t *testing.T) {
 		f := e.freeze(b.ID)
 		long := newCard(strings.Repeat("x", board.MaxNameLen+1))
 		first := e.do("POST", cards, alice, long, "Idempotency-Key", "fail-422")
-		checkProblem(t, first, http.StatusUnprocessableEntity, board.EInvalid)
+		apitest.CheckProblem(t, first, http.StatusUnprocessableEntity, board.EInvalid)
 		sameResponse(t, first, e.do("POST", cards, alice, long, "Idempotency-Key", "fail-422"))
 
 		missing := cards + "/00000000-0000-4000-8000-000000000000"
 		first = e.do("PATCH", missing, alice, map[string]any{"done": true}, "Idempotency-Key", "fail-404")
-		checkProblem(t, first, http.StatusNotFound, board.ENotFound)
+		apitest.CheckProblem(t, first, http.StatusNotFound, board.ENotFound)
 		sameResponse(t, first, e.do("PATCH", missing, alice, map[string]any{"done": true}, "Idempotency-Key", "fail-404"))
 
-		f.check(t, "failed requests and their replays")
+		f.Check(t, "failed requests and their replays")
 
 		c := e.mkCard(alice, b.ID, col.ID, "cas")
 		f = e.freeze(b.ID)
 		first = e.do("PATCH", cards+"/"+c.ID, alice, map[string]any{"done": true}, "Idempotency-Key", "fail-412", "If-Match", `"7"`)
-		checkProblem(t, first, http.StatusPreconditionFailed, board.EVersionMismatch)
+		apitest.CheckProblem(t, first, http.StatusPreconditionFailed, board.EVersionMismatch)
 		sameResponse(t, first, e.do("PATCH", cards+"/"+c.ID, alice, map[string]any{"done": true}, "Idempotency-Key", "fail-412", "If-Match", `"7"`))
-		f.check(t, "a stale If-Match and its replay")
+		f.Check(t, "a stale If-Match and its replay")
 	})
 }
 
@@ -214,24 +215,24 @@ func TestIdempotencyKeyExpires(t *testing.T) {
 	const ttl = time.Second
 	e := newEnv(t, func(o *httpapi.Options) { o.IdempotencyTTL = ttl })
 	first := e.do("POST", "/api/boards", alice, map[string]any{"name": "one"}, "Idempotency-Key", "k")
-	b1 := ok[board.Board](t, first, http.StatusCreated)
+	b1 := apitest.Must[board.Board](t, first, http.StatusCreated)
 	sameResponse(t, first, e.do("POST", "/api/boards", alice, map[string]any{"name": "one"}, "Idempotency-Key", "k"))
-	checkProblem(t, e.do("POST", "/api/boards", alice, map[string]any{"name": "two"}, "Idempotency-Key", "k"),
+	apitest.CheckProblem(t, e.do("POST", "/api/boards", alice, map[string]any{"name": "two"}, "Idempotency-Key", "k"),
 		http.StatusUnprocessableEntity, board.EIdempotencyReused)
 
 	time.Sleep(ttl + 200*time.Millisecond)
 	again := e.do("POST", "/api/boards", alice, map[string]any{"name": "one"}, "Idempotency-Key", "k")
-	b2 := ok[board.Board](t, again, http.StatusCreated)
+	b2 := apitest.Must[board.Board](t, again, http.StatusCreated)
 	if again.Header.Get("Idempotent-Replayed") != "" || b2.ID == b1.ID {
 		t.Errorf("after expiry the key replayed: %v", again)
 	}
 
 	time.Sleep(ttl + 200*time.Millisecond)
 	other := e.do("POST", "/api/boards", alice, map[string]any{"name": "two"}, "Idempotency-Key", "k")
-	if b3 := ok[board.Board](t, other, http.StatusCreated); b3.Name != "two" {
+	if b3 := apitest.Must[board.Board](t, other, http.StatusCreated); b3.Name != "two" {
 		t.Errorf("after expiry a new request with the key made %+v", b3)
 	}
-	boards := ok[struct{ Boards []board.Board }](t, e.do("GET", "/api/boards", alice, nil), http.StatusOK)
+	boards := apitest.Must[struct{ Boards []board.Board }](t, e.do("GET", "/api/boards", alice, nil), http.StatusOK)
 	if len(boards.Boards) != 3 {
 		t.Errorf("%d boards, want 3", len(boards.Boards))
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 )
 
@@ -182,7 +183,7 @@ func TestBadInput(t *testing.T) {
 				user, hdr = hdr[1], nil
 			}
 			r := e.do(tt.method, tt.path, user, tt.body, hdr...)
-			p := checkProblem(t, r, tt.status, tt.code)
+			p := apitest.CheckProblem(t, r, tt.status, tt.code)
 			if p.Field != tt.field {
 				t.Errorf("field %q, want %q (%v)", p.Field, tt.field, r)
 			}
@@ -191,7 +192,7 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
-	f.check(t, "bad input")
+	f.Check(t, "bad input")
 	if n := e.count(`SELECT count(*) FROM boards`); n != 1 {
 		t.Errorf("%d boards, want 1", n)
 	}
@@ -211,7 +212,7 @@ func TestLimitsAreInclusive(t *testing.T) {
 	for i := range l {
 		l[i] = fmt.Sprintf("%02d%s", i, strings.Repeat("é", board.MaxLabelLen-2))
 	}
-	c := ok[board.Card](t, e.do("POST", "/api/boards/"+b.ID+"/cards", alice, map[string]any{
+	c := apitest.Must[board.Card](t, e.do("POST", "/api/boards/"+b.ID+"/cards", alice, map[string]any{
 		"column_id": col.ID, "title": strings.Repeat("é", board.MaxNameLen), "labels": l,
 		"description": strings.Repeat("d", board.MaxDescriptionLen), "due": "0001-01-01",
 	}), http.StatusCreated)
@@ -219,7 +220,7 @@ func TestLimitsAreInclusive(t *testing.T) {
 		t.Errorf("card %+v", c)
 	}
 	// Clearing the due date with null is allowed.
-	c = ok[board.Card](t, e.do("PATCH", "/api/boards/"+b.ID+"/cards/"+c.ID, alice, `{"due": null, "labels": []}`), http.StatusOK)
+	c = apitest.Must[board.Card](t, e.do("PATCH", "/api/boards/"+b.ID+"/cards/"+c.ID, alice, `{"due": null, "labels": []}`), http.StatusOK)
 	if c.Due != nil || len(c.Labels) != 0 || c.Labels == nil {
 		t.Errorf("after clearing: %+v", c)
 	}

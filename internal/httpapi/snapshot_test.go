@@ -40,7 +40,7 @@ func TestSnapshotBody(t *testing.T) {
 
 	want := map[string][]byte{}
 	for _, id := range ids {
-		snap, err := e.st.Snapshot(t.Context(), alice, id)
+		snap, err := e.Store.Snapshot(t.Context(), alice, id)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/webhook"
@@ -34,37 +35,37 @@ func TestWebhookLifecycle(t *testing.T) {
 	W := "/api/boards/" + b.ID + "/webhooks"
 
 	r := e.do("POST", W, alice, map[string]any{"url": "https://example.com/hook", "kinds": []string{"card.moved", "card.created", "card.moved"}})
-	h := ok[webhook.Webhook](t, r, http.StatusCreated)
+	h := apitest.Must[webhook.Webhook](t, r, http.StatusCreated)
 	if !strings.HasPrefix(h.Secret, "whsec_") || len(h.Secret) < 40 || !h.Active || h.Cursor != b.Seq ||
 		strings.Join(h.Kinds, ",") != "card.created,card.moved" || r.Header.Get("Location") != W+"/"+h.ID ||
 		r.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("created %+v %v", h, r.Header)
 	}
-	list := ok[hookList](t, e.do("GET", W, alice, nil), http.StatusOK)
+	list := apitest.Must[hookList](t, e.do("GET", W, alice, nil), http.StatusOK)
 	if len(list.Webhooks) != 1 || list.Webhooks[0].Secret != "" || strings.Contains(string(e.do("GET", W, alice, nil).Body), h.Secret) ||
 		len(list.Kinds) != len(webhook.Kinds) {
 		t.Fatalf("list %+v", list)
 	}
-	if g := ok[webhook.Webhook](t, e.do("GET", W+"/"+h.ID, alice, nil), http.StatusOK); g.Secret != "" || g.URL != h.URL {
+	if g := apitest.Must[webhook.Webhook](t, e.do("GET", W+"/"+h.ID, alice, nil), http.StatusOK); g.Secret != "" || g.URL != h.URL {
 		t.Fatalf("get %+v", g)
 	}
 
-	off := ok[webhook.Webhook](t, e.do("PATCH", W+"/"+h.ID, alice, map[string]any{"active": false}), http.StatusOK)
+	off := apitest.Must[webhook.Webhook](t, e.do("PATCH", W+"/"+h.ID, alice, map[string]any{"active": false}), http.StatusOK)
 	if off.Active || off.DisabledReason == "" {
 		t.Fatalf("turned off: %+v", off)
 	}
-	on := ok[webhook.Webhook](t, e.do("PATCH", W+"/"+h.ID, alice, map[string]any{"active": true, "kinds": []string{}, "url": "http://example.org/x"}), http.StatusOK)
+	on := apitest.Must[webhook.Webhook](t, e.do("PATCH", W+"/"+h.ID, alice, map[string]any{"active": true, "kinds": []string{}, "url": "http://example.org/x"}), http.StatusOK)
 	if !on.Active || on.DisabledReason != "" || len(on.Kinds) != 0 || on.URL != "http://example.org/x" {
 		t.Fatalf("turned on: %+v", on)
 	}
 
 	rot := e.do("POST", W+"/"+h.ID+"/rotate-secret", alice, nil)
-	nh := ok[webhook.Webhook](t, rot, http.StatusOK)
+	nh := apitest.Must[webhook.Webhook](t, rot, http.StatusOK)
 	if nh.Secret == h.Secret || !strings.HasPrefix(nh.Secret, "whsec_") {
 		t.Fatalf("rotated %+v", nh)
 	}
 
-	job := ok[webhook.Job](t, e.do("POST", W+"/"+h.ID+"/test", alice, nil), http.StatusAccepted)
+	job := apitest.Must[webhook.Job](t, e.do("POST", W+"/"+h.ID+"/test", alice, nil), http.StatusAccepted)
 	if job.Trigger != webhook.TriggerTest || job.ID == "" {
 		t.Fatalf("test job %+v", job)
 	}
@@ -72,20 +73,20 @@ func TestWebhookLifecycle(t *testing.T) {
 		t.Fatalf("worker not woken: %v", n.boards)
 	}
 	var id int64
-	if err := e.st.Pool().QueryRow(t.Context(), `INSERT INTO webhook_deliveries (webhook_id, message_id, seq, kind, trigger, attempt, ok)
+	if err := e.Store.Pool().QueryRow(t.Context(), `INSERT INTO webhook_deliveries (webhook_id, message_id, seq, kind, trigger, attempt, ok)
 		VALUES ($1, 'm', 1, 'board.created', 'event', 1, false) RETURNING id`, h.ID).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	ds := ok[struct{ Deliveries []webhook.Delivery }](t, e.do("GET", W+"/"+h.ID+"/deliveries", alice, nil), http.StatusOK)
+	ds := apitest.Must[struct{ Deliveries []webhook.Delivery }](t, e.do("GET", W+"/"+h.ID+"/deliveries", alice, nil), http.StatusOK)
 	if len(ds.Deliveries) != 1 || ds.Deliveries[0].ID != id {
 		t.Fatalf("deliveries %+v", ds)
 	}
-	rj := ok[webhook.Job](t, e.do("POST", W+"/"+h.ID+"/deliveries/"+itoa(id)+"/redeliver", alice, nil), http.StatusAccepted)
+	rj := apitest.Must[webhook.Job](t, e.do("POST", W+"/"+h.ID+"/deliveries/"+itoa(id)+"/redeliver", alice, nil), http.StatusAccepted)
 	if rj.Trigger != webhook.TriggerRedeliver || rj.Seq != 1 {
 		t.Fatalf("redeliver job %+v", rj)
 	}
-	checkProblem(t, e.do("POST", W+"/"+h.ID+"/deliveries/"+itoa(id+1)+"/redeliver", alice, nil), 404, board.ENotFound)
-	checkProblem(t, e.do("POST", W+"/"+h.ID+"/deliveries/x/redeliver", alice, nil), 404, board.ENotFound)
+	apitest.CheckProblem(t, e.do("POST", W+"/"+h.ID+"/deliveries/"+itoa(id+1)+"/redeliver", alice, nil), 404, board.ENotFound)
+	apitest.CheckProblem(t, e.do("POST", W+"/"+h.ID+"/deliveries/x/redeliver", alice, nil), 404, board.ENotFound)
 
 	// Webhooks make no board events.
 	if s := e.seq(b.ID); s != b.Seq {
@@ -94,7 +95,7 @@ func TestWebhookLifecycle(t *testing.T) {
 	if r := e.do("DELETE", W+"/"+h.ID, alice, nil); r.Status != http.StatusNoContent {
 		t.Fatalf("delete: %v", r)
 	}
-	checkProblem(t, e.do("GET", W+"/"+h.ID, alice, nil), 404, board.ENotFound)
+	apitest.CheckProblem(t, e.do("GET", W+"/"+h.ID, alice, nil), 404, board.ENotFound)
 	if n := e.count(`SELECT count(*) FROM webhook_deliveries`) + e.count(`SELECT count(*) FROM webhook_jobs`); n != 0 {
 		t.Fatalf("%d log entries and jobs left", n)
 	}
@@ -107,7 +108,7 @@ func TestWebhookBadInput(t *testing.T) {
 	e := newEnv(t)
 	b := e.mkBoard(alice, "hooks")
 	W := "/api/boards/" + b.ID + "/webhooks"
-	h := ok[webhook.Webhook](t, e.do("POST", W, alice, map[string]any{"url": "https://example.com/hook"}), http.StatusCreated)
+	h := apitest.Must[webhook.Webhook](t, e.do("POST", W, alice, map[string]any{"url": "https://example.com/hook"}), http.StatusCreated)
 	cases := []struct {
 		method, path string
 		body         any
@@ -137,7 +138,7 @@ func TestWebhookBadInput(t *testing.T) {
 	}
 	before := e.count(`SELECT count(*) FROM webhooks WHERE updated_at = created_at`)
 	for _, c := range cases {
-		p := checkProblem(t, e.do(c.method, c.path, alice, c.body), c.status, c.code)
+		p := apitest.CheckProblem(t, e.do(c.method, c.path, alice, c.body), c.status, c.code)
 		if p.Field != c.field {
 			t.Errorf("%s %s %v: field %q, want %q", c.method, c.path, c.body, p.Field, c.field)
 		}
@@ -147,12 +148,12 @@ func TestWebhookBadInput(t *testing.T) {
 	}
 	// At most MaxPerBoard webhooks on a board.
 	for i := 1; i < webhook.MaxPerBoard; i++ {
-		ok[webhook.Webhook](t, e.do("POST", W, alice, map[string]any{"url": "https://example.com/" + itoa(int64(i))}), http.StatusCreated)
+		apitest.Must[webhook.Webhook](t, e.do("POST", W, alice, map[string]any{"url": "https://example.com/" + itoa(int64(i))}), http.StatusCreated)
 	}
-	checkProblem(t, e.do("POST", W, alice, map[string]any{"url": "https://example.com/more"}), 409, board.EConflict)
+	apitest.CheckProblem(t, e.do("POST", W, alice, map[string]any{"url": "https://example.com/more"}), 409, board.EConflict)
 	// At most MaxPendingJobs test events waiting.
 	for range webhook.MaxPendingJobs {
-		ok[webhook.Job](t, e.do("POST", W+"/"+h.ID+"/test", alice, nil), http.StatusAccepted)
+		apitest.Must[webhook.Job](t, e.do("POST", W+"/"+h.ID+"/test", alice, nil), http.StatusAccepted)
 	}
-	checkProblem(t, e.do("POST", W+"/"+h.ID+"/test", alice, nil), 409, board.EConflict)
+	apitest.CheckProblem(t, e.do("POST", W+"/"+h.ID+"/test", alice, nil), 409, board.EConflict)
 }

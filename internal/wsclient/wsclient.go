@@ -67,14 +67,22 @@ type Conn struct {
 func Dial(ctx context.Context, url, credential string, buffer int) (*Conn, error) {
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+credential)
-	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h, CompressionMode: websocket.CompressionDisabled})
+	c, _, err := DialHeader(ctx, url, h, buffer)
+	return c, err
+}
+
+// DialHeader is Dial with the upgrade request's headers given in full (the
+// credential among them, or none); when the server refuses the upgrade it
+// returns the server's response with the error.
+func DialHeader(ctx context.Context, url string, h http.Header, buffer int) (*Conn, *http.Response, error) {
+	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h, CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", url, err)
+		return nil, resp, fmt.Errorf("dial %s: %w", url, err)
 	}
 	c.SetReadLimit(64 << 20)
 	conn := &Conn{c: c, frames: make(chan Frame, buffer), done: make(chan struct{})}
 	go conn.read()
-	return conn, nil
+	return conn, resp, nil
 }
 
 // Frames delivers the server's frames in order; it is closed when the

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/natsbus"
 	"github.com/corkboard/corkboard/internal/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
@@ -165,33 +166,8 @@ type user struct {
 
 func signup(t *testing.T, base, name string) user {
 	t.Helper()
-	u := user{Username: name, Password: "password of " + name}
-	body, _ := json.Marshal(map[string]string{"username": u.Username, "password": u.Password})
-	resp, err := http.Post(base+"/api/auth/signup", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("sign up %s: %v", name, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("sign up %s: status %d: %s", name, resp.StatusCode, data)
-	}
-	var me struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(data, &me); err != nil {
-		t.Fatalf("sign up %s: %v", name, err)
-	}
-	u.ID = me.ID
-	for _, c := range resp.Cookies() {
-		if c.Name == "corkboard_session" {
-			u.Session = c.Value
-		}
-	}
-	if u.Session == "" {
-		t.Fatalf("sign up %s: no session cookie", name)
-	}
-	return u
+	a := apitest.Signup(t, base, name)
+	return user{ID: a.ID, Username: a.Username, Password: a.Password, Session: a.Session}
 }
 
 func moduleRoot(t *testing.T) string {

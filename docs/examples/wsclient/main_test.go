@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corkboard/corkboard/internal/apitest"
 	"github.com/corkboard/corkboard/internal/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
 )
@@ -228,40 +228,13 @@ func (s *server) restart(t *testing.T) {
 // Bearer credential.
 func (s *server) signup(t *testing.T, name string) string {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"username": name, "password": "correct horse battery"})
-	resp, err := http.Post(s.base+"/api/auth/signup", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	for _, c := range resp.Cookies() {
-		if c.Name == "corkboard_session" {
-			return c.Value
-		}
-	}
-	t.Fatalf("signup: %s, no session cookie", resp.Status)
-	return ""
+	return apitest.Signup(t, s.base, name).Session
 }
 
 func (s *server) post(t *testing.T, secret, path string, body, into any) {
 	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, s.base+path, bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+secret)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		var p bytes.Buffer
-		p.ReadFrom(resp.Body) //nolint:errcheck // for the message
-		t.Fatalf("POST %s: %s %s", path, resp.Status, p.String())
-	}
-	if into != nil {
-		if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
-			t.Fatalf("POST %s: %v", path, err)
-		}
+	r := apitest.NewClient(t, s.base, apitest.Cred{Bearer: secret}).MustOK(http.MethodPost, path, body, into)
+	if r.Status != http.StatusCreated && r.Status != http.StatusOK {
+		t.Fatalf("POST %s: %v", path, r)
 	}
 }

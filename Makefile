@@ -20,12 +20,12 @@ run: build
 # PostgreSQL, a 3-node NATS cluster, 3 instances and HAProxy (with
 # deploy/haproxy.cfg) on http://127.0.0.1:8080, as processes; installs
 # PostgreSQL and HAProxy when missing. Ports and sizes: CLUSTER_FLAGS (see
-# `go run ./cmd/cluster -h` and docs/operations.md).
+# `go run ./devtools/cmd/cluster -h` and docs/operations.md).
 CLUSTER_FLAGS ?=
 
 cluster: build
 	bash -c 'source scripts/apt.sh && need_postgres && need_haproxy && install_needed'
-	$(GO) run ./cmd/cluster -server $(BIN) $(CLUSTER_FLAGS)
+	$(GO) run ./devtools/cmd/cluster -server $(BIN) $(CLUSTER_FLAGS)
 
 test:
 	./scripts/test.sh
@@ -39,7 +39,7 @@ bench:
 # The load generator's scenarios (docs/load.md): fan-out, idle connections,
 # cross-instance latency. Bounded in time; loopback only.
 load:
-	for s in fanout idle cross; do $(GO) run ./cmd/loadgen -scenario $$s $(LOADGEN_FLAGS) || exit 1; done
+	for s in fanout idle cross; do $(GO) run ./devtools/cmd/loadgen -scenario $$s $(LOADGEN_FLAGS) || exit 1; done
 
 clean:
 	rm -rf bin test-artifacts

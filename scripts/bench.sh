@@ -27,5 +27,5 @@ mkdir -p test-artifacts
 out=test-artifacts/bench.txt
 # shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
 go test -run '^$' -bench "${BENCH:-.}" -benchtime "${BENCHTIME:-2s}" -count "${COUNT:-3}" \
-	-timeout 10m ${BENCH_FLAGS:-} ./internal/benchmarks/ 2>&1 | tee "$out"
+	-timeout 10m ${BENCH_FLAGS:-} ./devtools/benchmarks/ 2>&1 | tee "$out"
 echo "(also in $out)"

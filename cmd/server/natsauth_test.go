@@ -19,8 +19,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/corkboard/corkboard/devtools/pgtest"
 	"github.com/corkboard/corkboard/internal/natsbus"
-	"github.com/corkboard/corkboard/internal/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
 )
 

@@ -19,9 +19,9 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
-	"github.com/corkboard/corkboard/internal/apitest"
+	"github.com/corkboard/corkboard/devtools/apitest"
+	"github.com/corkboard/corkboard/devtools/pgtest"
 	"github.com/corkboard/corkboard/internal/openapi"
-	"github.com/corkboard/corkboard/internal/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
 )
 

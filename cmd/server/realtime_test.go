@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corkboard/corkboard/devtools/pgtest"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/natsbus"
-	"github.com/corkboard/corkboard/internal/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
 )
 

@@ -11,11 +11,11 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/corkboard/corkboard/internal/apitest"
+	"github.com/corkboard/corkboard/devtools/apitest"
+	"github.com/corkboard/corkboard/devtools/pgtest"
+	"github.com/corkboard/corkboard/devtools/wsclient"
 	"github.com/corkboard/corkboard/internal/board"
-	"github.com/corkboard/corkboard/internal/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
-	"github.com/corkboard/corkboard/internal/wsclient"
 )
 
 const trustedOrigin = "https://app.example"

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/corkboard/corkboard/internal/pgtest"
+	"github.com/corkboard/corkboard/devtools/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
 )
 

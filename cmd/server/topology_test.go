@@ -20,11 +20,11 @@ import (
 
 	"github.com/coder/websocket"
 
+	proctopo "github.com/corkboard/corkboard/devtools/cluster"
+	"github.com/corkboard/corkboard/devtools/pgtest"
+	"github.com/corkboard/corkboard/devtools/wsclient"
 	"github.com/corkboard/corkboard/internal/board"
-	proctopo "github.com/corkboard/corkboard/internal/cluster"
-	"github.com/corkboard/corkboard/internal/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
-	"github.com/corkboard/corkboard/internal/wsclient"
 )
 
 // The process-topology test runs server instances as processes of this test

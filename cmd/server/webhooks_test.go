@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corkboard/corkboard/internal/pgtest"
+	"github.com/corkboard/corkboard/devtools/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
 )
 

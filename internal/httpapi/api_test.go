@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/corkboard/corkboard/internal/apitest"
+	"github.com/corkboard/corkboard/devtools/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 )
 

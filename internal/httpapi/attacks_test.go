@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corkboard/corkboard/internal/apitest"
+	"github.com/corkboard/corkboard/devtools/apitest"
 	"github.com/corkboard/corkboard/internal/auth"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/httpapi"

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/corkboard/corkboard/internal/apitest"
+	"github.com/corkboard/corkboard/devtools/apitest"
 	"github.com/corkboard/corkboard/internal/store"
 )
 

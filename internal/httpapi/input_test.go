@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corkboard/corkboard/internal/apitest"
+	"github.com/corkboard/corkboard/devtools/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 )
 

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/corkboard/corkboard/internal/apitest"
+	"github.com/corkboard/corkboard/devtools/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/webhook"

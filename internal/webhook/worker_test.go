@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corkboard/corkboard/devtools/pgtest"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/hub"
-	"github.com/corkboard/corkboard/internal/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
 	"github.com/corkboard/corkboard/internal/webhook"
 )

@@ -13,10 +13,10 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/corkboard/corkboard/devtools/wsclient"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/hub"
 	"github.com/corkboard/corkboard/internal/ws"
-	"github.com/corkboard/corkboard/internal/wsclient"
 )
 
 // bearerIdentify takes the bearer credential as the user id, refusing those

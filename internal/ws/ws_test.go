@@ -12,10 +12,10 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/corkboard/corkboard/devtools/wsclient"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/hub"
 	"github.com/corkboard/corkboard/internal/ws"
-	"github.com/corkboard/corkboard/internal/wsclient"
 )
 
 const boardID = "11111111-2222-3333-4444-555555555555"

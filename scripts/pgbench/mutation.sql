@@ -5,7 +5,7 @@
 --   pgbench -n -M prepared -c 16 -j 2 -T 10 -f scripts/pgbench/mutation.sql \
 --       -D boards=16 -D cards=16 -D user=USER_ID postgres://postgres@127.0.0.1:PORT/bench
 --
--- It runs against the data the Go benchmarks seed (internal/benchmarks):
+-- It runs against the data the Go benchmarks seed (devtools/benchmarks):
 -- board b has the id b0000000-0000-4000-8000-<b, 12 digits>, its column 1
 -- c0000000-0000-4000-8000-<b*100+1> and its card k
 -- ca000000-0000-4000-8000-<b*100000+k>; the benchmark user, whose id is

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corkboard/corkboard/internal/apitest"
-	"github.com/corkboard/corkboard/internal/pgtest"
+	"github.com/corkboard/corkboard/devtools/apitest"
+	"github.com/corkboard/corkboard/devtools/pgtest"
 	"github.com/corkboard/corkboard/internal/store"
 )
 

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corkboard/corkboard/internal/apitest"
+	"github.com/corkboard/corkboard/devtools/apitest"
+	"github.com/corkboard/corkboard/devtools/pgtest"
+	"github.com/corkboard/corkboard/devtools/wsclient"
 	"github.com/corkboard/corkboard/internal/board"
-	"github.com/corkboard/corkboard/internal/pgtest"
-	"github.com/corkboard/corkboard/internal/wsclient"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

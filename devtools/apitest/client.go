@@ -5,7 +5,7 @@
 // NewToken), board fixtures (NewBoard, NewColumn, NewCard, Snapshot,
 // AddMember), writes retried with an Idempotency-Key (Write), "changes
 // nothing" checks (Fingerprint, Freeze), a WebSocket client (Dial, over
-// internal/wsclient) and a server wired as cmd/server wires the API and the
+// devtools/wsclient) and a server wired as cmd/server wires the API and the
 // WebSocket endpoint, on a fresh database (Start).
 //
 // It is test tooling: it has no init side effects and nothing in the

@@ -3,7 +3,7 @@
 // this process, package natsbus), several server instances (processes of
 // the server binary) and, in front, Debian's haproxy with deploy/haproxy.cfg,
 // the file compose.yaml mounts. It is what compose.yaml describes, for
-// people (cmd/cluster), for the load generator (cmd/loadgen, without the
+// people (devtools/cmd/cluster), for the load generator (devtools/cmd/loadgen, without the
 // balancer) and for tests.
 //
 // Migrations run once, as `server migrate`, before the instances start with

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/corkboard/corkboard/internal/cluster"
+	"github.com/corkboard/corkboard/devtools/cluster"
 )
 
 // topology is what a run talks to: the base URLs of the server instances

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/corkboard/corkboard/internal/wsclient"
+	"github.com/corkboard/corkboard/devtools/wsclient"
 )
 
 // subscriber is one WebSocket connection subscribed to some boards. Its

@@ -5,7 +5,7 @@
 // compose.yaml mounts (round-robin, health checks on /readyz, WebSockets
 // tunnelled, no sticky sessions). It is compose.yaml without containers.
 //
-//	go run ./cmd/cluster                 # or: make cluster [CLUSTER_FLAGS=...]
+//	go run ./devtools/cmd/cluster                 # or: make cluster [CLUSTER_FLAGS=...]
 //	open http://127.0.0.1:8080
 //	kill -HUP <pid>                      # rolling restart of every instance
 //	Ctrl-C                               # stop everything, in order
@@ -25,13 +25,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/corkboard/corkboard/internal/cluster"
+	"github.com/corkboard/corkboard/devtools/cluster"
 )
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, err) // internal/cluster's errors say "cluster:"
+			fmt.Fprintln(os.Stderr, err) // devtools/cluster's errors say "cluster:"
 			os.Exit(1)
 		}
 	}

@@ -5,7 +5,7 @@
 // Everything is in the package's tests; nothing runs under a plain
 // `go test`. `make bench` (scripts/bench.sh) runs
 //
-//	go test -run '^$' -bench . ./internal/benchmarks/
+//	go test -run '^$' -bench . ./devtools/benchmarks/
 //
 // which starts one PostgreSQL in a temporary directory, seeds it, runs the
 // benchmarks and prints a table of Go against pgbench at the end. See

@@ -11,7 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/corkboard/corkboard/internal/wsclient"
+	"github.com/corkboard/corkboard/devtools/wsclient"
 )
 
 // Conn is a WebSocket connection of a test: a wsclient.Conn with helpers

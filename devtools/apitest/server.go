@@ -11,11 +11,11 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/corkboard/corkboard/devtools/pgtest"
 	"github.com/corkboard/corkboard/internal/auth"
 	"github.com/corkboard/corkboard/internal/commit"
 	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/hub"
-	"github.com/corkboard/corkboard/internal/pgtest"
 	"github.com/corkboard/corkboard/internal/ratelimit"
 	"github.com/corkboard/corkboard/internal/store"
 	"github.com/corkboard/corkboard/internal/ws"

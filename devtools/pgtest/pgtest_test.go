@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/corkboard/corkboard/internal/pgtest"
+	"github.com/corkboard/corkboard/devtools/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

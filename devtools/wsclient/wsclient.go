@@ -4,7 +4,7 @@
 // frames (SplitFrames) and hands them over in order, one goroutine per
 // connection.
 //
-// The load generator keeps its own reader (cmd/loadgen/rawws_linux.go):
+// The load generator keeps its own reader (devtools/cmd/loadgen/rawws_linux.go):
 // thousands of non-blocking sockets read by a few epoll loops, no goroutine
 // or websocket.Conn per connection, because it shares the CPUs with the
 // servers it measures and that reader costs it 4–6 µs per delivery against

@@ -2,21 +2,13 @@ package natsbus_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/corkboard/corkboard/devtools/testcert"
 
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/natsbus"
@@ -149,42 +141,12 @@ func TestEventKind(t *testing.T) {
 	}
 }
 
-// certificate makes a self-signed CA certificate for 127.0.0.1 and writes it
-// (PEM) to a file, for the client's trust.
-func certificate(t *testing.T) (tls.Certificate, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "corkboard test nats"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, ca
-}
-
 // A cluster that requires a user and TLS: the instances with both talk
 // across nodes; a wrong password, a missing password or an untrusted
 // certificate does not connect.
 func TestAuthenticatedTLSCluster(t *testing.T) {
 	t.Parallel()
-	cert, caFile := certificate(t)
+	cert, caFile := testcert.Loopback(t)
 	nodes, err := natsbus.StartClusterWith("corkboard-auth", 2, natsbus.ServerOptions{
 		User: "corkboard", Password: "s3cret", TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}})
 	if err != nil {

@@ -7,11 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corkboard/corkboard/devtools/testcert"
-
 	"github.com/nats-io/nats.go"
 
 	"github.com/corkboard/corkboard/devtools/pgtest"
+	"github.com/corkboard/corkboard/devtools/testcert"
 	"github.com/corkboard/corkboard/internal/natsbus"
 	"github.com/corkboard/corkboard/internal/store"
 )

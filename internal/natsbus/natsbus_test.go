@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/corkboard/corkboard/devtools/testcert"
-
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/natsbus"
 )

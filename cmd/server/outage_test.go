@@ -215,11 +215,13 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 }
 
 // TestAllNATSNodesDown stops every node of the NATS cluster for 10 s while
-// writers go through three instances and subscribers listen on each. No
+// writers go through HAProxy (deploy/haproxy.cfg, health checks on /readyz)
+// in front of three instances, and subscribers listen on each. No
 // instance's /readyz answers anything but 200 (degraded while NATS is
-// down), no write fails, and every subscriber still receives every event
-// of every board exactly once, in order: the other instances' events come
-// by head checks while the bus is down.
+// down), HAProxy keeps every instance in its rotation, no write fails, and
+// every subscriber still receives every event of every board exactly once,
+// in order: the other instances' events come by head checks while the bus
+// is down.
 func TestAllNATSNodesDown(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t, "corkboard", store.Migrate)
 	nodes, natsURL := natsCluster(t, 3)
@@ -281,7 +283,18 @@ func TestAllNATSNodesDown(t *testing.T) {
 		})
 	}
 
-	// Writers through every instance (mustDo: any failure fails the test).
+	// Writers through HAProxy, which spreads them over the instances
+	// (mustDo: any failure fails the test).
+	var addrs []string
+	for _, a := range apps {
+		addrs = append(addrs, a.Addr())
+	}
+	lb := startHAProxy(t, addrs)
+	for _, addr := range addrs {
+		waitInRotation(t, lb, addr)
+	}
+	viaLB := *apps[0].api(t, owner)
+	viaLB.base = lb.URL()
 	stopWrites := make(chan struct{})
 	var writes atomic.Int64
 	var writers sync.WaitGroup
@@ -294,7 +307,9 @@ func TestAllNATSNodesDown(t *testing.T) {
 				default:
 				}
 				b := boards[(w+i)%len(boards)]
-				apps[(w+i)%len(apps)].api(t, owner).mustDo("POST", "/api/boards/"+b+"/cards",
+				c := viaLB
+				c.t = t
+				c.mustDo("POST", "/api/boards/"+b+"/cards",
 					map[string]any{"column_id": cols[b], "title": fmt.Sprintf("w%d-%d", w, i)}, nil)
 				writes.Add(1)
 				time.Sleep(20 * time.Millisecond)
@@ -315,6 +330,9 @@ func TestAllNATSNodesDown(t *testing.T) {
 	before := writes.Load()
 	time.Sleep(10 * time.Second)
 	during := writes.Load() - before
+	if ready, err := lb.Ready(t.Context()); err != nil || len(ready) != len(apps) {
+		t.Errorf("HAProxy's rotation with NATS down: %v (%v), want all %d instances", ready, err, len(apps))
+	}
 	for i, a := range apps {
 		rec := httptest.NewRecorder()
 		a.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))

@@ -199,7 +199,8 @@ func readBoard(ctx context.Context, q pgx.Tx, user, boardID string) (board.Board
 }
 
 // Events returns up to limit events of the board after seq since, in seq
-// order, and the board's current seq, if user is a member (ENotFound
+// order, no more than board.MaxEventsPageBytes of them but at least one if
+// there is one, and the board's current seq, if user is a member (ENotFound
 // otherwise). ESinceExpired says that events after since are no longer all
 // in the log (retention removed them): the client must reload the snapshot.
 // limit 0 returns just the head.
@@ -220,7 +221,7 @@ func (s *Store) Events(ctx context.Context, user, boardID string, since int64, l
 				events = []board.Event{}
 				return nil
 			}
-			events, err = readEvents(ctx, tx, boardID, since, limit)
+			events, err = readEvents(ctx, tx, boardID, since, limit, board.MaxEventsPageBytes)
 			if err == nil && since < head && (len(events) == 0 || events[0].Seq != since+1) {
 				return board.Errorf(board.ESinceExpired,
 					"events after %d are no longer kept: reload the board and continue from its seq", since)
@@ -239,7 +240,7 @@ func (s *Store) LogEvents(ctx context.Context, boardID string, since int64, limi
 	var events []board.Event
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
-		events, err = readEvents(ctx, tx, boardID, since, limit)
+		events, err = readEvents(ctx, tx, boardID, since, limit, 0)
 		return err
 	})
 	if err != nil {
@@ -277,10 +278,24 @@ func (s *Store) Heads(ctx context.Context, boardIDs []string) (map[string]int64,
 	return heads, nil
 }
 
-func readEvents(ctx context.Context, q pgx.Tx, boardID string, since int64, limit int) ([]board.Event, error) {
-	rows, err := q.Query(ctx, `
+// readEvents reads up to limit events after since and, with maxBytes > 0,
+// no more than fit in maxBytes (board.MaxEventsPageBytes), but at least one:
+// PostgreSQL sums the sizes and sends only the events of the page.
+func readEvents(ctx context.Context, q pgx.Tx, boardID string, since int64, limit, maxBytes int) ([]board.Event, error) {
+	query := `
 		SELECT seq, kind, payload, actor, op_id, at FROM events
-		WHERE board_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, boardID, since, limit)
+		WHERE board_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
+	args := []any{boardID, since, limit}
+	if maxBytes > 0 {
+		query = `
+		SELECT seq, kind, payload, actor, op_id, at FROM (
+			SELECT *, sum(size) OVER (ORDER BY seq) AS total, row_number() OVER (ORDER BY seq) AS n FROM (
+				SELECT seq, kind, payload, actor, op_id, at, octet_length(payload::text) + $5 AS size FROM events
+				WHERE board_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) page) sized
+		WHERE total <= $4 OR n = 1 ORDER BY seq`
+		args = append(args, maxBytes, board.EventOverheadBytes)
+	}
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}

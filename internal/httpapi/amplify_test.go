@@ -220,7 +220,7 @@ func TestHeavyReadsPerUser(t *testing.T) {
 	}
 	// Four reach the store and wait there; the fifth is refused.
 	started, refused := 0, 0
-	for started < 4 || refused < 1 {
+	for started+refused < 5 {
 		select {
 		case <-bs.started:
 			started++
@@ -233,7 +233,11 @@ func TestHeavyReadsPerUser(t *testing.T) {
 		}
 	}
 	if started != 4 || refused != 1 {
-		t.Fatalf("%d snapshots started, %d refused", started, refused)
+		close(bs.release)
+		for range started {
+			<-results
+		}
+		t.Fatalf("%d of 5 snapshots at once started, %d refused; want 4 and 1", started, refused)
 	}
 	for _, path := range []string{"/events", "/export"} {
 		checkProblem(t, e.do("GET", "/api/boards/"+b.ID+path, alice, nil), http.StatusTooManyRequests, board.ERateLimited)

@@ -194,10 +194,10 @@ func (s *blockingStore) Snapshot(ctx context.Context, user, boardID string) (boa
 	return s.Store.Snapshot(ctx, user, boardID)
 }
 
-// TestHeavyReadsPerUser: with 4 of alice's snapshots running, a 5th is
-// answered 429 rate_limited with Retry-After, and so are her event pages
-// and exports, while bob's snapshot is answered; once hers end, she may read
-// again.
+// TestHeavyReadsPerUser: with 4 of alice's snapshots running (held in the
+// store), a 5th waits for a turn and is answered 429 rate_limited with
+// Retry-After, and so are her event pages and exports, while bob's
+// snapshot and events are answered; once hers end, she may read again.
 func TestHeavyReadsPerUser(t *testing.T) {
 	t.Parallel()
 	bs := &blockingStore{started: make(chan struct{}), release: make(chan struct{})}
@@ -218,7 +218,7 @@ func TestHeavyReadsPerUser(t *testing.T) {
 			results <- r
 		}()
 	}
-	// Four reach the store and wait there; the fifth is refused.
+	// Four reach the store and wait there; the fifth finds no turn.
 	started, refused := 0, 0
 	for started+refused < 5 {
 		select {

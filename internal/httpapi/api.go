@@ -149,7 +149,7 @@ func New(o Options) *API {
 	if o.HeavyReads == 0 {
 		o.HeavyReads = DefaultHeavyReads
 	}
-	a.heavyReads = &heavyReads{max: o.HeavyReads, running: map[string]int{}}
+	a.heavyReads = &heavyReads{max: o.HeavyReads, users: map[string]*userReads{}}
 	if a.log == nil {
 		a.log = slog.Default()
 	}

@@ -22,6 +22,19 @@ const (
 	MaxEventsPageLimit = 1000
 )
 
+// MaxEventsPageBytes bounds a page of the event log (GET /events, and each
+// batch a subscriber's catch-up reads) in bytes as well as in events: the
+// events of a page, each counted as its payload as stored plus
+// EventOverheadBytes, add up to at most this, unless the page is a single
+// event. A page cut short ends before the board's head (more is true), and
+// the next page starts where it ended. Encoded, an event is at most that
+// size, except that U+2028 and U+2029 in its strings take 6 bytes instead
+// of 3.
+const (
+	MaxEventsPageBytes = 1 << 20
+	EventOverheadBytes = 320 // an event's fields besides its payload, encoded
+)
+
 // Meta says who makes a mutation and the client's operation id, which the
 // resulting event carries so the client can confirm its optimistic change.
 type Meta struct {

@@ -1,6 +1,7 @@
 package board
 
 import (
+	"io"
 	"slices"
 	"strconv"
 	"time"
@@ -8,34 +9,53 @@ import (
 )
 
 // AppendJSON appends the JSON encoding of s to dst and returns the extended
-// buffer. The bytes are exactly those of json.Marshal(s): fields named and
-// ordered by the struct tags, null for nil slices and pointers, times as
-// time.Time.MarshalJSON writes them, strings escaped as encoding/json does by
-// default (<, > and & as \u003c and so on, U+2028 and U+2029 escaped, invalid
-// UTF-8 as \ufffd). It exists because json.Marshal, with reflection and its
+// buffer. The bytes are exactly those of MarshalJSON(s) (a json.Encoder with
+// SetEscapeHTML(false), without the newline): fields named and ordered by
+// the struct tags, null for nil slices and pointers, times as
+// time.Time.MarshalJSON writes them, strings escaped as encoding/json does
+// without HTML escaping (<, > and & as themselves; U+2028 and U+2029
+// escaped, invalid UTF-8 as \ufffd). It exists because json.Marshal, with reflection and its
 // re-validation of every time, spends about 14 ms on a 10,000-card snapshot.
 //
-// The error is the one json.Marshal would return too: a time that RFC 3339
+// The error is the one MarshalJSON would return too: a time that RFC 3339
 // cannot express (a year outside [0, 9999]). dst is then returned as it was.
 //
 // A field added to Board, Member, Column or Card must be added here as well;
 // the tests in json_test.go fail until it is.
 func (s Snapshot) AppendJSON(dst []byte) ([]byte, error) {
 	e := jsonAppender{b: slices.Grow(dst, s.jsonSize())}
-	e.raw(`{"board":`)
-	e.board(&s.Board)
-	e.raw(`,"members":`)
-	appendList(&e, s.Members, (*jsonAppender).member)
-	e.raw(`,"columns":`)
-	appendList(&e, s.Columns, (*jsonAppender).column)
-	e.raw(`,"cards":`)
-	appendList(&e, s.Cards, (*jsonAppender).card)
-	e.int(`,"seq":`, s.Seq)
-	e.b = append(e.b, '}')
+	s.encode(&e)
 	if e.err != nil {
 		return dst, e.err
 	}
 	return e.b, nil
+}
+
+// jsonChunk is how much WriteJSON buffers before it writes.
+const jsonChunk = 32 << 10
+
+// WriteJSON writes the bytes of AppendJSON to w, a chunk of about 32 KiB at
+// a time, so that a large snapshot is never whole in memory. On an error
+// (a time RFC 3339 cannot express, or w's) part of the document may have
+// been written: the caller must abandon the response.
+func (s Snapshot) WriteJSON(w io.Writer) error {
+	e := jsonAppender{b: make([]byte, 0, 2*jsonChunk), w: w}
+	s.encode(&e)
+	e.flush()
+	return e.err
+}
+
+func (s *Snapshot) encode(e *jsonAppender) {
+	e.raw(`{"board":`)
+	e.board(&s.Board)
+	e.raw(`,"members":`)
+	appendList(e, s.Members, (*jsonAppender).member)
+	e.raw(`,"columns":`)
+	appendList(e, s.Columns, (*jsonAppender).column)
+	e.raw(`,"cards":`)
+	appendList(e, s.Cards, (*jsonAppender).card)
+	e.int(`,"seq":`, s.Seq)
+	e.b = append(e.b, '}')
 }
 
 // jsonSize is about the length of s's JSON, a little more unless its
@@ -148,7 +168,18 @@ func (e *jsonAppender) card(c *Card) {
 // text before its value: the separator, the key and the colon.
 type jsonAppender struct {
 	b   []byte
-	err error // the first time that could not be encoded
+	err error     // the first time that could not be encoded, or w's error
+	w   io.Writer // if set, b is written to w a chunk at a time (WriteJSON)
+}
+
+// flush writes b to w and empties it; after an error it only empties it.
+func (e *jsonAppender) flush() {
+	if e.err == nil {
+		if _, err := e.w.Write(e.b); err != nil {
+			e.err = err
+		}
+	}
+	e.b = e.b[:0]
 }
 
 // appendList appends xs as a JSON array, or null if it is nil, as
@@ -164,6 +195,9 @@ func appendList[T any](e *jsonAppender, xs []T, elem func(*jsonAppender, *T)) {
 			e.b = append(e.b, ',')
 		}
 		elem(e, &xs[i])
+		if e.w != nil && len(e.b) >= jsonChunk {
+			e.flush()
+		}
 	}
 	e.b = append(e.b, ']')
 }
@@ -200,8 +234,8 @@ func (e *jsonAppender) time(k string, t time.Time) {
 	e.b = append(b, '"')
 }
 
-// string appends *s as a JSON string escaped as encoding/json escapes it by
-// default (its appendString with escapeHTML).
+// string appends *s as a JSON string escaped as encoding/json escapes it
+// without HTML escaping (its appendString with escapeHTML false).
 func (e *jsonAppender) string(s *string) {
 	const hex = "0123456789abcdef"
 	b, src := append(e.b, '"'), *s
@@ -209,7 +243,7 @@ func (e *jsonAppender) string(s *string) {
 	for i := 0; i < len(src); {
 		c := src[i]
 		if c < utf8.RuneSelf {
-			if htmlSafe[c] {
+			if jsonSafe[c] {
 				i++
 				continue
 			}
@@ -227,7 +261,7 @@ func (e *jsonAppender) string(s *string) {
 				b = append(b, '\\', 'r')
 			case '\t':
 				b = append(b, '\\', 't')
-			default: // other control characters, <, > and &
+			default: // other control characters
 				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
 			}
 			i++
@@ -253,12 +287,12 @@ func (e *jsonAppender) string(s *string) {
 	e.b = append(b, '"')
 }
 
-// htmlSafe says which ASCII bytes stand for themselves in a JSON string
-// written by encoding/json: not control characters, the quote, the
-// backslash, nor <, > and &.
-var htmlSafe = func() (safe [utf8.RuneSelf]bool) {
+// jsonSafe says which ASCII bytes stand for themselves in a JSON string
+// written by encoding/json without HTML escaping: not control characters,
+// the quote nor the backslash.
+var jsonSafe = func() (safe [utf8.RuneSelf]bool) {
 	for c := byte(' '); c < utf8.RuneSelf; c++ {
-		safe[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+		safe[c] = c != '"' && c != '\\'
 	}
 	return safe
 }()

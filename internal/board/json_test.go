@@ -3,6 +3,7 @@ package board_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -115,14 +116,15 @@ func TestSnapshotJSONTimeError(t *testing.T) {
 
 func TestSnapshotJSONAppends(t *testing.T) {
 	snap := snapshotWith("x")
-	want, _ := json.Marshal(snap)
+	want, _ := board.MarshalJSON(snap)
 	got, err := snap.AppendJSON([]byte("prefix:"))
 	if err != nil || string(got) != "prefix:"+string(want) {
 		t.Fatalf("AppendJSON(prefix) = %q, %v", got, err)
 	}
 }
 
-// FuzzSnapshotJSON holds AppendJSON to json.Marshal's bytes on snapshots
+// FuzzSnapshotJSON holds AppendJSON and WriteJSON to the bytes of a
+// json.Encoder with SetEscapeHTML(false) on snapshots
 // made of arbitrary strings, numbers, times and nil-ness.
 func FuzzSnapshotJSON(f *testing.F) {
 	for i, s := range trickyStrings {
@@ -171,14 +173,26 @@ func FuzzSnapshotJSON(f *testing.F) {
 	})
 }
 
-// checkSnapshotJSON fails unless AppendJSON and json.Marshal give the same
-// bytes, or both an error.
+// checkSnapshotJSON fails unless AppendJSON, WriteJSON and a json.Encoder
+// with SetEscapeHTML(false) give the same bytes, or all an error.
 func checkSnapshotJSON(t *testing.T, snap board.Snapshot) {
 	t.Helper()
-	want, wantErr := json.Marshal(snap)
+	var enc bytes.Buffer
+	e := json.NewEncoder(&enc)
+	e.SetEscapeHTML(false)
+	wantErr := e.Encode(snap)
+	want := bytes.TrimSuffix(enc.Bytes(), []byte("\n"))
 	got, err := snap.AppendJSON(nil)
 	if (err != nil) != (wantErr != nil) {
-		t.Fatalf("AppendJSON error %v, json.Marshal error %v", err, wantErr)
+		t.Fatalf("AppendJSON error %v, json.Encoder error %v", err, wantErr)
+	}
+	var written bytes.Buffer
+	werr := snap.WriteJSON(&written)
+	if (werr != nil) != (wantErr != nil) {
+		t.Fatalf("WriteJSON error %v, json.Encoder error %v", werr, wantErr)
+	}
+	if wantErr == nil && !bytes.Equal(written.Bytes(), got) {
+		t.Fatalf("WriteJSON wrote %d bytes, AppendJSON appended %d different ones", written.Len(), len(got))
 	}
 	if !bytes.Equal(got, want) {
 		i := 0
@@ -186,7 +200,65 @@ func checkSnapshotJSON(t *testing.T, snap board.Snapshot) {
 			i++
 		}
 		lo := max(i-40, 0)
-		t.Fatalf("AppendJSON differs from json.Marshal at byte %d:\n got  %q\n want %q",
+		t.Fatalf("AppendJSON differs from json.Encoder at byte %d:\n got  %q\n want %q",
 			i, got[lo:min(i+40, len(got))], want[lo:min(i+40, len(want))])
 	}
+}
+
+// TestSnapshotJSONNoHTMLEscaping: a description of 10,000 '<' takes about
+// 10 KB in a snapshot, not 60 KB (\u003c), whether appended or written.
+func TestSnapshotJSONNoHTMLEscaping(t *testing.T) {
+	desc := strings.Repeat("<", 10_000)
+	snap := board.Snapshot{Cards: []board.Card{{ID: "c", Title: "t", Description: desc}}}
+	got, err := snap.AppendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) > 10_000+1_000 {
+		t.Fatalf("a snapshot with a description of 10,000 '<' is %d bytes", len(got))
+	}
+	var w bytes.Buffer
+	if err := snap.WriteJSON(&w); err != nil || w.Len() != len(got) {
+		t.Fatalf("WriteJSON wrote %d bytes, %v; want %d", w.Len(), err, len(got))
+	}
+}
+
+// TestSnapshotWriteJSONChunks: a snapshot larger than a chunk is written
+// in several writes, each of them bounded, and an error of the writer ends
+// the writing and is returned.
+func TestSnapshotWriteJSONChunks(t *testing.T) {
+	snap := board.Snapshot{Cards: make([]board.Card, 2_000)}
+	for i := range snap.Cards {
+		snap.Cards[i].Description = strings.Repeat("x", 1_000)
+	}
+	want, _ := snap.AppendJSON(nil)
+	w := &chunkWriter{}
+	if err := snap.WriteJSON(w); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(w.buf.Bytes(), want) {
+		t.Fatal("WriteJSON wrote other bytes than AppendJSON")
+	}
+	if w.writes < 10 || w.largest > 128<<10 {
+		t.Fatalf("WriteJSON wrote %d bytes in %d writes, the largest %d bytes", len(want), w.writes, w.largest)
+	}
+	failing := &chunkWriter{fail: 2}
+	if err := snap.WriteJSON(failing); err == nil || failing.writes != 2 {
+		t.Fatalf("WriteJSON to a writer failing at its 2nd write: %v after %d writes", err, failing.writes)
+	}
+}
+
+type chunkWriter struct {
+	buf             bytes.Buffer
+	writes, largest int
+	fail            int // the write that fails, if not 0
+}
+
+func (w *chunkWriter) Write(b []byte) (int, error) {
+	w.writes++
+	w.largest = max(w.largest, len(b))
+	if w.writes == w.fail {
+		return 0, errors.New("broken pipe")
+	}
+	return w.buf.Write(b)
 }

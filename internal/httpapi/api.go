@@ -96,6 +96,9 @@ type Options struct {
 	// kept in Budgets (nil: in this process only).
 	Invites ratelimit.Limit
 	Budgets Budgets
+	// HeavyReads is how many snapshots, event pages and exports one user
+	// may have running at once on this instance; 0: DefaultHeavyReads.
+	HeavyReads int
 
 	// Webhooks manages webhooks; nil: Store, if it has the methods (else
 	// the webhook routes answer 404). WebhookNotifier, if set, is woken
@@ -118,6 +121,8 @@ type API struct {
 	budgets  Budgets
 	webhooks WebhookStore
 	notifier WebhookNotifier
+
+	heavyReads *heavyReads
 }
 
 // New returns the API.
@@ -142,6 +147,10 @@ func New(o Options) *API {
 	if a.budgets == nil {
 		a.budgets = memoryBudgets{&ratelimit.Throttle{Burst: o.Invites.Burst, Every: o.Invites.Every}}
 	}
+	if o.HeavyReads == 0 {
+		o.HeavyReads = DefaultHeavyReads
+	}
+	a.heavyReads = &heavyReads{max: o.HeavyReads, users: map[string]*userReads{}}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -195,11 +204,11 @@ func (a *API) boardRoutes(r chi.Router) {
 	r.Post("/boards", a.createBoard)
 	r.Post("/boards/import", a.importBoard)
 	r.Route("/boards/{board}", func(r chi.Router) {
-		r.Get("/", a.getSnapshot)
+		r.Get("/", a.heavy(a.getSnapshot))
 		r.Patch("/", a.updateBoard)
 		r.Delete("/", a.deleteBoard)
-		r.Get("/events", a.listEvents)
-		r.Get("/export", a.exportBoard)
+		r.Get("/events", a.heavy(a.listEvents))
+		r.Get("/export", a.heavy(a.exportBoard))
 
 		r.Post("/columns", a.createColumn)
 		r.Patch("/columns/{column}", a.updateColumn)

@@ -75,7 +75,7 @@ func bodyFrom(r *http.Request) []byte {
 // client's), from code that has no *API at hand.
 func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(r, err)
-	body, _ := json.Marshal(p)
+	body, _ := board.MarshalJSON(p)
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)

@@ -3,13 +3,13 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/corkboard/corkboard/internal/board"
 )
 
 // exportBoard answers the board with everything on it as one JSON document
-// (board.Export), to download.
+// (board.Export), to download, streamed a card at a time (so without a
+// Content-Length); a failure midway abandons the response.
 func (a *API) exportBoard(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "board")
 	if err != nil {
@@ -21,16 +21,12 @@ func (a *API) exportBoard(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	body, err := jsonBytes(x)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Disposition", `attachment; filename="board-`+id+`.json"`)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	w.Write(body) //nolint:errcheck // the client may be gone
+	if err := x.WriteJSON(w); err != nil {
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // importBoard creates a board owned by the caller from a Corkboard export or

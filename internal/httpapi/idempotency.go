@@ -140,4 +140,6 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
-func jsonBytes(v any) ([]byte, error) { return json.Marshal(v) }
+// jsonBytes is the JSON of a response body: board.MarshalJSON, without HTML
+// escaping (bodies are application/json).
+func jsonBytes(v any) ([]byte, error) { return board.MarshalJSON(v) }

@@ -1,11 +1,9 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/corkboard/corkboard/internal/board"
 )
@@ -113,7 +111,7 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Set("ETag", etag(v))
 		}
 	}
-	body, _ := json.Marshal(p)
+	body, _ := board.MarshalJSON(p)
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)
@@ -122,7 +120,7 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 
 // writeJSON writes v as JSON with the status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
+	body, err := board.MarshalJSON(v)
 	if err != nil {
 		http.Error(w, "encode response", http.StatusInternalServerError)
 		return
@@ -133,15 +131,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeSnapshot writes snap with status 200: the bytes writeJSON would
-// write, made by board.Snapshot.AppendJSON in a fraction of the time.
+// write, made by board.Snapshot.WriteJSON in a fraction of the time and
+// streamed a chunk at a time, never whole in memory (so without a
+// Content-Length). If it fails midway (the client gone, or a time JSON
+// cannot express), the response is abandoned: a client must not take a
+// truncated snapshot for a whole one.
 func writeSnapshot(w http.ResponseWriter, snap board.Snapshot) {
-	body, err := snap.AppendJSON(nil)
-	if err != nil {
-		http.Error(w, "encode response", http.StatusInternalServerError)
-		return
-	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	w.Write(body) //nolint:errcheck // the client may be gone
+	if err := snap.WriteJSON(w); err != nil {
+		panic(http.ErrAbortHandler)
+	}
 }

@@ -10,7 +10,9 @@ import (
 
 // subscribe is Client.Subscribe, the hand-over from the log to live
 // delivery: register c, not yet live (live events are buffered for it),
-// read the log after since and send it, then go live: send the buffered
+// read the log after since and send it (in batches, which the log bounds in
+// bytes, each continuing where the last ended, up to the head read first),
+// then go live: send the buffered
 // events not yet sent, and from then on every event as it is delivered.
 func (h *Hub) subscribe(ctx context.Context, c *Client, boardID string, since *int64) error {
 	bs, err := h.acquire(boardID, c)
@@ -45,7 +47,8 @@ func (h *Hub) subscribe(ctx context.Context, c *Client, boardID string, since *i
 		h.release(bs, c)
 		h.resync(c, boardID, ResyncSinceExpired)
 		return nil
-	case len(events) > h.o.MaxCatchUp:
+	case since != nil && head-*since > int64(h.o.MaxCatchUp):
+		// The log is gap-free: head-since events are owed.
 		h.release(bs, c)
 		h.resync(c, boardID, ResyncTooFarBehind)
 		return nil
@@ -53,14 +56,40 @@ func (h *Hub) subscribe(ctx context.Context, c *Client, boardID string, since *i
 	if !c.Send(Frame{Type: FrameSubscribed, Board: boardID, Seq: seqPtr(head)}.Encode()) {
 		return nil
 	}
-	for _, e := range events {
-		if !c.Send(EncodeEvent(e)) {
+	sent := from
+	var read []board.Event // the last events sent, at most printRing
+	for {
+		for _, e := range events {
+			if !c.Send(EncodeEvent(e)) {
+				return nil
+			}
+			sent = e.Seq
+		}
+		read = append(read, events[max(0, len(events)-printRing):]...)
+		read = read[max(0, len(read)-printRing):]
+		if since == nil || sent >= head {
+			break
+		}
+		// A batch is bounded in bytes (board.MaxEventsPageBytes): read the
+		// rest up to head, which goLive takes as sent.
+		more, _, err := h.o.Log.Events(ctx, c.user, boardID, sent, int(head-sent))
+		switch {
+		case board.ErrorCode(err) == board.ESinceExpired:
+			h.release(bs, c)
+			h.resync(c, boardID, ResyncSinceExpired)
+			return nil
+		case err != nil:
+			h.release(bs, c)
+			return err
+		case len(more) == 0 || more[0].Seq != sent+1:
+			h.release(bs, c) // no longer in the log
+			h.resync(c, boardID, ResyncSinceExpired)
 			return nil
 		}
+		events = more
 	}
 	// The log's events may be ones this instance delivered from the bus:
 	// compare them (the last few, whose fingerprints the board keeps).
-	read := events[max(0, len(events)-printRing):]
 	for {
 		fps := h.fingerprints(read)
 		bs.mu.Lock()

@@ -29,6 +29,8 @@ type fakeLog struct {
 	// beforeEvents, when set, runs at the start of Events, before the
 	// membership check.
 	beforeEvents func(user, boardID string)
+	// batches counts the calls of Events that read events.
+	batches int
 }
 
 type fakeBoard struct {
@@ -149,7 +151,16 @@ func (l *fakeLog) Events(ctx context.Context, user, boardID string, since int64,
 	}
 	events := []board.Event{}
 	if limit > 0 && since < head {
-		events = append(events, b.events[since:min(head, since+int64(limit))]...)
+		// As the store, a batch is bounded in bytes but holds at least one.
+		size := 0
+		for _, e := range b.events[since:min(head, since+int64(limit))] {
+			size += len(e.Data) + board.EventOverheadBytes
+			if len(events) > 0 && size > board.MaxEventsPageBytes {
+				break
+			}
+			events = append(events, e)
+		}
+		l.batches++
 	}
 	hook := l.afterEvents
 	l.mu.Unlock()

@@ -1,8 +1,6 @@
 package hub
 
 import (
-	"encoding/json"
-
 	"github.com/corkboard/corkboard/internal/board"
 )
 
@@ -34,10 +32,10 @@ type eventFrame struct {
 // EncodeEvent encodes e as an event frame. Live events are encoded once per
 // instance and the same bytes are queued to every subscriber.
 func EncodeEvent(e board.Event) []byte {
-	b, err := json.Marshal(eventFrame{Type: FrameEvent, Event: e})
+	b, err := board.MarshalJSON(eventFrame{Type: FrameEvent, Event: e})
 	if err != nil {
 		// Event holds only strings, numbers, a time and raw JSON that came
-		// from json.Marshal or PostgreSQL's jsonb: it always encodes.
+		// from board.MarshalJSON or PostgreSQL's jsonb: it always encodes.
 		panic("hub: encode event: " + err.Error())
 	}
 	return b
@@ -60,7 +58,7 @@ func (f Frame) Encode() []byte {
 	if f.Type == FramePresence && f.Users == nil {
 		f.Users = []string{}
 	}
-	b, err := json.Marshal(f)
+	b, err := board.MarshalJSON(f)
 	if err != nil {
 		panic("hub: encode frame: " + err.Error())
 	}
@@ -88,7 +86,7 @@ func encodePresence(boardID string, users []string) []byte {
 	if len(f.Users) > MaxPresenceUsers {
 		f.Users = f.Users[:MaxPresenceUsers]
 	}
-	b, _ := json.Marshal(f)
+	b, _ := board.MarshalJSON(f)
 	return b
 }
 

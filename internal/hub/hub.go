@@ -63,7 +63,9 @@ type Log interface {
 	// Events returns up to limit events of the board after since, in seq
 	// order, and the board's head seq, if user may read the board
 	// (ENotFound otherwise). With since older than the retained log it
-	// returns ESinceExpired. limit 0 returns just the head.
+	// returns ESinceExpired. limit 0 returns just the head. A batch may
+	// end before limit and before the head (the store bounds it by
+	// board.MaxEventsPageBytes) but holds at least one event if there is one.
 	Events(ctx context.Context, user, boardID string, since int64, limit int) ([]board.Event, int64, error)
 	// LogEvents is Events for the hub itself: no membership check.
 	LogEvents(ctx context.Context, boardID string, since int64, limit int) ([]board.Event, error)

@@ -233,7 +233,8 @@ func readBoard(ctx context.Context, q pgx.Tx, user, boardID string) (board.Board
 }
 
 // Events returns up to limit events of the board after seq since, in seq
-// order, and the board's current seq, if user is a member (ENotFound
+// order, no more than board.MaxEventsPageBytes of them but at least one if
+// there is one, and the board's current seq, if user is a member (ENotFound
 // otherwise). ESinceExpired says that events after since are no longer all
 // in the log (retention removed them), or that since is ahead of the board
 // (the database was restored from a backup taken before since): either way
@@ -276,7 +277,7 @@ func readEventsPage(ctx context.Context, q db, user, boardID string, since int64
 				events = []board.Event{}
 				return nil
 			}
-			events, err = readEvents(ctx, tx, boardID, since, limit)
+			events, err = readEvents(ctx, tx, boardID, since, limit, board.MaxEventsPageBytes)
 			if err == nil && since < head && (len(events) == 0 || events[0].Seq != since+1) {
 				return board.Errorf(board.ESinceExpired,
 					"events after %d are no longer kept: reload the board and continue from its seq", since)
@@ -320,7 +321,7 @@ func readLog(ctx context.Context, q db, boardID string, since int64, limit int) 
 	var events []board.Event
 	err := pgx.BeginTxFunc(ctx, q, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
-		events, err = readEvents(ctx, tx, boardID, since, limit)
+		events, err = readEvents(ctx, tx, boardID, since, limit, 0)
 		return err
 	})
 	return events, err
@@ -355,10 +356,24 @@ func (s *Store) Heads(ctx context.Context, boardIDs []string) (map[string]int64,
 	return heads, nil
 }
 
-func readEvents(ctx context.Context, q pgx.Tx, boardID string, since int64, limit int) ([]board.Event, error) {
-	rows, err := q.Query(ctx, `
+// readEvents reads up to limit events after since and, with maxBytes > 0,
+// no more than fit in maxBytes (board.MaxEventsPageBytes), but at least one:
+// PostgreSQL sums the sizes and sends only the events of the page.
+func readEvents(ctx context.Context, q pgx.Tx, boardID string, since int64, limit, maxBytes int) ([]board.Event, error) {
+	query := `
 		SELECT seq, kind, payload, actor, op_id, at FROM events
-		WHERE board_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, boardID, since, limit)
+		WHERE board_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
+	args := []any{boardID, since, limit}
+	if maxBytes > 0 {
+		query = `
+		SELECT seq, kind, payload, actor, op_id, at FROM (
+			SELECT *, sum(size) OVER (ORDER BY seq) AS total, row_number() OVER (ORDER BY seq) AS n FROM (
+				SELECT seq, kind, payload, actor, op_id, at, octet_length(payload::text) + $5 AS size FROM events
+				WHERE board_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) page) sized
+		WHERE total <= $4 OR n = 1 ORDER BY seq`
+		args = append(args, maxBytes, board.EventOverheadBytes)
+	}
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}

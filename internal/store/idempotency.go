@@ -197,11 +197,11 @@ func queueCompleteCall(ctx context.Context, b *pgx.Batch, result any) error {
 	if call == nil {
 		return nil
 	}
-	data, err := json.Marshal(result)
+	data, err := board.MarshalJSON(result)
 	if err != nil {
 		return fmt.Errorf("encode idempotent result: %w", err)
 	}
-	body, err := json.Marshal(storedResult{Committed: true, Result: data})
+	body, err := board.MarshalJSON(storedResult{Committed: true, Result: data})
 	if err != nil {
 		return fmt.Errorf("encode idempotent result: %w", err)
 	}

@@ -6,7 +6,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -245,7 +244,7 @@ func eventArgs(ev board.Event) []any {
 
 // newEvent is the event of a mutation, without its time.
 func newEvent(boardID string, seq int64, kind string, payload any, m board.Meta) (board.Event, error) {
-	data, err := json.Marshal(payload)
+	data, err := board.MarshalJSON(payload)
 	if err != nil {
 		return board.Event{}, fmt.Errorf("encode %s payload: %w", kind, err)
 	}

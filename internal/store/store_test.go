@@ -54,7 +54,8 @@ func allEvents(t testing.TB, st *store.Store, user, boardID string) ([]board.Eve
 		}
 		head = h
 		all = append(all, page...)
-		if len(page) < board.MaxEventsPageLimit {
+		// A page may end early (board.MaxEventsPageBytes): read up to head.
+		if len(page) == 0 || page[len(page)-1].Seq >= head {
 			return all, head
 		}
 		since = page[len(page)-1].Seq

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -55,7 +54,7 @@ type eventFrame struct {
 // Body is the request body delivering e: the event frame of the WebSocket
 // protocol.
 func Body(e board.Event) ([]byte, error) {
-	b, err := json.Marshal(eventFrame{Type: "event", Event: e})
+	b, err := board.MarshalJSON(eventFrame{Type: "event", Event: e})
 	if err != nil {
 		return nil, fmt.Errorf("encode event %d: %w", e.Seq, err)
 	}

@@ -871,6 +871,10 @@ scenarios.conflict = async () => {
     await dlg.getByLabel("Description").fill(text);
     await dlg.getByRole("button", { name: "Save", exact: true }).click();
     await B.waitForFunction(() => window.__corkboard.pending === 0);
+    // The event can confirm the change before the PATCH's answer arrives;
+    // until that answer, Escape keeps the dialog open ("Save or cancel your
+    // description first"). The save is done when its buttons go away.
+    await dlg.locator(".cd-desc-actions").waitFor({ state: "hidden" });
     await B.keyboard.press("Escape");
     await dlg.waitFor({ state: "detached" });
   }

@@ -361,8 +361,8 @@ func (c *Cluster) waitReady(ctx context.Context, in *Instance, p *process) error
 			}
 		}
 		select {
-		case <-p.done:
-			return fmt.Errorf("cluster: %s exited before it was ready: %v", in.Name, p.err)
+		case <-p.Done():
+			return fmt.Errorf("cluster: %s exited before it was ready: %v", in.Name, p.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("cluster: %s not ready: %w", in.Name, ctx.Err())
 		case <-time.After(25 * time.Millisecond):

@@ -6,49 +6,36 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"runtime"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/corkboard/corkboard/internal/childproc"
 )
 
-// process is a child process: started, and waited for, on one locked OS
-// thread, because the kernel's parent-death signal (see sysProcAttr) fires
-// when the thread that started the child exits, not the process.
+// process is a child process, started with childproc so that the kernel's
+// parent-death signal (see sysProcAttr) follows this process.
 type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error // set before done is closed
+	cmd *exec.Cmd
+	*childproc.Process
 }
 
 // startProcess starts cmd in its own process group, killed if this process
 // dies.
 func startProcess(cmd *exec.Cmd) (*process, error) {
 	cmd.SysProcAttr = sysProcAttr()
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
+	p, err := childproc.Start(cmd)
+	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	return &process{cmd: cmd, Process: p}, nil
 }
 
 // exited reports whether the process has ended, and how.
 func (p *process) exited() (bool, error) {
 	select {
-	case <-p.done:
-		return true, p.err
+	case <-p.Done():
+		return true, p.Err()
 	default:
 		return false, nil
 	}
@@ -62,11 +49,11 @@ func (p *process) stop(name string, timeout time.Duration) error {
 	}
 	p.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may have just exited
 	select {
-	case <-p.done:
-		return p.err
+	case <-p.Done():
+		return p.Err()
 	case <-time.After(timeout):
 		p.cmd.Process.Kill() //nolint:errcheck // it may have just exited
-		<-p.done
+		<-p.Done()
 		return fmt.Errorf("%s did not stop within %s and was killed", name, timeout)
 	}
 }

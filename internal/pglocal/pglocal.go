@@ -28,7 +28,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +37,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/corkboard/corkboard/internal/childproc"
 )
 
 // Superuser is the name of the cluster's only role, created by initdb.
@@ -82,8 +83,7 @@ type Server struct {
 	cmd  *exec.Cmd
 	log  *tailWriter
 
-	done    chan struct{} // closed when the process has exited
-	waitErr error         // set before done is closed
+	proc *childproc.Process
 
 	stopOnce sync.Once
 	stopErr  error
@@ -178,27 +178,16 @@ func start(ctx context.Context, bin, dir string, port int, o Options, runAs *run
 	cmd.Stdout = log
 	cmd.Stderr = log
 	cmd.SysProcAttr = sysProcAttr(runAs.cred(), syscall.SIGINT)
-	s := &Server{dir: dir, bin: bin, port: port, cmd: cmd, log: log, done: make(chan struct{})}
+	s := &Server{dir: dir, bin: bin, port: port, cmd: cmd, log: log}
 	logStart := log.offset()
 
 	// Pdeathsig fires when the OS thread that started the child exits, not
-	// the process, so start and wait from a goroutine that keeps its thread
-	// for the server's lifetime.
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		s.waitErr = cmd.Wait()
-		close(s.done)
-	}()
-	if err := <-started; err != nil {
+	// the process: childproc keeps that thread for the server's lifetime.
+	proc, err := childproc.Start(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("pglocal: start %s: %w", cmd.Path, err)
 	}
+	s.proc = proc
 
 	if err := s.waitReady(ctx); err != nil {
 		_ = s.Stop()
@@ -227,8 +216,8 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		lastErr = err
 		select {
-		case <-s.done:
-			return fmt.Errorf("postgres exited: %w", s.waitErr)
+		case <-s.proc.Done():
+			return fmt.Errorf("postgres exited: %w", s.proc.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("not accepting connections after %s (%w): last error: %w", startTimeout, ctx.Err(), lastErr)
 		case <-tick.C:
@@ -253,7 +242,7 @@ func (s *Server) Dir() string { return s.dir }
 
 // Done is closed when the server process has exited, whether through Stop
 // or not.
-func (s *Server) Done() <-chan struct{} { return s.done }
+func (s *Server) Done() <-chan struct{} { return s.proc.Done() }
 
 // CreateDatabase creates database name, owned by the superuser. It is not an
 // error if the database already exists.
@@ -281,20 +270,20 @@ func (s *Server) CreateDatabase(ctx context.Context, name string) error {
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		select {
-		case <-s.done:
+		case <-s.proc.Done():
 		default:
 			_ = s.cmd.Process.Signal(os.Interrupt)
 			select {
-			case <-s.done:
+			case <-s.proc.Done():
 			case <-time.After(stopTimeout):
 				_ = s.cmd.Process.Kill()
-				<-s.done
+				<-s.proc.Done()
 				s.stopErr = fmt.Errorf("pglocal: server on %s did not stop within %s and was killed", s.dir, stopTimeout)
 				return
 			}
 		}
-		if s.waitErr != nil {
-			s.stopErr = fmt.Errorf("pglocal: server on %s exited: %w\nserver log:\n%s", s.dir, s.waitErr, s.log.String())
+		if s.proc.Err() != nil {
+			s.stopErr = fmt.Errorf("pglocal: server on %s exited: %w\nserver log:\n%s", s.dir, s.proc.Err(), s.log.String())
 		}
 	})
 	return s.stopErr

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/corkboard/corkboard/devtools/apitest"
 	"github.com/corkboard/corkboard/devtools/pgtest"
+	"github.com/corkboard/corkboard/internal/childproc"
 	"github.com/corkboard/corkboard/internal/natsbus"
 	"github.com/corkboard/corkboard/internal/store"
 )
@@ -250,7 +250,7 @@ type server struct {
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	done chan struct{}
+	done <-chan struct{}
 	log  bytes.Buffer // every run's output
 }
 
@@ -291,25 +291,12 @@ func (c *cluster) start(s *server) error {
 	w := lockedWriter{&s.mu, &s.log}
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	done := make(chan struct{})
-	started := make(chan error, 1)
-	go func() {
-		// Pdeathsig fires when the starting thread exits: start and wait on one locked thread.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			close(done)
-			return
-		}
-		started <- nil
-		cmd.Wait() //nolint:errcheck // the exit is observed through done
-		close(done)
-	}()
-	if err := <-started; err != nil {
+	proc, err := childproc.Start(cmd) // keeps the starting thread, which Pdeathsig follows
+	if err != nil {
 		s.mu.Unlock()
 		return fmt.Errorf("start server %d: %w", s.i, err)
 	}
+	done := proc.Done()
 	s.cmd, s.done = cmd, done
 	s.mu.Unlock()
 

@@ -83,7 +83,9 @@ async function send(method, path, opts) {
     throw new ApiError(res.status, data);
   }
   const etag = res.headers.get("ETag");
-  return { status: res.status, data, etag: etag ? Number(etag.replace(/^W\//, "").replaceAll('"', "")) : null };
+  // An entity's version ("3"); a snapshot's tag ("s41", its seq) is not one.
+  const version = etag && /^(W\/)?"\d+"$/.test(etag) ? Number(etag.replace(/^W\//, "").replaceAll('"', "")) : null;
+  return { status: res.status, data, etag: version };
 }
 
 export const api = {

@@ -111,7 +111,7 @@ func compare(res scenarioResult) []row {
 func printResults(w io.Writer, c config, results []scenarioResult) {
 	fmt.Fprintf(w, "Working tree against %s, medians of %d rounds each (alternating), head/base ratio:\n", c.base, c.rounds)
 	for _, res := range results {
-		fmt.Fprintf(w, "\n%s\n", res.name)
+		fmt.Fprintf(w, "\n%s (1-minute load average at each run's start: base %s; head %s)\n", res.name, loads(res.base), loads(res.head))
 		fmt.Fprintf(w, "  %-36s %14s %14s %8s\n", "metric", "base", "head", "ratio")
 		for _, r := range compare(res) {
 			fmt.Fprintf(w, "  %-36s %14s %14s %7.2f× %s\n", r.name, format(r.base, r.unit), format(r.head, r.unit), r.ratio, r.verdict)
@@ -128,4 +128,20 @@ func format(v float64, unit string) string {
 		s += " " + unit
 	}
 	return s
+}
+
+// loads lists the 1-minute load average each run started at: a ratio from
+// runs on a busy machine says little.
+func loads(reps []map[string]any) string {
+	var out []string
+	for _, rep := range reps {
+		l := "?"
+		if m, ok := rep["machine"].(map[string]any); ok {
+			if s, ok := m["load_average_start"].(string); ok && s != "" {
+				l = strings.Fields(s)[0]
+			}
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, ", ")
 }

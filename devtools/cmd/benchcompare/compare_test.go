@@ -52,7 +52,8 @@ func TestMedian(t *testing.T) {
 func TestCompare(t *testing.T) {
 	res := scenarioResult{name: "fanout",
 		base: []map[string]any{
-			report(t, `{"deliveries_per_second": 100, "cpu": {"server_us_per_delivery": 10}, "mutations": {"http_ms": {"p99_ms": 50}}}`),
+			report(t, `{"deliveries_per_second": 100, "cpu": {"server_us_per_delivery": 10}, "mutations": {"http_ms": {"p99_ms": 50}},
+				"machine": {"load_average_start": "0.52 0.40 0.31"}}`),
 			report(t, `{"deliveries_per_second": 120, "cpu": {"server_us_per_delivery": 12}, "mutations": {"http_ms": {"p99_ms": 52}}}`),
 			report(t, `{"deliveries_per_second": 80, "cpu": {"server_us_per_delivery": 8}}`),
 		},
@@ -84,7 +85,8 @@ func TestCompare(t *testing.T) {
 	}
 	var out strings.Builder
 	printResults(&out, config{base: "main", rounds: 3}, []scenarioResult{res})
-	if !strings.Contains(out.String(), "deliveries/s") || !strings.Contains(out.String(), "2.00× better") {
+	if !strings.Contains(out.String(), "deliveries/s") || !strings.Contains(out.String(), "2.00× better") ||
+		!strings.Contains(out.String(), "base 0.52, ?, ?") {
 		t.Errorf("printed:\n%s", out.String())
 	}
 }

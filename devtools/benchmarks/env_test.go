@@ -179,12 +179,13 @@ func startEnv() (_ *env, err error) {
 	}
 
 	// The API as cmd/server builds it, with real accounts (each request
-	// is authenticated by its session cookie, which costs a query), but
+	// is authenticated by its session cookie, read from the database at
+	// most every 5 s, as cmd/server's credential cache does), but
 	// without the per-user rate limit: one user makes thousands of
 	// requests a second here.
 	o := httpapi.Options{
 		Store:     e.store,
-		Accounts:  auth.New(auth.Options{Store: e.store}),
+		Accounts:  auth.New(auth.Options{Store: e.store, CredentialTTL: 5 * time.Second}), // AUTH_CACHE_TTL's default
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		RateBurst: 1 << 30,
 		Rate:      1e9,

@@ -43,15 +43,13 @@ async function route() {
   const path = location.pathname;
   if (!me) {
     try {
-      const res = await api.me();
-      me = res.data;
+      const res = await api.session();
+      me = res.data.user;
     } catch (ex) {
-      if (ex.status !== 401) {
-        clear(root).appendChild(h("main", { class: "auth-page" }, h("div", { class: "auth-card" },
-          h("h1", { text: "Corkboard is not reachable" }), h("p", { class: "muted", text: ex.message }),
-          h("button", { type: "button", class: "btn btn-primary", text: "Try again", on: { click: route } }))));
-        return;
-      }
+      clear(root).appendChild(h("main", { class: "auth-page" }, h("div", { class: "auth-card" },
+        h("h1", { text: "Corkboard is not reachable" }), h("p", { class: "muted", text: ex.message }),
+        h("button", { type: "button", class: "btn btn-primary", text: "Try again", on: { click: route } }))));
+      return;
     }
   }
   if (!me) {

@@ -7,6 +7,7 @@ import { renderAuth, renderBoards } from "./js/pages.js";
 import { BoardPage } from "./js/board.js";
 import { renderAccount } from "./js/account.js";
 import { toast, closeMenu } from "./js/ui.js";
+import { installShortcutsKey } from "./js/shortcuts.js";
 
 const root = document.getElementById("app");
 let me = null;
@@ -84,5 +85,6 @@ document.addEventListener("click", (e) => {
 });
 window.addEventListener("popstate", route);
 window.addEventListener("corkboard:unauthenticated", () => ctx.sessionEnded());
+installShortcutsKey();
 
 route();

@@ -1292,7 +1292,7 @@ async function axe(page, what) {
   const bad = res.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   const lines = bad.map((v) => `${v.impact} ${v.id}: ${v.help}\n      ` +
     v.nodes.slice(0, 6).map((n) => `${n.target.join(" ")} — ${(n.failureSummary || "").replaceAll("\n", " ")}`).join("\n      "));
-  log(`axe ${what}: ${res.violations.length} violations, ${bad.length} serious or critical`);
+  log(`axe ${what}: ${res.violations.length} violations (${res.violations.map((v) => `${v.impact} ${v.id}`).join(", ") || "none"}), ${bad.length} serious or critical`);
   if (bad.length) axeFound.push(`${page.label}: axe on ${what}:\n    ${lines.join("\n    ")}`);
 }
 
@@ -1307,6 +1307,7 @@ scenarios.a11y = async () => {
     await L.goto("/login");
     await L.getByRole("button", { name: "Log in" }).waitFor();
     await axe(L, `the log-in page (${scheme})`);
+    await shot(L, `a11y-login-${scheme}`, { clip: { x: 400, y: 100, width: 480, height: 560 } });
     await L.goto("/signup");
     await L.getByRole("button", { name: "Create account" }).waitFor();
     await axe(L, `the sign-up page (${scheme})`);
@@ -1321,6 +1322,17 @@ scenarios.a11y = async () => {
     await A.locator("dialog.card-dialog .checklist-item").first().waitFor();
     await axe(A, `the card dialog (${scheme})`);
     await A.keyboard.press("Escape");
+    await A.locator("dialog.card-dialog").waitFor({ state: "detached" });
+    await A.getByRole("button", { name: "Keyboard shortcuts" }).click();
+    await A.locator("dialog.shortcuts-dialog").waitFor();
+    await axe(A, `the shortcuts dialog (${scheme})`);
+    await A.keyboard.press("Escape");
+    await A.locator(".user-chip").click();
+    await A.getByRole("menu", { name: "Account" }).waitFor();
+    await axe(A, `the account menu (${scheme})`);
+    await A.getByRole("menuitem", { name: "Account" }).click();
+    await A.getByRole("heading", { name: "Your account" }).waitFor();
+    await axe(A, `the account page (${scheme})`);
     const D = await open(`D(dave viewer, ${scheme})`, "dave", I0, opts);
     await gotoBoard(D, board.id);
     await axe(D, `the board as a viewer (${scheme})`);

@@ -46,7 +46,9 @@ export async function showShortcuts() {
     h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Where" }), h("th", { scope: "col", text: "Key" }), h("th", { scope: "col", text: "Does" }))),
     h("tbody", {}, SHORTCUTS.map(([where, key, does]) => h("tr", {}, cell("td", where), cell("td", key), cell("td", does)))));
   try {
-    await modal({ title: "Keyboard shortcuts", body: [table, h("p", { class: "small", text: "On a Mac, ⌘ works where Ctrl does for moving cards." })],
+    // The table scrolls on a short screen: a focusable region, so that the keyboard can scroll it.
+    const region = h("div", { class: "shortcuts-scroll", tabindex: "0", role: "region", "aria-label": "Shortcuts" }, table);
+    await modal({ title: "Keyboard shortcuts", body: [region, h("p", { class: "small", text: "On a Mac, ⌘ works where Ctrl does for moving cards." })],
       buttons: [{ label: "Close", value: "cancel", autofocus: true }], className: "modal-wide shortcuts-dialog" });
   } finally { open = false; }
 }

@@ -187,6 +187,7 @@ func (a *API) Routes() chi.Router {
 		r.Post("/auth/signup", a.signup)
 		r.Post("/auth/login", a.login)
 	})
+	r.Get("/auth/session", a.session) // limits by caller itself
 	r.Group(func(r chi.Router) {
 		r.Use(a.authenticate, a.limitUser, a.idempotent)
 		a.accountRoutes(r)

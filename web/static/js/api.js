@@ -90,6 +90,8 @@ async function send(method, path, opts) {
 
 export const api = {
   me: () => request("GET", "/api/auth/me"),
+  // session answers {user: {id, username}} or {user: null}: never a 401.
+  session: () => request("GET", "/api/auth/session"),
   signup: (username, password) => request("POST", "/api/auth/signup", { body: { username, password } }),
   login: (username, password) => request("POST", "/api/auth/login", { body: { username, password } }),
   logout: () => request("POST", "/api/auth/logout"),

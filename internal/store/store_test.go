@@ -151,7 +151,7 @@ type loadWorld struct {
 	mu     sync.Mutex
 	cols   []string
 	cards  []string
-	labels []string // of the board, made before the writers start
+	labels []string // of the board, made before the writers start (if any)
 }
 
 func (w *loadWorld) pick(rng *rand.Rand, from func(*loadWorld) []string, not string) string {
@@ -222,7 +222,7 @@ func (lw *loadWriter) step(ctx context.Context, op string) error {
 	case r < 25:
 		col := lw.w.pick(lw.rng, cols, "")
 		c, _, err := st.CreateCard(ctx, m, id, board.CardInput{ColumnID: col, Title: "card " + op,
-			Labels: lw.w.labels[:1], Position: lw.position("")})
+			Labels: lw.w.labels[:min(1, len(lw.w.labels))], Position: lw.position("")})
 		if err == nil {
 			lw.mine = append(lw.mine, ownCard{id: c.ID})
 			lw.w.mu.Lock()
@@ -233,7 +233,7 @@ func (lw *loadWriter) step(ctx context.Context, op string) error {
 	case r < 45:
 		var p board.CardPatch
 		title, desc, done := "title "+op, "description "+op, lw.rng.IntN(2) == 0
-		labels, due := []string{lw.w.labels[1], lw.w.labels[0]}, fmt.Sprintf("2030-%02d-%02d", 1+lw.rng.IntN(12), 1+lw.rng.IntN(28))
+		labels, due := slices.Clone(lw.w.labels), fmt.Sprintf("2030-%02d-%02d", 1+lw.rng.IntN(12), 1+lw.rng.IntN(28))
 		for p.Empty() {
 			if lw.rng.IntN(2) == 0 {
 				p.Title = &title

@@ -24,6 +24,7 @@ func (s *Snapshot) Apply(e Event) error {
 			s.Board = b
 			if e.Kind == KindBoardCreated {
 				s.Members = []Member{{UserID: b.OwnerID, Username: b.OwnerUsername, Role: RoleOwner, AddedAt: b.CreatedAt}}
+				s.Labels = []Label{} // as a snapshot lists none
 			}
 		}
 	case KindBoardDeleted:

@@ -1240,6 +1240,8 @@ scenarios.labels = async () => {
   // ...and takes Defect off with the picker's checkbox.
   await dlg.locator(".label-option", { hasText: "Defect" }).locator("input").uncheck();
   await A.waitForFunction(chipsAre, ["Write the docs", ["Urgent=sky"]]);
+  await dlg.locator(".label-option", { hasText: "Urgent" }).locator("input:checked").waitFor();
+  await shot(B, "labels-card-dialog");
   await B.keyboard.press("Escape");
 
   // Nothing of the XSS label name ran or became markup.

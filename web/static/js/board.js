@@ -324,7 +324,7 @@ export class BoardPage {
     for (const id of touchedCols) this.renderCount(id);
     if (this.dialog) this.dialog.update(change);
     if (this.membersDialog && change.members) this.membersDialog.render();
-    if (this.labelsDialog && (change.labels || change.cards.size)) this.labelsDialog.render();
+    if (this.labelsDialog && (change.labels || change.reset || change.cards.size)) this.labelsDialog.render(change);
     if (change.columns.size || change.reset) this.board.classList.toggle("is-empty", this.cols.size === 0);
   }
 

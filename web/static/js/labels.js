@@ -130,11 +130,13 @@ export class LabelsDialog {
     close.focus();
   }
 
-  // render shows the model's labels, keeping the field being typed in.
-  render() {
+  // render shows the model's labels, keeping the field being typed in. A
+  // change of cards alone (the counts) waits while a field has the focus.
+  render(change) {
     const m = this.page.model;
     const ro = !this.page.canEdit();
     const active = document.activeElement;
+    if (change && !change.labels && !change.reset && active && this.list.contains(active)) return;
     const keep = active && this.list.contains(active) ? { id: active.closest("li").dataset.label, cls: active.className, value: active.value } : null;
     const counts = new Map();
     for (const id of m.allCardIds()) for (const l of (m.card(id) || {}).labels || []) counts.set(l, (counts.get(l) || 0) + 1);

@@ -58,6 +58,11 @@ type Store interface {
 	MoveItem(ctx context.Context, m board.Meta, boardID, cardID, listID, itemID string, mv board.ItemMove, ifVersion int64) (board.ChecklistItem, board.Event, error)
 	DeleteItem(ctx context.Context, m board.Meta, boardID, cardID, listID, itemID string, ifVersion int64) (board.Event, error)
 
+	ListLabels(ctx context.Context, user, boardID string) ([]board.Label, error)
+	CreateLabel(ctx context.Context, m board.Meta, boardID string, in board.LabelInput) (board.Label, board.Event, error)
+	UpdateLabel(ctx context.Context, m board.Meta, boardID, labelID string, p board.LabelPatch, ifVersion int64) (board.Label, board.Event, error)
+	DeleteLabel(ctx context.Context, m board.Meta, boardID, labelID string, ifVersion int64) (board.Event, error)
+
 	ListMembers(ctx context.Context, user, boardID string) ([]board.Member, error)
 	AddMember(ctx context.Context, m board.Meta, boardID, username, role string) (board.Member, board.Event, error)
 	UpdateMember(ctx context.Context, m board.Meta, boardID, userID, role string) (board.Member, board.Event, error)
@@ -249,6 +254,11 @@ func (a *API) boardRoutes(r chi.Router) {
 		r.Patch("/cards/{card}/checklists/{checklist}/items/{item}", a.updateItem)
 		r.Post("/cards/{card}/checklists/{checklist}/items/{item}/move", a.moveItem)
 		r.Delete("/cards/{card}/checklists/{checklist}/items/{item}", a.deleteItem)
+
+		r.Get("/labels", a.listLabels)
+		r.Post("/labels", a.createLabel)
+		r.Patch("/labels/{label}", a.updateLabel)
+		r.Delete("/labels/{label}", a.deleteLabel)
 
 		r.Get("/members", a.listMembers)
 		r.Post("/members", a.addMember)

@@ -116,7 +116,18 @@ async function newBoard(owner, name, columns, members = {}) {
   return { board: b, cols };
 }
 
+// labelId is the id of the board's label of that name, made (once, with
+// the colour its name gives) the first time a scenario names it.
+const labelsMade = new Map(); // board id + "\n" + lower-cased name → promise of the id
+function labelId(userName, boardId, name) {
+  const key = boardId + "\n" + name.toLowerCase();
+  if (!labelsMade.has(key)) labelsMade.set(key, call(userName, "POST", `/api/boards/${boardId}/labels`, { name }).then((l) => l.id));
+  return labelsMade.get(key);
+}
+
+// addCard adds a card; its labels are given by name (see labelId).
 async function addCard(userName, boardId, columnId, title, extra = {}) {
+  if (extra.labels) extra = { ...extra, labels: await Promise.all(extra.labels.map((n) => labelId(userName, boardId, n))) };
   return call(userName, "POST", `/api/boards/${boardId}/cards`, { column_id: columnId, title, ...extra });
 }
 
@@ -125,9 +136,11 @@ async function snapshot(userName, boardId) { return call(userName, "GET", `/api/
 // expected is what the board page must show for a snapshot: columns in
 // order with their visible cards in order.
 function expected(snap) {
+  const labelName = new Map((snap.labels || []).map((l) => [l.id, l.name]));
   return snap.columns.map((c) => ({
     name: c.name,
-    cards: snap.cards.filter((k) => k.column_id === c.id && !k.archived).map((k) => ({ id: k.id, title: k.title, done: k.done, labels: k.labels })),
+    cards: snap.cards.filter((k) => k.column_id === c.id && !k.archived).map((k) => ({ id: k.id, title: k.title, done: k.done,
+      labels: k.labels.map((id) => labelName.get(id) || id) })),
   }));
 }
 
@@ -243,10 +256,11 @@ scenarios.live = async () => {
     await card(actor, renamed).click();
     const dlg = actor.locator("dialog.card-dialog");
     await dlg.waitFor();
-    await dlg.getByLabel("Add a label").fill("launch");
+    await dlg.getByRole("button", { name: "Labels", exact: true }).click();
+    await dlg.getByLabel("Name of the new label").fill(`launch ${who}`);
     start = Date.now();
-    await dlg.getByLabel("Add a label").press("Enter");
-    timings.push(await within(observer, 1000, start, `${who} labelled "${renamed}"`, has.label, [renamed, "launch"]));
+    await dlg.getByLabel("Name of the new label").press("Enter");
+    timings.push(await within(observer, 1000, start, `${who} labelled "${renamed}"`, has.label, [renamed, `launch ${who}`]));
     await actor.keyboard.press("Escape");
     await dlg.waitFor({ state: "detached" });
     // Move it with the card menu's button.
@@ -881,7 +895,7 @@ scenarios.conflict = async () => {
 
   // 1. Only another field changed meanwhile: the save goes through.
   let dlg = await aEdits("Version 2 by alice");
-  await call("bob", "PATCH", `/api/boards/${board.id}/cards/${c.id}`, { labels: ["spec"] }, I1);
+  await call("bob", "PATCH", `/api/boards/${board.id}/cards/${c.id}`, { labels: [await labelId("bob", board.id, "spec")] }, I1);
   await A.waitForFunction(has.label, ["Spec", "spec"]);
   await dlg.getByRole("button", { name: "Save", exact: true }).click();
   await A.waitForFunction(() => window.__corkboard.pending === 0);
@@ -1147,6 +1161,186 @@ scenarios.webhooks = async () => {
   const res = await fetch(`${I1}/api/boards/${board.id}/webhooks`, { headers: { Authorization: `Bearer ${U.bob.session}` } });
   eq(res.status, 403, "an editor listing webhooks");
   void cols;
+};
+
+// Board labels: cards show the board's labels as colour chips; A (on
+// instance 0) renames and recolours a label in the label manager and B (on
+// instance 1) sees the chip change live on every card that has it; a
+// deleted label leaves every card; B makes a label in the card dialog and A
+// sees it. A label name that is an XSS payload stays text. The chip colours
+// have enough contrast in light and dark. And a card with everything on it
+// (labels, due, description, checklist, comments, assignees, and — served
+// here by the page's network layer, as branch attach's server will —
+// attachment count and cover), shot in light and dark.
+scenarios.labels = async () => {
+  const xss = `<img src=x onerror="window.__xss=9">`;
+  const { board, cols } = await newBoard("alice", `Labels ${run}`, ["Todo", "Done"], { bob: "editor", carol: "editor", dave: "editor" });
+  const B_ = `/api/boards/${board.id}`;
+  const bug = await call("alice", "POST", `${B_}/labels`, { name: "Bug", color: "red" });
+  const feature = await call("alice", "POST", `${B_}/labels`, { name: "Feature", color: "green" });
+  const evil = await call("alice", "POST", `${B_}/labels`, { name: xss, color: "pink" });
+  const day = (n) => { const d = new Date(); d.setDate(d.getDate() + n); return d.toISOString().slice(0, 10); };
+  const fix = await call("alice", "POST", `${B_}/cards`, { column_id: cols[0].id, title: "Fix the login flow", labels: [bug.id, evil.id], due: day(-2) });
+  const docs = await call("alice", "POST", `${B_}/cards`, { column_id: cols[0].id, title: "Write the docs", labels: [feature.id, bug.id], due: day(-2), done: true });
+  const A = await open("A(alice@0)", "alice", I0);
+  const B = await open("B(bob@1)", "bob", I1);
+  await Promise.all([gotoBoard(A, board.id), gotoBoard(B, board.id)]);
+  const chipsAre = ([title, want]) => {
+    const got = [...document.querySelectorAll(".card")].filter((k) => k.querySelector(".card-title").textContent === title)
+      .flatMap((k) => [...k.querySelectorAll(".card-meta .label")].map((l) => `${l.textContent}=${l.className.replace(/.*lc-/, "")}`));
+    return JSON.stringify(got) === JSON.stringify(want);
+  };
+  for (const P of [A, B]) {
+    await P.waitForFunction(chipsAre, ["Fix the login flow", ["Bug=red", `${xss}=pink`]]);
+    await P.waitForFunction(chipsAre, ["Write the docs", ["Feature=green", "Bug=red"]]);
+    // Due: red when past and not done, green when done.
+    eq(await card(P, "Fix the login flow").locator(".due").getAttribute("class"), "due overdue", `${P.label}: an overdue card's due date`);
+    eq(await card(P, "Write the docs").locator(".due").getAttribute("class"), "due is-done", `${P.label}: a done card's due date`);
+    // The name is the chip's text and its tooltip.
+    eq(await card(P, "Fix the login flow").locator(".label").first().getAttribute("title"), "Bug (red)", `${P.label}: chip tooltip`);
+  }
+
+  // A renames and recolours Bug in the label manager; B sees both cards change.
+  await A.getByRole("button", { name: "Board actions" }).click();
+  await A.getByRole("menuitem", { name: "Labels" }).click();
+  const mgr = A.locator("dialog.labels-dialog");
+  await mgr.waitFor();
+  const name = mgr.getByLabel("Name of label Bug", { exact: true });
+  await name.fill("Defect");
+  let start = Date.now();
+  await name.press("Enter");
+  await within(B, 1000, start, "B sees Bug renamed Defect on both cards", ([a, b]) => {
+    const on = (title) => [...document.querySelectorAll(".card")].filter((k) => k.querySelector(".card-title").textContent === title)
+      .flatMap((k) => [...k.querySelectorAll(".card-meta .label")].map((l) => l.textContent));
+    return on(a).includes("Defect") && on(b).includes("Defect") && !on(a).includes("Bug");
+  }, ["Fix the login flow", "Write the docs"]);
+  await mgr.getByLabel("Colour of label Defect", { exact: true }).selectOption("purple");
+  start = Date.now();
+  await within(B, 1000, start, "B sees Defect recoloured purple", chipsAre, ["Fix the login flow", ["Defect=purple", `${xss}=pink`]]);
+  await B.waitForFunction(chipsAre, ["Write the docs", ["Feature=green", "Defect=purple"]]);
+  await shot(A, "labels-manager");
+
+  // A deletes Feature: one event takes it off the card, on both screens.
+  await mgr.getByRole("button", { name: "Delete label Feature" }).click();
+  await A.locator("dialog.modal").getByRole("button", { name: "Delete", exact: true }).click();
+  start = Date.now();
+  await within(B, 1000, start, "B sees Feature gone", chipsAre, ["Write the docs", ["Defect=purple"]]);
+  await mgr.getByRole("button", { name: "Done" }).click();
+
+  // B makes a label in the card dialog; it goes on the card; A sees it.
+  await card(B, "Write the docs").click();
+  const dlg = B.locator("dialog.card-dialog");
+  await dlg.waitFor();
+  await dlg.getByRole("button", { name: "Labels", exact: true }).click();
+  await dlg.getByLabel("Name of the new label").fill("Urgent");
+  await dlg.getByLabel("Colour of the new label").selectOption("sky");
+  start = Date.now();
+  await dlg.getByRole("button", { name: "Create", exact: true }).click();
+  await within(A, 1000, start, "A sees B's new label on the card", chipsAre, ["Write the docs", ["Defect=purple", "Urgent=sky"]]);
+  // ...and takes Defect off with the picker's checkbox.
+  await dlg.locator(".label-option", { hasText: "Defect" }).locator("input").uncheck();
+  await A.waitForFunction(chipsAre, ["Write the docs", ["Urgent=sky"]]);
+  await dlg.locator(".label-option", { hasText: "Urgent" }).locator("input:checked").waitFor();
+  await shot(B, "labels-card-dialog");
+  await B.keyboard.press("Escape");
+
+  // Nothing of the XSS label name ran or became markup.
+  for (const P of [A, B]) {
+    const injected = await P.evaluate(() => ({ xss: window.__xss, imgs: document.querySelectorAll(".columns img, dialog img").length }));
+    eq(injected, { xss: undefined, imgs: 0 }, `${P.label}: the label name became markup`);
+  }
+  for (const P of [A, B]) await sameAsDB(P, P === A ? "alice" : "bob", board.id);
+  const a = await inOrder(A), b = await inOrder(B);
+  eq(b.map((x) => x.kind), a.map((x) => x.kind), "A and B applied different events");
+  assert(a.some((x) => x.kind === "label.updated") && a.some((x) => x.kind === "label.deleted"), "label events applied");
+
+  // Contrast of the ten chip colours, light and dark: at least 4.5:1.
+  const D = await open("D(alice dark)", "alice", I0, { colorScheme: "dark", viewport: { width: 1280, height: 800 } });
+  await gotoBoard(D, board.id);
+  for (const P of [A, D]) {
+    const ratios = await P.evaluate((colors) => {
+      const lum = (rgb) => {
+        const [r, g, b] = rgb.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number).map((v) => {
+          v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      };
+      const out = {};
+      for (const c of colors) {
+        const el = document.createElement("span");
+        el.className = `label lc-${c}`;
+        el.textContent = c;
+        document.body.appendChild(el);
+        const st = getComputedStyle(el);
+        const [x, y] = [lum(st.color), lum(st.backgroundColor)];
+        out[c] = Math.round(((Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05)) * 10) / 10;
+        el.remove();
+      }
+      return out;
+    }, ["green", "yellow", "orange", "red", "purple", "blue", "sky", "lime", "pink", "gray"]);
+    log(`${P.label} chip contrast`, JSON.stringify(ratios));
+    for (const [c, r] of Object.entries(ratios)) assert(r >= 4.5, `${P.label}: label colour ${c} has contrast ${r}:1, under 4.5:1`);
+  }
+
+  // A card with everything on it.
+  const full = await call("alice", "POST", `${B_}/cards`, { column_id: cols[1].id, title: "Launch checklist for the Q3 release",
+    description: "Everything that has to happen on launch day.", labels: [bug.id, evil.id], due: day(-1),
+    assignees: [U.alice.id, U.bob.id, U.carol.id, U.dave.id] });
+  for (const name of ["Design", "Marketing"]) await call("alice", "POST", `${B_}/labels`, { name, color: name === "Design" ? "blue" : "orange" });
+  const snap0 = await snapshot("alice", board.id);
+  const byName = (n) => snap0.labels.find((l) => l.name === n).id;
+  const faceLabels = ["Defect", xss, "Design", "Marketing", "Urgent"];
+  await call("alice", "PATCH", `${B_}/cards/${full.id}`, { labels: faceLabels.map(byName) });
+  const list = await call("alice", "POST", `${B_}/cards/${full.id}/checklists`, { name: "Steps" });
+  for (const [text, done] of [["Freeze", true], ["Tag", true], ["Deploy", false], ["Announce", false], ["Celebrate", false]]) {
+    await call("alice", "POST", `${B_}/cards/${full.id}/checklists/${list.id}/items`, { text, done });
+  }
+  for (const [who, text] of [["bob", "Ready on my side."], ["carol", "Copy is final."], ["alice", "Go at 10:00."]]) {
+    await call(who, "POST", `${B_}/cards/${full.id}/comments`, { text });
+  }
+  const coverId = "00000000-0000-4000-8000-00000000c0de";
+  const png = Buffer.from(await D.evaluate(() => {
+    const c = document.createElement("canvas");
+    c.width = 480; c.height = 200;
+    const g = c.getContext("2d");
+    const grad = g.createLinearGradient(0, 0, 480, 200);
+    grad.addColorStop(0, "#4f46e5"); grad.addColorStop(1, "#06b6d4");
+    g.fillStyle = grad; g.fillRect(0, 0, 480, 200);
+    g.fillStyle = "rgba(255,255,255,.9)"; g.font = "bold 36px sans-serif"; g.fillText("Q3 launch", 150, 112);
+    return c.toDataURL("image/png").split(",")[1];
+  }), "base64");
+  let thumbs = 0;
+  for (const [P, scheme] of [[await open("F(alice face)", "alice", I0, { viewport: { width: 1100, height: 700 }, scale: 2 }), "light"],
+    [await open("G(alice face dark)", "alice", I0, { viewport: { width: 1100, height: 700 }, scale: 2, colorScheme: "dark" }), "dark"]]) {
+    // The snapshot as a server with attachments gives it: the card has 2
+    // attachments and an image as its cover.
+    await P.route(`**/api/boards/${board.id}`, async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      for (const k of body.cards) if (k.id === full.id) Object.assign(k, { attachment_count: 2, cover: coverId });
+      await route.fulfill({ response: res, json: body });
+    });
+    await P.route(`**/api/boards/${board.id}/cards/${full.id}/attachments/${coverId}/thumbnail`, (route) => {
+      thumbs++;
+      return route.fulfill({ status: 200, contentType: "image/png", body: png });
+    });
+    await gotoBoard(P, board.id);
+    const face = card(P, "Launch checklist for the Q3 release");
+    await face.locator(".card-cover img").waitFor();
+    await P.waitForFunction(() => { const i = document.querySelector(".card-cover img"); return i && i.complete && i.naturalWidth > 0; });
+    eq(await face.locator(".card-cover img").getAttribute("loading"), "lazy", "the cover loads lazily");
+    eq(await face.locator(".attachment-count").textContent(), "2", "attachment count");
+    eq(await face.locator(".checklist-count").textContent(), "2/5", "checklist progress");
+    eq(await face.locator(".comment-count").textContent(), "3", "comment count");
+    eq(await face.locator(".assignees [role=img]").evaluateAll((els) => els.map((e) => e.getAttribute("aria-label"))),
+      ["alice", "bob", "carol", "and dave"], "avatars named by username");
+    eq(await face.locator(".card-meta .label").allTextContents(), faceLabels, "chips on the full card, in the card's order");
+    await face.scrollIntoViewIfNeeded();
+    await face.screenshot({ path: join(cfg.artifacts, `card-face-${scheme}.png`) });
+    log("screenshot", join(cfg.artifacts, `card-face-${scheme}.png`));
+  }
+  assert(thumbs >= 2, "the cover thumbnail was requested");
+  void fix; void docs;
 };
 
 

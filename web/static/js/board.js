@@ -6,17 +6,19 @@
 // only when its column or rank changed, so a board of thousands of cards
 // costs the same per event as a small one.
 
-import { h, icon, avatar, hue, clear } from "./dom.js";
+import { h, icon, avatar, clear } from "./dom.js";
 import { api, describe, newOpId } from "./api.js";
 import { BoardModel, emptyChange, mergeChange } from "./model.js";
 import { LiveConnection } from "./live.js";
 import { between, compareRank } from "./rank.js";
-import { toast, announce, confirmDialog, modal, showMenu, closeMenu, fmtDate, dueState } from "./ui.js";
+import { toast, announce, confirmDialog, modal, showMenu, closeMenu } from "./ui.js";
 import { topbar } from "./pages.js";
 import { CardDialog } from "./card-dialog.js";
 import { MembersDialog } from "./members.js";
 import { WebhooksDialog } from "./webhooks.js";
 import { DragController } from "./drag.js";
+import { buildCardFace, fillCardFace } from "./card-face.js";
+import { LabelsDialog } from "./labels.js";
 
 // Sorted insertion helpers over arrays of {id, rank}.
 function searchIndex(arr, item) {
@@ -270,6 +272,7 @@ export class BoardPage {
     return [
       { label: "Rename board", icon: "edit", disabled: !this.canEdit(), action: () => this.renameBoard() },
       { label: "Members", icon: "users", action: () => this.openMembers() },
+      { label: "Labels", icon: "edit", action: () => this.openLabels() },
       { label: "Webhooks", icon: "right", disabled: !owner, action: () => this.openWebhooks() },
       { label: `Archived cards (${archived})`, icon: "archive", action: () => this.openArchived() },
       { label: "Export board", icon: "download", action: () => this.exportBoard() },
@@ -324,6 +327,7 @@ export class BoardPage {
     for (const id of touchedCols) this.renderCount(id);
     if (this.dialog) this.dialog.update(change);
     if (this.membersDialog && change.members) this.membersDialog.render();
+    if (this.labelsDialog && (change.labels || change.reset || change.cards.size)) this.labelsDialog.render(change);
     if (change.columns.size || change.reset) this.board.classList.toggle("is-empty", this.cols.size === 0);
   }
 
@@ -497,53 +501,9 @@ export class BoardPage {
     }
   }
 
-  buildCard(id) {
-    const checkEl = h("button", { type: "button", class: "card-check", role: "checkbox", "aria-checked": "false", tabindex: "-1" }, icon("check"));
-    const titleEl = h("div", { class: "card-title" });
-    const moreEl = h("button", { type: "button", class: "icon-btn card-more", "aria-haspopup": "menu", tabindex: "-1" }, icon("more"));
-    const metaEl = h("div", { class: "card-meta" });
-    const el = h("div", { class: "card", role: "listitem", tabindex: "0", "data-id": id, "aria-roledescription": "card" },
-      h("div", { class: "card-row" }, checkEl, titleEl, moreEl), metaEl);
-    return { el, titleEl, metaEl, checkEl, moreEl, colId: null, rank: null, editing: false, sig: "" };
-  }
+  buildCard(id) { return buildCardFace(id); }
 
-  fillCard(entry, c) {
-    const pending = this.model.cardPending(c.id);
-    entry.el.classList.toggle("is-pending", pending);
-    entry.el.classList.toggle("is-temp", !!c._temp);
-    entry.el.classList.toggle("is-done", !!c.done);
-    if (!entry.editing && entry.titleEl.textContent !== c.title) entry.titleEl.textContent = c.title;
-    entry.checkEl.setAttribute("aria-checked", c.done ? "true" : "false");
-    entry.checkEl.setAttribute("aria-label", c.done ? "Done (mark not done)" : "Mark done");
-    entry.moreEl.setAttribute("aria-label", `Actions for card ${c.title}`);
-    const colName = (this.model.column(c.column_id) || {}).name || "";
-    entry.el.setAttribute("aria-label", `${c.title}${c.done ? ", done" : ""}${colName ? ", in " + colName : ""}`);
-    // Meta row: rebuilt only when what it shows changed.
-    const sig = JSON.stringify([c.labels, c.due, c.done, c.assignees, !!c.description, c.comment_count, c.checklist_done, c.checklist_total]);
-    if (sig === entry.sig) return;
-    entry.sig = sig;
-    const parts = [];
-    for (const l of c.labels || []) parts.push(h("span", { class: `label ${hue(l)}`, text: l }));
-    if (c.due) {
-      const st = dueState(c.due, c.done);
-      parts.push(h("span", { class: `due ${st}`, title: `Due ${c.due}` }, icon("calendar"), h("span", { text: fmtDate(c.due) })));
-    }
-    if (c.description) parts.push(h("span", { class: "has-desc", title: "Has a description" }, icon("text")));
-    if (c.checklist_total) {
-      const all = c.checklist_done === c.checklist_total;
-      parts.push(h("span", { class: `badge-count checklist-count${all ? " is-complete" : ""}`, title: `Checklist items: ${c.checklist_done} of ${c.checklist_total} done` },
-        icon("checklist"), h("span", { text: `${c.checklist_done}/${c.checklist_total}` })));
-    }
-    if (c.comment_count) {
-      parts.push(h("span", { class: "badge-count comment-count", title: `${c.comment_count} comment${c.comment_count === 1 ? "" : "s"}` },
-        icon("comment"), h("span", { text: String(c.comment_count) })));
-    }
-    if ((c.assignees || []).length) {
-      parts.push(h("span", { class: "assignees" }, c.assignees.slice(0, 3).map((u) => avatar(this.model.memberName(u), "avatar-xs"))));
-    }
-    entry.metaEl.replaceChildren(...parts);
-    entry.metaEl.hidden = parts.length === 0;
-  }
+  fillCard(entry, c) { fillCardFace(entry, c, this.model, this.model.cardPending(c.id)); }
 
   // --- interaction ------------------------------------------------------
 
@@ -692,6 +652,11 @@ export class BoardPage {
   openMembers() {
     if (this.membersDialog) return;
     this.membersDialog = new MembersDialog(this, () => { this.membersDialog = null; });
+  }
+
+  openLabels() {
+    if (this.labelsDialog) return;
+    this.labelsDialog = new LabelsDialog(this, () => { this.labelsDialog = null; });
   }
 
   openWebhooks() {

@@ -1,7 +1,7 @@
 -- The activity feed (store.Activity) reads a board's log newest first, the
 -- whole board's or one card's, and looks up the state each change started
 -- from: the previous event about the same card, comment, checklist item,
--- column or label. Without these indexes each of those reads walks the
+-- column, label or the board itself. Without these indexes each of those reads walks the
 -- board's log backwards until it finds what it wants: all of it, for a card
 -- untouched since long ago (about 40 ms on a board of 100,000 events; see
 -- docs/api.md#activity).
@@ -14,7 +14,10 @@ CREATE INDEX events_card ON events (board_id,
     (CASE WHEN kind LIKE 'card.%' THEN payload->>'id' ELSE payload->'card'->>'id' END), seq)
     WHERE (CASE WHEN kind LIKE 'card.%' THEN payload->>'id' ELSE payload->'card'->>'id' END) IS NOT NULL;
 
--- The events of a board's columns and labels, by the column's or label's id.
-CREATE INDEX events_columns_labels ON events (board_id, (payload->>'id'), seq)
-    WHERE kind IN ('column.created', 'column.updated', 'column.moved', 'column.deleted',
+-- The events of the board itself, its columns and its labels, by the
+-- board's, column's or label's id (the list of kinds is repeated in
+-- internal/store/activity.go, boardEntityKinds).
+CREATE INDEX events_board_entities ON events (board_id, (payload->>'id'), seq)
+    WHERE kind IN ('board.created', 'board.updated',
+                   'column.created', 'column.updated', 'column.moved', 'column.deleted',
                    'label.created', 'label.updated', 'label.deleted');

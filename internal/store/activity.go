@@ -32,8 +32,9 @@ const (
 		WHEN 'checklist_item' THEN %[1]s.payload->'item'
 		WHEN 'attachment' THEN %[1]s.payload->'attachment'
 		ELSE %[1]s.payload END)`
-	// columnLabelKinds are the kinds of the events_columns_labels index.
-	columnLabelKinds = `('column.created', 'column.updated', 'column.moved', 'column.deleted',
+	// boardEntityKinds are the kinds of the events_board_entities index.
+	boardEntityKinds = `('board.created', 'board.updated',
+		'column.created', 'column.updated', 'column.moved', 'column.deleted',
 		'label.created', 'label.updated', 'label.deleted')`
 )
 
@@ -42,7 +43,7 @@ func sqlf(format, alias string) string { return fmt.Sprintf(format, alias) }
 // activityPageSQL reads page (the chosen events) and, for each, the state
 // its entity had before it: the latest earlier event of the same entity
 // that is not a deletion, found through events_card for what is on a card
-// and through events_columns_labels for columns and labels.
+// and through events_board_entities for the board, its columns and labels.
 func activityPageSQL(page string) string {
 	return `
 		WITH page AS (` + page + `)
@@ -59,8 +60,8 @@ func activityPageSQL(page string) string {
 			ORDER BY p.seq DESC LIMIT 1) cp ON true
 		LEFT JOIN LATERAL (
 			SELECT p.payload AS state FROM events p
-			WHERE e.kind IN ('column.updated', 'column.moved', 'column.deleted', 'label.updated', 'label.deleted')
-			  AND p.board_id = $1 AND p.kind IN ` + columnLabelKinds + `
+			WHERE e.kind IN ('board.updated', 'column.updated', 'column.moved', 'column.deleted', 'label.updated', 'label.deleted')
+			  AND p.board_id = $1 AND p.kind IN ` + boardEntityKinds + `
 			  AND p.payload->>'id' = e.payload->>'id'
 			  AND p.seq < e.seq AND p.kind NOT LIKE '%.deleted'
 			ORDER BY p.seq DESC LIMIT 1) bp ON true

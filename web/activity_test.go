@@ -48,6 +48,7 @@ const cases = [
   [{ kind: "checklist_item.moved", actor: "u-ben", data: { item, card: { id: "k1" } }, prev: item }, "k1", "ben reordered Write tests"],
   [{ kind: "checklist_item.deleted", actor: "u-ben", data: { deleted: "i1", card: { id: "k1" } }, prev: item }, "k1", "ben deleted the item Write tests"],
   [{ kind: "checklist_item.created", actor: "u-ben", data: { item, card: { id: "k1" } } }, "k1", "ben added Write tests to a checklist"],
+  [{ kind: "checklist_item.created", actor: "u-ben", data: { item, card: { id: "k1" } } }, "k1", "ben added Write tests to Steps", new Map([["checklist:l1", { seq: 1, state: { id: "l1", name: "Steps" } }]])],
   [{ kind: "checklist.created", actor: "u-ben", data: { checklist: { id: "l1", name: "Steps" }, card: { id: "k1" } } }, null, "ben added the checklist Steps to Write docs"],
   [{ kind: "card.updated", actor: "u-ann", data: { ...card, labels: [L1] }, prev: card }, "k1", "ann added the label Urgent to this card"],
   [{ kind: "card.updated", actor: "u-ann", data: { ...card, labels: ["free text"] }, prev: card }, "k1", "ann added the label free text to this card"],
@@ -79,8 +80,8 @@ const cases = [
   [{ kind: "thing.happened", actor: "u-ann", data: null }, null, "ann changed the board"],
 ];
 let bad = 0;
-for (const [e, scope, want] of cases) {
-  const s = describe({ seq: 1, at: "2026-12-03T12:00:00Z", ...e }, { model, users, card: scope });
+for (const [e, scope, want, known] of cases) {
+  const s = describe({ seq: 1, at: "2026-12-03T12:00:00Z", ...e }, { model, users, card: scope, known });
   const got = s ? sentenceText(s) : null;
   if (got !== want) { bad++; console.error("got  " + JSON.stringify(got) + "\nwant " + JSON.stringify(want)); }
 }

@@ -165,6 +165,13 @@ function labelName(ctx, v) {
   return UUID.test(String(v)) ? "a deleted label" : N(v);
 }
 
+// checklistName names a checklist the page has seen (ctx.known: what
+// learn() gathered), else "a checklist".
+function checklistName(ctx, id) {
+  const k = ctx.known && id && ctx.known.get(`checklist:${id}`);
+  return k && k.state && k.state.name ? N(k.state.name) : "a checklist";
+}
+
 function snippet(text) {
   const t = String(text || "").replace(/\s+/g, " ").trim();
   return t.length > SNIPPET ? `${t.slice(0, SNIPPET - 1)}…` : t;
@@ -274,7 +281,7 @@ function phrase(e, ctx) {
       return ["changed the checklist ", N(name), ...on(ctx, e)];
     }
     case "checklist.deleted": return ["deleted the checklist ", p && p.name ? N(p.name) : "(no longer named)", ...on(ctx, e, " from ")];
-    case "checklist_item.created": return ["added ", N(d.item && d.item.text), " to a checklist", ...on(ctx, e)];
+    case "checklist_item.created": return ["added ", N(d.item && d.item.text), " to ", checklistName(ctx, d.item && d.item.checklist_id), ...on(ctx, e)];
     case "checklist_item.updated": {
       const it = d.item || {};
       if (!p) return ["changed the item ", N(it.text), ...on(ctx, e)];
@@ -316,8 +323,9 @@ function phrase(e, ctx) {
 
 // describe turns an activity entry (an event with its prev) into a
 // sentence: {who, parts, quote}, or null for an entry not shown. ctx is
-// {model, users, card}: the board's model, usernames of actors from the
-// activity pages, and the card whose activity this is (or null).
+// {model, users, card, known}: the board's model, usernames of actors from
+// the activity pages, the card whose activity this is (or null), and what
+// the page has learned of checklists (optional).
 export function describe(e, ctx) {
   let parts;
   try {
@@ -381,7 +389,7 @@ class Feed {
     this.older.addEventListener("click", () => this.loadOlder());
   }
 
-  ctx() { return { model: this.page.model, users: this.users, card: this.cardId }; }
+  ctx() { return { model: this.page.model, users: this.users, card: this.cardId, known: known(this.page) }; }
 
   matches(e) {
     if (e.kind === "cards.respaced" || e.kind === "columns.respaced") return false;

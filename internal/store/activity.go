@@ -89,7 +89,9 @@ var (
 )
 
 // Activity returns a page of the board's activity (see board.ActivityPage),
-// newest first, if user is a member of the board (any role): ENotFound
+// newest first: at most q.Limit entries and, like an events page, no more
+// than board.MaxEventsPageBytes of payloads and prevs (but at least one
+// entry), if user is a member of the board (any role): ENotFound
 // otherwise, and ENotFound when q.Card is not a card of the board (a card
 // since deleted included). EInvalid for a limit outside 1 to
 // board.MaxActivityLimit or a negative before.
@@ -145,6 +147,7 @@ func readActivity(ctx context.Context, q db, user, boardID string, aq board.Acti
 			if err != nil {
 				return fmt.Errorf("read activity: %w", err)
 			}
+			size := 0
 			for rows.Next() {
 				e := board.ActivityEntry{Event: board.Event{BoardID: boardID}}
 				var data, prev []byte
@@ -152,13 +155,16 @@ func readActivity(ctx context.Context, q db, user, boardID string, aq board.Acti
 					return fmt.Errorf("read activity: %w", err)
 				}
 				e.Data, e.Prev = data, prev
+				size += len(data) + len(prev) + board.EventOverheadBytes
+				if len(page.Entries) == aq.Limit || (len(page.Entries) > 0 && size > board.MaxEventsPageBytes) {
+					page.More = true // an older entry exists beyond the page
+					break
+				}
 				page.Entries = append(page.Entries, e)
 			}
+			rows.Close()
 			if err := rows.Err(); err != nil {
 				return fmt.Errorf("read activity: %w", err)
-			}
-			if len(page.Entries) > aq.Limit {
-				page.Entries, page.More = page.Entries[:aq.Limit], true
 			}
 			page.Next = before
 			if n := len(page.Entries); n > 0 {

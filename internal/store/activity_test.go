@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/corkboard/corkboard/internal/board"
@@ -235,5 +237,31 @@ func must1[T any](t testing.TB) func(T, error) T {
 			t.Fatal(err)
 		}
 		return v
+	}
+}
+
+// TestActivityPageBytes: a page holds no more than board.MaxEventsPageBytes
+// of payloads and prevs, ending early with more, and paging on still gives
+// every entry once.
+func TestActivityPageBytes(t *testing.T) {
+	ctx := context.Background()
+	w := newCardWorld(t)
+	for i := range 80 {
+		desc := fmt.Sprintf("%d%s", i, strings.Repeat("<", board.MaxDescriptionLen-3))
+		must[board.Card](t)(w.st.UpdateCard(ctx, w.owner, w.board, w.card, board.CardPatch{Description: &desc}, 0))
+	}
+	p, err := w.st.Activity(ctx, w.owner.Actor, w.board, board.ActivityQuery{Card: w.card, Limit: board.MaxActivityLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := 0
+	for _, e := range p.Entries {
+		size += len(e.Data) + len(e.Prev) + board.EventOverheadBytes
+	}
+	if !p.More || len(p.Entries) >= 80 || size > board.MaxEventsPageBytes {
+		t.Errorf("a page of %d entries, %d bytes, more %v: want it cut at %d bytes", len(p.Entries), size, p.More, board.MaxEventsPageBytes)
+	}
+	if got := activityAll(t, w.st, w.owner.Actor, w.board, w.card, board.MaxActivityLimit); len(got) != 81 {
+		t.Errorf("paging gives %d entries, want 81", len(got))
 	}
 }

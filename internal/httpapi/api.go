@@ -97,7 +97,7 @@ type Options struct {
 	// kept in Budgets (nil: in this process only).
 	Invites ratelimit.Limit
 	Budgets Budgets
-	// HeavyReads is how many snapshots, event pages and exports one user
+	// HeavyReads is how many snapshots, event pages, activity pages and exports one user
 	// may have running at once on this instance; 0: DefaultHeavyReads.
 	HeavyReads int
 

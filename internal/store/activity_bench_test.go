@@ -15,7 +15,8 @@ import (
 // checklist ticks): the newest page of the board, the newest page of a busy
 // card (one event in 1,000 of the log), and of a quiet card (one event, at
 // the start of the log), with the indexes of migrations/0011_activity.sql
-// and without them. It logs the plan of each read (EXPLAIN ANALYZE).
+// and without them, next to a plain events page of 50 for scale. It logs
+// the plan of each read (EXPLAIN ANALYZE).
 func BenchmarkActivity(b *testing.B) {
 	for _, indexed := range []bool{true, false} {
 		b.Run(fmt.Sprintf("indexed=%v", indexed), func(b *testing.B) {
@@ -56,6 +57,15 @@ func BenchmarkActivity(b *testing.B) {
 			if _, err := st.Pool().Exec(ctx, `VACUUM ANALYZE events`); err != nil {
 				b.Fatal(err)
 			}
+			// For scale: the plain events page of the same size, on the same
+			// machine at the same moment.
+			b.Run("events-page", func(b *testing.B) {
+				for b.Loop() {
+					if _, _, err := st.Events(ctx, "owner", bd.ID, n-46, 50); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 			for _, tc := range []struct{ name, card string }{{"board", ""}, {"busy-card", busy.ID}, {"quiet-card", quiet.ID}} {
 				b.Run(tc.name, func(b *testing.B) {
 					q := board.ActivityQuery{Card: tc.card, Limit: 50}

@@ -21,6 +21,7 @@ import { request, describe as describeError } from "./api.js";
 
 const PAGE = 30;
 const SNIPPET = 140;
+const KEEP = 300; // entries a feed holds; older ones are paged in again on demand
 
 // --- what an event is about ----------------------------------------------
 
@@ -416,6 +417,7 @@ class Feed {
       const got = p.entries || [];
       for (const e of [...got].reverse()) learn(this.page, e, stateOf(e));
       for (const e of got) if (!this.entries.has(e.seq)) this.entries.set(e.seq, e);
+      this.paged = this.entries.size;
       this.next = p.next || 0;
       this.more = !!p.more;
       this.loaded = true;
@@ -432,11 +434,26 @@ class Feed {
     }
   }
 
-  // onEvent takes every event the board applies, after notePrev.
+  // onEvent takes every event the board applies, after notePrev. Events
+  // that arrive together (one WebSocket message) render once.
   onEvent(e) {
     if (!this.matches(e) || this.entries.has(e.seq)) return;
     this.entries.set(e.seq, { ...e, prev: e.prev === undefined ? null : e.prev });
-    if (this.loaded) this.render();
+    if (!this.loaded || this.renderQueued) return;
+    this.renderQueued = true;
+    queueMicrotask(() => { this.renderQueued = false; this.trim(); this.render(); });
+  }
+
+  // trim bounds what live events add: it keeps the newest entries, as many
+  // as the person has paged in or KEEP, whichever is more; the older ones
+  // can be paged in again.
+  trim() {
+    const keep = Math.max(KEEP, this.paged || 0);
+    if (this.entries.size <= keep) return;
+    const seqs = [...this.entries.keys()].sort((a, b) => b - a);
+    for (const seq of seqs.slice(keep)) this.entries.delete(seq);
+    this.next = seqs[keep - 1];
+    this.more = true;
   }
 
   // reload starts again from the newest page (after the board reloaded).
@@ -446,10 +463,12 @@ class Feed {
     this.loaded = false;
     this.entries = new Map();
     this.next = 0;
+    this.paged = 0;
     this.loadOlder();
   }
 
   render() {
+    if (this.el && this.el.hidden) return; // rendered when shown
     const ctx = this.ctx();
     const sorted = [...this.entries.values()].sort((a, b) => b.seq - a.seq);
     this.list.replaceChildren(...sorted.map((e) => renderEntry(e, ctx)).filter(Boolean));
@@ -491,6 +510,7 @@ export class ActivityPanel extends Feed {
     this.returnFocus = document.activeElement;
     this.el.hidden = false;
     if (!this.loaded && !this.loading) this.loadOlder();
+    else this.render();
     this.el.focus();
   }
 

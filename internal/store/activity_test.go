@@ -265,3 +265,63 @@ func TestActivityPageBytes(t *testing.T) {
 		t.Errorf("paging gives %d entries, want 81", len(got))
 	}
 }
+
+// TestActivityPagingWhileWriting: four writers append events while a reader
+// pages from the newest entry back to the first: every event up to the
+// first page's newest is read exactly once, in order, whatever is committed
+// meanwhile.
+func TestActivityPagingWhileWriting(t *testing.T) {
+	ctx := context.Background()
+	w := newCardWorld(t)
+	for range 40 { // something to page through before the writers start
+		title := "before"
+		must[board.Card](t)(w.st.UpdateCard(ctx, w.owner, w.board, w.card2, board.CardPatch{Title: &title}, 0))
+	}
+	stop := make(chan struct{})
+	errs := make(chan error, 4)
+	for i := range 4 {
+		go func() {
+			for n := 0; n < 50; n++ {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				title := fmt.Sprintf("writer %d #%d", i, n)
+				if _, _, err := w.st.UpdateCard(ctx, w.editor, w.board, w.card, board.CardPatch{Title: &title}, 0); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var seen []int64
+	q := board.ActivityQuery{Limit: 3}
+	for pages := 0; ; pages++ {
+		p, err := w.st.Activity(ctx, w.viewer.Actor, w.board, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, seqs(p.Entries)...)
+		if !p.More || pages > 1000 {
+			break
+		}
+		q.Before = p.Next
+	}
+	close(stop)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(seen) == 0 || seen[len(seen)-1] != 1 {
+		t.Fatalf("paging ended at %v", seen[max(0, len(seen)-3):])
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i] != seen[i-1]-1 {
+			t.Fatalf("entry %d has seq %d after %d: a repeat or a gap", i, seen[i], seen[i-1])
+		}
+	}
+}

@@ -240,7 +240,7 @@ function phrase(e, ctx) {
       return ["changed the column ", N(d.name)];
     case "column.moved": return ["moved the column ", N(d.name)];
     case "column.deleted": {
-      const what = ["deleted the column ", p && p.name ? N(p.name) : "(no longer named)"];
+      const what = p && p.name ? ["deleted the column ", N(p.name)] : ["deleted a column"];
       if (ctx.card) {
         if ((d.deleted || []).includes(ctx.card)) return [...what, " and this card with it"];
         return [...what, ", moving this card to ", columnName(ctx, d.to)];
@@ -281,7 +281,7 @@ function phrase(e, ctx) {
       if (p && p.name !== name) return ["renamed the checklist ", N(p.name), " to ", N(name), ...on(ctx, e)];
       return ["changed the checklist ", N(name), ...on(ctx, e)];
     }
-    case "checklist.deleted": return ["deleted the checklist ", p && p.name ? N(p.name) : "(no longer named)", ...on(ctx, e, " from ")];
+    case "checklist.deleted": return [...(p && p.name ? ["deleted the checklist ", N(p.name)] : ["deleted a checklist"]), ...on(ctx, e, " from ")];
     case "checklist_item.created": return ["added ", N(d.item && d.item.text), " to ", checklistName(ctx, d.item && d.item.checklist_id), ...on(ctx, e)];
     case "checklist_item.updated": {
       const it = d.item || {};
@@ -297,11 +297,11 @@ function phrase(e, ctx) {
       if (p && p.checklist_id !== it.checklist_id) return ["moved ", N(it.text), " to another checklist", ...on(ctx, e)];
       return ["reordered ", N(it.text), ...on(ctx, e)];
     }
-    case "checklist_item.deleted": return ["deleted the item ", p && p.text ? N(p.text) : "(no longer named)", ...on(ctx, e, " from ")];
+    case "checklist_item.deleted": return [...(p && p.text ? ["deleted the item ", N(p.text)] : ["deleted an item"]), ...on(ctx, e, " from ")];
     case "attachment.created": return ["attached ", N((d.attachment && d.attachment.name) || "a file"), ...on(ctx, e, " to ")];
     case "attachment.deleted": {
       const a = d.attachment || p;
-      return ["removed the attachment ", a && a.name ? N(a.name) : "(no longer named)", ...on(ctx, e, " from ")];
+      return [...(a && a.name ? ["removed the attachment ", N(a.name)] : ["removed an attachment"]), ...on(ctx, e, " from ")];
     }
     case "label.created": return ["created the label ", N(d.name), d.color ? ` (${d.color})` : ""];
     case "label.updated": {
@@ -311,7 +311,7 @@ function phrase(e, ctx) {
     }
     case "label.deleted": {
       const name = d.name || (p && p.name);
-      return ["deleted the label ", name ? N(name) : "(no longer named)"];
+      return name ? ["deleted the label ", N(name)] : ["deleted a label"];
     }
     default: {
       // A kind this page does not know (yet).

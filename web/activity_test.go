@@ -69,6 +69,7 @@ const cases = [
   [{ kind: "checklist_item.deleted", actor: "u-ben", data: { deleted: "i1", card: { id: "k1" } } }, "k1", "ben deleted an item"],
   [{ kind: "column.deleted", actor: "u-ann", data: { id: "c-x", cards: "" } }, null, "ann deleted a column"],
   [{ kind: "label.deleted", actor: "u-ann", data: { id: L1, cards: [] } }, null, "ann deleted a label"],
+  [{ kind: "label.deleted", actor: "u-ann", data: { id: L1, cards: ["k1"] }, prev: { id: L1, name: "Urgent" } }, "k1", "ann deleted the label Urgent, which this card had"],
   [{ kind: "label.created", actor: "u-ann", data: { id: L1, name: "Urgent", color: "red" } }, null, "ann created the label Urgent (red)"],
   [{ kind: "label.updated", actor: "u-ann", data: { id: L1, name: "Blocker", color: "red" }, prev: { id: L1, name: "Urgent", color: "red" } }, null, "ann renamed the label Urgent to Blocker"],
   [{ kind: "label.updated", actor: "u-ann", data: { id: L1, name: "Urgent", color: "blue" }, prev: { id: L1, name: "Urgent", color: "red" } }, null, "ann made the label Urgent blue"],

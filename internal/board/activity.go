@@ -34,8 +34,8 @@ type ActivityPage struct {
 
 // ActivityQuery selects a page: the entries with seq < Before (0: from the
 // newest), at most Limit of them, and with Card only those about that card
-// (its own events, the things on it, and the deletion of the column it was
-// in).
+// (its own events, the things on it, the deletion of the column it was in,
+// and of a label it had).
 type ActivityQuery struct {
 	Card   string
 	Before int64

@@ -82,8 +82,9 @@ var (
 			 ORDER BY seq DESC LIMIT $3)
 			UNION ALL
 			(SELECT seq, kind, payload, actor, op_id, at FROM events
-			 WHERE board_id = $1 AND kind = 'column.deleted' AND seq < $2
-			   AND (payload->'deleted' ? $4 OR payload->'moved' @> jsonb_build_array(jsonb_build_object('id', $4::text)))
+			 WHERE board_id = $1 AND kind IN ('column.deleted', 'label.deleted') AND seq < $2
+			   AND (payload->'deleted' ? $4 OR payload->'moved' @> jsonb_build_array(jsonb_build_object('id', $4::text))
+			        OR payload->'cards' ? $4)
 			 ORDER BY seq DESC LIMIT $3)
 		) u ORDER BY seq DESC LIMIT $3`)
 )

@@ -325,3 +325,43 @@ func TestActivityPagingWhileWriting(t *testing.T) {
 		}
 	}
 }
+
+// TestActivityLabels: a label's deletion is in the activity of the cards
+// that had it, with the label as it was (prev). The label events are
+// written into the log directly here, as the label routes would.
+func TestActivityLabels(t *testing.T) {
+	ctx := context.Background()
+	w := newCardWorld(t)
+	const label = "11111111-1111-1111-1111-111111111111"
+	logEvent := func(kind, payload string) int64 {
+		t.Helper()
+		var seq int64
+		err := w.st.Pool().QueryRow(ctx, `
+			WITH b AS (UPDATE boards SET seq = seq + 1 WHERE id = $1 RETURNING seq)
+			INSERT INTO events (board_id, seq, kind, payload, actor) SELECT $1, b.seq, $2, $3::jsonb, 'owner' FROM b
+			RETURNING seq`, w.board, kind, payload).Scan(&seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	logEvent("label.created", `{"id": "`+label+`", "name": "Urgent", "color": "red"}`)
+	logEvent("label.updated", `{"id": "`+label+`", "name": "Blocker", "color": "red"}`)
+	del := logEvent("label.deleted", `{"id": "`+label+`", "cards": ["`+w.card+`"]}`)
+
+	got := activityAll(t, w.st, w.viewer.Actor, w.board, w.card, 10)
+	if len(got) != 2 || got[0].Seq != del || got[1].Kind != board.KindCardCreated {
+		t.Fatalf("the card's activity: %v", seqs(got))
+	}
+	var l struct{ Name string }
+	if !prevOf(t, got[0], &l) || l.Name != "Blocker" {
+		t.Errorf("label.deleted: prev %s, want the label named Blocker", got[0].Prev)
+	}
+	if other := activityAll(t, w.st, w.viewer.Actor, w.board, w.card2, 10); len(other) != 1 {
+		t.Errorf("a card without the label has %d entries, want its creation only", len(other))
+	}
+	all := activityAll(t, w.st, w.viewer.Actor, w.board, "", 10)
+	if all[1].Kind != "label.updated" || !prevOf(t, all[1], &l) || l.Name != "Urgent" {
+		t.Errorf("label.updated: prev %s, want the label named Urgent", all[1].Prev)
+	}
+}

@@ -311,7 +311,8 @@ function phrase(e, ctx) {
     }
     case "label.deleted": {
       const name = d.name || (p && p.name);
-      return name ? ["deleted the label ", N(name)] : ["deleted a label"];
+      const what = name ? ["deleted the label ", N(name)] : ["deleted a label"];
+      return ctx.card ? [...what, ", which this card had"] : what;
     }
     default: {
       // A kind this page does not know (yet).
@@ -397,6 +398,7 @@ class Feed {
     if (!this.cardId) return true;
     if (cardOf(e) === this.cardId) return true;
     const d = e.data || {};
+    if (e.kind === "label.deleted") return (d.cards || []).includes(this.cardId);
     return e.kind === "column.deleted" &&
       ((d.deleted || []).includes(this.cardId) || (d.moved || []).some((c) => c.id === this.cardId));
   }

@@ -1431,6 +1431,12 @@ scenarios.a11y = async () => {
     await axe(A, `the card dialog (${scheme})`);
     await A.keyboard.press("Escape");
     await A.locator("dialog.card-dialog").waitFor({ state: "detached" });
+    await A.getByRole("button", { name: "Board actions" }).click();
+    await A.getByRole("menuitem", { name: "Activity" }).click();
+    await A.locator(".activity-panel .act-entry").first().waitFor();
+    await axe(A, `the board's activity panel (${scheme})`);
+    await A.keyboard.press("Escape");
+    await A.locator(".activity-panel").waitFor({ state: "hidden" });
     await A.getByRole("button", { name: "Keyboard shortcuts" }).click();
     await A.locator("dialog.shortcuts-dialog").waitFor();
     await axe(A, `the shortcuts dialog (${scheme})`);

@@ -31,6 +31,7 @@ type Store interface {
 	ExportBoard(ctx context.Context, user, boardID string) (board.Export, error)
 	ImportBoard(ctx context.Context, m board.Meta, x board.Export) (board.Board, board.Event, error)
 	Events(ctx context.Context, user, boardID string, since int64, limit int) ([]board.Event, int64, error)
+	Activity(ctx context.Context, user, boardID string, q board.ActivityQuery) (board.ActivityPage, error)
 
 	CreateColumn(ctx context.Context, m board.Meta, boardID string, in board.ColumnInput) (board.Column, board.Event, error)
 	UpdateColumn(ctx context.Context, m board.Meta, boardID, colID string, p board.ColumnPatch, ifVersion int64) (board.Column, board.Event, error)
@@ -102,7 +103,7 @@ type Options struct {
 	// kept in Budgets (nil: in this process only).
 	Invites ratelimit.Limit
 	Budgets Budgets
-	// HeavyReads is how many snapshots, event pages and exports one user
+	// HeavyReads is how many snapshots, event pages, activity pages and exports one user
 	// may have running at once on this instance; 0: DefaultHeavyReads.
 	HeavyReads int
 	// SnapshotCacheBytes bounds the encoded snapshots kept to answer
@@ -226,6 +227,7 @@ func (a *API) boardRoutes(r chi.Router) {
 		r.Patch("/", a.updateBoard)
 		r.Delete("/", a.deleteBoard)
 		r.Get("/events", a.heavy(a.listEvents))
+		r.Get("/activity", a.heavy(a.listActivity))
 		r.Get("/export", a.heavy(a.exportBoard))
 
 		r.Post("/columns", a.createColumn)

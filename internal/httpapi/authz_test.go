@@ -148,6 +148,10 @@ var azRows = []azRow{
 	{method: "GET", pattern: "/boards/{board}/events", access: azRead, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/events?since=0&limit=10", nil
 	}},
+	// A card of another board in ?card= is refused as one in a path is.
+	{method: "GET", pattern: "/boards/{board}/activity", access: azRead, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/activity?card=" + r.card + "&limit=10", nil
+	}},
 	{method: "GET", pattern: "/boards/{board}/export", access: azRead, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/export", nil
 	}},

@@ -1344,6 +1344,114 @@ scenarios.labels = async () => {
 };
 
 
+// activity: what cardthings leaves out of issue 11's list. Two people on
+// two instances; A comments and B sees it live on the card face (no dialog
+// open) and in the board's activity panel; B ticks and reorders checklist
+// items and A sees them live; the card's activity list (A) and the board's
+// panel (B) show both people's changes, live, and page back ("Show
+// older"); markup in a card title, a comment and a checklist item is text
+// in both, and nothing is injected.
+scenarios.activity = async () => {
+  const evil = {
+    title: `<img src=x onerror="window.__xss=1">Plan`,
+    comment: `<script>window.__xss=2</script> looks good <b>bold</b>`,
+    item: `<svg onload="window.__xss=3">Ship`,
+  };
+  const { board, cols } = await newBoard("alice", `Activity ${run}`, ["Doing", "Done"], { bob: "editor" });
+  const c = await addCard("alice", board.id, cols[0].id, evil.title);
+  const list = await call("alice", "POST", `/api/boards/${board.id}/cards/${c.id}/checklists`, { name: "Steps" });
+  for (const text of ["Write tests", evil.item]) await call("alice", "POST", `/api/boards/${board.id}/cards/${c.id}/checklists/${list.id}/items`, { text });
+  // More than a page of the panel (30) before anyone looks.
+  for (let i = 0; i < 30; i++) await addCard("alice", board.id, cols[1].id, `Filler ${i}`);
+
+  const A = await open("A(alice@0)", "alice", I0);
+  const B = await open("B(bob@1)", "bob", I1);
+  await Promise.all([gotoBoard(A, board.id), gotoBoard(B, board.id)]);
+  const texts = (P, sel) => P.evaluate((s) => [...document.querySelectorAll(s)].map((x) => x.querySelector(".act-text").textContent), sel);
+  const waitEntry = async (P, sel, want, what) => {
+    try {
+      await P.waitForFunction(([s, w]) => [...document.querySelectorAll(s)].some((x) => x.querySelector(".act-text").textContent === w), [sel, want], { timeout: 10000, polling: 20 });
+    } catch {
+      fail(`${P.label}: ${what}: no entry ${JSON.stringify(want)} in ${JSON.stringify(await texts(P, sel))}`);
+    }
+  };
+  const PANEL = ".activity-panel .act-entry", CARD = "dialog.card-dialog .cd-activity .act-entry";
+
+  // bob opens the board's activity panel from the board menu: the newest
+  // page, then older pages on demand.
+  await B.getByRole("button", { name: "Board actions" }).click();
+  await B.getByRole("menuitem", { name: "Activity" }).click();
+  await B.locator(".activity-panel").waitFor();
+  await waitEntry(B, PANEL, "alice added Filler 29 to Done", "the newest page");
+  eq(await B.locator(PANEL).count(), 30, "entries of the panel's first page");
+  await B.getByRole("button", { name: "Show older" }).click();
+  await waitEntry(B, PANEL, "alice added the column Doing", "an older page");
+  await waitEntry(B, PANEL, `alice added ${evil.title} to Doing`, "the card's creation");
+
+  // alice opens the card and comments; bob sees the count on the card face
+  // and the comment in his panel, live.
+  await card(A, "Plan").click();
+  const dA = A.locator("dialog.card-dialog");
+  await waitEntry(A, CARD, "alice added this card to Doing", "the card's activity");
+  await dA.getByLabel("New comment").fill(evil.comment);
+  let start = Date.now();
+  await dA.getByRole("button", { name: "Comment", exact: true }).click();
+  await card(B, "Plan").locator(".comment-count", { hasText: "1" }).waitFor();
+  log(`comment count on the other's card face in ${Date.now() - start} ms`);
+  await waitEntry(B, PANEL, `alice commented on ${evil.title}`, "alice's comment");
+  eq(await B.locator(PANEL).first().locator(".act-quote").textContent(), evil.comment, "the comment quoted in the panel");
+  await waitEntry(A, CARD, "alice commented", "alice's own comment in her card activity");
+
+  // bob opens the card, ticks "Write tests" and moves the other item up
+  // with the keyboard; alice sees both in the checklist and the activity.
+  await card(B, "Plan").click();
+  const dB = B.locator("dialog.card-dialog");
+  await dB.locator(".item-text", { hasText: "Write tests" }).waitFor();
+  start = Date.now();
+  await dB.getByLabel("Write tests", { exact: true }).check();
+  await dA.locator(".checklist-item.is-done .item-text", { hasText: "Write tests" }).waitFor();
+  log(`tick seen by the other in ${Date.now() - start} ms`);
+  await waitEntry(A, CARD, "bob ticked Write tests", "bob's tick");
+  const evilBox = dB.getByLabel(evil.item, { exact: true });
+  await evilBox.focus();
+  await B.keyboard.press("Alt+ArrowUp");
+  await A.waitForFunction((want) => JSON.stringify([...document.querySelectorAll("dialog.card-dialog .item-text")].map((x) => x.textContent)) === want,
+    JSON.stringify([evil.item, "Write tests"]));
+  await waitEntry(A, CARD, `bob reordered ${evil.item}`, "bob's reorder");
+  await B.keyboard.press("Escape");
+  await dB.waitFor({ state: "detached" });
+  await waitEntry(B, PANEL, `bob ticked Write tests on ${evil.title}`, "bob's own tick in his panel");
+  await waitEntry(B, PANEL, `bob reordered ${evil.item} on ${evil.title}`, "bob's own reorder in his panel");
+
+  // alice moves the card to Done from her dialog; both lists say so.
+  await dA.getByRole("button", { name: "Move to next column" }).click();
+  await waitEntry(A, CARD, "alice moved this card from Doing to Done", "the move in the card's activity");
+  await waitEntry(B, PANEL, `alice moved ${evil.title} from Doing to Done`, "the move in the board's panel");
+  await shot(B, "activity-panel");
+  // Both people's changes, newest first, in alice's card activity.
+  const mine = await texts(A, CARD);
+  eq(mine.slice(0, 4), ["alice moved this card from Doing to Done", `bob reordered ${evil.item}`, "bob ticked Write tests", "alice commented"],
+    "the newest entries of the card's activity");
+  // The card's activity, read afresh, says the same (the server's prev).
+  await A.keyboard.press("Escape");
+  await dA.waitFor({ state: "detached" });
+  await card(A, "Plan").click();
+  await waitEntry(A, CARD, "alice moved this card from Doing to Done", "the move, reloaded");
+  eq((await texts(A, CARD)).slice(0, 4), mine.slice(0, 4), "the card's activity reloaded from the server");
+  await dA.locator(".cd-activity").scrollIntoViewIfNeeded();
+  await shot(A, "activity-card");
+
+  // Nothing of the markup ran or became an element.
+  await sleep(300);
+  for (const P of [A, B]) {
+    eq(await P.evaluate(() => [window.__xss ?? null,
+      document.querySelectorAll(".activity-panel img, .activity-panel script, .activity-panel svg:not(.icon), .activity-panel b, .cd-activity img, .cd-activity script, .cd-activity svg:not(.icon), .cd-activity b, .comment img, .comment script, .checklist-item svg:not(.icon)").length]),
+    [null, 0], `${P.label}: markup from user text in the activity`);
+  }
+  await inOrder(A);
+  await inOrder(B);
+};
+
 // --- issue 12's small fixes and the accessibility check --------------------
 
 // noPageScroll fails when the page itself scrolls sideways (a board's
@@ -1517,6 +1625,12 @@ scenarios.a11y = async () => {
     await axe(A, `the card dialog (${scheme})`);
     await A.keyboard.press("Escape");
     await A.locator("dialog.card-dialog").waitFor({ state: "detached" });
+    await A.getByRole("button", { name: "Board actions" }).click();
+    await A.getByRole("menuitem", { name: "Activity" }).click();
+    await A.locator(".activity-panel .act-entry").first().waitFor();
+    await axe(A, `the board's activity panel (${scheme})`);
+    await A.keyboard.press("Escape");
+    await A.locator(".activity-panel").waitFor({ state: "hidden" });
     await A.getByRole("button", { name: "Keyboard shortcuts" }).click();
     await A.locator("dialog.shortcuts-dialog").waitFor();
     await axe(A, `the shortcuts dialog (${scheme})`);

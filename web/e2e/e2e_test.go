@@ -44,6 +44,7 @@ var scenarios = []string{
 	"webhooks",
 	"cardthings",
 	"labels",
+	"activity",
 	"screenshots",
 	"guide",
 	"uifix",

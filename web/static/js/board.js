@@ -19,6 +19,7 @@ import { WebhooksDialog } from "./webhooks.js";
 import { DragController } from "./drag.js";
 import { buildCardFace, fillCardFace } from "./card-face.js";
 import { LabelsDialog } from "./labels.js";
+import { ActivityPanel, notePrev } from "./activity.js";
 
 // Sorted insertion helpers over arrays of {id, rank}.
 function searchIndex(arr, item) {
@@ -182,8 +183,10 @@ export class BoardPage {
       this.resync("gap");
       return;
     }
+    notePrev(this, e); // what the activity says needs the state before the event
     const { change } = this.model.apply(e);
     if (this.dialog) this.dialog.onEvent(e);
+    if (this.activity) this.activity.onEvent(e);
     if (change.boardDeleted) {
       this.showGone(e.actor === this.ctx.me.id ? "You deleted this board." : "This board was deleted by its owner.");
       return;
@@ -248,6 +251,8 @@ export class BoardPage {
         [h("a", { href: "/", "data-nav": "", class: "icon-btn back-btn", "aria-label": "Back to your boards" }, icon("back")), this.nameEl, this.viewOnlyEl],
         [this.presenceEl, this.connEl, share, more]),
       this.scroller);
+    this.activity = new ActivityPanel(this);
+    this.board.appendChild(this.activity.el);
     clear(this.root).appendChild(this.board);
 
     // One listener of each kind for the whole board.
@@ -275,6 +280,7 @@ export class BoardPage {
       { label: "Labels", icon: "edit", action: () => this.openLabels() },
       { label: "Webhooks", icon: "right", disabled: !owner, action: () => this.openWebhooks() },
       { label: `Archived cards (${archived})`, icon: "archive", action: () => this.openArchived() },
+      { label: "Activity", icon: "text", action: () => this.activity.toggle() },
       { label: "Export board", icon: "download", action: () => this.exportBoard() },
       "-",
       { label: "Delete board", icon: "trash", danger: true, disabled: !owner, action: () => this.deleteBoard() },
@@ -326,6 +332,7 @@ export class BoardPage {
     }
     for (const id of touchedCols) this.renderCount(id);
     if (this.dialog) this.dialog.update(change);
+    if (this.activity && change.reset && this.activity.loaded) this.activity.reload();
     if (this.membersDialog && change.members) this.membersDialog.render();
     if (this.labelsDialog && (change.labels || change.reset || change.cards.size)) this.labelsDialog.render(change);
     if (change.columns.size || change.reset) this.board.classList.toggle("is-empty", this.cols.size === 0);

@@ -10,6 +10,7 @@ import { describe } from "./api.js";
 import { toast, announce } from "./ui.js";
 import { CommentsSection, ChecklistsSection } from "./card-things.js";
 import { LabelPicker } from "./labels.js";
+import { CardActivity } from "./activity.js";
 
 export class CardDialog {
   constructor(page, id, onClose) {
@@ -57,6 +58,7 @@ export class CardDialog {
     this.conflict = h("div", { class: "conflict", role: "alert", hidden: true });
     this.checklists = new ChecklistsSection(this.page, this.id);
     this.comments = new CommentsSection(this.page, this.id);
+    this.activity = new CardActivity(this.page, this.id);
 
     this.done = h("input", { type: "checkbox", id: "cd-done", disabled: ro });
     this.done.addEventListener("change", () => this.page.patchCard(this.id, { done: this.done.checked }, this.done.checked ? "Marked done" : "Marked not done"));
@@ -77,7 +79,7 @@ export class CardDialog {
       h("div", { class: "cd-grid" },
         h("section", { class: "cd-main" },
           h("h3", { class: "cd-label", text: "Description" }), this.desc, this.descNote, this.descActions, this.conflict,
-          this.checklists.el, this.comments.el),
+          this.checklists.el, this.comments.el, this.activity.el),
         h("aside", { class: "cd-side" },
           h("h3", { class: "cd-label", text: "Labels" }), this.labels.el,
           h("label", { class: "cd-label", for: "cd-due", text: "Due date" }), this.due,
@@ -117,13 +119,14 @@ export class CardDialog {
     if (this.closed) return;
     this.checklists.onEvent(e);
     this.comments.onEvent(e);
+    this.activity.onEvent(e);
   }
 
   // update follows a change of the board.
   update(change) {
     if (this.closed) return;
     if (change.cards.has(this.id) || change.columns.size || change.members || change.labels || change.reset) this.fill(false);
-    if (change.reset && !this.closed) { this.checklists.reload(); this.comments.reload(); }
+    if (change.reset && !this.closed) { this.checklists.reload(); this.comments.reload(); this.activity.reload(); }
   }
 
   fill(first) {

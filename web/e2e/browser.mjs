@@ -1150,6 +1150,215 @@ scenarios.webhooks = async () => {
 };
 
 
+// watchPage watches a page opened in an existing context as open() does.
+function watchPage(page, name) {
+  page.label = name;
+  page.on("dialog", async (d) => { problems.push(`${name}: unexpected ${d.type()} dialog: ${d.message()}`); await d.dismiss().catch(() => {}); });
+  page.on("pageerror", (err) => problems.push(`${name}: page error: ${err.message}`));
+  page.on("console", (m) => {
+    if (m.type() !== "error") return;
+    if (/Failed to load resource|WebSocket connection to|net::ERR_/.test(m.text())) return;
+    problems.push(`${name}: console error: ${m.text()}`);
+  });
+  pages.push(page);
+  return page;
+}
+
+// allEvents reads the board's log after seq since.
+async function allEvents(userName, boardId, since) {
+  const out = [];
+  for (;;) {
+    const page = await call(userName, "GET", `/api/boards/${boardId}/events?since=${since}&limit=1000`);
+    out.push(...page.events);
+    if (!page.events.length || page.events.length < 1000) return out;
+    since = page.events[page.events.length - 1].seq;
+  }
+}
+
+// Edits that survive a dropped connection. A goes offline and makes twelve
+// changes of every kind the page makes; B meanwhile adds a card and deletes
+// one A is editing. A's tab is closed while offline and opened again once
+// online (a page that cannot load without the server cannot be reloaded
+// while offline: see web/README.md): the reopened page shows the changes
+// still waiting, the first request's answer is lost on the way (the page
+// sends it again with the same key), and every change is committed exactly
+// once, in order, after what B did; the edit of the deleted card is listed
+// as not applied with its text, which copies.
+scenarios.offline = async () => {
+  const { board, cols } = await newBoard("alice", `Offline ${run}`, ["Todo", "Doing", "Done"], { bob: "editor" });
+  for (const t of ["Alpha", "Beta", "Gamma", "Delta", "Old", "Doomed"]) await addCard("alice", board.id, cols[0].id, t);
+  const A = await open("A(alice@0)", "alice", I0);
+  const B = await open("B(bob@1)", "bob", I1);
+  await Promise.all([gotoBoard(A, board.id), gotoBoard(B, board.id)]);
+  const before = (await snapshot("alice", board.id)).seq;
+  const ctxA = A.context();
+  await ctxA.grantPermissions(["clipboard-read", "clipboard-write"], { origin: I0 });
+
+  await ctxA.setOffline(true);
+  await A.waitForSelector('.conn[data-conn="offline"]');
+  // 1-2. A card added, then renamed before it ever reached the server.
+  await column(A, "Todo").locator(".add-card-btn").click();
+  await A.keyboard.type("Written offline");
+  await A.keyboard.press("Enter");
+  await A.keyboard.press("Escape");
+  await card(A, "Written offline").focus();
+  await A.keyboard.press("F2");
+  await A.keyboard.press("End");
+  await A.keyboard.type(", renamed");
+  await A.keyboard.press("Enter");
+  // 3. A rename, 4. done, 5. a move, 6. archive, 7. delete.
+  await card(A, "Alpha").focus();
+  await A.keyboard.press("F2");
+  await A.keyboard.press("End");
+  await A.keyboard.type(" (offline)");
+  await A.keyboard.press("Enter");
+  await card(A, "Beta").locator(".card-check").click();
+  await card(A, "Gamma").focus();
+  await A.keyboard.press("Alt+ArrowRight");
+  await A.waitForFunction(has.order, ["Doing", ["Gamma"]]);
+  await card(A, "Old").hover();
+  await card(A, "Old").locator(".card-more").click();
+  await A.getByRole("menuitem", { name: "Archive" }).click();
+  await card(A, "Delta").hover();
+  await card(A, "Delta").locator(".card-more").click();
+  await A.getByRole("menuitem", { name: "Delete" }).click();
+  await A.locator("dialog.modal").getByRole("button", { name: "Delete card" }).click();
+  // 8. A column renamed, 9. a column added.
+  await column(A, "Done").locator(".column-name").click();
+  await A.keyboard.press("Control+A");
+  await A.keyboard.type("Shipped");
+  await A.keyboard.press("Enter");
+  await A.locator(".add-column-btn").click();
+  await A.keyboard.type("Later");
+  await A.keyboard.press("Enter");
+  await A.keyboard.press("Escape");
+  // 10. A comment and 11. a checklist, in the card's dialog.
+  await card(A, "Alpha (offline)").click();
+  const dA = A.locator("dialog.card-dialog");
+  await dA.waitFor();
+  const comment = `Written on a train ${run}`;
+  await dA.getByLabel("New comment").fill(comment);
+  await dA.getByRole("button", { name: "Comment", exact: true }).click();
+  await dA.getByLabel("New checklist name").fill("Offline steps");
+  await dA.getByRole("button", { name: "Add checklist" }).click();
+  await A.keyboard.press("Escape");
+  await dA.waitFor({ state: "detached" });
+  // 12. A description of a card B deletes meanwhile.
+  const words = `My careful words ${run}\nsecond line`;
+  await card(A, "Doomed").click();
+  await dA.waitFor();
+  await dA.getByLabel("Description").fill(words);
+  await dA.getByRole("button", { name: "Save" }).click();
+
+  const N = 12;
+  await A.locator(".queue-pill", { hasText: `${N} changes waiting to be sent` }).waitFor();
+  eq((await A.locator(".card.is-queued .card-title").allTextContents()).sort(),
+    ["Written offline, renamed", "Alpha (offline)", "Beta", "Doomed", "Gamma"].sort(), "the cards marked as waiting");
+  const owner = `${U.alice.id}/${board.id}`;
+  await A.waitForFunction(async ([o, n]) => (await window.__corkboard.queue.store.all(o, "change")).length === n, [owner, N]);
+  const keys = await A.evaluate(() => window.__corkboard.queue.entries.map((e) => e.opId));
+  eq(new Set(keys).size, N, "one key per queued change");
+  await shot(A, "board-offline-queued", { clip: { x: 0, y: 0, width: 1360, height: 420 } });
+  log(`${N} changes queued offline and stored`);
+
+  // B, online, works meanwhile.
+  const doomed = (await snapshot("bob", board.id)).cards.find((c) => c.title === "Doomed");
+  await call("bob", "DELETE", `/api/boards/${board.id}/cards/${doomed.id}`, undefined, I1);
+  await addCard("bob", board.id, cols[0].id, "Bob was here");
+
+  // The tab is closed while offline; the network comes back; the board is
+  // opened again. Its first request is held, then answered but cut off.
+  await A.close();
+  let release;
+  const held = new Promise((r) => { release = r; });
+  let cut = 0;
+  await ctxA.route("**/api/boards/*/cards", async (route) => {
+    if (route.request().method() !== "POST") return route.continue();
+    await held;
+    if (cut++ === 0) { await route.fetch(); return route.abort("connectionreset"); }
+    return route.continue();
+  });
+  await ctxA.setOffline(false);
+  const A2 = watchPage(await ctxA.newPage(), "A2(alice@0, reopened)");
+  await A2.goto(`/boards/${board.id}`);
+  await A2.locator(".queue-pill", { hasText: `${N} changes waiting to be sent` }).waitFor();
+  await card(A2, "Written offline, renamed").waitFor();
+  assert(await card(A2, "Written offline, renamed").evaluate((el) => el.classList.contains("is-queued")), "the restored card is marked as waiting");
+  await A2.waitForFunction(has.order, ["Doing", ["Gamma"]]);
+  await shot(A2, "board-offline-reopened", { clip: { x: 0, y: 0, width: 1360, height: 420 } });
+  const start = Date.now();
+  release();
+  await A2.locator(".queue-pill").waitFor({ state: "hidden", timeout: 30000 });
+  log(`reopened page drained ${N} changes in ${Date.now() - start} ms (one answer cut off and sent again)`);
+  assert(cut >= 2, `the cut-off create was sent again (${cut} attempts)`);
+
+  // Every change exactly once, in order, after B's.
+  const events = await allEvents("alice", board.id, before);
+  const mine = events.filter((e) => keys.includes(e.op_id));
+  eq(mine.map((e) => e.op_id), keys.filter((k) => mine.some((e) => e.op_id === k)), "A's changes in the order made");
+  eq(new Set(mine.map((e) => e.op_id)).size, mine.length, "no change applied twice");
+  eq(mine.length, N - 1, "changes committed (all but the refused description)");
+  const bobsLast = Math.max(...events.filter((e) => e.actor === U.bob.id).map((e) => e.seq));
+  assert(mine.every((e) => e.seq > bobsLast), "A's changes applied after B's");
+  const snap = await snapshot("alice", board.id);
+  eq(snap.cards.filter((c) => c.title === "Written offline, renamed").length, 1, "the card written offline, once");
+  eq(snap.columns.map((c) => c.name), ["Todo", "Doing", "Shipped", "Later"], "columns");
+  const alpha = snap.cards.find((c) => c.title === "Alpha (offline)");
+  const comments = await call("alice", "GET", `/api/boards/${board.id}/cards/${alpha.id}/comments`);
+  eq(comments.comments.map((c) => c.text), [comment], "the comment, once");
+  const lists = await call("alice", "GET", `/api/boards/${board.id}/cards/${alpha.id}/checklists`);
+  eq(lists.checklists.map((l) => l.name), ["Offline steps"], "the checklist, once");
+  eq(snap.cards.filter((c) => c.title === "Old").map((c) => c.archived), [true], "archived");
+  assert(!snap.cards.some((c) => c.title === "Delta"), "deleted");
+  await sameAsDB(A2, "alice", board.id);
+  await sameAsDB(B, "bob", board.id);
+  await inOrder(B);
+
+  // The description of the card B deleted: not applied, text kept.
+  const item = A2.locator(".refused-item", { hasText: "Edit a card's description (“Doomed”)" });
+  await item.waitFor();
+  assert(/Not applied: .*\(404\)/.test(await item.locator(".refused-reason").textContent()), "the reason says 404");
+  eq(await item.locator(".refused-text").inputValue(), words, "the refused text");
+  await item.getByRole("button", { name: "Copy" }).click();
+  eq(await A2.evaluate(() => navigator.clipboard.readText()), words, "the copied text");
+  await shot(A2, "board-offline-refused");
+  await item.getByRole("button", { name: "Dismiss" }).click();
+  await A2.locator(".refused").waitFor({ state: "hidden" });
+  await A2.reload();
+  await A2.waitForSelector('.conn[data-conn="live"]');
+  eq(await A2.locator(".refused-item").count(), 0, "a dismissed refusal stays dismissed");
+};
+
+// 500 changes made offline drain in order, paced under the per-user rate
+// limit: no 429 reaches the person, and every change lands once.
+scenarios.offlinedrain = async () => {
+  const { board, cols } = await newBoard("alice", `Offline drain ${run}`, ["Todo"], { bob: "editor" });
+  const k = await addCard("alice", board.id, cols[0].id, "Counter");
+  const A = await open("A(alice@0)", "alice", I0);
+  const B = await open("B(bob@1)", "bob", I1);
+  await Promise.all([gotoBoard(A, board.id), gotoBoard(B, board.id)]);
+  const before = (await snapshot("alice", board.id)).seq;
+  await A.context().setOffline(true);
+  await A.waitForSelector('.conn[data-conn="offline"]');
+  const N = 500;
+  await A.evaluate(([id, n]) => { const p = window.__corkboard.page; for (let i = 1; i <= n; i++) p.patchCard(id, { title: `Counter ${i}` }); }, [k.id, N]);
+  await A.locator(".queue-pill", { hasText: `${N} changes waiting to be sent` }).waitFor();
+  await A.waitForFunction(async ([o, n]) => (await window.__corkboard.queue.store.all(o, "change")).length === n, [`${U.alice.id}/${board.id}`, N]);
+  const start = Date.now();
+  await A.context().setOffline(false);
+  await A.locator(".queue-pill").waitFor({ state: "hidden", timeout: 90000 });
+  const ms = Date.now() - start;
+  const stats = await A.evaluate(() => window.__corkboard.queue.stats);
+  log(`drained ${N} changes in ${ms} ms (${(N / (ms / 1000)).toFixed(1)} a second, from back online to empty); queue stats ${JSON.stringify(stats)}`);
+  eq(stats.waits429, 0, "429 answers while draining");
+  eq(stats.refused, 0, "refused while draining");
+  eq(await A.locator(".toast-error").count(), 0, "error toasts");
+  const events = (await allEvents("alice", board.id, before)).filter((e) => e.kind === "card.updated");
+  eq(events.map((e) => e.data.title), Array.from({ length: N }, (_, i) => `Counter ${i + 1}`), "the changes in order, once each");
+  await sameAsDB(A, "alice", board.id);
+  await sameAsDB(B, "bob", board.id);
+};
+
 async function main() {
   const fn = scenarios[scenario];
   if (!fn) { console.error(`unknown scenario ${scenario}; have ${Object.keys(scenarios).join(", ")}`); process.exit(2); }

@@ -43,6 +43,8 @@ var scenarios = []string{
 	"large",
 	"webhooks",
 	"cardthings",
+	"offline",
+	"offlinedrain",
 	"screenshots",
 	"guide",
 }

@@ -233,7 +233,8 @@ export class ChangeQueue {
   // cards, columns}. It returns the entry and a promise of the answer
   // (resolves on success, rejects with ApiError when refused).
   add(req) {
-    const { label, text } = describeChange(req.method, req.path, req.body);
+    let { label, text } = describeChange(req.method, req.path, req.body);
+    if (req.subject) label += ` (“${req.subject}”)`;
     const e = {
       n: this.nextN(), owner: this.owner, kind: "change", opId: req.opId, method: req.method, path: req.path,
       body: req.body, ifMatch: req.ifMatch || null, temp: req.temp || null, cards: req.cards || [], columns: req.columns || [],
@@ -512,8 +513,13 @@ export class OfflineChanges {
     const opId = opts.opId || `web-q-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}`;
     const op = this.page.model.ops.find((o) => o.id === opId);
     const body = opts.body !== undefined ? opts.body : (opts.raw !== undefined ? JSON.parse(opts.raw) : undefined);
-    const { done } = this.queue.add({ method, path, body, ifMatch: opts.ifMatch, opId, temp: opts.temp,
-      cards: op ? op.cards : [], columns: op ? op.columns : [] });
+    const card = /^\/cards\/([^/?]+)/.exec(rest); // a comment or checklist change shows on its card
+    const col = /^\/columns\/([^/?]+)/.exec(rest);
+    const m = this.page.model;
+    const named = card ? m.cards.get(card[1]) || m.card(card[1]) : col ? m.columns.get(col[1]) || m.column(col[1]) : null;
+    const subject = named ? named.title ?? named.name : null; // which card or column, for the person
+    const { done } = this.queue.add({ method, path, body, ifMatch: opts.ifMatch, opId, temp: opts.temp, subject,
+      cards: op ? op.cards : card ? [card[1]] : [], columns: op ? op.columns : [] });
     return done;
   }
 

@@ -1249,6 +1249,8 @@ scenarios.offline = async () => {
   await dA.waitFor();
   await dA.getByLabel("Description").fill(words);
   await dA.getByRole("button", { name: "Save" }).click();
+  await dA.getByRole("button", { name: "Close" }).click();
+  await dA.waitFor({ state: "detached" });
 
   const N = 12;
   await A.locator(".queue-pill", { hasText: `${N} changes waiting to be sent` }).waitFor();
@@ -1258,7 +1260,8 @@ scenarios.offline = async () => {
   await A.waitForFunction(async ([o, n]) => (await window.__corkboard.queue.store.all(o, "change")).length === n, [owner, N]);
   const keys = await A.evaluate(() => window.__corkboard.queue.entries.map((e) => e.opId));
   eq(new Set(keys).size, N, "one key per queued change");
-  await shot(A, "board-offline-queued", { clip: { x: 0, y: 0, width: 1360, height: 420 } });
+  await A.evaluate(() => { document.querySelector(".board-scroller").scrollLeft = 0; });
+  await shot(A, "offline-queued", { clip: { x: 0, y: 0, width: 1360, height: 400 } }); // docs/images/offline-queued.png
   log(`${N} changes queued offline and stored`);
 
   // B, online, works meanwhile.
@@ -1300,6 +1303,8 @@ scenarios.offline = async () => {
   eq(mine.length, N - 1, "changes committed (all but the refused description)");
   const bobsLast = Math.max(...events.filter((e) => e.actor === U.bob.id).map((e) => e.seq));
   assert(mine.every((e) => e.seq > bobsLast), "A's changes applied after B's");
+  const firstAt = await A2.evaluate(() => window.__corkboard.queue.stats.firstSentAtSeq);
+  assert(firstAt >= bobsLast, `A2 sent its first change at seq ${firstAt}, before catching up with B's (seq ${bobsLast})`);
   const snap = await snapshot("alice", board.id);
   eq(snap.cards.filter((c) => c.title === "Written offline, renamed").length, 1, "the card written offline, once");
   eq(snap.columns.map((c) => c.name), ["Todo", "Doing", "Shipped", "Later"], "columns");
@@ -1322,11 +1327,31 @@ scenarios.offline = async () => {
   await item.getByRole("button", { name: "Copy" }).click();
   eq(await A2.evaluate(() => navigator.clipboard.readText()), words, "the copied text");
   await shot(A2, "board-offline-refused");
+  await A2.locator(".refused").screenshot({ path: join(cfg.artifacts, "offline-refused.png") }); // docs/images/offline-refused.png
   await item.getByRole("button", { name: "Dismiss" }).click();
   await A2.locator(".refused").waitFor({ state: "hidden" });
   await A2.reload();
   await A2.waitForSelector('.conn[data-conn="live"]');
   eq(await A2.locator(".refused-item").count(), 0, "a dismissed refusal stays dismissed");
+
+  // B renames a card offline and loses access meanwhile: back online, the
+  // board is unavailable, and the rename is listed as not applied.
+  await B.context().setOffline(true);
+  await B.waitForSelector('.conn[data-conn="offline"]');
+  await card(B, "Gamma").focus();
+  await B.keyboard.press("F2");
+  await B.keyboard.press("Control+A");
+  await B.keyboard.type("Gamma, as bob would have it");
+  await B.keyboard.press("Enter");
+  await B.locator(".queue-pill", { hasText: "1 change waiting to be sent" }).waitFor();
+  await call("alice", "DELETE", `/api/boards/${board.id}/members/${U.bob.id}`);
+  await B.context().setOffline(false);
+  await B.locator(".gone", { hasText: "Board unavailable" }).waitFor({ timeout: 20000 });
+  const lost = B.locator(".refused-item", { hasText: "Rename a card to “Gamma, as bob would have it”" });
+  await lost.waitFor();
+  eq(await lost.locator(".refused-text").inputValue(), "Gamma, as bob would have it", "bob's refused text");
+  log("lost access: " + await lost.locator(".refused-reason").textContent());
+  assert((await snapshot("alice", board.id)).cards.some((c) => c.title === "Gamma"), "Gamma unchanged");
 };
 
 // 500 changes made offline drain in order, paced under the per-user rate
@@ -1344,6 +1369,9 @@ scenarios.offlinedrain = async () => {
   await A.evaluate(([id, n]) => { const p = window.__corkboard.page; for (let i = 1; i <= n; i++) p.patchCard(id, { title: `Counter ${i}` }); }, [k.id, N]);
   await A.locator(".queue-pill", { hasText: `${N} changes waiting to be sent` }).waitFor();
   await A.waitForFunction(async ([o, n]) => (await window.__corkboard.queue.store.all(o, "change")).length === n, [`${U.alice.id}/${board.id}`, N]);
+  // B changes the card meanwhile: A catches up with it before sending.
+  await call("bob", "PATCH", `/api/boards/${board.id}/cards/${k.id}`, { title: "Bob's title", done: true }, I1);
+  const bobs = (await snapshot("bob", board.id)).seq;
   const start = Date.now();
   await A.context().setOffline(false);
   await A.locator(".queue-pill").waitFor({ state: "hidden", timeout: 90000 });
@@ -1352,8 +1380,10 @@ scenarios.offlinedrain = async () => {
   log(`drained ${N} changes in ${ms} ms (${(N / (ms / 1000)).toFixed(1)} a second, from back online to empty); queue stats ${JSON.stringify(stats)}`);
   eq(stats.waits429, 0, "429 answers while draining");
   eq(stats.refused, 0, "refused while draining");
+  assert(stats.firstSentAtSeq >= bobs, `A sent its first change at seq ${stats.firstSentAtSeq}, before catching up with B's (seq ${bobs})`);
+  eq((await snapshot("alice", board.id)).cards[0].done, true, "B's done flag, kept under A's titles");
   eq(await A.locator(".toast-error").count(), 0, "error toasts");
-  const events = (await allEvents("alice", board.id, before)).filter((e) => e.kind === "card.updated");
+  const events = (await allEvents("alice", board.id, before)).filter((e) => e.kind === "card.updated" && e.actor === U.alice.id);
   eq(events.map((e) => e.data.title), Array.from({ length: N }, (_, i) => `Counter ${i + 1}`), "the changes in order, once each");
   await sameAsDB(A, "alice", board.id);
   await sameAsDB(B, "bob", board.id);

@@ -209,6 +209,7 @@ export class BoardPage {
   showGone(message) {
     if (this.gone) return;
     this.gone = true;
+    this.offline.boardGone();
     this.live.stop();
     clearInterval(this.tick);
     this.renderConn("offline");

@@ -308,7 +308,7 @@ export class ChangeQueue {
       }
       this.failures = 0;
       if (res.status >= 200 && res.status < 300) {
-        if (e.temp && res.data && res.data.id) this.mapTemp(e.temp, res.data.id);
+        if (e.temp && res.data && res.data.id) this.mapTemp(e, res.data.id);
         this.remove(e);
         this.stats.sent += 1;
         const w = this.waiters.get(e.n);
@@ -329,13 +329,14 @@ export class ChangeQueue {
   }
 
   // mapTemp gives every later change that names a temporary id the real one.
-  mapTemp(temp, id) {
+  mapTemp(created, id) {
+    const temp = created.temp;
     for (const x of this.entries) {
-      if (x === this.entries[0] || !mentions(x, temp)) continue;
+      if (x === created || !mentions(x, temp)) continue;
       replaceId(x, temp, id);
       this.persist(x);
     }
-    this.cb.onMap && this.cb.onMap(temp, id);
+    this.cb.onMap && this.cb.onMap(temp, id, created);
   }
 
   // refuse takes e off the queue as not applied; changes that depend on
@@ -482,12 +483,17 @@ export class OfflineChanges {
       try { st = typeof indexedDB !== "undefined" ? new IdbStore() : new MemoryStore(); } catch { st = new MemoryStore(); }
     }
     this.queue = new ChangeQueue({
-      store: st, owner: this.owner, transmit,
+      store: st, owner: this.owner,
+      transmit: (e) => {
+        // For the tests: the board's seq when the first change went out.
+        if (this.queue.stats.firstSentAtSeq === undefined) this.queue.stats.firstSentAtSeq = page.model.seq;
+        return transmit(e);
+      },
       onChange: () => this.render(),
       onSent: (e, res) => this.sent(e, res),
       onRefused: () => this.render(),
       onDrop: (e) => this.dropRestored(e),
-      onMap: (temp, id) => this.mapped(temp, id),
+      onMap: (temp, id, created) => this.mapped(temp, id, created),
       onAuthLost: () => window.dispatchEvent(new CustomEvent("corkboard:unauthenticated")),
     });
     this.restoredOps = new Set();
@@ -495,10 +501,13 @@ export class OfflineChanges {
     this.queue.loaded.then(() => this.restore());
     this.intercept = (method, path, opts) => this.take(method, path, opts);
     setInterceptor(this.intercept);
+    this.onOnline = () => this.check();
+    window.addEventListener("online", this.onOnline);
   }
 
   destroy() {
     setInterceptor(null, this.intercept);
+    window.removeEventListener("online", this.onOnline);
     this.destroyed = true;
     this.queue.setReady(false);
   }
@@ -510,9 +519,13 @@ export class OfflineChanges {
     const base = `/api/boards/${this.page.boardId}`;
     const rest = path.startsWith(base) ? path.slice(base.length) : null;
     if (rest === null || !(rest === "" ? method === "PATCH" : /^\/(cards|columns)(\/|\?|$)/.test(rest))) return null;
+    // Only JSON changes: an upload (a file body) needs the connection.
+    if (opts.raw !== undefined || /\/attachments(\/|\?|$)/.test(rest)) return null;
+    if (opts.body !== undefined && (typeof opts.body !== "object" || (typeof Blob !== "undefined" && opts.body instanceof Blob) ||
+      (typeof FormData !== "undefined" && opts.body instanceof FormData))) return null;
     const opId = opts.opId || `web-q-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}`;
     const op = this.page.model.ops.find((o) => o.id === opId);
-    const body = opts.body !== undefined ? opts.body : (opts.raw !== undefined ? JSON.parse(opts.raw) : undefined);
+    const body = opts.body;
     const card = /^\/cards\/([^/?]+)/.exec(rest); // a comment or checklist change shows on its card
     const col = /^\/columns\/([^/?]+)/.exec(rest);
     const m = this.page.model;
@@ -546,9 +559,12 @@ export class OfflineChanges {
     this.page.model.ackOp(e.opId, res.data);
   }
 
-  mapped(temp, id) {
-    // The page's pending changes of a created card or column now name it.
+  mapped(temp, id, created) {
+    // The page's pending changes of a created card or column now name it;
+    // the create's own op keeps showing the temporary one until its event
+    // confirms it (then both the temporary node and the op go).
     for (const op of this.page.model.ops) {
+      if (op.id === created.opId) continue;
       if (op.cards) op.cards = op.cards.map((x) => (x === temp ? id : x));
       if (op.columns) op.columns = op.columns.map((x) => (x === temp ? id : x));
     }
@@ -575,8 +591,17 @@ export class OfflineChanges {
     this.mark();
   }
 
+  // boardGone: the board was deleted or the person lost access to it. The
+  // changes still waiting are sent anyway, so that each is refused and
+  // listed with its text rather than kept unseen.
+  boardGone() {
+    this.gone = true;
+    this.check();
+  }
+
   check() {
     const p = this.page;
+    if (this.gone) { this.queue.setReady(!this.destroyed && navigator.onLine !== false); return; }
     const ready = this.live && !this.destroyed && !p.gone && !p.loading && p.loaded && this.target !== null && p.model.seq >= this.target;
     this.queue.setReady(ready);
   }

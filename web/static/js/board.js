@@ -639,7 +639,7 @@ export class BoardPage {
     const arr = this.colCards.get(c.column_id) || [];
     const i = indexOfId(arr, id);
     return [
-      { label: "Open card", icon: "text", action: () => this.openCard(id), refocus: false },
+      { label: "Open card", icon: "text", disabled: !!c._temp, action: () => this.openCard(id), refocus: false },
       { label: "Edit title", icon: "edit", disabled: ro, action: () => this.editTitleInline(id), refocus: false },
       { label: c.done ? "Mark not done" : "Mark done", icon: "check", disabled: ro, action: () => this.patchCard(id, { done: !c.done }) },
       "-",

@@ -34,6 +34,7 @@
 import { h } from "./dom.js";
 import { ApiError, setInterceptor } from "./api.js";
 import { between, compareRank } from "./rank.js";
+import { announce } from "./ui.js";
 
 // The server allows each user 100 requests at once and then 50 a second
 // (per instance; internal/httpapi Options.RateBurst and Rate). A drain takes
@@ -491,7 +492,7 @@ export class OfflineChanges {
       },
       onChange: () => this.render(),
       onSent: (e, res) => this.sent(e, res),
-      onRefused: () => this.render(),
+      onRefused: (row) => { announce(`Not applied: ${row.label}. ${row.reason}`); this.render(); },
       onDrop: (e) => this.dropRestored(e),
       onMap: (temp, id, created) => this.mapped(temp, id, created),
       onAuthLost: () => window.dispatchEvent(new CustomEvent("corkboard:unauthenticated")),
@@ -618,7 +619,9 @@ export class OfflineChanges {
   // --- what the person sees ---
 
   build() {
-    this.pill = h("span", { class: "queue-pill", role: "status", "aria-live": "polite", hidden: true });
+    // Not a live region: a drain of hundreds would be read out one by one.
+    // announce() says when they are all sent, and when one is refused.
+    this.pill = h("span", { class: "queue-pill", hidden: true });
     this.page.connEl.after(this.pill);
     this.list = h("ul", { class: "refused-list" });
     this.heading = h("h2", { class: "refused-head" });
@@ -632,6 +635,8 @@ export class OfflineChanges {
     if (this.destroyed) return;
     const q = this.queue;
     const n = q.waiting;
+    if (n === 0 && this.hadWaited) announce("All your changes were sent.");
+    this.hadWaited = q.entries.some((e) => e.waited);
     this.pill.hidden = n === 0;
     const text = `${n} change${n === 1 ? "" : "s"} waiting to be sent`;
     if (this.pill.textContent !== text) this.pill.textContent = text;

@@ -166,6 +166,43 @@ const settle = async (q) => { for (let i = 0; i < 10000 && (q.draining || (q.rea
   eq(server.applied.map((a) => a.body.title), ["s1", "s2", "s3", "s4", "s5"], "after coming back");
 }
 
+// 5. A key still in flight (409 idempotency_in_progress) and a 503 are sent
+// again; a 412 while live is refused to its caller only (the page rolls it
+// back with a message), not listed; a 401 stops the queue and keeps the rest.
+{
+  const c = clock();
+  let authLost = 0;
+  const server = fakeServer(c, (e, n) => {
+    if (e.body && e.body.title === "busy" && n === 1) return { before: { status: 409, data: { code: "idempotency_in_progress" } } };
+    if (e.body && e.body.title === "db down" && n === 1) return { before: { status: 503, data: { code: "unavailable" }, retryAfter: 2 } };
+    if (e.body && e.body.title === "stale") return { refuse: { status: 412, data: { code: "version_mismatch", detail: "the card changed", current: { version: 7 } } } };
+    if (e.body && e.body.title === "logged out") return { before: { status: 401, data: { code: "unauthenticated" } } };
+    return null;
+  });
+  const store = new MemoryStore();
+  const q = new ChangeQueue({ store, owner: "u1/b1", transmit: server.transmit, now: c.now, sleep: c.sleep, onAuthLost: () => { authLost += 1; } });
+  await q.loaded;
+  q.setReady(true);
+  const outcomes = [];
+  for (const t of ["busy", "db down", "stale", "after", "logged out", "kept"]) {
+    q.add(req("PATCH", `${B}/cards/k1`, { title: t }, { ifMatch: t === "stale" ? 3 : null })).done
+      .then(() => outcomes.push(t), (err) => outcomes.push(`${t}:${err.status}:${err.problem.current ? err.problem.current.version : ""}`));
+  }
+  await settle(q);
+  await Promise.resolve();
+  eq(server.applied.map((a) => a.body.title), ["busy", "db down", "after"], "applied");
+  eq(outcomes, ["busy", "db down", "stale:412:7", "after"], "answers to the page");
+  eq(q.refused.length, 0, "a change refused while live is not listed");
+  eq(authLost, 1, "the session's end reported");
+  eq(q.entries.map((e) => e.body.title), ["logged out", "kept"], "kept after a 401");
+  eq((await store.all("u1/b1", "change")).map((e) => e.body.title), ["logged out", "kept"], "stored after a 401");
+  check(c.slept.includes(2000), "a 503 waits its Retry-After");
+  q.setReady(false);
+  q.setReady(true);
+  await settle(q);
+  eq(server.attempts.get(q.entries[0].opId), 1, "no retry of a 401 in the same page");
+}
+
 // Helpers.
 check(mentions({ path: `${B}/columns/c3?cards=move&to=tmp-x`, body: undefined }, "tmp-x"), "mentions in a query");
 check(!mentions({ path: `${B}/cards/k1`, body: { title: "tmp-x is my title" } }, "tmp-x"), "text that merely contains an id");

@@ -251,6 +251,7 @@ export class ChangeQueue {
 
   // setReady says whether the board is live and caught up.
   setReady(ready) {
+    if (this.authLost) ready = false; // until the page is opened again, logged in
     if (this.ready === ready) return;
     this.ready = ready;
     if (!ready) for (const e of this.entries) e.waited = true;
@@ -304,6 +305,7 @@ export class ChangeQueue {
       }
       if (res.status === 401) {
         this.ready = false;
+        this.authLost = true;
         this.cb.onAuthLost && this.cb.onAuthLost();
         return;
       }

@@ -203,6 +203,29 @@ const settle = async (q) => { for (let i = 0; i < 10000 && (q.draining || (q.rea
   eq(server.attempts.get(q.entries[0].opId), 1, "no retry of a 401 in the same page");
 }
 
+// 6. Two tabs of one board read the same stored changes: what one sent,
+// the other does not send again.
+{
+  const c = clock();
+  const store = new MemoryStore();
+  const server = fakeServer(c);
+  const first = new ChangeQueue({ store, owner: "u1/b1", transmit: server.transmit, now: c.now, sleep: c.sleep });
+  await first.loaded;
+  for (let i = 1; i <= 3; i++) first.add(req("PATCH", `${B}/cards/k1`, { title: `tab ${i}` }));
+  await Promise.resolve();
+  const tab1 = new ChangeQueue({ store, owner: "u1/b1", transmit: server.transmit, now: c.now, sleep: c.sleep });
+  const tab2 = new ChangeQueue({ store, owner: "u1/b1", transmit: server.transmit, now: c.now, sleep: c.sleep });
+  await Promise.all([tab1.loaded, tab2.loaded]);
+  eq([tab1.waiting, tab2.waiting], [3, 3], "both tabs read the stored changes");
+  tab1.setReady(true);
+  await settle(tab1);
+  tab2.setReady(true);
+  await settle(tab2);
+  eq(server.applied.map((a) => a.body.title), ["tab 1", "tab 2", "tab 3"], "applied once");
+  eq([...server.attempts.values()], [1, 1, 1], "sent once each");
+  eq(tab2.waiting, 0, "the second tab's queue is empty");
+}
+
 // Helpers.
 check(mentions({ path: `${B}/columns/c3?cards=move&to=tmp-x`, body: undefined }, "tmp-x"), "mentions in a query");
 check(!mentions({ path: `${B}/cards/k1`, body: { title: "tmp-x is my title" } }, "tmp-x"), "text that merely contains an id");

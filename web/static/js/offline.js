@@ -55,6 +55,7 @@ export class MemoryStore {
   }
   async put(row) { this.rows.set(row.n, structuredClone(row)); }
   async delete(n) { this.rows.delete(n); }
+  async has(n) { return this.rows.has(n); }
 }
 
 // IdbStore keeps rows in IndexedDB: one object store keyed by n, with an
@@ -93,6 +94,7 @@ export class IdbStore {
   }
   put(row) { return this.tx("readwrite", (s) => s.put(row)); }
   delete(n) { return this.tx("readwrite", (s) => s.delete(n)); }
+  async has(n) { return (await this.tx("readonly", (s) => s.count(n))) > 0; }
 }
 
 // mentions reports whether a change names id: as a path segment, or as a
@@ -261,7 +263,10 @@ export class ChangeQueue {
 
   kick() {
     if (!this.ready || this.draining || !this.entries.length) return;
-    this.draining = this.drain().finally(() => { this.draining = null; this.kick(); });
+    // One tab of a user's board drains at a time (Web Locks, where there are).
+    const locks = typeof navigator !== "undefined" && navigator.locks;
+    const run = locks ? locks.request(`corkboard-queue:${this.owner}`, () => this.drain()) : this.drain();
+    this.draining = run.finally(() => { this.draining = null; this.kick(); });
   }
 
   // pace takes a token of the drain's bucket, waiting for one if needed.
@@ -281,6 +286,13 @@ export class ChangeQueue {
       await this.pace();
       if (!this.ready) return;
       const e = this.entries[0];
+      if (e.restored && !(await this.store.has(e.n).catch(() => true))) {
+        // Another tab of this board read it too, and has sent it since.
+        this.entries.shift();
+        this.cb.onGone && this.cb.onGone(e);
+        this.changed();
+        continue;
+      }
       let res;
       this.sending = e;
       try { res = await this.transmit(e); } catch { res = { status: 0 }; }
@@ -496,6 +508,7 @@ export class OfflineChanges {
       onSent: (e, res) => this.sent(e, res),
       onRefused: (row) => { announce(`Not applied: ${row.label}. ${row.reason}`); this.render(); },
       onDrop: (e) => this.dropRestored(e),
+      onGone: (e) => { if (this.restoredOps.delete(e.opId)) this.page.model.ackOp(e.opId, null); },
       onMap: (temp, id, created) => this.mapped(temp, id, created),
       onAuthLost: () => window.dispatchEvent(new CustomEvent("corkboard:unauthenticated")),
     });

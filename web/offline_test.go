@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestOfflineQueue runs the offline queue's logic (static/js/offline.js) in
+// TestOfflineQueue runs the offline queue's logic (static/js/change-queue.js) in
 // Node against a fake server that applies each Idempotency-Key once and
 // limits requests as the real one does (testdata/offline-queue.mjs):
 // changes queued while offline survive a reload and drain in order, an
@@ -24,6 +24,6 @@ func TestOfflineQueue(t *testing.T) {
 	cmd := exec.Command(node, "testdata/offline-queue.mjs")
 	out, err := cmd.CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "ok" {
-		t.Fatalf("offline.js: %v\n%s", err, out)
+		t.Fatalf("change-queue.js: %v\n%s", err, out)
 	}
 }

@@ -1,8 +1,8 @@
-// Tests of the offline queue's logic (static/js/offline.js), run in Node by
+// Tests of the offline queue's logic (static/js/change-queue.js), run in Node by
 // offline_test.go: a fake server with the real server's idempotency and
 // rate-limit rules, a fake clock, and the queue over a MemoryStore.
 
-import { ChangeQueue, MemoryStore, mentions, describeChange, DRAIN_RATE, DRAIN_BURST } from "../static/js/offline.js";
+import { ChangeQueue, MemoryStore, mentions, describeChange, DRAIN_RATE, DRAIN_BURST } from "../static/js/change-queue.js";
 
 const failures = [];
 function check(cond, msg) { if (!cond) failures.push(msg); }

@@ -1288,6 +1288,8 @@ scenarios.offline = async () => {
   await card(A2, "Written offline, renamed").waitFor();
   assert(await card(A2, "Written offline, renamed").evaluate((el) => el.classList.contains("is-queued")), "the restored card is marked as waiting");
   await A2.waitForFunction(has.order, ["Doing", ["Gamma"]]);
+  // Rebuilt from the stored requests over the new snapshot (B's card in, Doomed gone).
+  await A2.waitForFunction(has.order, ["Todo", ["Alpha (offline)", "Beta", "Bob was here", "Written offline, renamed"]]);
   await shot(A2, "board-offline-reopened", { clip: { x: 0, y: 0, width: 1360, height: 420 } });
   const start = Date.now();
   release();

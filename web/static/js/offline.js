@@ -196,9 +196,12 @@ export class OfflineChanges {
     return done;
   }
 
-  // restore lays the stored changes no page op shows over the board.
+  // restore lays the stored changes no page op shows over the board, once
+  // the board's snapshot is in (their places are worked out from it).
   restore() {
     if (this.destroyed) return;
+    if (!this.page.loaded) { this.wantRestore = true; return; }
+    this.wantRestore = false;
     let any = false;
     for (const e of this.queue.entries) {
       if (!e.restored || this.page.model.ops.some((o) => o.id === e.opId)) continue;
@@ -235,7 +238,7 @@ export class OfflineChanges {
   // applied every event up to the subscription's head.
   connState(state) {
     const live = state === "live" && !this.page.gone;
-    if (live === this.live) return;
+    if (live === this.live) { if (this.wantRestore) this.check(); return; }
     this.live = live;
     if (!live) this.target = null;
     this.check();
@@ -261,6 +264,7 @@ export class OfflineChanges {
 
   check() {
     const p = this.page;
+    if (this.wantRestore && p.loaded) this.restore();
     if (this.gone) { this.queue.setReady(!this.destroyed && navigator.onLine !== false); return; }
     const ready = this.live && !this.destroyed && !p.gone && !p.loading && p.loaded && this.target !== null && p.model.seq >= this.target;
     this.queue.setReady(ready);

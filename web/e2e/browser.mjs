@@ -1150,20 +1150,6 @@ scenarios.webhooks = async () => {
 };
 
 
-// watchPage watches a page opened in an existing context as open() does.
-function watchPage(page, name) {
-  page.label = name;
-  page.on("dialog", async (d) => { problems.push(`${name}: unexpected ${d.type()} dialog: ${d.message()}`); await d.dismiss().catch(() => {}); });
-  page.on("pageerror", (err) => problems.push(`${name}: page error: ${err.message}`));
-  page.on("console", (m) => {
-    if (m.type() !== "error") return;
-    if (/Failed to load resource|WebSocket connection to|net::ERR_/.test(m.text())) return;
-    problems.push(`${name}: console error: ${m.text()}`);
-  });
-  pages.push(page);
-  return page;
-}
-
 // allEvents reads the board's log after seq since.
 async function allEvents(userName, boardId, since) {
   const out = [];
@@ -1176,14 +1162,15 @@ async function allEvents(userName, boardId, since) {
 }
 
 // Edits that survive a dropped connection. A goes offline and makes twelve
-// changes of every kind the page makes; B meanwhile adds a card and deletes
-// one A is editing. A's tab is closed while offline and opened again once
-// online (a page that cannot load without the server cannot be reloaded
-// while offline: see web/README.md): the reopened page shows the changes
-// still waiting, the first request's answer is lost on the way (the page
-// sends it again with the same key), and every change is committed exactly
-// once, in order, after what B did; the edit of the deleted card is listed
-// as not applied with its text, which copies.
+// changes of every kind the page makes, and reloads the tab while the server
+// is unreachable: the page loads (the service worker's copy of its files,
+// the board as last seen) with every change still waiting. B meanwhile adds
+// a card and deletes one A edited. Back online, A catches up, then sends its
+// changes; the first answer is lost on the way (the page sends it again with
+// the same key): every change is committed exactly once, in order, after
+// B's, and both screens show the database; the edit of the deleted card is
+// listed as not applied with its text, which copies. Then B, offline, loses
+// access to the board: its waiting rename is listed as not applied.
 scenarios.offline = async () => {
   const { board, cols } = await newBoard("alice", `Offline ${run}`, ["Todo", "Doing", "Done"], { bob: "editor" });
   for (const t of ["Alpha", "Beta", "Gamma", "Delta", "Old", "Doomed"]) await addCard("alice", board.id, cols[0].id, t);
@@ -1264,37 +1251,39 @@ scenarios.offline = async () => {
   await shot(A, "offline-queued", { clip: { x: 0, y: 0, width: 1360, height: 400 } }); // docs/images/offline-queued.png
   log(`${N} changes queued offline and stored`);
 
-  // B, online, works meanwhile.
-  const doomed = (await snapshot("bob", board.id)).cards.find((c) => c.title === "Doomed");
-  await call("bob", "DELETE", `/api/boards/${board.id}/cards/${doomed.id}`, undefined, I1);
-  await addCard("bob", board.id, cols[0].id, "Bob was here");
+  // The tab is reloaded while the server is unreachable (no network, and
+  // A's instance down): the page comes from the service worker's copy, the
+  // board as last seen here, with every change still waiting and marked.
+  await control("stop", 0);
+  await A.reload();
+  await A.locator(".queue-pill", { hasText: `${N} changes waiting to be sent` }).waitFor();
+  await A.waitForSelector('.conn[data-conn="offline"]');
+  await A.waitForFunction(has.order, ["Todo", ["Alpha (offline)", "Beta", "Doomed", "Written offline, renamed"]]);
+  await A.waitForFunction(has.order, ["Doing", ["Gamma"]]);
+  eq((await A.locator(".card.is-queued .card-title").allTextContents()).sort(),
+    ["Written offline, renamed", "Alpha (offline)", "Beta", "Doomed", "Gamma"].sort(), "the cards marked as waiting after the reload");
+  eq(await A.locator(".column-name").allTextContents(), ["Todo", "Doing", "Shipped", "Later"], "the columns after the reload");
+  await shot(A, "board-offline-reloaded", { clip: { x: 0, y: 0, width: 1360, height: 420 } });
+  log("reloaded while the server was unreachable: the board and its waiting changes are back");
 
-  // The tab is closed while offline; the network comes back; the board is
-  // opened again. Its first request is held, then answered but cut off.
-  await A.close();
-  let release;
-  const held = new Promise((r) => { release = r; });
+  // B, online, works meanwhile.
+  const doomed = (await call("bob", "GET", `/api/boards/${board.id}`, undefined, I1)).cards.find((c) => c.title === "Doomed");
+  await call("bob", "DELETE", `/api/boards/${board.id}/cards/${doomed.id}`, undefined, I1);
+  await call("bob", "POST", `/api/boards/${board.id}/cards`, { column_id: cols[0].id, title: "Bob was here" }, I1);
+
+  // The server and the network come back. A catches up with B's changes,
+  // then sends its own; the first one's answer is cut off on the way.
   let cut = 0;
   await ctxA.route("**/api/boards/*/cards", async (route) => {
     if (route.request().method() !== "POST") return route.continue();
-    await held;
     if (cut++ === 0) { await route.fetch(); return route.abort("connectionreset"); }
     return route.continue();
   });
-  await ctxA.setOffline(false);
-  const A2 = watchPage(await ctxA.newPage(), "A2(alice@0, reopened)");
-  await A2.goto(`/boards/${board.id}`);
-  await A2.locator(".queue-pill", { hasText: `${N} changes waiting to be sent` }).waitFor();
-  await card(A2, "Written offline, renamed").waitFor();
-  assert(await card(A2, "Written offline, renamed").evaluate((el) => el.classList.contains("is-queued")), "the restored card is marked as waiting");
-  await A2.waitForFunction(has.order, ["Doing", ["Gamma"]]);
-  // Rebuilt from the stored requests over the new snapshot (B's card in, Doomed gone).
-  await A2.waitForFunction(has.order, ["Todo", ["Alpha (offline)", "Beta", "Bob was here", "Written offline, renamed"]]);
-  await shot(A2, "board-offline-reopened", { clip: { x: 0, y: 0, width: 1360, height: 420 } });
+  await control("start", 0);
   const start = Date.now();
-  release();
-  await A2.locator(".queue-pill").waitFor({ state: "hidden", timeout: 30000 });
-  log(`reopened page drained ${N} changes in ${Date.now() - start} ms (one answer cut off and sent again)`);
+  await ctxA.setOffline(false);
+  await A.locator(".queue-pill").waitFor({ state: "hidden", timeout: 30000 });
+  log(`back online: caught up and drained ${N} changes in ${Date.now() - start} ms (one answer cut off and sent again)`);
   assert(cut >= 2, `the cut-off create was sent again (${cut} attempts)`);
 
   // Every change exactly once, in order, after B's.
@@ -1305,8 +1294,8 @@ scenarios.offline = async () => {
   eq(mine.length, N - 1, "changes committed (all but the refused description)");
   const bobsLast = Math.max(...events.filter((e) => e.actor === U.bob.id).map((e) => e.seq));
   assert(mine.every((e) => e.seq > bobsLast), "A's changes applied after B's");
-  const firstAt = await A2.evaluate(() => window.__corkboard.queue.stats.firstSentAtSeq);
-  assert(firstAt >= bobsLast, `A2 sent its first change at seq ${firstAt}, before catching up with B's (seq ${bobsLast})`);
+  const firstAt = await A.evaluate(() => window.__corkboard.queue.stats.firstSentAtSeq);
+  assert(firstAt >= bobsLast, `A sent its first change at seq ${firstAt}, before catching up with B's (seq ${bobsLast})`);
   const snap = await snapshot("alice", board.id);
   eq(snap.cards.filter((c) => c.title === "Written offline, renamed").length, 1, "the card written offline, once");
   eq(snap.columns.map((c) => c.name), ["Todo", "Doing", "Shipped", "Later"], "columns");
@@ -1317,24 +1306,24 @@ scenarios.offline = async () => {
   eq(lists.checklists.map((l) => l.name), ["Offline steps"], "the checklist, once");
   eq(snap.cards.filter((c) => c.title === "Old").map((c) => c.archived), [true], "archived");
   assert(!snap.cards.some((c) => c.title === "Delta"), "deleted");
-  await sameAsDB(A2, "alice", board.id);
+  await sameAsDB(A, "alice", board.id);
   await sameAsDB(B, "bob", board.id);
   await inOrder(B);
 
   // The description of the card B deleted: not applied, text kept.
-  const item = A2.locator(".refused-item", { hasText: "Edit a card's description (“Doomed”)" });
+  const item = A.locator(".refused-item", { hasText: "Edit a card's description (“Doomed”)" });
   await item.waitFor();
   assert(/Not applied: .*\(404\)/.test(await item.locator(".refused-reason").textContent()), "the reason says 404");
   eq(await item.locator(".refused-text").inputValue(), words, "the refused text");
   await item.getByRole("button", { name: "Copy" }).click();
-  eq(await A2.evaluate(() => navigator.clipboard.readText()), words, "the copied text");
-  await shot(A2, "board-offline-refused");
-  await A2.locator(".refused").screenshot({ path: join(cfg.artifacts, "offline-refused.png") }); // docs/images/offline-refused.png
+  eq(await A.evaluate(() => navigator.clipboard.readText()), words, "the copied text");
+  await shot(A, "board-offline-refused");
+  await A.locator(".refused").screenshot({ path: join(cfg.artifacts, "offline-refused.png") }); // docs/images/offline-refused.png
   await item.getByRole("button", { name: "Dismiss" }).click();
-  await A2.locator(".refused").waitFor({ state: "hidden" });
-  await A2.reload();
-  await A2.waitForSelector('.conn[data-conn="live"]');
-  eq(await A2.locator(".refused-item").count(), 0, "a dismissed refusal stays dismissed");
+  await A.locator(".refused").waitFor({ state: "hidden" });
+  await A.reload();
+  await A.waitForSelector('.conn[data-conn="live"]');
+  eq(await A.locator(".refused-item").count(), 0, "a dismissed refusal stays dismissed");
 
   // B renames a card offline and loses access meanwhile: back online, the
   // board is unavailable, and the rename is listed as not applied.

@@ -7,6 +7,7 @@ import { renderAuth, renderBoards } from "./js/pages.js";
 import { BoardPage } from "./js/board.js";
 import { renderAccount } from "./js/account.js";
 import { toast, closeMenu } from "./js/ui.js";
+import { rememberMe, rememberedMe } from "./js/offline.js";
 
 const root = document.getElementById("app");
 let me = null;
@@ -20,17 +21,20 @@ const ctx = {
   },
   loggedIn(user) {
     me = { id: user.id, username: user.username };
+    rememberMe(me);
     const next = new URLSearchParams(location.search).get("next");
     ctx.navigate(next && next.startsWith("/") && !next.startsWith("//") ? next : "/", true);
   },
   async logout() {
     try { await api.logout(); } catch { /* the session may already be gone */ }
     me = null;
+    rememberMe(null);
     ctx.navigate("/login");
   },
   sessionEnded() {
     if (!me) return;
     me = null;
+    rememberMe(null);
     toast("Your session ended: please log in again.", "error");
     const here = location.pathname;
     ctx.navigate(here.startsWith("/boards/") ? `/login?next=${encodeURIComponent(here)}` : "/login", true);
@@ -45,8 +49,11 @@ async function route() {
     try {
       const res = await api.me();
       me = res.data;
+      rememberMe(me);
     } catch (ex) {
-      if (ex.status !== 401) {
+      // Unreachable: a board opened before can be worked on (offline.js).
+      if (ex.status === 0 && rememberedMe() && path.startsWith("/boards/")) me = rememberedMe();
+      else if (ex.status !== 401) {
         clear(root).appendChild(h("main", { class: "auth-page" }, h("div", { class: "auth-card" },
           h("h1", { text: "Corkboard is not reachable" }), h("p", { class: "muted", text: ex.message }),
           h("button", { type: "button", class: "btn btn-primary", text: "Try again", on: { click: route } }))));

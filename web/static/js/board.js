@@ -90,6 +90,15 @@ export class BoardPage {
       this.live.start();
     } catch (ex) {
       if (this.destroyed) return;
+      // Unreachable: the board as last seen here, live once the server is back.
+      const kept = ex.status === 0 && (await this.offline.lastState());
+      if (kept && !this.destroyed) {
+        this.applyChange(this.model.load(kept));
+        this.loaded = true;
+        this.board.classList.remove("is-loading");
+        this.live.start();
+        return;
+      }
       this.showGone(ex.status === 404 ? "This board does not exist, or you are not a member of it." : describe(ex));
     }
   }

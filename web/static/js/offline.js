@@ -37,6 +37,30 @@ import { between, compareRank } from "./rank.js";
 import { announce } from "./ui.js";
 import { ChangeQueue, IdbStore, MemoryStore } from "./change-queue.js";
 
+// rememberMe keeps who is logged in (id and username), so that a board
+// can be opened while the server is unreachable; null forgets it.
+export function rememberMe(me) {
+  try {
+    if (me) localStorage.setItem("corkboard:me", JSON.stringify({ id: me.id, username: me.username }));
+    else localStorage.removeItem("corkboard:me");
+  } catch { /* storage unavailable: no offline opening */ }
+}
+
+export function rememberedMe() {
+  try { return JSON.parse(localStorage.getItem("corkboard:me") || "null"); } catch { return null; }
+}
+
+// keepPage registers the service worker that keeps the page's files, so
+// that a board can be opened again while the server is unreachable, and
+// hands it the files this page loaded before it was in control.
+function keepPage() {
+  if (typeof navigator === "undefined" || !navigator.serviceWorker) return;
+  navigator.serviceWorker.register("/sw.js").then(() => navigator.serviceWorker.ready).then((reg) => {
+    const keep = ["/", location.pathname, ...performance.getEntriesByType("resource").map((x) => x.name)];
+    reg.active && reg.active.postMessage({ keep });
+  }).catch((err) => console.warn("the page cannot be kept for offline use", err));
+}
+
 // transmit sends one queued change as the page's API client would, with
 // the key and op id it was queued with, and reports the answer.
 async function transmit(e) {
@@ -163,11 +187,16 @@ export class OfflineChanges {
     setInterceptor(this.intercept);
     this.onOnline = () => this.check();
     window.addEventListener("online", this.onOnline);
+    this.onHide = () => this.saveState();
+    window.addEventListener("pagehide", this.onHide);
+    keepPage();
   }
 
   destroy() {
     setInterceptor(null, this.intercept);
     window.removeEventListener("online", this.onOnline);
+    window.removeEventListener("pagehide", this.onHide);
+    this.saveState();
     this.destroyed = true;
     this.queue.setReady(false);
   }
@@ -239,6 +268,7 @@ export class OfflineChanges {
   connState(state) {
     const live = state === "live" && !this.page.gone;
     if (live === this.live) { if (this.wantRestore) this.check(); return; }
+    if (this.live && !live) this.saveState(); // as it was when the connection dropped
     this.live = live;
     if (!live) this.target = null;
     this.check();
@@ -254,6 +284,24 @@ export class OfflineChanges {
     this.mark();
   }
 
+  // saveState keeps the board as last confirmed (the snapshot with every
+  // event since applied), for opening it while the server is unreachable.
+  saveState() {
+    const m = this.page.model;
+    if (!this.page.loaded || this.page.gone || !m.boardData) return;
+    const data = { board: m.boardData, seq: m.seq, columns: [...m.columns.values()], cards: [...m.cards.values()], members: [...m.members.values()] };
+    this.queue.store.put({ n: `state:${this.owner}`, owner: this.owner, kind: "state", data })
+      .catch((err) => console.warn("offline: could not keep the board", err));
+  }
+
+  // lastState is the board as last kept, or null.
+  async lastState() {
+    try {
+      const rows = await this.queue.store.all(this.owner, "state");
+      return rows.length ? rows[0].data : null;
+    } catch { return null; }
+  }
+
   // boardGone: the board was deleted or the person lost access to it. The
   // changes still waiting are sent anyway, so that each is refused and
   // listed with its text rather than kept unseen.
@@ -267,6 +315,7 @@ export class OfflineChanges {
     if (this.wantRestore && p.loaded) this.restore();
     if (this.gone) { this.queue.setReady(!this.destroyed && navigator.onLine !== false); return; }
     const ready = this.live && !this.destroyed && !p.gone && !p.loading && p.loaded && this.target !== null && p.model.seq >= this.target;
+    if (ready && !this.queue.ready) this.saveState(); // caught up
     this.queue.setReady(ready);
   }
 

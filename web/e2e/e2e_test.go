@@ -45,6 +45,8 @@ var scenarios = []string{
 	"cardthings",
 	"labels",
 	"activity",
+	"offline",
+	"offlinedrain",
 	"screenshots",
 	"guide",
 	"uifix",

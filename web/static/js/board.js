@@ -20,6 +20,7 @@ import { DragController } from "./drag.js";
 import { buildCardFace, fillCardFace } from "./card-face.js";
 import { LabelsDialog } from "./labels.js";
 import { ActivityPanel, notePrev } from "./activity.js";
+import { OfflineChanges } from "./offline.js";
 
 // Sorted insertion helpers over arrays of {id, rank}.
 function searchIndex(arr, item) {
@@ -66,6 +67,7 @@ export class BoardPage {
       onState: (s) => this.renderConn(s),
       onAuthLost: () => this.checkAuth(),
     });
+    this.offline = new OfflineChanges(this); // changes queue while the board is not live
     window.__corkboard = {
       page: this,
       get seq() { return this.page.model.seq; },
@@ -73,6 +75,7 @@ export class BoardPage {
       get conn() { return this.page.live.state; },
       get pending() { return this.page.model.ops.length; },
       get stats() { return { ...this.page.stats }; },
+      get queue() { return this.page.offline.queue; },
     };
   }
 
@@ -90,6 +93,15 @@ export class BoardPage {
       this.live.start();
     } catch (ex) {
       if (this.destroyed) return;
+      // Unreachable: the board as last seen here, live once the server is back.
+      const kept = ex.status === 0 && (await this.offline.lastState());
+      if (kept && !this.destroyed) {
+        this.applyChange(this.model.load(kept));
+        this.loaded = true;
+        this.board.classList.remove("is-loading");
+        this.live.start();
+        return;
+      }
       this.showGone(ex.status === 404 ? "This board does not exist, or you are not a member of it." : describe(ex));
     }
   }
@@ -97,6 +109,7 @@ export class BoardPage {
   destroy() {
     this.destroyed = true;
     this.live.stop();
+    this.offline.destroy();
     clearInterval(this.tick);
     closeMenu();
     this.dialog && this.dialog.close();
@@ -157,7 +170,7 @@ export class BoardPage {
     if (f.board && f.board !== this.boardId) return;
     switch (f.type) {
       case "event": return this.onEvent(f);
-      case "subscribed": return;
+      case "subscribed": return void this.offline.subscribed(f.seq);
       case "resync": return void this.resync(f.reason);
       case "presence": this.presence = { users: f.users || [], count: f.count || 0 }; return this.renderPresence();
       case "unsubscribed":
@@ -210,6 +223,7 @@ export class BoardPage {
   showGone(message) {
     if (this.gone) return;
     this.gone = true;
+    this.offline.boardGone();
     this.live.stop();
     clearInterval(this.tick);
     this.renderConn("offline");
@@ -314,6 +328,7 @@ export class BoardPage {
     const t0 = performance.now();
     this.render(change);
     const dt = performance.now() - t0;
+    if (this.offline) this.offline.afterRender();
     this.stats.applies += 1;
     this.stats.totalMs += dt;
     if (dt > this.stats.maxMs) this.stats.maxMs = dt;
@@ -348,6 +363,7 @@ export class BoardPage {
   }
 
   renderConn(state) {
+    if (this.offline) this.offline.connState(state);
     const el = this.connEl;
     el.dataset.conn = state;
     let text = "Live";
@@ -526,7 +542,7 @@ export class BoardPage {
     const c = this.model.card(id);
     if (!c) return;
     if (e.target.closest(".card-check")) {
-      if (!c._temp && this.canEdit()) this.patchCard(id, { done: !c.done }, c.done ? "Marked not done" : "Marked done");
+      if (this.canEdit()) this.patchCard(id, { done: !c.done }, c.done ? "Marked not done" : "Marked done");
       return;
     }
     if (e.target.closest(".card-more")) {
@@ -551,7 +567,7 @@ export class BoardPage {
       e.preventDefault();
       const [dx, dy] = arrows[e.key];
       if (mod) {
-        if (!this.canEdit() || c._temp) return;
+        if (!this.canEdit()) return;
         if (dy) this.moveCardBy(id, dy); else this.moveCardAcross(id, dx);
       } else {
         this.focusNeighbour(id, dx, dy);
@@ -559,7 +575,7 @@ export class BoardPage {
       return;
     }
     if (e.key === "Enter" || e.key === " ") { e.preventDefault(); if (!c._temp) this.openCard(id); return; }
-    if (e.key === "F2" || e.key === "e") { e.preventDefault(); if (this.canEdit() && !c._temp) this.editTitleInline(id); return; }
+    if (e.key === "F2" || e.key === "e") { e.preventDefault(); if (this.canEdit()) this.editTitleInline(id); return; }
     if (e.key === "Home" || e.key === "End") {
       e.preventDefault();
       const arr = this.colCards.get(c.column_id) || [];
@@ -568,7 +584,7 @@ export class BoardPage {
       else if (target) this.cardEls.get(target.id).el.focus();
       return;
     }
-    if ((e.key === "m" || e.key === "ContextMenu") && !c._temp) { e.preventDefault(); showMenu(this.cardEls.get(id).moreEl, this.cardMenu(id), "Card actions"); }
+    if (e.key === "m" || e.key === "ContextMenu") { e.preventDefault(); showMenu(this.cardEls.get(id).moreEl, this.cardMenu(id), "Card actions"); }
   }
 
   focusFirstCard() {
@@ -603,7 +619,7 @@ export class BoardPage {
     const arr = this.colCards.get(c.column_id) || [];
     const i = indexOfId(arr, id);
     return [
-      { label: "Open card", icon: "text", action: () => this.openCard(id), refocus: false },
+      { label: "Open card", icon: "text", disabled: !!c._temp, action: () => this.openCard(id), refocus: false },
       { label: "Edit title", icon: "edit", disabled: ro, action: () => this.editTitleInline(id), refocus: false },
       { label: c.done ? "Mark not done" : "Mark done", icon: "check", disabled: ro, action: () => this.patchCard(id, { done: !c.done }) },
       "-",
@@ -863,7 +879,7 @@ export class BoardPage {
         assignees: [], done: false, rank, archived: false, version: 0, _temp: true }),
     };
     op.includedIn = (m) => !!(op.result && m.cards.has(op.result.id));
-    this.runOp(op, (opId) => api.createCard(this.boardId, { column_id: colId, title, position: { to: "bottom" } }, opId),
+    this.runOp(op, (opId) => api.createCard(this.boardId, { column_id: colId, title, position: { to: "bottom" } }, opId, tmp),
       "Could not add the card").catch(() => {});
     // A card added at the bottom of a long column is shown, not left below the fold.
     const added = this.cardEls.get(tmp);
@@ -953,7 +969,7 @@ export class BoardPage {
     const rank = between(last ? last.rank : "", "");
     const op = { columns: [tmp], column: () => ({ id: tmp, board_id: this.boardId, name, rank, version: 0, _temp: true }) };
     op.includedIn = (m) => !!(op.result && m.columns.has(op.result.id));
-    this.runOp(op, (opId) => api.createColumn(this.boardId, { name, position: { to: "bottom" } }, opId), "Could not add the column").catch(() => {});
+    this.runOp(op, (opId) => api.createColumn(this.boardId, { name, position: { to: "bottom" } }, opId, tmp), "Could not add the column").catch(() => {});
     requestAnimationFrame(() => { this.scroller.scrollLeft = this.scroller.scrollWidth; });
   }
 

@@ -177,7 +177,8 @@ export class CardDialog {
   refreshDescNote() {
     const c = this.card;
     if (!c) return;
-    const changed = this.descBase && (c.description || "") !== this.descBase.text;
+    // The card shows the person's own text while their save waits (offline).
+    const changed = this.descBase && (c.description || "") !== this.descBase.text && (c.description || "") !== this.desc.value;
     this.descNote.hidden = !changed;
     this.descNote.textContent = changed ? "Someone else changed the description while you were editing. Saving will let you compare both versions." : "";
   }

@@ -8,7 +8,7 @@ import { BoardPage } from "./js/board.js";
 import { renderAccount } from "./js/account.js";
 import { toast, closeMenu } from "./js/ui.js";
 import { installShortcutsKey } from "./js/shortcuts.js";
-import { rememberMe, rememberedMe } from "./js/offline.js";
+import { forgetBoards, rememberMe, rememberedMe } from "./js/offline.js";
 
 const root = document.getElementById("app");
 let me = null;
@@ -30,6 +30,7 @@ const ctx = {
     try { await api.logout(); } catch { /* the session may already be gone */ }
     me = null;
     rememberMe(null);
+    forgetBoards();
     ctx.navigate("/login");
   },
   sessionEnded() {

@@ -46,6 +46,13 @@ export function rememberMe(me) {
   } catch { /* storage unavailable: no offline opening */ }
 }
 
+// forgetBoards deletes what the browser keeps for working offline (the
+// boards as last seen and the changes waiting): on an explicit log-out, so
+// that the next person at this browser finds nothing of them.
+export function forgetBoards() {
+  try { if (typeof indexedDB !== "undefined") indexedDB.deleteDatabase("corkboard-offline"); } catch { /* nothing kept */ }
+}
+
 export function rememberedMe() {
   try { return JSON.parse(localStorage.getItem("corkboard:me") || "null"); } catch { return null; }
 }

@@ -46,6 +46,7 @@ type Config struct {
 	SessionTTL           time.Duration
 	HashConcurrency      int // password hashes at once; 0: the number of CPUs
 	WSQueueBytes         int
+	WSCoalesceWindow     time.Duration
 	LogFormat            string
 	LogLevel             string
 	ShutdownTimeout      time.Duration
@@ -138,6 +139,13 @@ var settings = []setting{
 		func(c *Config, v string) (err error) { c.HashConcurrency, err = intIn(v, 0, 1024); return }},
 	{"ws-queue-bytes", "WS_QUEUE_BYTES", "1048576", "per-connection send queue; a connection that falls this far behind is closed as too slow",
 		func(c *Config, v string) (err error) { c.WSQueueBytes, err = intIn(v, 4096, 1<<30); return }},
+	{"ws-coalesce-window", "WS_COALESCE_WINDOW", "0s", "how long a connection's first queued frame waits for more before they are written together: fewer writes on very hot boards, each delivery up to this much later (0: none; at most 1s)",
+		func(c *Config, v string) (err error) {
+			if c.WSCoalesceWindow, err = nonNegativeDuration(v); err == nil && c.WSCoalesceWindow > time.Second {
+				err = errors.New("must be at most 1s")
+			}
+			return
+		}},
 	{"log-format", "LOG_FORMAT", "text", "log format: text or json",
 		func(c *Config, v string) error { c.LogFormat = v; return oneOf(v, "text", "json") }},
 	{"log-level", "LOG_LEVEL", "info", "least level logged: debug, info, warn or error",

@@ -53,11 +53,14 @@ func (c *Client) Ready() <-chan struct{} { return c.ready }
 // the client's lock held (and maybe a board's): it must be quick, must not
 // block and must not call the hub or the client; it may take a lock of its
 // own that it never holds while calling the hub (the last in the lock order
-// of package hub). Call SetNotify before anything can be queued: before the
-// client subscribes or sends.
+// of package hub). If the client is closed already, or has frames queued,
+// f is called at once.
 func (c *Client) SetNotify(f func()) {
 	c.mu.Lock()
 	c.notify = f
+	if c.err != nil || len(c.queue) > 0 {
+		f()
+	}
 	c.mu.Unlock()
 }
 

@@ -44,6 +44,8 @@ type writerPool struct {
 	queue   []*session // run queue, from head
 	head    int
 	running int // workers not counted out as blocked
+
+	workers sync.Pool // of *worker, between bursts
 }
 
 // handOffAfter is how long a write may block before another worker takes
@@ -130,10 +132,13 @@ func (p *writerPool) done(s *session) {
 // work is one worker: it serves connections from the run queue until it
 // is empty.
 func (p *writerPool) work() {
-	w := &worker{p: p}
-	w.timer = time.AfterFunc(time.Hour, w.fire)
-	w.timer.Stop()
-	defer w.timer.Stop()
+	w, _ := p.workers.Get().(*worker)
+	if w == nil {
+		w = &worker{p: p}
+		w.timer = time.AfterFunc(time.Hour, w.fire)
+		w.timer.Stop()
+	}
+	defer p.workers.Put(w) // its timer and buffers, for the next burst
 	for n := 1; ; n++ {
 		p.mu.Lock()
 		s := p.next()
@@ -185,7 +190,8 @@ type worker struct {
 	p      *writerPool
 	timer  *time.Timer
 	frames [][]byte
-	buf    []byte
+	buf    []byte // a batch of frames, as one message
+	out    []byte // the message as written, header included
 
 	mu    sync.Mutex
 	state int      // wIdle, writing, blocked
@@ -259,14 +265,15 @@ func (w *worker) write(s *session) (wasBlocked bool) {
 	w.state, w.cur = writing, s
 	w.mu.Unlock()
 	w.timer.Reset(handOffAfter)
-	err := s.write(msg)
+	var err error
+	w.out, err = s.write(msg, w.out)
 	w.timer.Stop()
 	w.mu.Lock()
 	wasBlocked = w.state == blocked
 	w.state, w.cur = wIdle, nil
 	w.mu.Unlock()
-	if cap(w.buf) > 256<<10 {
-		w.buf = nil // a burst's buffer is not kept
+	if cap(w.buf) > 256<<10 || cap(w.out) > 256<<10 {
+		w.buf, w.out = nil, nil // a burst's buffers are not kept
 	}
 	if err != nil {
 		s.end(websocket.StatusGoingAway, "write failed")

@@ -189,7 +189,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, err)
 		return
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	lw := &leanResponseWriter{ResponseWriter: w}
+	conn, err := websocket.Accept(lw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // checkOrigin did, scheme included
 		CompressionMode:    websocket.CompressionDisabled,
 	})
@@ -212,15 +213,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	s := &session{h: h, conn: conn, client: c, req: cred, ctx: ctx, cancel: cancel,
+	s := &session{h: h, conn: conn, sw: lw.sw, client: c, req: cred, ctx: ctx, cancel: cancel,
 		limit: throttle{tokens: float64(h.o.MessageBurst), at: time.Now()}}
 	s.active.Store(time.Now().UnixNano())
-	c.SetNotify(func() { h.pool.push(s) })
+	s.pingTimer = time.AfterFunc(h.o.PingInterval, s.pingTick)
+	s.recheckTimer = time.AfterFunc(h.recheckInterval(), s.recheck)
 	h.mu.Lock()
 	h.sessions[s] = struct{}{}
 	h.mu.Unlock()
-	s.pingTimer = time.AfterFunc(h.o.PingInterval, s.pingTick)
-	s.recheckTimer = time.AfterFunc(h.recheckInterval(), s.recheck)
+	c.SetNotify(func() { h.pool.push(s) })
 	// The connection is hijacked: serve it from a fresh goroutine and let
 	// this one, with the middleware's frames on its stack, end.
 	go s.run()
@@ -278,6 +279,7 @@ func requestScheme(r *http.Request) string {
 type session struct {
 	h      *Handler
 	conn   *websocket.Conn
+	sw     *socketWriter // under conn's bufio.Writer
 	client *hub.Client
 	req    *http.Request // the upgrade request, whose credential is checked again
 	ctx    context.Context
@@ -364,10 +366,17 @@ func (s *session) background() bool {
 	return true
 }
 
-// write writes one message; the writer pool calls it, one worker at a time
-// per connection.
-func (s *session) write(msg []byte) error {
-	return s.conn.Write(context.Background(), websocket.MessageText, msg)
+// write writes one message with one write(2), collecting it in scratch
+// (the worker's buffer, returned for reuse); the writer pool calls it, one
+// worker at a time per connection.
+func (s *session) write(msg, scratch []byte) ([]byte, error) {
+	s.sw.begin(scratch)
+	err := s.conn.Write(context.Background(), websocket.MessageText, msg)
+	scratch, ferr := s.sw.flush()
+	if err != nil {
+		return scratch, err
+	}
+	return scratch, ferr
 }
 
 // pingTick runs on the ping timer: it closes a connection that has had no

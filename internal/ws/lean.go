@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // What an idle connection holds of its own, besides its reader goroutine:
@@ -54,19 +56,39 @@ func (w *leanResponseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 	}
 	w.sw = &socketWriter{conn: conn}
+	if sc, ok := conn.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			w.sw.raw = raw
+		}
+	}
 	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.sw, 16)), nil
 }
 
-// socketWriter is what coder/websocket's bufio.Writer writes to. Between
-// begin and flush (a worker writing one message) it collects what it is
-// given in the worker's buffer; otherwise (pings, pongs, the close frame)
-// it writes through.
+// socketWriter is what coder/websocket's bufio.Writer writes to, and it
+// never blocks: what the socket does not take at once (a client that does
+// not read fast enough) is kept, in order, and written by a goroutine of its
+// own, bounded by the write timeout, while the writer pool goes on with
+// other connections.
+//
+// Between begin and flush (a worker writing one message) it collects what
+// it is given in the worker's buffer, to send it with one write(2);
+// otherwise (pings, the close frame) it sends at once.
 type socketWriter struct {
-	conn net.Conn
+	conn    net.Conn
+	raw     syscall.RawConn // nil: not a socket (TLS): every write goes through the drainer
+	timeout time.Duration   // longest blocked write; then the connection is closed
+	// handBack is called when a drain the writer pool handed over ends
+	// (see flush), with the write error if there was one: the connection
+	// is the pool's again.
+	handBack func(error)
 
 	mu       sync.Mutex
 	batching bool
-	buf      []byte
+	buf      []byte // the message being collected (the worker's buffer)
+	pending  []byte // bytes the socket has not taken yet, in order
+	draining bool   // a drainer is writing pending
+	owed     bool   // the pool handed the connection to the drainer
+	err      error  // the first write error: every later write fails
 }
 
 func (w *socketWriter) Write(p []byte) (int, error) {
@@ -76,7 +98,10 @@ func (w *socketWriter) Write(p []byte) (int, error) {
 		w.buf = append(w.buf, p...)
 		return len(p), nil
 	}
-	return w.conn.Write(p)
+	if err := w.sendLocked(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // begin starts collecting a message in buf (the worker's, empty).
@@ -86,16 +111,115 @@ func (w *socketWriter) begin(buf []byte) {
 	w.mu.Unlock()
 }
 
-// flush writes what was collected since begin with one write and returns
-// the buffer to its worker.
-func (w *socketWriter) flush() ([]byte, error) {
+// flush sends what was collected since begin and returns the buffer to its
+// worker. blocked reports that the socket did not take it all: the rest is
+// written by the drainer, which calls handBack when it is done, and the
+// worker must leave the connection alone until then.
+func (w *socketWriter) flush() (buf []byte, blocked bool, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	buf := w.buf
+	buf = w.buf
 	w.batching, w.buf = false, nil
-	if len(buf) == 0 {
-		return buf, nil
+	if err := w.sendLocked(buf); err != nil {
+		return buf[:0], false, err
 	}
-	_, err := w.conn.Write(buf)
-	return buf[:0], err
+	if w.draining {
+		w.owed = true
+		return buf[:0], true, nil
+	}
+	return buf[:0], false, nil
+}
+
+// sendLocked sends p without blocking (w.mu held), behind anything
+// pending; what the socket does not take is kept for the drainer.
+func (w *socketWriter) sendLocked(p []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	if w.draining {
+		w.pending = append(w.pending, p...)
+		return nil
+	}
+	n, err := w.tryWrite(p)
+	if err != nil {
+		w.err = err
+		return err
+	}
+	if n < len(p) {
+		w.pending = append(w.pending, p[n:]...)
+		w.draining = true
+		go w.drain()
+	}
+	return nil
+}
+
+// tryWrite writes what the socket takes of p now.
+func (w *socketWriter) tryWrite(p []byte) (int, error) {
+	if w.raw == nil {
+		return 0, nil
+	}
+	n := 0
+	var werr error
+	err := w.raw.Write(func(fd uintptr) bool {
+		for n < len(p) {
+			m, err := syscall.Write(int(fd), p[n:])
+			if m > 0 {
+				n += m
+			}
+			switch err {
+			case nil:
+				if m <= 0 {
+					return true
+				}
+				continue
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
+				return true
+			}
+			werr = err
+			return true
+		}
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	return n, err
+}
+
+// drain writes what is pending, blocking, until nothing is; a write that
+// takes longer than the timeout closes the connection.
+func (w *socketWriter) drain() {
+	timeout := w.timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	stall := time.AfterFunc(timeout, func() { w.conn.Close() }) //nolint:errcheck // unblocks the write
+	defer stall.Stop()
+	for {
+		w.mu.Lock()
+		p := w.pending
+		w.pending = nil
+		if len(p) == 0 || w.err != nil {
+			w.draining = false
+			owed, err := w.owed, w.err
+			w.owed = false
+			w.mu.Unlock()
+			if owed && w.handBack != nil {
+				w.handBack(err)
+			}
+			return
+		}
+		w.mu.Unlock()
+		stall.Reset(timeout)
+		if _, err := w.conn.Write(p); err != nil {
+			w.mu.Lock()
+			w.err = err
+			w.mu.Unlock()
+		}
+	}
 }

@@ -23,11 +23,11 @@ import (
 // connections (runtime.Gosched), so that delivery runs behind the request
 // path, not ahead of it.
 //
-// A write that blocks (a client that does not read, its socket buffer
-// full) must not hold up the others: a worker whose write has taken longer
-// than handOffAfter is counted out of the pool and another worker starts in
-// its place; it leaves when its write ends if the pool is full again. A write
-// that takes longer than the write timeout closes its connection.
+// A worker never blocks on a socket: its write is non-blocking, and what a
+// socket does not take at once (a client that does not read fast enough) is
+// written by a goroutine of that connection's own (socketWriter.drain),
+// bounded by the write timeout, which hands the connection back to the
+// pool when it is done. A slow client holds up nobody else.
 //
 // With a coalescing delay, a connection waits that long after its first
 // queued frame before it is written, so that the frames of a hot board that
@@ -36,21 +36,16 @@ import (
 // Workers exist only while there is work: the last one leaves when the run
 // queue is empty, so an idle server has none.
 type writerPool struct {
-	size         int           // workers writing at once
-	delay        time.Duration // coalescing window; 0: none
-	writeTimeout time.Duration
+	size  int           // workers writing at once
+	delay time.Duration // coalescing window; 0: none
 
 	mu      sync.Mutex // last in the lock order: taken under hub.Client's lock (push)
 	queue   []*session // run queue, from head
 	head    int
-	running int // workers not counted out as blocked
+	running int // workers
 
-	workers sync.Pool // of *worker, between bursts
+	workers sync.Pool // of *worker (buffers), between bursts
 }
-
-// handOffAfter is how long a write may block before another worker takes
-// over the rest of the run queue.
-const handOffAfter = 2 * time.Millisecond
 
 // yieldEvery is how many connections a worker serves between two yields of
 // its processor to the request path.
@@ -60,14 +55,14 @@ const yieldEvery = 8
 const (
 	wIdle    = iota // nothing queued, or not yet noticed
 	wQueued         // in the run queue
-	wRunning        // a worker is writing it (s.dirty: queued again meanwhile)
+	wRunning        // a worker, or its socket's drainer, is writing it (s.dirty: queued again meanwhile)
 )
 
-func newWriterPool(size int, delay, writeTimeout time.Duration) *writerPool {
+func newWriterPool(size int, delay time.Duration) *writerPool {
 	if size <= 0 {
 		size = runtime.GOMAXPROCS(0)
 	}
-	return &writerPool{size: size, delay: delay, writeTimeout: writeTimeout}
+	return &writerPool{size: size, delay: delay}
 }
 
 // push puts s in the run queue, unless it is there or being written (then
@@ -134,11 +129,9 @@ func (p *writerPool) done(s *session) {
 func (p *writerPool) work() {
 	w, _ := p.workers.Get().(*worker)
 	if w == nil {
-		w = &worker{p: p}
-		w.timer = time.AfterFunc(time.Hour, w.fire)
-		w.timer.Stop()
+		w = &worker{}
 	}
-	defer p.workers.Put(w) // its timer and buffers, for the next burst
+	defer p.workers.Put(w) // its buffers, for the next burst
 	for n := 1; ; n++ {
 		p.mu.Lock()
 		s := p.next()
@@ -153,97 +146,56 @@ func (p *writerPool) work() {
 				time.Sleep(d)
 			}
 		}
-		blocked := w.serve(s)
-		p.mu.Lock()
-		p.done(s)
-		if blocked {
-			// Counted out while blocked: come back only if the pool is
-			// not full again.
-			if p.running >= p.size {
-				p.mu.Unlock()
-				return
-			}
-			p.running++
+		if !w.serve(s) {
+			p.mu.Lock()
+			p.done(s)
+			p.mu.Unlock()
 		}
-		p.mu.Unlock()
 		if n%yieldEvery == 0 {
 			runtime.Gosched()
 		}
 	}
 }
 
-// handOff counts a blocked worker out and starts another if there is work.
-func (p *writerPool) handOff() {
+// handBack takes back a connection whose drainer has written what its
+// socket did not take at once.
+func (p *writerPool) handBack(s *session) {
 	p.mu.Lock()
-	p.running--
-	if p.head < len(p.queue) && p.running < p.size {
+	p.done(s)
+	if s.wstate == wQueued && p.running < p.size {
 		p.running++
 		go p.work()
 	}
 	p.mu.Unlock()
 }
 
-// worker is one of the pool's goroutines: its batch buffer and the timer
-// that hands its work off when a write blocks, and closes the connection
-// when it blocks for longer than the write timeout.
+// worker is one of the pool's goroutines' buffers.
 type worker struct {
-	p      *writerPool
-	timer  *time.Timer
 	frames [][]byte
 	buf    []byte // a batch of frames, as one message
 	out    []byte // the message as written, header included
-
-	mu    sync.Mutex
-	state int      // wIdle, writing, blocked
-	cur   *session // the connection being written
-}
-
-const (
-	writing = 1 + iota
-	blocked
-)
-
-// fire runs on the worker's timer during a write.
-func (w *worker) fire() {
-	w.mu.Lock()
-	switch w.state {
-	case writing:
-		w.state = blocked
-		w.mu.Unlock()
-		w.p.handOff()
-		w.timer.Reset(max(w.p.writeTimeout-handOffAfter, time.Millisecond))
-		return
-	case blocked:
-		s := w.cur
-		w.mu.Unlock()
-		s.conn.CloseNow() //nolint:errcheck // unblocks the write, which then fails
-		return
-	}
-	w.mu.Unlock()
 }
 
 // serve writes what is queued for s, or ends s if the hub closed its
-// client. It reports whether the write blocked long enough to be handed
-// off.
-func (w *worker) serve(s *session) (wasBlocked bool) {
+// client. It reports whether s was handed to its socket's drainer (which
+// hands it back to the pool).
+func (w *worker) serve(s *session) (handedOver bool) {
 	if err := s.client.Err(); err != nil {
 		if s.closing() {
 			return false
 		}
 		if errors.Is(err, hub.ErrShuttingDown) {
-			wasBlocked = w.write(s) // flush what is queued, then go away
+			handedOver = w.write(s) // flush what is queued, then go away
 		}
 		s.end(s.closedBy())
-		return wasBlocked
+		return handedOver
 	}
 	return w.write(s)
 }
 
 // write takes s's queued frames and writes them as one text message
-// (frames separated by newlines). The write has no context deadline (one
-// costs a timer, an AfterFunc and allocations per frame): the worker's
-// timer bounds it.
-func (w *worker) write(s *session) (wasBlocked bool) {
+// (frames separated by newlines), without blocking.
+func (w *worker) write(s *session) (handedOver bool) {
 	frames := s.client.Take(w.frames[:0])
 	w.frames = frames[:0]
 	defer clear(frames)
@@ -261,22 +213,13 @@ func (w *worker) write(s *session) (wasBlocked bool) {
 		}
 		msg = w.buf
 	}
-	w.mu.Lock()
-	w.state, w.cur = writing, s
-	w.mu.Unlock()
-	w.timer.Reset(handOffAfter)
 	var err error
-	w.out, err = s.write(msg, w.out)
-	w.timer.Stop()
-	w.mu.Lock()
-	wasBlocked = w.state == blocked
-	w.state, w.cur = wIdle, nil
-	w.mu.Unlock()
+	w.out, handedOver, err = s.write(msg, w.out)
 	if cap(w.buf) > 256<<10 || cap(w.out) > 256<<10 {
 		w.buf, w.out = nil, nil // a burst's buffers are not kept
 	}
 	if err != nil {
 		s.end(websocket.StatusGoingAway, "write failed")
 	}
-	return wasBlocked
+	return handedOver
 }

@@ -130,7 +130,7 @@ func New(o Options) *Handler {
 		o.MaxRechecks = 16
 	}
 	h := &Handler{o: o, log: o.Logger, rechecks: make(chan struct{}, o.MaxRechecks),
-		sessions: map[*session]struct{}{}, pool: newWriterPool(o.Writers, o.CoalesceWindow, o.WriteTimeout)}
+		sessions: map[*session]struct{}{}, pool: newWriterPool(o.Writers, o.CoalesceWindow)}
 	h.recheckEvery.Store(int64(o.RecheckInterval))
 	return h
 }
@@ -216,6 +216,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := &session{h: h, conn: conn, sw: lw.sw, client: c, req: cred, ctx: ctx, cancel: cancel,
 		limit: throttle{tokens: float64(h.o.MessageBurst), at: time.Now()}}
 	s.active.Store(time.Now().UnixNano())
+	s.sw.timeout = h.o.WriteTimeout
+	s.sw.handBack = func(err error) {
+		if err != nil {
+			s.end(websocket.StatusGoingAway, "write failed")
+		}
+		h.pool.handBack(s)
+	}
 	s.pingTimer = time.AfterFunc(h.o.PingInterval, s.pingTick)
 	s.recheckTimer = time.AfterFunc(h.recheckInterval(), s.recheck)
 	h.mu.Lock()
@@ -368,15 +375,18 @@ func (s *session) background() bool {
 
 // write writes one message with one write(2), collecting it in scratch
 // (the worker's buffer, returned for reuse); the writer pool calls it, one
-// worker at a time per connection.
-func (s *session) write(msg, scratch []byte) ([]byte, error) {
+// worker at a time per connection. It never blocks: blocked reports that
+// the socket did not take the whole message, whose rest is being written by
+// the socket writer's drainer, which hands the connection back to the pool
+// when it is done.
+func (s *session) write(msg, scratch []byte) (_ []byte, blocked bool, err error) {
 	s.sw.begin(scratch)
-	err := s.conn.Write(context.Background(), websocket.MessageText, msg)
-	scratch, ferr := s.sw.flush()
+	err = s.conn.Write(context.Background(), websocket.MessageText, msg)
+	scratch, blocked, ferr := s.sw.flush()
 	if err != nil {
-		return scratch, err
+		return scratch, blocked, err
 	}
-	return scratch, ferr
+	return scratch, blocked, ferr
 }
 
 // pingTick runs on the ping timer: it closes a connection that has had no

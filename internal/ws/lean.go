@@ -89,6 +89,12 @@ type socketWriter struct {
 	draining bool   // a drainer is writing pending
 	owed     bool   // the pool handed the connection to the drainer
 	err      error  // the first write error: every later write fails
+
+	// tryWrite's state, for writeNow.
+	rawWrite func(uintptr) bool
+	p        []byte
+	n        int
+	werr     error
 }
 
 func (w *socketWriter) Write(p []byte) (int, error) {
@@ -156,39 +162,46 @@ func (w *socketWriter) sendLocked(p []byte) error {
 	return nil
 }
 
-// tryWrite writes what the socket takes of p now.
+// tryWrite writes what the socket takes of p now (w.mu held).
 func (w *socketWriter) tryWrite(p []byte) (int, error) {
 	if w.raw == nil {
 		return 0, nil
 	}
-	n := 0
-	var werr error
-	err := w.raw.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			m, err := syscall.Write(int(fd), p[n:])
-			if m > 0 {
-				n += m
-			}
-			switch err {
-			case nil:
-				if m <= 0 {
-					return true
-				}
-				continue
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return true
-			}
-			werr = err
-			return true
-		}
-		return true
-	})
+	if w.rawWrite == nil {
+		w.rawWrite = w.writeNow // one closure for the connection's life, not one per write
+	}
+	w.p, w.n, w.werr = p, 0, nil
+	err := w.raw.Write(w.rawWrite)
+	n, werr := w.n, w.werr
+	w.p = nil
 	if err == nil {
 		err = werr
 	}
 	return n, err
+}
+
+// writeNow is tryWrite's call on the socket: write(2) until it would
+// block.
+func (w *socketWriter) writeNow(fd uintptr) bool {
+	for w.n < len(w.p) {
+		m, err := syscall.Write(int(fd), w.p[w.n:])
+		if m > 0 {
+			w.n += m
+		}
+		switch err {
+		case nil:
+			if m <= 0 {
+				return true
+			}
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return true
+		default:
+			w.werr = err
+			return true
+		}
+	}
+	return true
 }
 
 // drain writes what is pending, blocking, until nothing is; a write that

@@ -548,6 +548,15 @@ func (s *session) read(ctx context.Context) error {
 			s.sendError("", err)
 			continue
 		}
+		if f.Type == "subscribe" {
+			// Subscribing reads the database (a deep stack): done on a
+			// goroutine of its own, waited for, so that the reader's stack,
+			// kept for the connection's life, stays small.
+			done := make(chan struct{})
+			go func() { defer close(done); s.handle(ctx, f) }()
+			<-done
+			continue
+		}
 		s.handle(ctx, f)
 	}
 }

@@ -15,7 +15,7 @@ import (
 // What an idle connection holds of its own, besides its reader goroutine:
 // net/http hands a hijacked connection's 4 KiB bufio.Reader and 4 KiB
 // bufio.Writer to coder/websocket, which keeps both for the connection's
-// life. leanHijack gives it smaller ones instead: a readBufBytes reader
+// life. leanResponseWriter.Hijack gives it smaller ones: a readBufBytes reader
 // (client frames are small: at most MaxFrameBytes, usually under 200
 // bytes; a larger one takes a few more reads) and a 16-byte writer over a
 // socketWriter, which collects a whole message in the writing worker's

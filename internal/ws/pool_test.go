@@ -1,9 +1,12 @@
 package ws_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -173,5 +176,49 @@ func TestPoolBlockedClientHoldsNobodyUp(t *testing.T) {
 			t.Fatalf("stuck client: got seq %d, want %d", f.Seq, want)
 		}
 		want++
+	}
+}
+
+// TestFrameSentWithTheUpgradeIsRead: a client that sends its first frame in
+// the same packet as the upgrade request (net/http has read it already when
+// the connection is hijacked) gets it answered.
+func TestFrameSentWithTheUpgradeIsRead(t *testing.T) {
+	e := newPoolEnv(t, ws.Options{})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	payload := []byte(`{"type":"ping","id":"with-the-upgrade"}`)
+	key := [4]byte{1, 2, 3, 4}
+	frame := []byte{0x81, 0x80 | byte(len(payload)), key[0], key[1], key[2], key[3]}
+	for i, b := range payload {
+		frame = append(frame, b^key[i%4])
+	}
+	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+		"Authorization: Bearer alice\r\n\r\n"
+	if _, err := conn.Write(append([]byte(req), frame...)); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck // a bound for the reads
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %d, want 101", resp.StatusCode)
+	}
+	var hdr [2]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		t.Fatal(err)
+	}
+	msg := make([]byte, hdr[1]&0x7f)
+	if _, err := io.ReadFull(br, msg); err != nil {
+		t.Fatal(err)
+	}
+	if hdr[0] != 0x81 || !strings.Contains(string(msg), `"type":"pong"`) || !strings.Contains(string(msg), "with-the-upgrade") {
+		t.Fatalf("got frame %x %q, want the pong", hdr, msg)
 	}
 }

@@ -1,9 +1,10 @@
 // Package ws serves Corkboard's WebSocket endpoint: it reads client frames
 // (subscribe, unsubscribe, ping) and writes what the hub queues for the
-// connection. One reader goroutine per connection handles commands in order; a small pool of
-// writers shared by every connection writes what the hub queues, every
-// queued frame of a connection in one message (frames separated by
-// newlines), each write bounded by a timeout; pings and credential
+// connection. One reader goroutine per connection handles commands in
+// order; a small pool of writers shared by every connection (pool.go)
+// writes every queued frame of a connection as one message (frames
+// separated by newlines) without ever waiting on a socket, each socket's
+// backlog bounded by the write timeout (lean.go); pings and credential
 // rechecks run from timers. See docs/protocol.md.
 package ws
 

@@ -131,7 +131,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	apiOpts.Accounts = accounts
 	api := httpapi.New(apiOpts)
 	a.ws = ws.New(ws.Options{Hub: a.hub, Logger: log, OriginPatterns: originHosts(cfg.TrustedOrigins),
-		Identify: api.Principal})
+		Identify: api.Principal, CoalesceWindow: cfg.WSCoalesceWindow})
 	// Revocations sent while this instance was cut off from the bus are
 	// lost: every cached credential is dropped and every live connection's
 	// credential checked again when it reconnects.

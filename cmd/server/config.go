@@ -48,6 +48,7 @@ type Config struct {
 	WSQueueBytes         int
 	SnapshotCacheBytes   int // 0: no snapshot cache
 	AuthCacheTTL         time.Duration
+	WSCoalesceWindow     time.Duration
 	LogFormat            string
 	LogLevel             string
 	ShutdownTimeout      time.Duration
@@ -144,6 +145,13 @@ var settings = []setting{
 		func(c *Config, v string) (err error) { c.AuthCacheTTL, err = nonNegativeDuration(v); return }},
 	{"snapshot-cache-bytes", "SNAPSHOT_CACHE_BYTES", "67108864", "encoded board snapshots kept to answer repeated reads of an unchanged board, in bytes; 0: none",
 		func(c *Config, v string) (err error) { c.SnapshotCacheBytes, err = intIn(v, 0, 1<<40); return }},
+	{"ws-coalesce-window", "WS_COALESCE_WINDOW", "0s", "how long a connection's first queued frame waits for more before they are written together: fewer writes on very hot boards, each delivery up to this much later (0: none; at most 1s)",
+		func(c *Config, v string) (err error) {
+			if c.WSCoalesceWindow, err = nonNegativeDuration(v); err == nil && c.WSCoalesceWindow > time.Second {
+				err = errors.New("must be at most 1s")
+			}
+			return
+		}},
 	{"log-format", "LOG_FORMAT", "text", "log format: text or json",
 		func(c *Config, v string) error { c.LogFormat = v; return oneOf(v, "text", "json") }},
 	{"log-level", "LOG_LEVEL", "info", "least level logged: debug, info, warn or error",

@@ -57,6 +57,12 @@ type Store interface {
 	MoveItem(ctx context.Context, m board.Meta, boardID, cardID, listID, itemID string, mv board.ItemMove, ifVersion int64) (board.ChecklistItem, board.Event, error)
 	DeleteItem(ctx context.Context, m board.Meta, boardID, cardID, listID, itemID string, ifVersion int64) (board.Event, error)
 
+	CheckCardWritable(ctx context.Context, user, boardID, cardID string) error
+	ListAttachments(ctx context.Context, user, boardID, cardID string) ([]board.Attachment, error)
+	GetAttachment(ctx context.Context, user, boardID, cardID, id string) (board.Attachment, error)
+	CreateAttachment(ctx context.Context, m board.Meta, boardID, cardID string, a board.Attachment) (board.Attachment, board.Event, error)
+	DeleteAttachment(ctx context.Context, m board.Meta, boardID, cardID, id string) (board.Event, error)
+
 	ListMembers(ctx context.Context, user, boardID string) ([]board.Member, error)
 	AddMember(ctx context.Context, m board.Meta, boardID, username, role string) (board.Member, board.Event, error)
 	UpdateMember(ctx context.Context, m board.Meta, boardID, userID, role string) (board.Member, board.Event, error)
@@ -100,6 +106,10 @@ type Options struct {
 	// may have running at once on this instance; 0: DefaultHeavyReads.
 	HeavyReads int
 
+	// Files keeps the bytes of attachments; nil: the attachment routes
+	// that need bytes answer 404.
+	Files Files
+
 	// Webhooks manages webhooks; nil: Store, if it has the methods (else
 	// the webhook routes answer 404). WebhookNotifier, if set, is woken
 	// when a test event or a redelivery is asked for.
@@ -121,6 +131,8 @@ type API struct {
 	budgets  Budgets
 	webhooks WebhookStore
 	notifier WebhookNotifier
+	files    Files
+	thumbs   chan struct{} // thumbnails being made
 
 	heavyReads *heavyReads
 }
@@ -129,7 +141,8 @@ type API struct {
 func New(o Options) *API {
 	a := &API{store: o.Store, accounts: o.Accounts, commit: o.Committer, log: o.Logger,
 		idemTTL: o.IdempotencyTTL, identify: o.Identify, proxies: o.TrustedProxies,
-		webhooks: o.Webhooks, notifier: o.WebhookNotifier}
+		webhooks: o.Webhooks, notifier: o.WebhookNotifier, files: o.Files,
+		thumbs: make(chan struct{}, thumbnailsAtOnce)}
 	if a.webhooks == nil {
 		a.webhooks, _ = o.Store.(WebhookStore)
 	}
@@ -236,6 +249,12 @@ func (a *API) boardRoutes(r chi.Router) {
 		r.Patch("/cards/{card}/checklists/{checklist}/items/{item}", a.updateItem)
 		r.Post("/cards/{card}/checklists/{checklist}/items/{item}/move", a.moveItem)
 		r.Delete("/cards/{card}/checklists/{checklist}/items/{item}", a.deleteItem)
+
+		r.Get("/cards/{card}/attachments", a.listAttachments)
+		r.Post("/cards/{card}/attachments", a.uploadAttachment)
+		r.Get("/cards/{card}/attachments/{attachment}/content", a.downloadAttachment)
+		r.Get("/cards/{card}/attachments/{attachment}/thumbnail", a.thumbnailAttachment)
+		r.Delete("/cards/{card}/attachments/{attachment}", a.deleteAttachment)
 
 		r.Get("/members", a.listMembers)
 		r.Post("/members", a.addMember)

@@ -52,6 +52,9 @@ func (s *Store) CheckCardWritable(ctx context.Context, user, boardID, cardID str
 	if err != nil {
 		return fmt.Errorf("check membership: %w", err)
 	}
+	if role != board.RoleOwner && role != board.RoleEditor {
+		return board.Errorf(board.EForbidden, "a board %s may not make this change", role)
+	}
 	var ok bool
 	err = s.pool.QueryRow(ctx, `SELECT true FROM cards WHERE id = $1 AND board_id = $2`, cardID, boardID).Scan(&ok)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -59,9 +62,6 @@ func (s *Store) CheckCardWritable(ctx context.Context, user, boardID, cardID str
 	}
 	if err != nil {
 		return fmt.Errorf("read card: %w", err)
-	}
-	if role != board.RoleOwner && role != board.RoleEditor {
-		return board.Errorf(board.EForbidden, "a board %s may not make this change", role)
 	}
 	return nil
 }

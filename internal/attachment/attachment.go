@@ -255,9 +255,12 @@ func (f *Files) WakeOn(ev board.Event) {
 	}
 }
 
-// Run sweeps when woken and every interval (catching what a crashed
-// instance left, and reservations falling due) until ctx ends.
+// Run sweeps when woken and every interval (0: a minute), catching what a
+// crashed instance left and reservations falling due, until ctx ends.
 func (f *Files) Run(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = time.Minute
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

@@ -524,3 +524,21 @@ func TestConcurrentUploads(t *testing.T) {
 		t.Errorf("%d objects, want %d", len(k), n+1)
 	}
 }
+
+// TestUploadRefusedAfterStoring: a file stored whose row is then refused
+// (the card is full by then) is deleted again, with its ledger entry.
+func TestUploadRefusedAfterStoring(t *testing.T) {
+	t.Parallel()
+	st := apitest.OpenStore(t)
+	files := pgFiles(st, 0)
+	e := serveAPI(t, st, withFiles(files))
+	b := e.mkBoard(alice, "full")
+	card := e.mkCard(alice, b.ID, e.mkColumn(alice, b.ID, "c").ID, "card")
+	apitest.Exec(t, st.Pool(), `UPDATE cards SET attachment_count = $1 WHERE id = $2`, board.MaxAttachmentsPerCard, card.ID)
+	f := e.freeze(b.ID)
+	apitest.CheckProblem(t, e.do("POST", uploadPath(b.ID, card.ID, "one-too-many.txt"), alice, []byte("hello")), http.StatusConflict, board.EConflict)
+	f.Check(t, "an upload to a full card")
+	if k, n := keys(t, files.Storage()), e.count(`SELECT count(*) FROM attachment_orphans`); len(k) != 0 || n != 0 {
+		t.Errorf("after a refused row: objects %v, %d listed", k, n)
+	}
+}

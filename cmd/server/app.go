@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/corkboard/corkboard/internal/attachment"
 	"github.com/corkboard/corkboard/internal/auth"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/commit"
@@ -60,6 +61,8 @@ type App struct {
 
 	stopJanitor context.CancelFunc // stops the janitor and the sequencer
 	seqDone     chan struct{}
+	files       *attachment.Files // attachment bytes; its sweeper runs with the janitor
+	filesDone   chan struct{}
 	webhooks    *webhook.Worker
 	served      chan error
 	closeOnce   func() error
@@ -106,15 +109,19 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	undo.push(func() { a.stopRealtime(context.Background()) })
 	a.seq = store.NewSequencer(a.store, store.SequencerOptions{Interval: cfg.LogSequence, Logger: log})
 	a.webhooks = newWebhookWorker(cfg, a.store, log)
+	if a.files, err = openFiles(ctx, cfg, a.store, log); err != nil {
+		return nil, err
+	}
 	a.commit.OnCommitted(func(ev board.Event) {
 		a.seq.Wake()
 		a.webhooks.Notify(ev.BoardID)
+		a.files.WakeOn(ev)
 	})
 	authOpts := auth.Options{Store: a.store, Revoker: a.commit, SessionTTL: cfg.SessionTTL, MaxHashes: cfg.HashConcurrency,
 		CredentialTTL: cfg.AuthCacheTTL}
 	apiOpts := httpapi.Options{Store: a.store, Budgets: a.store, Committer: a.commit, Logger: log,
 		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies, Webhooks: a.store, WebhookNotifier: a.webhooks,
-		SnapshotCacheBytes: int64(cfg.SnapshotCacheBytes)}
+		SnapshotCacheBytes: int64(cfg.SnapshotCacheBytes), Files: a.files}
 	if cfg.SnapshotCacheBytes == 0 {
 		apiOpts.SnapshotCacheBytes = -1
 	}
@@ -190,6 +197,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	go a.janitor(janitorCtx)
 	a.seqDone = make(chan struct{})
 	go func() { defer close(a.seqDone); a.seq.Run(janitorCtx) }()
+	a.filesDone = make(chan struct{})
+	go func() { defer close(a.filesDone); a.files.Run(janitorCtx, cfg.AttachmentsSweepInterval) }()
 	a.webhooks.Start()
 	go watchBus(janitorCtx, a.bus, a.hub, a.ws, cfg.HeadIntervalDegraded, a.metrics, log)
 	a.closeOnce = sync.OnceValue(a.close)
@@ -253,6 +262,7 @@ func (a *App) close() error {
 	}
 	err = errors.Join(err, a.stopRealtime(ctx))
 	<-a.seqDone
+	<-a.filesDone
 	a.store.Close()
 	err = errors.Join(err, a.db.close())
 	if a.admin != nil {

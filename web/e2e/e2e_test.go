@@ -47,6 +47,7 @@ var scenarios = []string{
 	"activity",
 	"offline",
 	"offlinedrain",
+	"attachments",
 	"screenshots",
 	"guide",
 	"uifix",

@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/corkboard/corkboard/internal/board"
+)
+
+// searchSQL finds the cards of the boards $1 is a member of (only board $3
+// when it is not NULL) whose title and description (cards.search) or one
+// of whose comments (comments.search) match the web-search query $2,
+// ranked by ts_rank_cd (title words weigh more than description words; a
+// comment's rank counts half), skipping archived cards, and returns the
+// page after the cursor ($4 score, $5 card id; NULL: the first page), $6
+// rows, with the highlights of each: the title, up to two fragments of the
+// description and the best matching comment, matched words between
+// board.HighlightStart and board.HighlightStop (which are first replaced in
+// the text by spaces).
+//
+// Membership is joined in the same statement, so a board the user has left
+// (or been removed from) before the search began is never searched.
+// websearch_to_tsquery accepts any text: operators it does not know are
+// taken as text, and a query of no words (punctuation, stop words only)
+// matches nothing.
+const searchSQL = `
+	WITH q AS (SELECT websearch_to_tsquery('english', $2) AS q),
+	visible AS (
+		SELECT board_id FROM board_members WHERE user_id = $1 AND ($3::uuid IS NULL OR board_id = $3::uuid)),
+	hits AS (
+		SELECT c.id AS card_id, ts_rank_cd(c.search, q.q) AS score
+		FROM q, visible v JOIN cards c ON c.board_id = v.board_id
+		WHERE c.search @@ q.q
+		UNION ALL
+		SELECT k.card_id, 0.5 * ts_rank_cd(k.search, q.q)
+		FROM q, visible v JOIN comments k ON k.board_id = v.board_id
+		WHERE k.search @@ q.q),
+	ranked AS (
+		SELECT h.card_id, max(h.score)::real AS score
+		FROM hits h JOIN cards c ON c.id = h.card_id AND c.archived_at IS NULL
+		GROUP BY h.card_id),
+	page AS (
+		SELECT card_id, score FROM ranked
+		WHERE $4::real IS NULL OR score < $4::real OR (score = $4::real AND card_id > $5::uuid)
+		ORDER BY score DESC, card_id LIMIT $6),
+	opts AS (
+		SELECT 'StartSel=' || chr(1) || ', StopSel=' || chr(2) AS sel)
+	SELECT c.id::text, c.board_id::text, b.name, c.column_id::text, col.name, c.title, c.done,
+		to_char(c.due, 'YYYY-MM-DD'), p.score,
+		ts_headline('english', translate(c.title, chr(1) || chr(2), '  '), q.q, o.sel || ', HighlightAll=true'),
+		CASE WHEN to_tsvector('english', c.description) @@ q.q THEN
+			ts_headline('english', translate(c.description, chr(1) || chr(2), '  '), q.q,
+				o.sel || ', MaxWords=20, MinWords=8, MaxFragments=2, FragmentDelimiter=" … "')
+		END,
+		(SELECT ts_headline('english', translate(k.text, chr(1) || chr(2), '  '), q.q,
+				o.sel || ', MaxWords=20, MinWords=8, MaxFragments=2, FragmentDelimiter=" … "')
+			FROM comments k WHERE k.card_id = c.id AND k.search @@ q.q
+			ORDER BY ts_rank_cd(k.search, q.q) DESC, k.created_at, k.id LIMIT 1)
+	FROM page p
+	JOIN cards c ON c.id = p.card_id
+	JOIN boards b ON b.id = c.board_id
+	JOIN columns col ON col.id = c.column_id,
+	q, opts o
+	ORDER BY p.score DESC, p.card_id`
+
+// Search returns a page of the cards user may see that match sq (see
+// board.SearchQuery; sq must have passed Check), best first. With
+// sq.Board, a board user is not a member of is ENotFound.
+//
+// Search reads the primary, not the replica: the membership it filters by
+// must be the current one (a replica behind a removal would still show
+// the board).
+func (s *Store) Search(ctx context.Context, user string, sq board.SearchQuery) (board.SearchPage, error) {
+	var page board.SearchPage
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error {
+			var boardArg any
+			if sq.Board != "" {
+				if _, err := readBoard(ctx, tx, user, sq.Board); err != nil {
+					return err
+				}
+				boardArg = sq.Board
+			}
+			var score, card any
+			if sq.After != nil {
+				score, card = sq.After.Score, sq.After.CardID
+			}
+			rows, err := tx.Query(ctx, searchSQL, user, sq.Text, boardArg, score, card, sq.Limit+1)
+			if err != nil {
+				return err
+			}
+			page.Results, err = pgx.CollectRows(rows, scanSearchResult)
+			return err
+		})
+	if err != nil {
+		return board.SearchPage{}, fmt.Errorf("search: %w", err)
+	}
+	if len(page.Results) > sq.Limit {
+		page.Results = page.Results[:sq.Limit]
+		last := page.Results[sq.Limit-1]
+		page.Next = &board.SearchCursor{Score: last.Score, CardID: last.CardID}
+	}
+	if page.Results == nil {
+		page.Results = []board.SearchResult{}
+	}
+	return page, nil
+}
+
+func scanSearchResult(row pgx.CollectableRow) (board.SearchResult, error) {
+	var r board.SearchResult
+	var title string
+	var desc, comment *string
+	err := row.Scan(&r.CardID, &r.BoardID, &r.BoardName, &r.ColumnID, &r.ColumnName, &r.Title, &r.Done,
+		&r.Due, &r.Score, &title, &desc, &comment)
+	if err != nil {
+		return r, err
+	}
+	r.Highlights = []board.Highlight{{Field: "title", Parts: board.SplitHighlight(title)}}
+	if desc != nil {
+		r.Highlights = append(r.Highlights, board.Highlight{Field: "description", Parts: board.SplitHighlight(*desc)})
+	}
+	if comment != nil {
+		r.Highlights = append(r.Highlights, board.Highlight{Field: "comment", Parts: board.SplitHighlight(*comment)})
+	}
+	return r, nil
+}

@@ -1,0 +1,17 @@
+-- Search (GET /api/search): a full-text vector of every card (its title
+-- weighted above its description) and of every comment, kept by PostgreSQL
+-- itself (generated columns), with GIN indexes. docs/benchmarks.md has the
+-- measurement against pg_trgm that chose this. The 'english' configuration
+-- stems words ("release" finds "released") and drops stop words.
+
+-- The queries filter by board first when the user sees few of them (board
+-- membership, then cards_board / comments_board) and by the GIN index when
+-- the words are rare; the planner picks with the statistics.
+ALTER TABLE cards ADD COLUMN search tsvector GENERATED ALWAYS AS (
+    setweight(to_tsvector('english', title), 'A') || setweight(to_tsvector('english', description), 'B')
+) STORED;
+CREATE INDEX cards_search ON cards USING gin (search);
+
+ALTER TABLE comments ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED;
+CREATE INDEX comments_search ON comments USING gin (search);
+CREATE INDEX comments_board ON comments (board_id);

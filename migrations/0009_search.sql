@@ -15,3 +15,13 @@ CREATE INDEX cards_search ON cards USING gin (search);
 ALTER TABLE comments ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED;
 CREATE INDEX comments_search ON comments USING gin (search);
 CREATE INDEX comments_board ON comments (board_id);
+
+-- search_matched_words(text, lexemes) returns the words of text (as the default parser
+-- cuts them, lower case, once each) that have one of lexemes under the
+-- 'english' configuration: what a search result highlights.
+CREATE FUNCTION search_matched_words(doc text, lexemes text[]) RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(array_agg(DISTINCT lower(t.token)), '{}')
+    FROM ts_parse('default', doc) t
+    WHERE doc IS NOT NULL AND tsvector_to_array(to_tsvector('english', t.token)) && lexemes
+$$;

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"strings"
+	"unicode"
 )
 
 // Search limits.
@@ -97,7 +98,7 @@ type SearchResult struct {
 
 // Highlight is a piece of a card's text with the words that matched
 // marked: Field is "title" (the whole title), "description" or "comment"
-// (excerpts, " … " between them). The client shows Parts in order, as
+// (an excerpt around the first matched word, "…" where it was cut). The client shows Parts in order, as
 // text, marking those with Match; the server never sends markup.
 type Highlight struct {
 	Field string          `json:"field"`
@@ -110,45 +111,81 @@ type HighlightPart struct {
 	Match bool   `json:"match,omitempty"`
 }
 
-// Highlight markers: the store has PostgreSQL put these around matched
-// words (after replacing them in the text itself with spaces), and
-// SplitHighlight cuts the text at them.
+// Excerpt lengths, in characters: the context kept before the first
+// matched word of a description or comment, and the whole excerpt.
 const (
-	HighlightStart = "\x01"
-	HighlightStop  = "\x02"
+	excerptBefore = 40
+	excerptLength = 160
 )
 
-// SplitHighlight cuts s, text with matched runs between HighlightStart and
-// HighlightStop, into parts (adjacent runs of the same kind joined).
-func SplitHighlight(s string) []HighlightPart {
+// MarkWords cuts text into parts, marking the words (maximal runs of
+// letters and digits) whose lower case is in words. With excerpt, only
+// about excerptLength characters around the first marked word are kept,
+// with "…" where text was cut. It returns false when no word is marked.
+func MarkWords(text string, words map[string]bool, excerpt bool) ([]HighlightPart, bool) {
+	rs := []rune(text)
+	type span struct{ start, end int }
+	var marks []span
+	for i := 0; i < len(rs); {
+		if !isWordRune(rs[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(rs) && isWordRune(rs[j]) {
+			j++
+		}
+		if words[strings.ToLower(string(rs[i:j]))] {
+			marks = append(marks, span{i, j})
+		}
+		i = j
+	}
+	if len(marks) == 0 {
+		return nil, false
+	}
+	from, to := 0, len(rs)
+	if excerpt {
+		from = max(0, marks[0].start-excerptBefore)
+		for from > 0 && from < marks[0].start && isWordRune(rs[from-1]) { // not mid-word
+			from++
+		}
+		to = min(len(rs), from+excerptLength)
+		for to < len(rs) && to > marks[0].end && isWordRune(rs[to]) {
+			to--
+		}
+	}
 	var parts []HighlightPart
-	add := func(text string, match bool) {
-		if text == "" {
-			return
+	add := func(t string, match bool) {
+		if t != "" {
+			parts = append(parts, HighlightPart{Text: t, Match: match})
 		}
-		if n := len(parts); n > 0 && parts[n-1].Match == match {
-			parts[n-1].Text += text
-			return
-		}
-		parts = append(parts, HighlightPart{Text: text, Match: match})
 	}
-	for s != "" {
-		i := strings.Index(s, HighlightStart)
-		if i < 0 {
-			add(strings.ReplaceAll(s, HighlightStop, ""), false)
-			break
-		}
-		add(strings.ReplaceAll(s[:i], HighlightStop, ""), false)
-		s = s[i+len(HighlightStart):]
-		j := strings.Index(s, HighlightStop)
-		if j < 0 {
-			j = len(s)
-		}
-		add(strings.ReplaceAll(s[:j], HighlightStart, ""), true)
-		s = s[min(len(s), j+len(HighlightStop)):]
+	if from > 0 {
+		add("…", false)
 	}
-	if parts == nil {
-		parts = []HighlightPart{}
+	at := from
+	for _, m := range marks {
+		if m.start < from || m.end > to {
+			continue
+		}
+		add(string(rs[at:m.start]), false)
+		add(string(rs[m.start:m.end]), true)
+		at = m.end
 	}
-	return parts
+	add(string(rs[at:to]), false)
+	if to < len(rs) {
+		add("…", false)
+	}
+	// Adjacent unmatched parts ("…" beside text) are joined.
+	out := parts[:0]
+	for _, p := range parts {
+		if n := len(out); n > 0 && !out[n-1].Match && !p.Match {
+			out[n-1].Text += p.Text
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, true
 }
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }

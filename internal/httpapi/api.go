@@ -30,6 +30,7 @@ type Store interface {
 	ExportBoard(ctx context.Context, user, boardID string) (board.Export, error)
 	ImportBoard(ctx context.Context, m board.Meta, x board.Export) (board.Board, board.Event, error)
 	Events(ctx context.Context, user, boardID string, since int64, limit int) ([]board.Event, int64, error)
+	Search(ctx context.Context, user string, q board.SearchQuery) (board.SearchPage, error)
 
 	CreateColumn(ctx context.Context, m board.Meta, boardID string, in board.ColumnInput) (board.Column, board.Event, error)
 	UpdateColumn(ctx context.Context, m board.Meta, boardID, colID string, p board.ColumnPatch, ifVersion int64) (board.Column, board.Event, error)
@@ -96,7 +97,7 @@ type Options struct {
 	// kept in Budgets (nil: in this process only).
 	Invites ratelimit.Limit
 	Budgets Budgets
-	// HeavyReads is how many snapshots, event pages and exports one user
+	// HeavyReads is how many snapshots, event pages, exports and searches one user
 	// may have running at once on this instance; 0: DefaultHeavyReads.
 	HeavyReads int
 
@@ -203,6 +204,7 @@ func (a *API) boardRoutes(r chi.Router) {
 	r.Get("/boards", a.listBoards)
 	r.Post("/boards", a.createBoard)
 	r.Post("/boards/import", a.importBoard)
+	r.Get("/search", a.heavy(a.search))
 	r.Route("/boards/{board}", func(r chi.Router) {
 		r.Get("/", a.heavy(a.getSnapshot))
 		r.Patch("/", a.updateBoard)

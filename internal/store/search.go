@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -15,10 +16,9 @@ import (
 // ranked by ts_rank_cd (title words weigh more than description words; a
 // comment's rank counts half), skipping archived cards, and returns the
 // page after the cursor ($4 score, $5 card id; NULL: the first page), $6
-// rows, with the highlights of each: the title, up to two fragments of the
-// description and the best matching comment, matched words between
-// board.HighlightStart and board.HighlightStop (which are first replaced in
-// the text by spaces).
+// rows, each with its description, its best matching comment and, for the
+// highlights, the words of its title, description and that comment that
+// share a lexeme with the query (search_matched_words, migration 0009).
 //
 // Membership is joined in the same statement, so a board the user has left
 // (or been removed from) before the search began is never searched.
@@ -45,24 +45,18 @@ const searchSQL = `
 		SELECT card_id, score FROM ranked
 		WHERE $4::real IS NULL OR score < $4::real OR (score = $4::real AND card_id > $5::uuid)
 		ORDER BY score DESC, card_id LIMIT $6),
-	opts AS (
-		SELECT 'StartSel=' || chr(1) || ', StopSel=' || chr(2) AS sel)
+	lex AS (SELECT tsvector_to_array(to_tsvector('english', $2)) AS lex)
 	SELECT c.id::text, c.board_id::text, b.name, c.column_id::text, col.name, c.title, c.done,
-		to_char(c.due, 'YYYY-MM-DD'), p.score,
-		ts_headline('english', translate(c.title, chr(1) || chr(2), '  '), q.q, o.sel || ', HighlightAll=true'),
-		CASE WHEN to_tsvector('english', c.description) @@ q.q THEN
-			ts_headline('english', translate(c.description, chr(1) || chr(2), '  '), q.q,
-				o.sel || ', MaxWords=20, MinWords=8, MaxFragments=2, FragmentDelimiter=" … "')
-		END,
-		(SELECT ts_headline('english', translate(k.text, chr(1) || chr(2), '  '), q.q,
-				o.sel || ', MaxWords=20, MinWords=8, MaxFragments=2, FragmentDelimiter=" … "')
-			FROM comments k WHERE k.card_id = c.id AND k.search @@ q.q
-			ORDER BY ts_rank_cd(k.search, q.q) DESC, k.created_at, k.id LIMIT 1)
+		to_char(c.due, 'YYYY-MM-DD'), p.score, c.description, hc.text,
+		search_matched_words(c.title, lex.lex), search_matched_words(c.description, lex.lex), search_matched_words(hc.text, lex.lex)
 	FROM page p
 	JOIN cards c ON c.id = p.card_id
 	JOIN boards b ON b.id = c.board_id
-	JOIN columns col ON col.id = c.column_id,
-	q, opts o
+	JOIN columns col ON col.id = c.column_id
+	CROSS JOIN q CROSS JOIN lex
+	LEFT JOIN LATERAL (
+		SELECT k.text FROM comments k WHERE k.card_id = c.id AND k.search @@ q.q
+		ORDER BY ts_rank_cd(k.search, q.q) DESC, k.created_at, k.id LIMIT 1) hc ON true
 	ORDER BY p.score DESC, p.card_id`
 
 // Search returns a page of the cards user may see that match sq (see
@@ -110,19 +104,34 @@ func (s *Store) Search(ctx context.Context, user string, sq board.SearchQuery) (
 
 func scanSearchResult(row pgx.CollectableRow) (board.SearchResult, error) {
 	var r board.SearchResult
-	var title string
-	var desc, comment *string
+	var desc string
+	var comment *string
+	var inTitle, inDesc, inComment []string
 	err := row.Scan(&r.CardID, &r.BoardID, &r.BoardName, &r.ColumnID, &r.ColumnName, &r.Title, &r.Done,
-		&r.Due, &r.Score, &title, &desc, &comment)
+		&r.Due, &r.Score, &desc, &comment, &inTitle, &inDesc, &inComment)
 	if err != nil {
 		return r, err
 	}
-	r.Highlights = []board.Highlight{{Field: "title", Parts: board.SplitHighlight(title)}}
-	if desc != nil {
-		r.Highlights = append(r.Highlights, board.Highlight{Field: "description", Parts: board.SplitHighlight(*desc)})
+	parts, ok := board.MarkWords(r.Title, wordSet(inTitle), false)
+	if !ok {
+		parts = []board.HighlightPart{{Text: r.Title}}
+	}
+	r.Highlights = []board.Highlight{{Field: "title", Parts: parts}}
+	if parts, ok := board.MarkWords(desc, wordSet(inDesc), true); ok {
+		r.Highlights = append(r.Highlights, board.Highlight{Field: "description", Parts: parts})
 	}
 	if comment != nil {
-		r.Highlights = append(r.Highlights, board.Highlight{Field: "comment", Parts: board.SplitHighlight(*comment)})
+		if parts, ok := board.MarkWords(*comment, wordSet(inComment), true); ok {
+			r.Highlights = append(r.Highlights, board.Highlight{Field: "comment", Parts: parts})
+		}
 	}
 	return r, nil
+}
+
+func wordSet(words []string) map[string]bool {
+	set := make(map[string]bool, len(words))
+	for _, w := range words {
+		set[strings.ToLower(w)] = true
+	}
+	return set
 }

@@ -60,6 +60,7 @@ const ICONS = {
   checklist: "M4 7l2 2 3-3M4 15l2 2 3-3M12 8h8M12 16h8",
   download: "M12 4v11M7 10l5 5 5-5M5 20h14",
   upload: "M12 20V9M7 14l5-5 5 5M5 4h14",
+  search: "M10.5 17a6.5 6.5 0 1 0 0-13 6.5 6.5 0 0 0 0 13zM15.5 15.5L20 20",
 };
 
 export function icon(name, cls = "icon") {

@@ -3,6 +3,7 @@
 import { h, icon, avatar, clear } from "./dom.js";
 import { api, describe, newOpId } from "./api.js";
 import { toast, confirmDialog, showMenu } from "./ui.js";
+import { searchBox } from "./filter.js";
 
 export function topbar(ctx, middle = [], right = []) {
   const userBtn = h("button", { type: "button", class: "user-chip", "aria-haspopup": "menu", "aria-label": `Account: ${ctx.me.username}` },
@@ -164,6 +165,7 @@ export function renderBoards(root, ctx) {
     h("main", { class: "boards-page" },
       h("div", { class: "page-head" }, h("div", {}, h("h1", { text: "Your boards" }),
         h("p", { class: "muted", text: "Boards you own or were invited to." })), h("div", { class: "row wrap" }, create, importBtn, fileIn)),
+      searchBox(ctx),
       status, grid)));
   document.title = "Boards · Corkboard";
 

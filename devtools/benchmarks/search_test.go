@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -52,47 +53,67 @@ const searchAll = "all"
 //   - store: store.Search, the fts query with the page's highlights
 //     (ts_headline of the 20 results) and the board names.
 //
-// Reported: p50-ms and p99-ms per search, for each kind of query and for
-// all of them in turn ("all"); hits is the number of results of the last.
+// The three take turns on one connection each, so that whatever else runs
+// on the machine weighs on them alike. Reported: <method>-p50-ms and
+// <method>-p99-ms per search, for each kind of query and for all of them
+// in turn ("all"); hits is the number of results (at most a page of 20).
 func BenchmarkSearch(b *testing.B) {
-	for _, m := range []string{"fts", "trgm", "store"} {
-		for _, q := range append(searchQueries, struct{ name, q string }{searchAll, ""}) {
-			b.Run(m+"/"+q.name, func(b *testing.B) {
-				f := getSearchFixture(b)
-				ctx := context.Background()
-				search := func(ctx context.Context, text string) (int, error) {
-					switch m {
-					case "fts":
-						return f.fts(ctx, text)
-					case "trgm":
-						return f.trgm(ctx, text)
-					}
-					page, err := f.store.Search(ctx, searcher, board.SearchQuery{Text: text, Limit: 20})
-					return len(page.Results), err
+	methods := []string{"fts", "trgm", "store"}
+	for _, q := range append(searchQueries, struct{ name, q string }{searchAll, ""}) {
+		b.Run(q.name, func(b *testing.B) {
+			f := getSearchFixture(b)
+			ctx := context.Background()
+			search := func(m, text string) (int, error) {
+				switch m {
+				case "fts":
+					return f.fts(ctx, text)
+				case "trgm":
+					return f.trgm(ctx, text)
 				}
-				text := func(i int) string {
-					if q.name == searchAll {
-						return searchQueries[i%len(searchQueries)].q
-					}
-					return q.q
+				page, err := f.store.Search(ctx, searcher, board.SearchQuery{Text: text, Limit: 20})
+				return len(page.Results), err
+			}
+			text := func(i int) string {
+				if q.name == searchAll {
+					return searchQueries[i%len(searchQueries)].q
 				}
-				for i := range searchQueries { // warm the cache
-					if _, err := search(ctx, text(i)); err != nil {
+				return q.q
+			}
+			for _, m := range methods { // warm the cache
+				for i := range searchQueries {
+					if _, err := search(m, text(i)); err != nil {
 						b.Fatal(err)
 					}
 				}
-				var hits int
-				lat, elapsed, cpu := runWriters(b, f.env, 1, func(ctx context.Context, _ *rand.Rand, i int) error {
-					n, err := search(ctx, text(i))
-					hits = n
-					return err
-				})
-				p50, p99 := summarize(lat)
-				cpu["hits"] = float64(hits)
-				record(b, result{config: "search/" + q.name, impl: m, ops: float64(len(lat)) / elapsed.Seconds(),
-					p50: p50, p99: p99, extra: cpu})
-			})
-		}
+			}
+			// The methods take turns, each op in a different order, so
+			// that whatever else loads the machine loads them alike.
+			lat := map[string][]time.Duration{}
+			hits := map[string]int{}
+			b.ResetTimer()
+			for i := range b.N {
+				for k := range methods {
+					m := methods[(i+k)%len(methods)]
+					t := time.Now()
+					n, err := search(m, text(i))
+					if err != nil {
+						b.Fatalf("%s: %v", m, err)
+					}
+					lat[m] = append(lat[m], time.Since(t))
+					hits[m] = n
+				}
+			}
+			b.StopTimer()
+			for _, m := range methods {
+				p50, p99 := summarize(lat[m])
+				b.ReportMetric(p50, m+"-p50-ms")
+				b.ReportMetric(p99, m+"-p99-ms")
+			}
+			if q.name != searchAll && hits["fts"] != hits["store"] {
+				b.Errorf("fts found %d cards, store.Search %d", hits["fts"], hits["store"])
+			}
+			b.ReportMetric(float64(hits["fts"]), "hits")
+		})
 	}
 }
 

@@ -264,36 +264,38 @@ func seedSearchRows(ctx context.Context, conn *pgx.Conn) error {
 	})
 }
 
-// fts is the full-text query of store.Search without highlights.
+// fts is the full-text query of store.Search without highlights, planned
+// with its parameters as store.Search does.
 func (f *searchFixture) fts(ctx context.Context, q string) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	rows, err := f.conn.Query(ctx, `
-		WITH q AS (SELECT websearch_to_tsquery('english', $2) AS q),
-		hits AS (
-			SELECT c.id AS card_id, ts_rank_cd(c.search, q.q) AS score
-			FROM q, board_members m JOIN cards c ON c.board_id = m.board_id
-			WHERE m.user_id = $1 AND c.archived_at IS NULL AND c.search @@ q.q
+		WITH hits AS (
+			SELECT c.id AS card_id, ts_rank_cd(c.search, websearch_to_tsquery('english', $2)) AS score
+			FROM board_members m JOIN cards c ON c.board_id = m.board_id
+			WHERE m.user_id = $1 AND c.search @@ websearch_to_tsquery('english', $2) AND c.archived_at IS NULL
 			UNION ALL
-			SELECT k.card_id, 0.5 * ts_rank_cd(k.search, q.q)
-			FROM q, board_members m JOIN comments k ON k.board_id = m.board_id
-			WHERE m.user_id = $1 AND k.search @@ q.q)
-		SELECT h.card_id, max(h.score)::real AS score
-		FROM hits h JOIN cards c ON c.id = h.card_id AND c.archived_at IS NULL
-		GROUP BY h.card_id ORDER BY score DESC, h.card_id LIMIT 20`, searcher, q)
+			SELECT k.card_id, 0.5 * ts_rank_cd(k.search, websearch_to_tsquery('english', $2))
+			FROM board_members m JOIN comments k ON k.board_id = m.board_id
+			CROSS JOIN LATERAL (
+				SELECT FROM cards c WHERE c.id = k.card_id AND c.archived_at IS NULL OFFSET 0) live
+			WHERE m.user_id = $1 AND k.search @@ websearch_to_tsquery('english', $2))
+		SELECT card_id, max(score)::real AS score FROM hits
+		GROUP BY card_id ORDER BY score DESC, card_id LIMIT 20`, pgx.QueryExecModeExec, searcher, q)
 	return countRows(rows, err)
 }
 
 // trgm is the same search with pg_trgm: every word a substring of the
-// card's title or description, or of one of its comments.
+// card's title or description, or of one of its comments; planned with
+// its parameters too.
 func (f *searchFixture) trgm(ctx context.Context, q string) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	args := []any{searcher, q}
+	args := []any{pgx.QueryExecModeExec, searcher, q}
 	var cardWhere, commentWhere []string
 	for _, w := range strings.Fields(q) {
 		args = append(args, "%"+likeEscape(w)+"%")
-		n := len(args)
+		n := len(args) - 1 // the first is the mode
 		cardWhere = append(cardWhere, fmt.Sprintf(`(c.title || ' ' || c.description) ILIKE $%d`, n))
 		commentWhere = append(commentWhere, fmt.Sprintf(`k.text ILIKE $%d`, n))
 	}
@@ -305,10 +307,11 @@ func (f *searchFixture) trgm(ctx context.Context, q string) (int, error) {
 			UNION ALL
 			SELECT k.card_id, 0.5 * word_similarity($2, k.text)
 			FROM board_members m JOIN comments k ON k.board_id = m.board_id
+			CROSS JOIN LATERAL (
+				SELECT FROM cards c WHERE c.id = k.card_id AND c.archived_at IS NULL OFFSET 0) live
 			WHERE m.user_id = $1 AND `+strings.Join(commentWhere, " AND ")+`)
-		SELECT h.card_id, max(h.score)::real AS score
-		FROM hits h JOIN cards c ON c.id = h.card_id AND c.archived_at IS NULL
-		GROUP BY h.card_id ORDER BY score DESC, h.card_id LIMIT 20`, args...)
+		SELECT card_id, max(score)::real AS score FROM hits
+		GROUP BY card_id ORDER BY score DESC, card_id LIMIT 20`, args...)
 	return countRows(rows, err)
 }
 

@@ -20,27 +20,38 @@ import (
 // highlights, the words of its title, description and that comment that
 // share a lexeme with the query (search_matched_words, migration 0009).
 //
+// The query is written out where it is used, not taken from a CTE, and the
+// statement is planned with its parameters (Search runs it with
+// QueryExecModeExec, never as a cached generic plan): then the planner
+// folds the tsquery into a constant and estimates from the column's
+// statistics how many cards have its words, and reads a common word's
+// cards board by board (cards_board, comments_board) but a rare word's
+// through the GIN index. With the tsquery in a CTE it guessed 500 for
+// every word and read all 36,000 cards of a common one across 1,000
+// boards (docs/benchmarks.md). A matched comment's card is checked (not
+// archived) by its primary key, one by one (OFFSET 0 keeps that subquery
+// a nested loop): as a join, the planner hashed every card of the table.
+//
 // Membership is joined in the same statement, so a board the user has left
 // (or been removed from) before the search began is never searched.
 // websearch_to_tsquery accepts any text: operators it does not know are
 // taken as text, and a query of no words (punctuation, stop words only)
 // matches nothing.
 const searchSQL = `
-	WITH q AS (SELECT websearch_to_tsquery('english', $2) AS q),
-	visible AS (
+	WITH visible AS (
 		SELECT board_id FROM board_members WHERE user_id = $1 AND ($3::uuid IS NULL OR board_id = $3::uuid)),
 	hits AS (
-		SELECT c.id AS card_id, ts_rank_cd(c.search, q.q) AS score
-		FROM q, visible v JOIN cards c ON c.board_id = v.board_id
-		WHERE c.search @@ q.q
+		SELECT c.id AS card_id, ts_rank_cd(c.search, websearch_to_tsquery('english', $2)) AS score
+		FROM visible v JOIN cards c ON c.board_id = v.board_id
+		WHERE c.search @@ websearch_to_tsquery('english', $2) AND c.archived_at IS NULL
 		UNION ALL
-		SELECT k.card_id, 0.5 * ts_rank_cd(k.search, q.q)
-		FROM q, visible v JOIN comments k ON k.board_id = v.board_id
-		WHERE k.search @@ q.q),
+		SELECT k.card_id, 0.5 * ts_rank_cd(k.search, websearch_to_tsquery('english', $2))
+		FROM visible v JOIN comments k ON k.board_id = v.board_id
+		CROSS JOIN LATERAL (
+			SELECT FROM cards c WHERE c.id = k.card_id AND c.archived_at IS NULL OFFSET 0) live
+		WHERE k.search @@ websearch_to_tsquery('english', $2)),
 	ranked AS (
-		SELECT h.card_id, max(h.score)::real AS score
-		FROM hits h JOIN cards c ON c.id = h.card_id AND c.archived_at IS NULL
-		GROUP BY h.card_id),
+		SELECT card_id, max(score)::real AS score FROM hits GROUP BY card_id),
 	page AS (
 		SELECT card_id, score FROM ranked
 		WHERE $4::real IS NULL OR score < $4::real OR (score = $4::real AND card_id > $5::uuid)
@@ -53,10 +64,10 @@ const searchSQL = `
 	JOIN cards c ON c.id = p.card_id
 	JOIN boards b ON b.id = c.board_id
 	JOIN columns col ON col.id = c.column_id
-	CROSS JOIN q CROSS JOIN lex
+	CROSS JOIN lex
 	LEFT JOIN LATERAL (
-		SELECT k.text FROM comments k WHERE k.card_id = c.id AND k.search @@ q.q
-		ORDER BY ts_rank_cd(k.search, q.q) DESC, k.created_at, k.id LIMIT 1) hc ON true
+		SELECT k.text FROM comments k WHERE k.card_id = c.id AND k.search @@ websearch_to_tsquery('english', $2)
+		ORDER BY ts_rank_cd(k.search, websearch_to_tsquery('english', $2)) DESC, k.created_at, k.id LIMIT 1) hc ON true
 	ORDER BY p.score DESC, p.card_id`
 
 // Search returns a page of the cards user may see that match sq (see
@@ -81,7 +92,7 @@ func (s *Store) Search(ctx context.Context, user string, sq board.SearchQuery) (
 			if sq.After != nil {
 				score, card = sq.After.Score, sq.After.CardID
 			}
-			rows, err := tx.Query(ctx, searchSQL, user, sq.Text, boardArg, score, card, sq.Limit+1)
+			rows, err := tx.Query(ctx, searchSQL, pgx.QueryExecModeExec, user, sq.Text, boardArg, score, card, sq.Limit+1)
 			if err != nil {
 				return err
 			}

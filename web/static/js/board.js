@@ -909,6 +909,7 @@ export class BoardPage {
     this.runOp(op, (opId) => api.createCard(this.boardId, { column_id: colId, title, position: { to: "bottom" } }, opId),
       "Could not add the card").catch(() => {});
     announce(`Added card ${title}`);
+    if (!this.filter.matches(op.card())) toast("The filter hides it: clear the filter to see it.", "info", `Added “${title}”`);
   }
 
   patchCard(id, patch, message, opts = {}) {

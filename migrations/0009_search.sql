@@ -21,7 +21,8 @@ CREATE INDEX comments_board ON comments (board_id);
 -- 'english' configuration: what a search result highlights.
 CREATE FUNCTION search_matched_words(doc text, lexemes text[]) RETURNS text[]
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(array_agg(DISTINCT lower(t.token)), '{}')
-    FROM ts_parse('default', doc) t
-    WHERE doc IS NOT NULL AND tsvector_to_array(to_tsvector('english', t.token)) && lexemes
+    SELECT coalesce(array_agg(w), '{}')
+    FROM (SELECT DISTINCT lower(t.token) AS w FROM ts_parse('default', doc) t
+          WHERE doc IS NOT NULL AND t.tokid <> 12) words -- 12: blank (spaces, punctuation)
+    WHERE tsvector_to_array(to_tsvector('english', w)) && lexemes
 $$;

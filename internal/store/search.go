@@ -79,26 +79,33 @@ const searchSQL = `
 // the board).
 func (s *Store) Search(ctx context.Context, user string, sq board.SearchQuery) (board.SearchPage, error) {
 	var page board.SearchPage
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-		func(tx pgx.Tx) error {
-			var boardArg any
-			if sq.Board != "" {
+	var score, card any
+	if sq.After != nil {
+		score, card = sq.After.Score, sq.After.CardID
+	}
+	search := func(q interface {
+		Query(context.Context, string, ...any) (pgx.Rows, error)
+	}, boardArg any) error {
+		rows, err := q.Query(ctx, searchSQL, pgx.QueryExecModeExec, user, sq.Text, boardArg, score, card, sq.Limit+1)
+		if err != nil {
+			return err
+		}
+		page.Results, err = pgx.CollectRows(rows, scanSearchResult)
+		return err
+	}
+	var err error
+	if sq.Board == "" {
+		err = search(s.pool, nil) // one statement: one snapshot
+	} else {
+		// The membership check (ENotFound) and the search see one snapshot.
+		err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+			func(tx pgx.Tx) error {
 				if _, err := readBoard(ctx, tx, user, sq.Board); err != nil {
 					return err
 				}
-				boardArg = sq.Board
-			}
-			var score, card any
-			if sq.After != nil {
-				score, card = sq.After.Score, sq.After.CardID
-			}
-			rows, err := tx.Query(ctx, searchSQL, pgx.QueryExecModeExec, user, sq.Text, boardArg, score, card, sq.Limit+1)
-			if err != nil {
-				return err
-			}
-			page.Results, err = pgx.CollectRows(rows, scanSearchResult)
-			return err
-		})
+				return search(tx, sq.Board)
+			})
+	}
 	if err != nil {
 		return board.SearchPage{}, fmt.Errorf("search: %w", err)
 	}

@@ -1171,6 +1171,7 @@ scenarios.filters = async () => {
   await A.waitForFunction(has.order, ["Todo", ["Alpha report", "Beta report", "Omega report"]]);
   assert(new URL(A.url()).searchParams.get("q") === "report", `the URL keeps the filter: ${A.url()}`);
   await A.waitForFunction(() => /3 of 4 cards/.test(document.querySelector(".filter-count").textContent));
+  await shot(A, "board-filtered");
 
   // bob, on the other instance, adds a matching and a non-matching card.
   const start = Date.now();
@@ -1224,6 +1225,7 @@ scenarios.filters = async () => {
   eq(await hit.locator(".search-title").textContent(), `Plan the ${q} launch <b>now</b>`, "the title, its markup as text");
   eq(await hit.locator(".search-title b").count(), 0, "no element made from the card's text");
   assert((await hit.textContent()).includes(`Elsewhere ${run}`), "the board's name is shown");
+  await shot(A, "search-results");
   await hit.locator("a").click();
   await A.locator("dialog.card-dialog").waitFor({ timeout: 10000 });
   eq(await A.inputValue("dialog.card-dialog .cd-title"), `Plan the ${q} launch <b>now</b>`, "the card opened from the result");

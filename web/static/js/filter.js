@@ -280,7 +280,8 @@ export function searchBox(ctx) {
       list.hidden = list.children.length === 0;
       cursor = res.next_cursor || "";
       more.hidden = !cursor;
-      status.textContent = list.children.length ? `${list.children.length}${cursor ? "+" : ""} cards found` : "No cards found";
+      const n = list.children.length;
+      status.textContent = n ? `${n}${cursor ? "+" : ""} card${n === 1 && !cursor ? "" : "s"} found` : "No cards found";
     } catch (ex) {
       if (mine === seq) status.textContent = describe(ex);
     }

@@ -21,13 +21,13 @@ const PARAMS = ["q", "label", "assignee", "due", "done"];
 
 // dueMatches tells whether a card's due date (YYYY-MM-DD or null) is in the
 // state: "overdue" (before today, not done), "week" (today to the end of
-// the week, Sunday), "none".
-function dueMatches(due, done, state) {
+// the week, Sunday), "none". now is the current time.
+export function dueMatches(due, done, state, now = new Date()) {
   if (state === "none") return !due;
   if (!due) return false;
   const [y, m, d] = due.split("-").map(Number);
   const day = new Date(y, m - 1, d);
-  const today = new Date(); today.setHours(0, 0, 0, 0);
+  const today = new Date(now); today.setHours(0, 0, 0, 0);
   if (state === "overdue") return !done && day < today;
   if (state === "week") {
     const end = new Date(today);
@@ -50,6 +50,26 @@ export async function searchCards(q, { board, limit, cursor } = {}) {
 // marked renders highlight parts as text, the matched ones in <mark>.
 export function marked(parts) {
   return (parts || []).map((p) => (p.match ? h("mark", { text: p.text }) : document.createTextNode(p.text)));
+}
+
+// cardMatches tells whether card c matches every part of the filter state
+// s ({q, label, assignee, due, done}; "" is any): q is words that must all
+// be in the title or description (any case), unless the card is among
+// commentHits; assignee "mine" is the user me, "none" nobody.
+export function cardMatches(s, c, me, commentHits = new Set(), now = new Date()) {
+  if (s.q) {
+    const hay = `${c.title || ""}\n${c.description || ""}`.toLowerCase();
+    const words = s.q.toLowerCase().split(/\s+/).filter(Boolean);
+    if (!words.every((w) => hay.includes(w)) && !commentHits.has(c.id)) return false;
+  }
+  if (s.label && !(c.labels || []).includes(s.label)) return false;
+  if (s.assignee) {
+    const a = c.assignees || [];
+    if (s.assignee === "mine" ? !a.includes(me) : s.assignee === "none" ? a.length > 0 : !a.includes(s.assignee)) return false;
+  }
+  if (s.due && !dueMatches(c.due, c.done, s.due, now)) return false;
+  if (s.done && !!c.done !== (s.done === "yes")) return false;
+  return true;
 }
 
 export class FilterBar {
@@ -126,21 +146,7 @@ export class FilterBar {
   }
 
   matches(c) {
-    const s = this.state;
-    if (!this.active()) return true;
-    if (s.q) {
-      const hay = `${c.title || ""}\n${c.description || ""}`.toLowerCase();
-      const words = s.q.toLowerCase().split(/\s+/).filter(Boolean);
-      if (!words.every((w) => hay.includes(w)) && !this.commentHits.has(c.id)) return false;
-    }
-    if (s.label && !(c.labels || []).includes(s.label)) return false;
-    if (s.assignee) {
-      const a = c.assignees || [];
-      if (s.assignee === "mine" ? !a.includes(this.page.ctx.me.id) : s.assignee === "none" ? a.length > 0 : !a.includes(s.assignee)) return false;
-    }
-    if (s.due && !dueMatches(c.due, c.done, s.due)) return false;
-    if (s.done && !!c.done !== (s.done === "yes")) return false;
-    return true;
+    return !this.active() || cardMatches(this.state, c, this.page.ctx.me.id, this.commentHits);
   }
 
   set(key, value) {

@@ -4,6 +4,12 @@
 -- measurement against pg_trgm that chose this. The 'english' configuration
 -- stems words ("release" finds "released") and drops stop words.
 
+-- Adding a stored generated column rewrites the table under an exclusive
+-- lock: reads and writes of cards (and then of comments) wait while every
+-- row's vector is computed (not measured on a large table). Old instances
+-- work on unchanged: their INSERTs name their columns, and PostgreSQL
+-- fills the new ones.
+
 -- The queries filter by board first when the user sees few of them (board
 -- membership, then cards_board / comments_board) and by the GIN index when
 -- the words are rare; the planner picks with the statistics.

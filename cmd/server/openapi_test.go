@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -201,6 +202,20 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	// Events.
 	ann.call("GET", "/api/boards/"+b.ID+"/events?since=2&limit=3", nil, 200, nil)
 	ann.bad("GET", "/api/boards/"+b.ID+"/events?limit=0", nil, 422)
+
+	// Search: a page with a cursor, one board, bad input.
+	var found struct {
+		Results    []map[string]any `json:"results"`
+		NextCursor *string          `json:"next_cursor"`
+	}
+	ann.call("GET", "/api/search?limit=1&q=retro", nil, 200, &found)
+	if len(found.Results) != 1 || found.NextCursor == nil { // the board's Retro and the imported copy's
+		t.Fatalf("search for retro: %v, next %v", found.Results, found.NextCursor)
+	}
+	ann.call("GET", "/api/search?limit=1&q=retro&cursor="+url.QueryEscape(*found.NextCursor), nil, 200, nil)
+	ann.call("GET", "/api/search?q=x&board="+b.ID, nil, 200, nil)
+	ann.bad("GET", "/api/search?q=", nil, 422)
+	bob.bad("GET", "/api/search?q=x&board="+b.ID, nil, 404)
 
 	// Webhooks, to a loopback address the default settings refuse to reach:
 	// the test event's refusal is logged as a failed delivery.

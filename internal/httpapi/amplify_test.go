@@ -197,8 +197,8 @@ func (s *blockingStore) Snapshot(ctx context.Context, user, boardID string) (boa
 
 // TestHeavyReadsPerUser: with 4 of alice's snapshots running (held in the
 // store), a 5th waits for a turn and is answered 429 rate_limited with
-// Retry-After, and so are her event pages and exports, while bob's
-// snapshot and events are answered; once hers end, she may read again.
+// Retry-After, and so are her event pages, exports and searches, while
+// bob's snapshot, events and searches are answered; once hers end, she may read again.
 func TestHeavyReadsPerUser(t *testing.T) {
 	t.Parallel()
 	bs := &blockingStore{started: make(chan struct{}), release: make(chan struct{})}
@@ -241,9 +241,10 @@ func TestHeavyReadsPerUser(t *testing.T) {
 		}
 		t.Fatalf("%d of 5 snapshots at once started, %d refused; want 4 and 1", started, refused)
 	}
-	for _, path := range []string{"/events", "/export"} {
-		apitest.CheckProblem(t, e.do("GET", "/api/boards/"+b.ID+path, alice, nil), http.StatusTooManyRequests, board.ERateLimited)
+	for _, path := range []string{"/boards/" + b.ID + "/events", "/boards/" + b.ID + "/export", "/search?q=card"} {
+		apitest.CheckProblem(t, e.do("GET", "/api"+path, alice, nil), http.StatusTooManyRequests, board.ERateLimited)
 	}
+	apitest.Must[json.RawMessage](t, e.do("GET", "/api/search?q=card", bob, nil), http.StatusOK)
 	apitest.Must[json.RawMessage](t, e.do("GET", "/api/boards/"+b.ID, bob, nil), http.StatusOK)
 	apitest.Must[json.RawMessage](t, e.do("GET", "/api/boards/"+b.ID+"/events", bob, nil), http.StatusOK)
 	close(bs.release)

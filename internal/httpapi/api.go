@@ -32,6 +32,7 @@ type Store interface {
 	ImportBoard(ctx context.Context, m board.Meta, x board.Export) (board.Board, board.Event, error)
 	Events(ctx context.Context, user, boardID string, since int64, limit int) ([]board.Event, int64, error)
 	Activity(ctx context.Context, user, boardID string, q board.ActivityQuery) (board.ActivityPage, error)
+	Search(ctx context.Context, user string, q board.SearchQuery) (board.SearchPage, error)
 
 	CreateColumn(ctx context.Context, m board.Meta, boardID string, in board.ColumnInput) (board.Column, board.Event, error)
 	UpdateColumn(ctx context.Context, m board.Meta, boardID, colID string, p board.ColumnPatch, ifVersion int64) (board.Column, board.Event, error)
@@ -108,7 +109,7 @@ type Options struct {
 	// kept in Budgets (nil: in this process only).
 	Invites ratelimit.Limit
 	Budgets Budgets
-	// HeavyReads is how many snapshots, event pages, activity pages and exports one user
+	// HeavyReads is how many snapshots, event pages, activity pages, exports and searches one user
 	// may have running at once on this instance; 0: DefaultHeavyReads.
 	HeavyReads int
 	// SnapshotCacheBytes bounds the encoded snapshots kept to answer
@@ -234,6 +235,7 @@ func (a *API) boardRoutes(r chi.Router) {
 	r.Get("/boards", a.listBoards)
 	r.Post("/boards", a.createBoard)
 	r.Post("/boards/import", a.importBoard)
+	r.Get("/search", a.heavy(a.search))
 	r.Route("/boards/{board}", func(r chi.Router) {
 		r.Get("/", a.heavy(a.getSnapshot))
 		r.Patch("/", a.updateBoard)

@@ -155,6 +155,11 @@ var azRows = []azRow{
 	{method: "GET", pattern: "/boards/{board}/export", access: azRead, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/export", nil
 	}},
+	// Limited to one board, search is a read of that board; without
+	// board= it reads the caller's own boards (search_test.go).
+	{method: "GET", pattern: "/search", access: azRead, req: func(r azRefs) (string, any) {
+		return "/search?q=card&board=" + r.board, nil
+	}},
 
 	{method: "POST", pattern: "/boards/{board}/columns", access: azWrite, children: true, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/columns", map[string]any{"name": "new", "position": azPos("after", r.col)}

@@ -10,7 +10,7 @@ import (
 )
 
 // DefaultHeavyReads is how many heavy reads (a board's snapshot, a page of
-// its events, its export) one user may have running at once on an instance
+// its events, its export, a search) one user may have running at once on an instance
 // unless Options.HeavyReads says otherwise. Each may hold a megabyte or
 // more while it is encoded. A read beyond the cap waits up to heavyWait for
 // one of the user's others to end, and is then answered 429.
@@ -89,7 +89,7 @@ func (a *API) heavy(next http.HandlerFunc) http.HandlerFunc {
 		user := userFrom(r.Context())
 		if !a.heavyReads.acquire(r.Context(), user) {
 			a.writeError(w, r, &board.Error{Code: board.ERateLimited, RetryAfter: heavyRetryAfter,
-				Message: "too many snapshots, event pages or exports at once: wait for the others"})
+				Message: "too many snapshots, event pages, exports or searches at once: wait for the others"})
 			return
 		}
 		defer a.heavyReads.release(user)

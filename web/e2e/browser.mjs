@@ -2011,6 +2011,88 @@ scenarios.attachments = async () => {
   for (const P of [A, B]) eq(await P.evaluate(() => window.__xss ?? null), null, `${P.label}: a script ran`);
 };
 
+// filters: the board's filter bar stays on while live changes arrive
+// from another user on the other instance (a matching card appears, a
+// non-matching one does not, an edited card that stops matching goes, a
+// comment that matches brings its card), moves while filtered land where
+// the person sees them, the filter lives in the URL across a reload; and
+// the search box of the boards page finds a card on another board, shows
+// the matched word marked (the card's own markup as text) and opens it.
+scenarios.filters = async () => {
+  const { board, cols } = await newBoard("alice", `Filters ${run}`, ["Todo", "Doing"], { bob: "editor" });
+  const [todo] = cols;
+  for (const t of ["Alpha report", "Beta report", "Gamma", "Omega report"]) await addCard("alice", board.id, todo.id, t);
+  const A = await open("A(alice@0)", "alice", I0);
+  await gotoBoard(A, board.id);
+  const titles = () => A.evaluate(() => [...document.querySelectorAll(".column")].map((c) =>
+    [...c.querySelectorAll(".card .card-title")].map((t) => t.textContent)));
+
+  // Typing filters, and the filter goes into the URL.
+  await A.fill(".filter-text", "report");
+  await A.waitForFunction(has.order, ["Todo", ["Alpha report", "Beta report", "Omega report"]]);
+  assert(new URL(A.url()).searchParams.get("q") === "report", `the URL keeps the filter: ${A.url()}`);
+  await A.waitForFunction(() => /3 of 4 cards/.test(document.querySelector(".filter-count").textContent));
+  await shot(A, "board-filtered");
+
+  // bob, on the other instance, adds a matching and a non-matching card.
+  const start = Date.now();
+  const delta = await call("bob", "POST", `/api/boards/${board.id}/cards`, { column_id: todo.id, title: "Delta report" }, I1);
+  await call("bob", "POST", `/api/boards/${board.id}/cards`, { column_id: todo.id, title: "Epsilon" }, I1);
+  await within(A, 3000, start, "bob's matching card appears", has.order, ["Todo", ["Alpha report", "Beta report", "Omega report", "Delta report"]]);
+  await A.waitForFunction(() => window.__corkboard.page.model.cards.size === 6);
+  eq(await titles(), [["Alpha report", "Beta report", "Omega report", "Delta report"], []], "Epsilon is filtered out");
+  // He edits one so that it no longer matches: it goes.
+  const beta = (await snapshot("bob", board.id)).cards.find((c) => c.title === "Beta report");
+  await call("bob", "PATCH", `/api/boards/${board.id}/cards/${beta.id}`, { title: "Beta summary" }, I1);
+  await A.waitForFunction(has.noCard, "Beta summary");
+  await A.waitForFunction(has.order, ["Todo", ["Alpha report", "Omega report", "Delta report"]]);
+  // A comment with the word brings Gamma in (the server's search of comments).
+  const gamma = (await snapshot("bob", board.id)).cards.find((c) => c.title === "Gamma");
+  await call("bob", "POST", `/api/boards/${board.id}/cards/${gamma.id}/comments`, { text: "see the report" }, I1);
+  await A.waitForFunction(has.order, ["Todo", ["Alpha report", "Gamma", "Omega report", "Delta report"]], { timeout: 5000 });
+
+  // A keyboard move while filtered: Alpha below Gamma, among what is shown.
+  await card(A, "Alpha report").focus();
+  await A.keyboard.press("Alt+ArrowDown");
+  await A.waitForFunction(has.order, ["Todo", ["Gamma", "Alpha report", "Omega report", "Delta report"]]);
+  await A.waitForFunction(() => window.__corkboard.pending === 0);
+  let all = (await snapshot("alice", board.id)).cards.filter((c) => c.column_id === todo.id).map((c) => c.title);
+  eq(all, ["Beta summary", "Gamma", "Alpha report", "Omega report", "Delta report", "Epsilon"], "the order in the database after the move");
+
+  // A reload keeps the filter; the other filters narrow further.
+  await A.reload();
+  await A.waitForFunction(() => window.__corkboard && window.__corkboard.conn === "live");
+  await A.waitForFunction(has.order, ["Todo", ["Gamma", "Alpha report", "Omega report", "Delta report"]], { timeout: 5000 });
+  eq(await A.inputValue(".filter-text"), "report", "the filter text after a reload");
+  await call("bob", "PATCH", `/api/boards/${board.id}/cards/${delta.id}`, { done: true }, I1);
+  await A.selectOption(".filter-done", "yes");
+  await A.waitForFunction(has.order, ["Todo", ["Delta report"]]);
+  assert(new URL(A.url()).searchParams.get("done") === "yes", `done in the URL: ${A.url()}`);
+  await A.selectOption(".filter-assignee", "mine");
+  await A.waitForFunction(has.order, ["Todo", []]);
+  await A.click(".filter-clear");
+  await sameAsDB(A, "alice", board.id);
+  assert(!new URL(A.url()).search, `no filter left in the URL: ${A.url()}`);
+
+  // The search box finds a card on another board (bob's, alice a viewer).
+  const other = await newBoard("bob", `Elsewhere ${run}`, ["Ideas"], { alice: "viewer" });
+  const q = `quasar${run}`;
+  const target = await addCard("bob", other.board.id, other.cols[0].id, `Plan the ${q} launch <b>now</b>`, { description: `Notes about ${q}.` });
+  await A.goto("/");
+  await A.fill(".search-input", q);
+  const hit = A.locator(`.search-results li[data-card="${target.id}"]`);
+  await hit.waitFor({ timeout: 5000 });
+  eq(await hit.locator(".search-title mark").allTextContents(), [q], "the matched word is marked");
+  eq(await hit.locator(".search-title").textContent(), `Plan the ${q} launch <b>now</b>`, "the title, its markup as text");
+  eq(await hit.locator(".search-title b").count(), 0, "no element made from the card's text");
+  assert((await hit.textContent()).includes(`Elsewhere ${run}`), "the board's name is shown");
+  await shot(A, "search-results");
+  await hit.locator("a").click();
+  await A.locator("dialog.card-dialog").waitFor({ timeout: 10000 });
+  eq(await A.inputValue("dialog.card-dialog .cd-title"), `Plan the ${q} launch <b>now</b>`, "the card opened from the result");
+  assert(new URL(A.url()).pathname === `/boards/${other.board.id}`, `on the card's board: ${A.url()}`);
+};
+
 async function main() {
   const fn = scenarios[scenario];
   if (!fn) { console.error(`unknown scenario ${scenario}; have ${Object.keys(scenarios).join(", ")}`); process.exit(2); }

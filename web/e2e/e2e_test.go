@@ -48,6 +48,7 @@ var scenarios = []string{
 	"offline",
 	"offlinedrain",
 	"attachments",
+	"filters",
 	"screenshots",
 	"guide",
 	"uifix",

@@ -21,6 +21,7 @@ import { buildCardFace, fillCardFace } from "./card-face.js";
 import { LabelsDialog } from "./labels.js";
 import { ActivityPanel, notePrev } from "./activity.js";
 import { OfflineChanges } from "./offline.js";
+import { FilterBar } from "./filter.js";
 
 // Sorted insertion helpers over arrays of {id, rank}.
 function searchIndex(arr, item) {
@@ -89,6 +90,7 @@ export class BoardPage {
       this.applyChange(this.model.load(res.data));
       this.loaded = true;
       this.board.classList.remove("is-loading");
+      this.filter.onLoaded();
       this.scroller.scrollLeft = 0;
       this.live.start();
     } catch (ex) {
@@ -115,6 +117,7 @@ export class BoardPage {
     this.dialog && this.dialog.close();
     this.membersDialog && this.membersDialog.close();
     this.drag && this.drag.destroy();
+    this.filter && this.filter.destroy();
     document.removeEventListener("keydown", this.onGlobalKey);
     if (window.__corkboard && window.__corkboard.page === this) delete window.__corkboard;
   }
@@ -200,6 +203,7 @@ export class BoardPage {
     const { change } = this.model.apply(e);
     if (this.dialog) this.dialog.onEvent(e);
     if (this.activity) this.activity.onEvent(e);
+    this.filter.onEvent(e);
     if (change.boardDeleted) {
       this.showGone(e.actor === this.ctx.me.id ? "You deleted this board." : "This board was deleted by its owner.");
       return;
@@ -259,11 +263,13 @@ export class BoardPage {
     this.addColumnEl = this.buildAddColumn();
     this.columnsEl.appendChild(this.addColumnEl);
     this.scroller = h("main", { class: "board-scroller" }, this.columnsEl);
+    this.filter = new FilterBar(this);
     this.board = h("div", { class: "page board-page is-loading" },
       this.skip,
       topbar(this.ctx,
         [h("a", { href: "/", "data-nav": "", class: "icon-btn back-btn", "aria-label": "Back to your boards" }, icon("back")), this.nameEl, this.viewOnlyEl],
         [this.presenceEl, this.connEl, share, more]),
+      this.filter.el,
       this.scroller);
     this.activity = new ActivityPanel(this);
     this.board.appendChild(this.activity.el);
@@ -351,7 +357,20 @@ export class BoardPage {
     if (this.membersDialog && change.members) this.membersDialog.render();
     if (this.labelsDialog && (change.labels || change.reset || change.cards.size)) this.labelsDialog.render(change);
     if (change.columns.size || change.reset) this.board.classList.toggle("is-empty", this.cols.size === 0);
+    if (change.cards.size || change.reset) this.filter.sync();
   }
+
+  // refilter places every card again after the filter changed (filter.js).
+  refilter() {
+    const touched = new Set();
+    for (const id of new Set([...this.model.cards.keys(), ...this.cardEls.keys()])) this.renderCard(id, touched);
+    for (const id of touched) this.renderCount(id);
+    this.filter.sync();
+  }
+
+  // shownIn is the cards of a column the filter shows, in order: moves name
+  // these as neighbours, so they land where the person sees them go.
+  shownIn(colId) { return this.model.cardsIn(colId).filter((c) => this.filter.matches(c)); }
 
   renderBoard() {
     const b = this.model.board();
@@ -478,7 +497,7 @@ export class BoardPage {
   renderCard(id, touched) {
     const c = this.model.card(id);
     let entry = this.cardEls.get(id);
-    const visible = c && !c.archived && this.cols.has(c.column_id);
+    const visible = c && !c.archived && this.cols.has(c.column_id) && this.filter.matches(c);
     if (!visible) {
       if (entry) {
         if (entry.colId) {
@@ -885,6 +904,7 @@ export class BoardPage {
     const added = this.cardEls.get(tmp);
     if (added) added.el.scrollIntoView({ block: "nearest", inline: "nearest" });
     announce(`Added card ${title}`);
+    if (!this.filter.matches(op.card())) toast("The filter hides it: clear the filter to see it.", "info", `Added “${title}”`);
   }
 
   patchCard(id, patch, message, opts = {}) {
@@ -901,11 +921,11 @@ export class BoardPage {
   moveCard(id, colId, index) {
     const c = this.model.card(id);
     if (!c) return;
-    const list = this.model.cardsIn(colId).filter((x) => x.id !== id);
+    const list = this.shownIn(colId).filter((x) => x.id !== id);
     index = Math.max(0, Math.min(index, list.length));
     const prev = list[index - 1], next = list[index];
     if (c.column_id === colId) {
-      const cur = this.model.cardsIn(colId);
+      const cur = this.shownIn(colId);
       const at = cur.findIndex((x) => x.id === id);
       if (at === index) return; // already there
     }
@@ -923,7 +943,7 @@ export class BoardPage {
 
   moveCardBy(id, dy) {
     const c = this.model.card(id);
-    const cur = this.model.cardsIn(c.column_id);
+    const cur = this.shownIn(c.column_id);
     const at = cur.findIndex((x) => x.id === id);
     const to = at + dy;
     if (to < 0 || to >= cur.length) return;
@@ -936,7 +956,7 @@ export class BoardPage {
     const ci = cols.findIndex((x) => x.id === c.column_id);
     const target = cols[ci + dx];
     if (!target) return;
-    const at = this.model.cardsIn(c.column_id).findIndex((x) => x.id === id);
+    const at = this.shownIn(c.column_id).findIndex((x) => x.id === id);
     this.moveCard(id, target.id, at);
   }
 

@@ -5,6 +5,7 @@ import { api, describe, newOpId } from "./api.js";
 import { toast, confirmDialog, showMenu } from "./ui.js";
 import { helpButton } from "./shortcuts.js";
 import { THEMES, getTheme, setTheme } from "./theme.js";
+import { searchBox } from "./filter.js";
 
 export function topbar(ctx, middle = [], right = []) {
   // Named by its content (the visible name inside the accessible one).
@@ -172,6 +173,7 @@ export function renderBoards(root, ctx) {
     h("main", { class: "boards-page" },
       h("div", { class: "page-head" }, h("div", {}, h("h1", { text: "Your boards" }),
         h("p", { class: "muted", text: "Boards you own or were invited to." })), h("div", { class: "row wrap" }, create, importBtn, fileIn)),
+      searchBox(ctx),
       status, grid)));
   document.title = "Boards · Corkboard";
 

@@ -22,6 +22,7 @@ import (
 	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/hub"
 	"github.com/corkboard/corkboard/internal/natsbus"
+	"github.com/corkboard/corkboard/internal/notify"
 	"github.com/corkboard/corkboard/internal/openapi"
 	"github.com/corkboard/corkboard/internal/ops"
 	"github.com/corkboard/corkboard/internal/pglocal"
@@ -56,6 +57,8 @@ type App struct {
 
 	stopJanitor context.CancelFunc // stops the janitor and the sequencer
 	seqDone     chan struct{}
+	notify      *notify.Worker // derives notifications and users' live messages
+	notifyDone  chan struct{}
 	webhooks    *webhook.Worker
 	served      chan error
 	closeOnce   func() error
@@ -100,7 +103,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		return nil, err
 	}
 	undo.push(func() { a.stopRealtime(context.Background()) })
-	a.seq = store.NewSequencer(a.store, store.SequencerOptions{Interval: cfg.LogSequence, Logger: log})
+	sink := userSink{hub: a.hub, bus: a.bus, log: log}
+	a.notify = notify.New(notify.Options{Store: a.store, Sink: sink, Logger: log})
+	a.seq = store.NewSequencer(a.store, store.SequencerOptions{Interval: cfg.LogSequence, Logger: log,
+		Numbered: a.notify.Wake})
 	a.webhooks = newWebhookWorker(cfg, a.store, log)
 	a.commit.OnCommitted(func(ev board.Event) {
 		a.seq.Wake()
@@ -108,7 +114,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	})
 	authOpts := auth.Options{Store: a.store, Revoker: a.commit, SessionTTL: cfg.SessionTTL, MaxHashes: cfg.HashConcurrency}
 	apiOpts := httpapi.Options{Store: a.store, Budgets: a.store, Committer: a.commit, Logger: log,
-		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies, Webhooks: a.store, WebhookNotifier: a.webhooks}
+		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies, Webhooks: a.store, WebhookNotifier: a.webhooks, UserSink: sink}
 	if cfg.hooks.cheapAuth {
 		authOpts.Params = auth.TestParams
 		authOpts.Limits.Address = ratelimit.Limit{Burst: 1 << 20, Every: time.Millisecond}
@@ -177,6 +183,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	go a.janitor(janitorCtx)
 	a.seqDone = make(chan struct{})
 	go func() { defer close(a.seqDone); a.seq.Run(janitorCtx) }()
+	a.notifyDone = make(chan struct{})
+	go func() { defer close(a.notifyDone); a.notify.Run(janitorCtx) }()
 	a.webhooks.Start()
 	go watchBus(janitorCtx, a.bus, a.hub, a.ws, cfg.HeadIntervalDegraded, a.metrics, log)
 	a.closeOnce = sync.OnceValue(a.close)
@@ -240,6 +248,7 @@ func (a *App) close() error {
 	}
 	err = errors.Join(err, a.stopRealtime(ctx))
 	<-a.seqDone
+	<-a.notifyDone
 	a.store.Close()
 	err = errors.Join(err, a.db.close())
 	if a.admin != nil {

@@ -68,6 +68,7 @@ func (a *App) startRealtime(ctx context.Context) error {
 	bus.Register(natsbus.KindEvent, natsbus.EventHandler(a.log, h.Publish))
 	bus.Register(natsbus.KindPresence, natsbus.PresenceHandler(a.log, h.RemotePresence))
 	bus.Register(natsbus.KindRevoke, natsbus.RevocationHandler(a.log, h.Revoke))
+	bus.Register(natsbus.KindUser, natsbus.UserHandler(a.log, h.SendUser))
 	bus.OnReconnect(h.CheckHeads)
 	co := commit.Options{Bus: bus, Local: h, Logger: a.log, Published: a.metrics.Committed}
 	if before := a.cfg.hooks.beforePublish; before != nil {

@@ -1,5 +1,5 @@
 // Package ws serves Corkboard's WebSocket endpoint: it reads client frames
-// (subscribe, unsubscribe, ping) and writes what the hub queues for the
+// (subscribe, unsubscribe, subscribe_user, unsubscribe_user, ping) and writes what the hub queues for the
 // connection. One reader goroutine handles commands in order; one writer
 // goroutine owns the socket's write side, batches every queued frame into one
 // message (frames separated by newlines) and bounds every write with a
@@ -63,8 +63,8 @@ type Options struct {
 	// zero: 20 and 50ms (20 a second).
 	MessageBurst int
 	MessageEvery time.Duration
-	// IdleTimeout closes a connection that has had no subscription for
-	// this long; 0: 5 minutes.
+	// IdleTimeout closes a connection that has had no subscription (to a
+	// board or to its user stream) for this long; 0: 5 minutes.
 	IdleTimeout time.Duration
 	// RecheckInterval is how often a connection's credential, and its
 	// user's membership of each board it is subscribed to, are checked
@@ -324,7 +324,7 @@ func (s *session) write(ctx context.Context, readerDone <-chan error) (websocket
 				return websocket.StatusGoingAway, "write failed"
 			}
 		case <-ping.C:
-			if len(s.client.Boards()) > 0 {
+			if len(s.client.Boards()) > 0 || s.client.UserStream() {
 				s.active = time.Now()
 			} else if time.Since(s.active) > s.h.o.IdleTimeout {
 				return websocket.StatusNormalClosure, "idle: no subscription"
@@ -557,6 +557,18 @@ func (s *session) handle(ctx context.Context, f clientFrame) {
 			return
 		}
 		s.client.Send(hub.Frame{Type: hub.FrameUnsubscribed, Board: f.Board, ID: f.ID}.Encode())
+	case "subscribe_user":
+		if err := s.client.SubscribeUser(); err != nil {
+			s.sendErrorID(f.ID, "", err)
+			return
+		}
+		s.client.Send(hub.Frame{Type: hub.FrameUserSubscribed, ID: f.ID}.Encode())
+	case "unsubscribe_user":
+		if err := s.client.UnsubscribeUser(); err != nil {
+			s.sendErrorID(f.ID, "", err)
+			return
+		}
+		s.client.Send(hub.Frame{Type: hub.FrameUserUnsubscribed, ID: f.ID}.Encode())
 	default:
 		s.sendErrorID(f.ID, "", board.FieldError(board.EInvalid, "type", "unknown frame type %q", f.Type))
 	}

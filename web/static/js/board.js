@@ -12,6 +12,7 @@ import { BoardModel, emptyChange, mergeChange } from "./model.js";
 import { LiveConnection } from "./live.js";
 import { between, compareRank } from "./rank.js";
 import { toast, announce, confirmDialog, modal, showMenu, closeMenu, fmtDate, dueState } from "./ui.js";
+import { cardFromURL, loadMute, muteMenuItem } from "./notifications.js";
 import { topbar } from "./pages.js";
 import { CardDialog } from "./card-dialog.js";
 import { MembersDialog } from "./members.js";
@@ -85,6 +86,9 @@ export class BoardPage {
       this.board.classList.remove("is-loading");
       this.scroller.scrollLeft = 0;
       this.live.start();
+      loadMute(this.boardId);
+      const want = cardFromURL(); // a notification's link
+      if (want && this.model.cards.has(want)) this.openCard(want);
     } catch (ex) {
       if (this.destroyed) return;
       this.showGone(ex.status === 404 ? "This board does not exist, or you are not a member of it." : describe(ex));
@@ -270,6 +274,7 @@ export class BoardPage {
       { label: "Webhooks", icon: "right", disabled: !owner, action: () => this.openWebhooks() },
       { label: `Archived cards (${archived})`, icon: "archive", action: () => this.openArchived() },
       { label: "Export board", icon: "download", action: () => this.exportBoard() },
+      muteMenuItem(this.boardId),
       "-",
       { label: "Delete board", icon: "trash", danger: true, disabled: !owner, action: () => this.deleteBoard() },
     ];

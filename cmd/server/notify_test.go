@@ -82,6 +82,13 @@ func TestNotificationsAcrossInstances(t *testing.T) {
 	bs.subscribeUser()
 	ds := dialSubscriber(t, a1, "dave", "dave")
 	ds.subscribeUser()
+	if err := bs.conn.Send(t.Context(), map[string]string{"type": "subscribe_user", "id": "again"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the refusal of a second subscribe_user", func() bool {
+		f, ok := bs.frameOf("error", "")
+		return ok && f.Code == "conflict" && f.ID == "again"
+	})
 
 	b, col := alice.newBoard("mentions")
 	addMember(t, a0, "alice", b, "bob", board.RoleEditor)

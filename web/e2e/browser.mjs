@@ -1172,6 +1172,8 @@ scenarios.notify = async () => {
     L.locator(".bell-badge:not([hidden])", { hasText: /^1$/ }).waitFor({ timeout: 10000 })]);
   // Clicking it opens the board and the card; the badge clears everywhere.
   await B.locator(".bell").click();
+  await B.locator(".notif.is-unread .notif-open", { hasText: "Mentioned card" }).waitFor();
+  await shot(B, "notify-panel");
   await B.locator(".notif.is-unread .notif-open", { hasText: "Mentioned card" }).click();
   await B.waitForURL(`**/boards/${board.id}`);
   const dlg = B.locator("dialog.card-dialog");
@@ -1184,6 +1186,7 @@ scenarios.notify = async () => {
   await box.click();
   await box.pressSequentially("thanks @al");
   await dlg.locator(".mention-list [role=option]", { hasText: "@alice" }).waitFor();
+  await shot(B, "notify-mention");
   await box.press("Enter");
   eq(await box.inputValue(), "thanks @alice ", "the comment box after choosing a member");
 

@@ -12,7 +12,7 @@
 import { h, clear } from "./dom.js";
 import { request, describe } from "./api.js";
 import { LiveConnection } from "./live.js";
-import { toast, announce, fmtDate } from "./ui.js";
+import { toast, announce } from "./ui.js";
 
 const listeners = new Set();
 const badges = new Set();
@@ -122,6 +122,17 @@ export function bell(ctx) {
   return el;
 }
 
+// ago says how long ago a timestamp was, briefly.
+function ago(iso) {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "";
+  const s = Math.max(0, (Date.now() - t) / 1000);
+  if (s < 60) return "just now";
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return new Date(t).toLocaleDateString(undefined, { month: "short", day: "numeric" });
+}
+
 function describeNote(n) {
   const who = n.actor_username || "Someone";
   return n.kind === "assigned" ? `${who} assigned you to “${n.card_title}”` : `${who} mentioned you on “${n.card_title}”`;
@@ -141,7 +152,7 @@ function openPanel(anchor, ctx) {
     const btn = h("button", { type: "button", class: "notif-open" },
       h("span", { class: "notif-what", text: describeNote(n) }),
       n.excerpt ? h("span", { class: "notif-excerpt", text: n.excerpt }) : null,
-      h("span", { class: "notif-where muted small", text: `${n.board_name} · ${fmtDate(n.created_at)}` }));
+      h("span", { class: "notif-where muted small", text: `${n.board_name} · ${ago(n.created_at)}` }));
     const li = h("li", { class: n.read_at ? "notif" : "notif is-unread", "data-id": String(n.id) }, btn);
     btn.addEventListener("click", async () => {
       if (!n.read_at) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,10 +83,16 @@ func (s *Store) DeriveNotifications(ctx context.Context, limit int) (msgs []boar
 			return nil
 		}
 		d := &deriver{tx: tx, boardNames: map[string]string{}, usernames: map[string]string{}}
+		if err := d.loadAssignees(ctx, events); err != nil {
+			return err
+		}
 		for _, e := range events {
 			if err := d.derive(ctx, e); err != nil {
 				return fmt.Errorf("derive from event %d of board %s: %w", e.Seq, e.BoardID, err)
 			}
+		}
+		if err := d.saveAssignees(ctx); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE log_consumers SET position = $2, updated_at = now() WHERE name = $1`,
 			NotificationsConsumer, events[len(events)-1].Position); err != nil {
@@ -106,6 +113,11 @@ type deriver struct {
 	msgs       []board.UserMessage
 	boardNames map[string]string
 	usernames  map[string]string
+	// The assignees of the batch's cards (loadAssignees), their boards and
+	// which changed (saveAssignees).
+	assignees      map[string][]string
+	assigneesBoard map[string]string
+	changed        map[string]bool
 }
 
 type boardRef struct {
@@ -192,14 +204,14 @@ func (d *deriver) derive(ctx context.Context, e board.Event) error {
 			return nil
 		}
 		c := *change.Comment
+		users, err := d.mentioned(ctx, e.BoardID, c.Text)
+		if err != nil || len(users) == 0 {
+			return err
+		}
 		var title string
-		err := d.tx.QueryRow(ctx, `SELECT title FROM cards WHERE id = $1`, c.CardID).Scan(&title)
+		err = d.tx.QueryRow(ctx, `SELECT title FROM cards WHERE id = $1`, c.CardID).Scan(&title)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("read card title: %w", err)
-		}
-		users, err := d.mentioned(ctx, e.BoardID, c.Text)
-		if err != nil {
-			return err
 		}
 		return d.notify(ctx, e, users, notice{kind: board.NotifyMention, card: c.CardID, title: title,
 			comment: c.ID, excerpt: c.Text, source: "comment:" + c.ID})
@@ -216,10 +228,7 @@ func (d *deriver) derive(ctx context.Context, e board.Event) error {
 			excerpt: c.Description, source: "card:" + c.ID}); err != nil {
 			return err
 		}
-		added, err := d.assigned(ctx, e.BoardID, c.ID, c.Assignees)
-		if err != nil {
-			return err
-		}
+		added := d.assigned(e.BoardID, c.ID, c.Assignees)
 		return d.notify(ctx, e, added, notice{kind: board.NotifyAssigned, card: c.ID, title: c.Title,
 			source: "seq:" + e.BoardID + ":" + strconv.FormatInt(e.Seq, 10)})
 	case board.KindCardDeleted:
@@ -293,6 +302,12 @@ func (d *deriver) boardDeleted(ctx context.Context, boardID string) error {
 			return err
 		}
 	}
+	for card, b := range d.assigneesBoard {
+		if b == boardID {
+			delete(d.assignees, card)
+			delete(d.changed, card)
+		}
+	}
 	b := &pgx.Batch{}
 	b.Queue(`DELETE FROM notifications WHERE board_id = $1`, boardID)
 	b.Queue(`DELETE FROM notification_assignees WHERE board_id = $1`, boardID)
@@ -305,6 +320,10 @@ func (d *deriver) boardDeleted(ctx context.Context, boardID string) error {
 func (d *deriver) forgetCards(ctx context.Context, cards []string) error {
 	if len(cards) == 0 {
 		return nil
+	}
+	for _, c := range cards {
+		delete(d.assignees, c)
+		delete(d.changed, c)
 	}
 	if _, err := d.tx.Exec(ctx, `DELETE FROM notification_assignees WHERE card_id = ANY ($1::uuid[])`, cards); err != nil {
 		return fmt.Errorf("forget assignees: %w", err)
@@ -329,17 +348,46 @@ func (d *deriver) mentioned(ctx context.Context, boardID, text string) ([]string
 	return users, nil
 }
 
-// assigned records the card's assignees and returns those it did not have
-// before.
-func (d *deriver) assigned(ctx context.Context, boardID, cardID string, assignees []string) ([]string, error) {
-	rows, err := d.tx.Query(ctx, `SELECT user_id FROM notification_assignees WHERE card_id = $1`, cardID)
-	if err != nil {
-		return nil, fmt.Errorf("read assignees: %w", err)
+// loadAssignees reads, in one query, the assignees recorded for the cards
+// of the batch's card events.
+func (d *deriver) loadAssignees(ctx context.Context, events []board.Event) error {
+	d.assignees = map[string][]string{}
+	d.assigneesBoard = map[string]string{}
+	d.changed = map[string]bool{}
+	var cards []string
+	for _, e := range events {
+		if e.Kind != board.KindCardCreated && e.Kind != board.KindCardUpdated {
+			continue
+		}
+		var c struct {
+			ID string `json:"id"`
+		}
+		if decode(e, &c) && board.ValidID(c.ID) {
+			cards = append(cards, c.ID)
+		}
 	}
-	before, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("read assignees: %w", err)
+	if len(cards) == 0 {
+		return nil
 	}
+	rows, err := d.tx.Query(ctx, `SELECT card_id::text, user_id FROM notification_assignees WHERE card_id = ANY ($1::uuid[])`, cards)
+	if err != nil {
+		return fmt.Errorf("read assignees: %w", err)
+	}
+	var card, user string
+	_, err = pgx.ForEachRow(rows, []any{&card, &user}, func() error {
+		d.assignees[card] = append(d.assignees[card], user)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read assignees: %w", err)
+	}
+	return nil
+}
+
+// assigned records the card's assignees (written by saveAssignees) and
+// returns those it did not have before.
+func (d *deriver) assigned(boardID, cardID string, assignees []string) []string {
+	before := d.assignees[cardID]
 	var added []string
 	for _, u := range assignees {
 		if !slices.Contains(before, u) && !slices.Contains(added, u) {
@@ -347,17 +395,34 @@ func (d *deriver) assigned(ctx context.Context, boardID, cardID string, assignee
 		}
 	}
 	removed := slices.ContainsFunc(before, func(u string) bool { return !slices.Contains(assignees, u) })
-	if len(added) == 0 && !removed {
-		return nil, nil
+	if len(added) > 0 || removed {
+		d.assignees[cardID] = slices.Clone(assignees)
+		d.assigneesBoard[cardID] = boardID
+		d.changed[cardID] = true
+	}
+	return added
+}
+
+// saveAssignees writes the assignees of the cards whose assignees changed
+// in the batch.
+func (d *deriver) saveAssignees(ctx context.Context) error {
+	if len(d.changed) == 0 {
+		return nil
+	}
+	var cards, boards, users []string
+	for card := range d.changed {
+		for _, u := range d.assignees[card] {
+			cards, boards, users = append(cards, card), append(boards, d.assigneesBoard[card]), append(users, u)
+		}
 	}
 	b := &pgx.Batch{}
-	b.Queue(`DELETE FROM notification_assignees WHERE card_id = $1`, cardID)
+	b.Queue(`DELETE FROM notification_assignees WHERE card_id = ANY ($1::uuid[])`, slices.Collect(maps.Keys(d.changed)))
 	b.Queue(`INSERT INTO notification_assignees (board_id, card_id, user_id)
-		SELECT $1, $2, u FROM unnest($3::text[]) u ON CONFLICT DO NOTHING`, boardID, cardID, assignees)
+		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[]) ON CONFLICT DO NOTHING`, boards, cards, users)
 	if err := d.tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, fmt.Errorf("record assignees: %w", err)
+		return fmt.Errorf("record assignees: %w", err)
 	}
-	return added, nil
+	return nil
 }
 
 // notice is what one notification says, besides its user.

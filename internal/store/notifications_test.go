@@ -178,3 +178,46 @@ func TestDeriveAssignmentsAndDescriptions(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// BenchmarkDeriveNotifications measures deriving from the log: per event,
+// a mix of card edits (assignments) and comments with a mention.
+func BenchmarkDeriveNotifications(b *testing.B) {
+	st := newStore(b)
+	ctx := context.Background()
+	if err := st.RegisterNotifications(ctx); err != nil {
+		b.Fatal(err)
+	}
+	owner := must[board.User](b)(withEvent(st.CreateUser(ctx, "bowner", "x")))
+	bob := must[board.User](b)(withEvent(st.CreateUser(ctx, "bbob", "x")))
+	m := board.Meta{Actor: owner.ID}
+	bd := must[board.Board](b)(st.CreateBoard(ctx, m, board.BoardInput{Name: "b"}))
+	must[board.Member](b)(st.AddMember(ctx, m, bd.ID, "bbob", board.RoleEditor))
+	col := must[board.Column](b)(st.CreateColumn(ctx, m, bd.ID, board.ColumnInput{Name: "c"}))
+	none, one := []string{}, []string{bob.ID}
+	const perRound = 100
+	events := 0
+	for b.Loop() {
+		b.StopTimer()
+		card := must[board.Card](b)(st.CreateCard(ctx, m, bd.ID, board.CardInput{ColumnID: col.ID, Title: "t"}))
+		for i := range perRound / 2 {
+			a := &none
+			if i%2 == 0 {
+				a = &one
+			}
+			must[board.Card](b)(st.UpdateCard(ctx, m, bd.ID, card.ID, board.CardPatch{Assignees: a}, 0))
+			must[board.Comment](b)(st.CreateComment(ctx, m, bd.ID, card.ID, board.CommentInput{Text: "hey @bbob"}))
+		}
+		sequenceAll(b, st)
+		b.StartTimer()
+		for {
+			_, n, _, err := st.DeriveNotifications(ctx, 200)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if events += n; n == 0 {
+				break
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(events), "µs/event")
+}

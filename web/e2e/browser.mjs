@@ -1190,6 +1190,12 @@ scenarios.notify = async () => {
   await box.press("Enter");
   eq(await box.inputValue(), "thanks @alice ", "the comment box after choosing a member");
 
+  // On the board page the board's own connection carries bob's stream.
+  await call("alice", "POST", `/api/boards/${board.id}/cards/${c.id}/comments`, { text: "and @bob one more" });
+  await B.locator(".bell-badge:not([hidden])", { hasText: /^1$/ }).waitFor({ timeout: 10000 });
+  await call("bob", "POST", "/api/notifications/read", { all: true });
+  await B.locator(".bell-badge[hidden]").waitFor({ state: "attached" });
+
   // The board menu mutes it.
   await box.fill("");
   await dlg.locator(".cd-close").click();

@@ -12,7 +12,7 @@ import { BoardModel, emptyChange, mergeChange } from "./model.js";
 import { LiveConnection } from "./live.js";
 import { between, compareRank } from "./rank.js";
 import { toast, announce, confirmDialog, modal, showMenu, closeMenu, fmtDate, dueState } from "./ui.js";
-import { cardFromURL, loadMute, muteMenuItem } from "./notifications.js";
+import { cardFromURL, loadMute, muteMenuItem, hostUserStream } from "./notifications.js";
 import { topbar } from "./pages.js";
 import { CardDialog } from "./card-dialog.js";
 import { MembersDialog } from "./members.js";
@@ -60,10 +60,11 @@ export class BoardPage {
     this.build();
     this.live = new LiveConnection({
       onFrame: (f) => this.onFrame(f),
-      onOpen: () => this.subscribe(),
+      onOpen: () => { this.userStream.open(); this.subscribe(); },
       onState: (s) => this.renderConn(s),
       onAuthLost: () => this.checkAuth(),
     });
+    this.userStream = hostUserStream(this.live); // the header's notifications ride on this connection
     window.__corkboard = {
       page: this,
       get seq() { return this.page.model.seq; },
@@ -98,6 +99,7 @@ export class BoardPage {
   destroy() {
     this.destroyed = true;
     this.live.stop();
+    this.userStream.release();
     clearInterval(this.tick);
     closeMenu();
     this.dialog && this.dialog.close();
@@ -155,6 +157,7 @@ export class BoardPage {
 
   onFrame(f) {
     if (this.destroyed) return;
+    if (this.userStream.frame(f)) return;
     if (f.board && f.board !== this.boardId) return;
     switch (f.type) {
       case "event": return this.onEvent(f);
@@ -210,6 +213,7 @@ export class BoardPage {
     if (this.gone) return;
     this.gone = true;
     this.live.stop();
+    this.userStream.release(this.ctx.me);
     clearInterval(this.tick);
     this.renderConn("offline");
     this.dialog && this.dialog.close();

@@ -34,26 +34,55 @@ function emit(f) {
   }
 }
 
+// host is a page's own LiveConnection that carries the stream (the board
+// page's), so that a page costs one WebSocket, not two.
+let host = null;
+
 // startUserStream starts the stream for the signed-in person (again when
-// the person changed); the pages call it through bell().
+// the person changed) on a connection of its own, unless a page hosts it;
+// the pages call it through bell().
 export function startUserStream(me) {
   if (!me) { stopUserStream(); return; }
-  if (conn && connUser === me.id) return;
-  stopUserStream();
+  if (connUser !== me.id) stopUserStream();
   connUser = me.id;
-  conn = new LiveConnection({
-    onOpen: () => conn && conn.send({ type: "subscribe_user", id: "user" }),
-    onFrame: onFrame,
-    onState: () => {},
-    onAuthLost: () => stopUserStream(),
+  // A page that hosts the stream says so right after building its header.
+  queueMicrotask(() => {
+    if (host || conn || connUser !== me.id) return;
+    conn = new LiveConnection({
+      onOpen: () => conn && conn.send({ type: "subscribe_user", id: "user" }),
+      onFrame: onFrame,
+      onState: () => {},
+      onAuthLost: () => stopUserStream(),
+    });
+    conn.start();
   });
-  conn.start();
 }
 
 export function stopUserStream() {
   if (conn) conn.stop();
   conn = null;
   connUser = null;
+}
+
+// hostUserStream makes live, a page's connection, carry the stream: call
+// open() in its onOpen, pass it every frame with frame() (true: it was the
+// stream's), and release() when the page stops using live.
+export function hostUserStream(live) {
+  host = live;
+  if (conn) { conn.stop(); conn = null; }
+  return {
+    open() { live.send({ type: "subscribe_user", id: "user" }); },
+    frame(f) {
+      if (f.type !== "user" && f.type !== "user_subscribed" && !(f.type === "error" && f.id === "user")) return false;
+      if (host === live && f.type !== "error") onFrame(f);
+      return true;
+    },
+    release(me) {
+      if (host !== live) return;
+      host = null;
+      if (me) startUserStream(me);
+    },
+  };
 }
 
 function onFrame(f) {

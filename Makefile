@@ -5,7 +5,7 @@
 GO       ?= go
 BIN      := bin/server
 
-.PHONY: run build test vet bench load clean cluster
+.PHONY: run build test vet bench bench-compare load clean cluster
 
 build:
 	$(GO) build -o $(BIN) ./cmd/server
@@ -40,6 +40,16 @@ bench:
 # cross-instance latency. Bounded in time; loopback only.
 load:
 	for s in fanout idle cross; do $(GO) run ./devtools/cmd/loadgen -scenario $$s $(LOADGEN_FLAGS) || exit 1; done
+
+# The working tree against BASE (default main) through the same loadgen
+# scenarios, alternating, with each figure's ratio (docs/load.md), e.g.
+# make bench-compare BASE=HEAD~1 BENCH_COMPARE_FLAGS="-scenarios fanout -rounds 5".
+BASE ?= main
+BENCH_COMPARE_FLAGS ?=
+
+bench-compare:
+	bash -c 'source scripts/apt.sh && need_postgres && install_needed'
+	$(GO) run ./devtools/cmd/benchcompare -base $(BASE) $(BENCH_COMPARE_FLAGS)
 
 clean:
 	rm -rf bin test-artifacts

@@ -12,8 +12,9 @@ need_haproxy
 need_browser
 install_needed
 
-# Browser tests (web/e2e): playwright-core, pinned in web/package-lock.json.
-if [ ! -f web/node_modules/playwright-core/package.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+# Browser tests (web/e2e): playwright-core and axe-core, pinned in web/package-lock.json.
+if [ ! -f web/node_modules/playwright-core/package.json ] || [ ! -f web/node_modules/axe-core/axe.min.js ] ||
+	[ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
 	echo "installing the browser tests' packages with npm ci"
 	(cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi

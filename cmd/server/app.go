@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -46,8 +47,11 @@ type App struct {
 	commit *commit.Committer // publishes what this instance commits; applies revocations
 	seq    *store.Sequencer  // numbers the global log
 	ws     *ws.Handler
-	ln     net.Listener
-	http   *http.Server
+	// accounts, once made (after the bus: revocations arrive from the
+	// start), forgets cached credentials the revocations are about.
+	accounts atomic.Pointer[auth.Service]
+	ln       net.Listener
+	http     *http.Server
 
 	metrics     *ops.Metrics
 	health      *ops.Health
@@ -112,9 +116,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		a.seq.Wake()
 		a.webhooks.Notify(ev.BoardID)
 	})
-	authOpts := auth.Options{Store: a.store, Revoker: a.commit, SessionTTL: cfg.SessionTTL, MaxHashes: cfg.HashConcurrency}
+	authOpts := auth.Options{Store: a.store, Revoker: a.commit, SessionTTL: cfg.SessionTTL, MaxHashes: cfg.HashConcurrency,
+		CredentialTTL: cfg.AuthCacheTTL}
 	apiOpts := httpapi.Options{Store: a.store, Budgets: a.store, Committer: a.commit, Logger: log,
-		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies, Webhooks: a.store, WebhookNotifier: a.webhooks, UserSink: sink}
+		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies, Webhooks: a.store, WebhookNotifier: a.webhooks,
+		SnapshotCacheBytes: int64(cfg.SnapshotCacheBytes), UserSink: sink}
+	if cfg.SnapshotCacheBytes == 0 {
+		apiOpts.SnapshotCacheBytes = -1
+	}
 	if cfg.hooks.cheapAuth {
 		authOpts.Params = auth.TestParams
 		authOpts.Limits.Address = ratelimit.Limit{Burst: 1 << 20, Every: time.Millisecond}
@@ -123,12 +132,16 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	if cfg.hooks.requestRate > 0 {
 		apiOpts.Rate = cfg.hooks.requestRate
 	}
-	apiOpts.Accounts = auth.New(authOpts)
+	accounts := auth.New(authOpts)
+	a.accounts.Store(accounts)
+	apiOpts.Accounts = accounts
 	api := httpapi.New(apiOpts)
 	a.ws = ws.New(ws.Options{Hub: a.hub, Logger: log, OriginPatterns: originHosts(cfg.TrustedOrigins),
 		Identify: api.Principal})
 	// Revocations sent while this instance was cut off from the bus are
-	// lost: every credential is checked again when it reconnects.
+	// lost: every cached credential is dropped and every live connection's
+	// credential checked again when it reconnects.
+	a.bus.OnReconnect(accounts.ForgetAll)
 	a.bus.OnReconnect(a.ws.RecheckAll)
 	csrf, err := httpapi.CrossOriginProtection(cfg.TrustedOrigins)
 	if err != nil {

@@ -46,6 +46,8 @@ type Config struct {
 	SessionTTL           time.Duration
 	HashConcurrency      int // password hashes at once; 0: the number of CPUs
 	WSQueueBytes         int
+	SnapshotCacheBytes   int // 0: no snapshot cache
+	AuthCacheTTL         time.Duration
 	LogFormat            string
 	LogLevel             string
 	ShutdownTimeout      time.Duration
@@ -138,6 +140,10 @@ var settings = []setting{
 		func(c *Config, v string) (err error) { c.HashConcurrency, err = intIn(v, 0, 1024); return }},
 	{"ws-queue-bytes", "WS_QUEUE_BYTES", "1048576", "per-connection send queue; a connection that falls this far behind is closed as too slow",
 		func(c *Config, v string) (err error) { c.WSQueueBytes, err = intIn(v, 4096, 1<<30); return }},
+	{"auth-cache-ttl", "AUTH_CACHE_TTL", "5s", "how long a session or API token, once found valid, is taken without reading the database again; revocations end it at once on every instance; 0: read it on every request",
+		func(c *Config, v string) (err error) { c.AuthCacheTTL, err = nonNegativeDuration(v); return }},
+	{"snapshot-cache-bytes", "SNAPSHOT_CACHE_BYTES", "67108864", "encoded board snapshots kept to answer repeated reads of an unchanged board, in bytes; 0: none",
+		func(c *Config, v string) (err error) { c.SnapshotCacheBytes, err = intIn(v, 0, 1<<40); return }},
 	{"log-format", "LOG_FORMAT", "text", "log format: text or json",
 		func(c *Config, v string) error { c.LogFormat = v; return oneOf(v, "text", "json") }},
 	{"log-level", "LOG_LEVEL", "info", "least level logged: debug, info, warn or error",

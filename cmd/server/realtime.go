@@ -67,7 +67,12 @@ func (a *App) startRealtime(ctx context.Context) error {
 		QueueBytes: a.cfg.WSQueueBytes, Logger: a.log, OnDeliver: a.metrics.Delivered})
 	bus.Register(natsbus.KindEvent, natsbus.EventHandler(a.log, h.Publish))
 	bus.Register(natsbus.KindPresence, natsbus.PresenceHandler(a.log, h.RemotePresence))
-	bus.Register(natsbus.KindRevoke, natsbus.RevocationHandler(a.log, h.Revoke))
+	bus.Register(natsbus.KindRevoke, natsbus.RevocationHandler(a.log, func(r board.Revocation) {
+		if acc := a.accounts.Load(); acc != nil {
+			acc.Forget(r)
+		}
+		h.Revoke(r)
+	}))
 	bus.Register(natsbus.KindUser, natsbus.UserHandler(a.log, h.SendUser))
 	bus.OnReconnect(h.CheckHeads)
 	co := commit.Options{Bus: bus, Local: h, Logger: a.log, Published: a.metrics.Committed}

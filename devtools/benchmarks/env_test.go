@@ -179,19 +179,24 @@ func startEnv() (_ *env, err error) {
 	}
 
 	// The API as cmd/server builds it, with real accounts (each request
-	// is authenticated by its session cookie, which costs a query), but
+	// is authenticated by its session cookie, read from the database at
+	// most every 5 s, as cmd/server's credential cache does), but
 	// without the per-user rate limit: one user makes thousands of
 	// requests a second here.
-	api := httpapi.New(httpapi.Options{
+	o := httpapi.Options{
 		Store:     e.store,
-		Accounts:  auth.New(auth.Options{Store: e.store}),
+		Accounts:  auth.New(auth.Options{Store: e.store, CredentialTTL: 5 * time.Second}), // AUTH_CACHE_TTL's default
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		RateBurst: 1 << 30,
 		Rate:      1e9,
-	})
+	}
 	r := chi.NewRouter()
 	r.Use(e.timeRequests)
-	r.Mount("/api", api.Routes())
+	r.Mount("/api", httpapi.New(o).Routes())
+	// The same API without the snapshot cache, for what a read of a
+	// changed board costs.
+	o.SnapshotCacheBytes = -1
+	r.Mount("/uncached/api", httpapi.New(o).Routes())
 	e.http = httptest.NewServer(r)
 	e.client = &http.Client{Transport: &http.Transport{
 		MaxIdleConns:        256,

@@ -68,13 +68,18 @@ type Options struct {
 	// at most HashWait (0: 2 s) for a turn, then gets EUnavailable.
 	MaxHashes int
 	HashWait  time.Duration
+	// CredentialTTL is how long a credential, once found valid, is taken
+	// without asking the database again (revocations end it at once; see
+	// credentialCache). 0: every request reads the database.
+	CredentialTTL time.Duration
 }
 
 // Service is the account logic. It is safe for concurrent use.
 type Service struct {
 	o         Options
 	hash      *hasher
-	dummyHash string // checked against when a username does not exist
+	dummyHash string           // checked against when a username does not exist
+	cache     *credentialCache // nil: off
 }
 
 // New returns the service.
@@ -100,8 +105,12 @@ func New(o Options) *Service {
 	if o.HashWait <= 0 {
 		o.HashWait = 2 * time.Second
 	}
-	return &Service{o: o, hash: newHasher(o.MaxHashes, o.HashWait),
+	s := &Service{o: o, hash: newHasher(o.MaxHashes, o.HashWait),
 		dummyHash: HashPassword("not a password of anyone", o.Params)}
+	if o.CredentialTTL > 0 {
+		s.cache = newCredentialCache(o.CredentialTTL)
+	}
+	return s
 }
 
 // SessionTTL is how long a new session lasts.
@@ -270,13 +279,35 @@ func (s *Service) newSession(ctx context.Context, u board.User, c Client) (Login
 // Authenticate returns who holds a session secret or API token;
 // EUnauthenticated for anything else.
 func (s *Service) Authenticate(ctx context.Context, secret string) (board.Principal, error) {
+	var lookup func(context.Context, []byte) (board.Principal, error)
 	switch {
 	case strings.HasPrefix(secret, sessionPrefix):
-		return s.o.Store.SessionPrincipal(ctx, HashSecret(secret))
+		lookup = s.o.Store.SessionPrincipal
 	case strings.HasPrefix(secret, tokenPrefix):
-		return s.o.Store.TokenPrincipal(ctx, HashSecret(secret))
+		lookup = s.o.Store.TokenPrincipal
+	default:
+		return board.Principal{}, board.Errorf(board.EUnauthenticated, "not a Corkboard session or API token")
 	}
-	return board.Principal{}, board.Errorf(board.EUnauthenticated, "not a Corkboard session or API token")
+	hash := HashSecret(secret)
+	if s.cache == nil {
+		return lookup(ctx, hash)
+	}
+	if uncached(ctx) {
+		p, err := lookup(ctx, hash)
+		if board.ErrorCode(err) == board.EUnauthenticated {
+			s.cache.drop(hash)
+		}
+		return p, err
+	}
+	p, ok, gen := s.cache.get(hash)
+	if ok {
+		return p, nil
+	}
+	p, err := lookup(ctx, hash)
+	if err == nil {
+		s.cache.put(hash, p, gen)
+	}
+	return p, err
 }
 
 // Logout ends the caller's session and closes its live connections.
@@ -385,6 +416,7 @@ func (s *Service) RevokeToken(ctx context.Context, p board.Principal, tokenID st
 }
 
 func (s *Service) revoke(r board.Revocation) {
+	s.Forget(r)
 	if s.o.Revoker != nil {
 		s.o.Revoker.Revoke(r)
 	}

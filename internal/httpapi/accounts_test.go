@@ -823,3 +823,60 @@ func TestBadCredentialsAreRateLimitedPerIP(t *testing.T) {
 	r = e.call(guess, "GET", "/api/boards", nil, "X-Forwarded-For", "203.0.113.10")
 	apitest.CheckProblem(t, r, http.StatusUnauthorized, board.EUnauthenticated)
 }
+
+// GET /api/auth/session tells a page whether it is logged in without a
+// failed request: 200 {"user": …} or {"user": null}, never 401; refused
+// credentials still cost the address's budget (429 once spent), and a
+// logged-in caller's requests cost theirs.
+func TestSessionProbe(t *testing.T) {
+	t.Parallel()
+	e := newAuthEnv(t, apitest.Options{API: func(o *httpapi.Options) {
+		o.RateBurst, o.Rate = 4, 0.001
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	}})
+	type probe struct {
+		User *struct {
+			ID       string `json:"id"`
+			Username string `json:"username"`
+		} `json:"user"`
+	}
+	r := e.call(apitest.Cred{}, "POST", "/api/auth/signup", map[string]string{"username": "sam", "password": "password sam"},
+		"X-Forwarded-For", "198.51.100.1")
+	u := apitest.Must[board.User](t, r, http.StatusCreated)
+	sam := apitest.Cred{Cookie: r.Session()}
+
+	got := apitest.Must[probe](t, e.call(sam, "GET", "/api/auth/session", nil, "X-Forwarded-For", "198.51.100.2"), http.StatusOK)
+	if got.User == nil || got.User.ID != u.ID || got.User.Username != "sam" {
+		t.Fatalf("logged in: %+v", got.User)
+	}
+	for _, c := range []struct {
+		name string
+		cred apitest.Cred
+		hdr  []string
+	}{
+		{"no credential", apitest.Cred{}, nil},
+		{"an unknown session", apitest.Cred{Cookie: "cbs_" + strings.Repeat("x", 40)}, nil},
+		{"an unknown token", apitest.Cred{Bearer: "cbt_" + strings.Repeat("y", 40)}, nil},
+		{"a malformed Authorization", apitest.Cred{}, []string{"Authorization", "Basic abc"}},
+	} {
+		r := e.call(c.cred, "GET", "/api/auth/session", nil, append([]string{"X-Forwarded-For", "203.0.113.9"}, c.hdr...)...)
+		got := apitest.Must[probe](t, r, http.StatusOK)
+		if got.User != nil || !strings.Contains(string(r.Body), `"user":null`) {
+			t.Errorf("%s: %s", c.name, r.Body)
+		}
+		if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s: Cache-Control %q", c.name, cc)
+		}
+	}
+	// The four anonymous probes spent 203.0.113.9's budget.
+	apitest.CheckProblem(t, e.call(apitest.Cred{}, "GET", "/api/auth/session", nil, "X-Forwarded-For", "203.0.113.9"),
+		http.StatusTooManyRequests, board.ERateLimited)
+	// sam has three requests left (the probe above took one), from anywhere.
+	for i := range 3 {
+		if r := e.call(sam, "GET", "/api/auth/session", nil, "X-Forwarded-For", "192.0.2.1"); r.Status != http.StatusOK {
+			t.Fatalf("probe %d: %v", i+2, r)
+		}
+	}
+	apitest.CheckProblem(t, e.call(sam, "GET", "/api/auth/session", nil, "X-Forwarded-For", "192.0.2.2"),
+		http.StatusTooManyRequests, board.ERateLimited)
+}

@@ -205,6 +205,7 @@ func TestHeavyReadsPerUser(t *testing.T) {
 	e := newEnv(t, func(o *httpapi.Options) {
 		bs.Store = o.Store.(*store.Store)
 		o.Store = bs
+		o.SnapshotCacheBytes = -1 // each snapshot reaches the store (the cache would share one read)
 	})
 	b := e.mkBoard(alice, "b")
 	e.addMember(b.ID, bob, "viewer")

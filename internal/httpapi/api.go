@@ -25,6 +25,7 @@ type Store interface {
 	CreateBoard(ctx context.Context, m board.Meta, in board.BoardInput) (board.Board, board.Event, error)
 	ListBoards(ctx context.Context, user string) ([]board.Board, error)
 	Snapshot(ctx context.Context, user, boardID string) (board.Snapshot, error)
+	BoardHead(ctx context.Context, user, boardID string) (seq int64, role string, err error)
 	UpdateBoard(ctx context.Context, m board.Meta, boardID string, p board.BoardPatch, ifVersion int64) (board.Board, board.Event, error)
 	DeleteBoard(ctx context.Context, m board.Meta, boardID string, ifVersion int64) (board.Event, error)
 	ExportBoard(ctx context.Context, user, boardID string) (board.Export, error)
@@ -99,6 +100,10 @@ type Options struct {
 	// HeavyReads is how many snapshots, event pages and exports one user
 	// may have running at once on this instance; 0: DefaultHeavyReads.
 	HeavyReads int
+	// SnapshotCacheBytes bounds the encoded snapshots kept to answer
+	// repeated reads of an unchanged board; 0: DefaultSnapshotCacheBytes;
+	// negative: no cache (every snapshot is read from the database).
+	SnapshotCacheBytes int64
 
 	// Webhooks manages webhooks; nil: Store, if it has the methods (else
 	// the webhook routes answer 404). WebhookNotifier, if set, is woken
@@ -133,6 +138,7 @@ type API struct {
 	userSink      board.UserSink
 
 	heavyReads *heavyReads
+	snapshots  *snapshotCache // nil: off
 }
 
 // New returns the API.
@@ -164,6 +170,12 @@ func New(o Options) *API {
 		o.HeavyReads = DefaultHeavyReads
 	}
 	a.heavyReads = &heavyReads{max: o.HeavyReads, users: map[string]*userReads{}}
+	switch {
+	case o.SnapshotCacheBytes == 0:
+		a.snapshots = newSnapshotCache(DefaultSnapshotCacheBytes)
+	case o.SnapshotCacheBytes > 0:
+		a.snapshots = newSnapshotCache(o.SnapshotCacheBytes)
+	}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -188,6 +200,7 @@ func (a *API) Routes() chi.Router {
 		r.Post("/auth/signup", a.signup)
 		r.Post("/auth/login", a.login)
 	})
+	r.Get("/auth/session", a.session) // limits by caller itself
 	r.Group(func(r chi.Router) {
 		r.Use(a.authenticate, a.limitUser, a.idempotent)
 		a.accountRoutes(r)

@@ -156,6 +156,38 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"id": p.UserID, "username": p.Username})
 }
 
+// session answers who is logged in without refusing anyone: 200
+// {"user": {id, username}} for a valid credential, 200 {"user": null} for
+// none or a refused one, so that a page asking whether it is logged in does
+// not log a failed request. A refused credential costs the client address's
+// request budget, as on every other route (429 once spent); a known caller's
+// request costs theirs.
+func (a *API) session(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	type user struct {
+		ID       string `json:"id"`
+		Username string `json:"username"`
+	}
+	var out struct {
+		User *user `json:"user"`
+	}
+	p, err := a.identifyOrLimit(r)
+	switch {
+	case board.ErrorCode(err) == board.EUnauthenticated:
+		// Nobody: {"user": null}.
+	case err != nil:
+		a.writeError(w, r, err)
+		return
+	default:
+		if ok, wait := a.limiter.Allow("user:"+p.UserID, time.Now()); !ok {
+			a.writeError(w, r, &board.Error{Code: board.ERateLimited, Message: "too many requests: slow down", RetryAfter: wait})
+			return
+		}
+		out.User = &user{ID: p.UserID, Username: p.Username}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Current string `json:"current_password"`

@@ -104,6 +104,8 @@ var azRows = []azRow{
 	{method: "POST", pattern: "/auth/login", access: azPublic, req: func(r azRefs) (string, any) {
 		return "/auth/login", map[string]string{"username": r.login.Username, "password": r.login.Password}
 	}},
+	// Anyone may ask who they are: {"user": null} when nobody.
+	{method: "GET", pattern: "/auth/session", access: azPublic, req: func(azRefs) (string, any) { return "/auth/session", nil }},
 	{method: "GET", pattern: "/auth/me", access: azSelf, req: func(azRefs) (string, any) { return "/auth/me", nil }},
 	// An API token does not log out (it is revoked): 422.
 	{method: "POST", pattern: "/auth/logout", access: azSelf, outcome: map[azClass]string{azEditor: "422"},

@@ -28,26 +28,6 @@ func (a *API) createBoard(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (a *API) getSnapshot(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "board")
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	ctx, err := minSeq(r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	snap, err := a.store.Snapshot(ctx, userFrom(ctx), id)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("ETag", etag(snap.Board.Version))
-	writeSnapshot(w, snap)
-}
-
 func (a *API) updateBoard(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "board")
 	if err != nil {

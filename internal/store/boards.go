@@ -184,6 +184,29 @@ func (s *Store) Snapshot(ctx context.Context, user, boardID string) (board.Snaps
 	return snap, nil
 }
 
+// BoardHead returns the board's seq and the user's role on it in one
+// indexed read: what a cached snapshot is checked against (a snapshot is
+// fully determined by its board, its seq and the reader's role). ENotFound
+// unless user is a member. With board.WithMinSeq it never answers a seq
+// below that, like Snapshot.
+func (s *Store) BoardHead(ctx context.Context, user, boardID string) (seq int64, role string, err error) {
+	minSeq := board.MinSeqFrom(ctx)
+	err = s.read(ctx, func(ctx context.Context, q db, _ bool) (bool, error) {
+		err := q.QueryRow(ctx, `
+			SELECT b.seq, m.role FROM boards b
+			JOIN board_members m ON m.board_id = b.id AND m.user_id = $2
+			WHERE b.id = $1`, boardID, user).Scan(&seq, &role)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return false, board.Errorf(board.ENotFound, "no such board")
+		}
+		return err == nil && seq < minSeq, err
+	})
+	if err != nil {
+		return 0, "", fmt.Errorf("head of board %s: %w", boardID, err)
+	}
+	return seq, role, nil
+}
+
 func readSnapshot(ctx context.Context, q db, user, boardID string) (board.Snapshot, error) {
 	var snap board.Snapshot
 	err := pgx.BeginTxFunc(ctx, q, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},

@@ -25,6 +25,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/corkboard/corkboard/internal/auth"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/hub"
@@ -418,10 +419,12 @@ func (s *session) recheck(ctx context.Context, running bool) bool {
 }
 
 // revoked checks the connection's credential again: true when it no longer
-// names the same user (logged out, expired, revoked). A failing check (the
-// database unreachable) keeps the connection.
+// names the same user (logged out, expired, revoked), asking the database
+// rather than the credential cache (a recheck is how a revocation that never
+// reached this instance is found). A failing check (the database
+// unreachable) keeps the connection.
 func (s *session) revoked(ctx context.Context) bool {
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	cctx, cancel := context.WithTimeout(auth.Uncached(ctx), 5*time.Second)
 	defer cancel()
 	p, err := s.h.o.Identify(s.req.WithContext(cctx))
 	switch board.ErrorCode(err) {

@@ -46,6 +46,8 @@ var scenarios = []string{
 	"notify",
 	"screenshots",
 	"guide",
+	"uifix",
+	"a11y",
 }
 
 // TestBrowser runs every browser scenario against two server instances on
@@ -66,6 +68,9 @@ func TestBrowser(t *testing.T) {
 	root := moduleRoot(t)
 	if _, err := os.Stat(filepath.Join(root, "web", "node_modules", "playwright-core", "package.json")); err != nil {
 		t.Fatalf("browser tests need playwright-core: run `npm ci` in %s (scripts/test.sh does it when missing)", filepath.Join(root, "web"))
+	}
+	if _, err := os.Stat(filepath.Join(root, "web", "node_modules", "axe-core", "axe.min.js")); err != nil {
+		t.Fatalf("browser tests need axe-core: run `npm ci` in %s (scripts/test.sh does it when missing)", filepath.Join(root, "web"))
 	}
 	artifacts := filepath.Join(root, "test-artifacts")
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {

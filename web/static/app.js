@@ -7,6 +7,7 @@ import { renderAuth, renderBoards } from "./js/pages.js";
 import { BoardPage } from "./js/board.js";
 import { renderAccount } from "./js/account.js";
 import { toast, closeMenu } from "./js/ui.js";
+import { installShortcutsKey } from "./js/shortcuts.js";
 
 const root = document.getElementById("app");
 let me = null;
@@ -43,15 +44,13 @@ async function route() {
   const path = location.pathname;
   if (!me) {
     try {
-      const res = await api.me();
-      me = res.data;
+      const res = await api.session();
+      me = res.data.user;
     } catch (ex) {
-      if (ex.status !== 401) {
-        clear(root).appendChild(h("main", { class: "auth-page" }, h("div", { class: "auth-card" },
-          h("h1", { text: "Corkboard is not reachable" }), h("p", { class: "muted", text: ex.message }),
-          h("button", { type: "button", class: "btn btn-primary", text: "Try again", on: { click: route } }))));
-        return;
-      }
+      clear(root).appendChild(h("main", { class: "auth-page" }, h("div", { class: "auth-card" },
+        h("h1", { text: "Corkboard is not reachable" }), h("p", { class: "muted", text: ex.message }),
+        h("button", { type: "button", class: "btn btn-primary", text: "Try again", on: { click: route } }))));
+      return;
     }
   }
   if (!me) {
@@ -86,5 +85,6 @@ document.addEventListener("click", (e) => {
 });
 window.addEventListener("popstate", route);
 window.addEventListener("corkboard:unauthenticated", () => ctx.sessionEnded());
+installShortcutsKey();
 
 route();

@@ -83,11 +83,15 @@ async function send(method, path, opts) {
     throw new ApiError(res.status, data);
   }
   const etag = res.headers.get("ETag");
-  return { status: res.status, data, etag: etag ? Number(etag.replace(/^W\//, "").replaceAll('"', "")) : null };
+  // An entity's version ("3"); a snapshot's tag ("s41", its seq) is not one.
+  const version = etag && /^(W\/)?"\d+"$/.test(etag) ? Number(etag.replace(/^W\//, "").replaceAll('"', "")) : null;
+  return { status: res.status, data, etag: version };
 }
 
 export const api = {
   me: () => request("GET", "/api/auth/me"),
+  // session answers {user: {id, username}} or {user: null}: never a 401.
+  session: () => request("GET", "/api/auth/session"),
   signup: (username, password) => request("POST", "/api/auth/signup", { body: { username, password } }),
   login: (username, password) => request("POST", "/api/auth/login", { body: { username, password } }),
   logout: () => request("POST", "/api/auth/logout"),

@@ -229,7 +229,10 @@ export class BoardPage {
     this.nameEl = h("h1", { class: "board-name", tabindex: "0", title: "Rename board", text: "…" });
     this.nameEl.addEventListener("click", () => this.renameBoard());
     this.nameEl.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === "F2") { e.preventDefault(); this.renameBoard(); } });
-    this.presenceEl = h("div", { class: "presence", "aria-label": "People on this board" });
+    // A viewer sees why nothing can be changed.
+    this.viewOnlyEl = h("span", { class: "view-only", hidden: true, title: "You are a viewer of this board: you can see it but not change it" },
+      icon("eye"), h("span", { text: "View only" }));
+    this.presenceEl = h("div", { class: "presence", role: "group", "aria-label": "People on this board" });
     this.connText = h("span", { class: "conn-text", text: "Connecting…" });
     this.connRetry = h("button", { type: "button", class: "conn-retry", hidden: true, text: "Retry now", on: { click: () => this.live.reconnectNow() } });
     this.connEl = h("div", { class: "conn", "data-conn": "connecting", role: "status", "aria-live": "polite" },
@@ -248,7 +251,7 @@ export class BoardPage {
     this.board = h("div", { class: "page board-page is-loading" },
       this.skip,
       topbar(this.ctx,
-        [h("a", { href: "/", "data-nav": "", class: "icon-btn back-btn", "aria-label": "Back to your boards" }, icon("back")), this.nameEl],
+        [h("a", { href: "/", "data-nav": "", class: "icon-btn back-btn", "aria-label": "Back to your boards" }, icon("back")), this.nameEl, this.viewOnlyEl],
         [this.presenceEl, this.connEl, share, more]),
       this.scroller);
     clear(this.root).appendChild(this.board);
@@ -339,6 +342,7 @@ export class BoardPage {
     if (!this.nameEl.querySelector("input")) this.nameEl.textContent = b.name;
     document.title = `${b.name} · Corkboard`;
     this.board.classList.toggle("readonly", !this.canEdit());
+    this.viewOnlyEl.hidden = this.canEdit();
   }
 
   renderConn(state) {
@@ -898,6 +902,9 @@ export class BoardPage {
     op.includedIn = (m) => !!(op.result && m.cards.has(op.result.id));
     this.runOp(op, (opId) => api.createCard(this.boardId, { column_id: colId, title, position: { to: "bottom" } }, opId),
       "Could not add the card").catch(() => {});
+    // A card added at the bottom of a long column is shown, not left below the fold.
+    const added = this.cardEls.get(tmp);
+    if (added) added.el.scrollIntoView({ block: "nearest", inline: "nearest" });
     announce(`Added card ${title}`);
   }
 

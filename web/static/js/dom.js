@@ -60,6 +60,8 @@ const ICONS = {
   checklist: "M4 7l2 2 3-3M4 15l2 2 3-3M12 8h8M12 16h8",
   download: "M12 4v11M7 10l5 5 5-5M5 20h14",
   upload: "M12 20V9M7 14l5-5 5 5M5 4h14",
+  help: "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM9.5 9.2a2.6 2.6 0 0 1 5 .8c0 1.8-2.5 2.2-2.5 3.6M12 17h.01",
+  eye: "M2.5 12S6 5.5 12 5.5 21.5 12 21.5 12 18 18.5 12 18.5 2.5 12 2.5 12zM12 14.8a2.8 2.8 0 1 0 0-5.6 2.8 2.8 0 0 0 0 5.6z",
 };
 
 export function icon(name, cls = "icon") {
@@ -90,7 +92,7 @@ export function initials(name) {
 }
 
 export function avatar(name, extraClass = "") {
-  return h("span", { class: `avatar ${hue(name || "")} ${extraClass}`.trim(), title: name, "aria-label": name },
+  return h("span", { class: `avatar ${hue(name || "")} ${extraClass}`.trim(), role: "img", title: name, "aria-label": name },
     initials(name));
 }
 

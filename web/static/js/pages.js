@@ -3,23 +3,31 @@
 import { h, icon, avatar, clear } from "./dom.js";
 import { api, describe, newOpId } from "./api.js";
 import { toast, confirmDialog, showMenu } from "./ui.js";
+import { helpButton } from "./shortcuts.js";
+import { THEMES, getTheme, setTheme } from "./theme.js";
 import { bell, onUserFrame } from "./notifications.js";
 
 export function topbar(ctx, middle = [], right = []) {
-  const userBtn = h("button", { type: "button", class: "user-chip", "aria-haspopup": "menu", "aria-label": `Account: ${ctx.me.username}` },
-    avatar(ctx.me.username, "avatar-sm"), h("span", { class: "user-name", text: ctx.me.username }));
+  // Named by its content (the visible name inside the accessible one).
+  const av = avatar(ctx.me.username, "avatar-sm");
+  av.setAttribute("aria-hidden", "true");
+  const userBtn = h("button", { type: "button", class: "user-chip", "aria-haspopup": "menu" },
+    h("span", { class: "sr-only", text: "Account menu: " }), av, h("span", { class: "user-name", text: ctx.me.username }));
   userBtn.addEventListener("click", () => showMenu(userBtn, [
     { label: `Signed in as ${ctx.me.username}`, disabled: true },
     "-",
     { label: "Your boards", icon: "board", action: () => ctx.navigate("/") },
     { label: "Account", icon: "users", action: () => ctx.navigate("/account") },
+    "-",
+    ...THEMES.map(([v, label]) => ({ label, icon: getTheme() === v ? "check" : null, checked: getTheme() === v, action: () => setTheme(v) })),
+    "-",
     { label: "Log out", icon: "back", action: () => ctx.logout() },
   ], "Account"));
   return h("header", { class: "topbar" },
     h("a", { href: "/", class: "brand", "data-nav": "", "aria-label": "Corkboard: your boards" },
       h("span", { class: "brand-mark" }, icon("board")), h("span", { class: "brand-name", text: "Corkboard" })),
     h("div", { class: "topbar-middle" }, middle),
-    h("div", { class: "topbar-right" }, right, bell(ctx), userBtn));
+    h("div", { class: "topbar-right" }, right, helpButton(), bell(ctx), userBtn));
 }
 
 // Log in and sign up.

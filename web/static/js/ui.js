@@ -69,7 +69,8 @@ export async function confirmDialog(title, text, confirmLabel = "Delete", kind =
 }
 
 // Popup menu, one at a time, anchored to a button. items: [{label, icon,
-// action, danger, disabled}] or "-" for a separator.
+// action, danger, disabled, checked}] or "-" for a separator; an item with
+// checked (true or false) is one choice of a group (menuitemradio).
 let openMenu = null;
 
 export function closeMenu() {
@@ -97,7 +98,8 @@ export function showMenu(anchor, items, label = "Actions") {
   for (const it of items) {
     if (it === "-") { el.appendChild(h("div", { class: "menu-sep", role: "separator" })); continue; }
     const b = h("button", {
-      type: "button", role: "menuitem", class: `menu-item ${it.danger ? "danger" : ""}`, disabled: it.disabled, tabindex: "-1",
+      type: "button", role: it.checked === undefined ? "menuitem" : "menuitemradio", "aria-checked": it.checked === undefined ? null : String(it.checked),
+      class: `menu-item ${it.danger ? "danger" : ""}`, disabled: it.disabled, tabindex: "-1",
       on: { click: () => { const a = closeMenu(); it.action(); if (it.refocus !== false && a && document.contains(a) && document.activeElement === document.body) a.focus(); } },
     }, it.icon ? icon(it.icon) : h("span", { class: "icon" }), h("span", { text: it.label }));
     buttons.push(b);

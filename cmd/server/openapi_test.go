@@ -112,10 +112,19 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	ann.call("PATCH", "/api/boards/"+b.ID+"/columns/"+todo.ID, map[string]any{"name": "Todo"}, 200, nil)
 	ann.call("POST", "/api/boards/"+b.ID+"/columns/"+done.ID+"/move", map[string]any{"position": map[string]any{"to": "top"}}, 200, nil)
 
+	// Labels.
+	var docs, spare struct{ ID string }
+	ann.call("POST", "/api/boards/"+b.ID+"/labels", map[string]any{"name": "docs", "color": "sky"}, 201, &docs)
+	ann.call("POST", "/api/boards/"+b.ID+"/labels", map[string]any{"name": "spare"}, 201, &spare)
+	ann.bad("POST", "/api/boards/"+b.ID+"/labels", map[string]any{"name": "DOCS"}, 409)
+	ann.bad("POST", "/api/boards/"+b.ID+"/labels", map[string]any{"name": "x", "color": "mauve"}, 422)
+	ann.callH("PATCH", "/api/boards/"+b.ID+"/labels/"+spare.ID, map[string]any{"name": "Spare", "color": "lime"}, 200, nil, "If-Match", `"1"`)
+	ann.call("GET", "/api/boards/"+b.ID+"/labels", nil, 200, nil)
+
 	// Cards.
 	var card, card2 struct{ ID string }
 	ann.callH("POST", "/api/boards/"+b.ID+"/cards", map[string]any{"column_id": todo.ID, "title": "Notes",
-		"labels": []string{"docs"}, "due": "2026-12-01", "assignees": []string{user["id"].(string)}}, 201, &card, "X-Op-Id", "op-1")
+		"labels": []string{docs.ID, spare.ID}, "due": "2026-12-01", "assignees": []string{user["id"].(string)}}, 201, &card, "X-Op-Id", "op-1")
 	ann.callH("POST", "/api/boards/"+b.ID+"/cards", map[string]any{"column_id": todo.ID, "title": "Retro"}, 201, &card2,
 		"Idempotency-Key", "retro-1")
 	ann.callH("POST", "/api/boards/"+b.ID+"/cards", map[string]any{"column_id": todo.ID, "title": "Retro"}, 201, nil,
@@ -123,6 +132,8 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	ann.badH("POST", "/api/boards/"+b.ID+"/cards", map[string]any{"column_id": todo.ID, "title": "Other"}, 422,
 		"Idempotency-Key", "retro-1")
 	ann.call("GET", "/api/boards/"+b.ID+"/cards/"+card.ID, nil, 200, nil)
+	ann.bad("PATCH", "/api/boards/"+b.ID+"/cards/"+card.ID, map[string]any{"labels": []string{"docs"}}, 422)
+	ann.call("DELETE", "/api/boards/"+b.ID+"/labels/"+spare.ID, nil, 204, nil)
 	ann.call("PATCH", "/api/boards/"+b.ID+"/cards/"+card.ID, map[string]any{"done": true, "due": nil}, 200, nil)
 	ann.call("POST", "/api/boards/"+b.ID+"/cards/"+card.ID+"/move", map[string]any{"column_id": done.ID}, 200, nil)
 	ann.call("POST", "/api/boards/"+b.ID+"/cards/"+card2.ID+"/move", map[string]any{"position": map[string]any{"before": card.ID}}, 404, nil)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/corkboard/corkboard/devtools/apitest"
 	"github.com/corkboard/corkboard/internal/auth"
+	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/pglocal"
 	"github.com/corkboard/corkboard/internal/rank"
@@ -46,6 +47,9 @@ const (
 func boardID(b int) string     { return fmt.Sprintf("b0000000-0000-4000-8000-%012d", b) }
 func columnID(b, k int) string { return fmt.Sprintf("c0000000-0000-4000-8000-%012d", b*100+k) }
 func cardID(b, k int) string   { return fmt.Sprintf("ca000000-0000-4000-8000-%012d", b*100000+k) }
+
+// labelID is the id of label l of board b: 0 is "bench", 1–4 are "p0"–"p3".
+func labelID(b, l int) string { return fmt.Sprintf("1a000000-0000-4000-8000-%012d", b*100+l) }
 
 // env is the PostgreSQL, store and HTTP server shared by every benchmark of
 // the process, started on first use and stopped by TestMain.
@@ -323,6 +327,12 @@ func seed(ctx context.Context, url, user string) error {
 				boardID(b), user, otherUsers[0], otherUsers[1], otherUsers[2]); err != nil {
 				return err
 			}
+			for l, name := range []string{"bench", "p0", "p1", "p2", "p3"} {
+				if _, err := tx.Exec(ctx, `INSERT INTO labels (id, board_id, name, color) VALUES ($1, $2, $3, $4)`,
+					labelID(b, l), boardID(b), name, board.LabelColor(name)); err != nil {
+					return err
+				}
+			}
 			ncols, ncards := 1, cardsPerBoard
 			if b == snapshotBoard {
 				ncols, ncards = snapshotCols, snapshotCards
@@ -345,14 +355,14 @@ func seed(ctx context.Context, url, user string) error {
 				if ranks[c], err = rank.Between(ranks[c], ""); err != nil {
 					return err
 				}
-				labels := []string{"bench", fmt.Sprintf("p%d", k%4)}
+				labels := []string{labelID(b, 0), labelID(b, 1+k%4)}
 				assignees := otherUsers[:2]
 				cards = append(cards, []any{cardID(b, k), boardID(b), columnID(b, c),
 					fmt.Sprintf("Card %d of board %d", k, b), description(k), labels, assignees, ranks[c], user})
 			}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"cards"},
-			[]string{"id", "board_id", "column_id", "title", "description", "labels", "assignees", "rank", "created_by"},
+			[]string{"id", "board_id", "column_id", "title", "description", "label_ids", "assignees", "rank", "created_by"},
 			pgx.CopyFromRows(cards)); err != nil {
 			return err
 		}

@@ -45,8 +45,8 @@ type Card struct {
 	ColumnID    string     `json:"column_id"`
 	Title       string     `json:"title"`
 	Description string     `json:"description"`
-	Labels      []string   `json:"labels"`
-	Due         *string    `json:"due"` // a calendar date, YYYY-MM-DD
+	Labels      []string   `json:"labels"` // ids of labels of the board (Snapshot.Labels)
+	Due         *string    `json:"due"`    // a calendar date, YYYY-MM-DD
 	Assignees   []string   `json:"assignees"`
 	Done        bool       `json:"done"`
 	Rank        string     `json:"rank"`
@@ -68,6 +68,7 @@ type Card struct {
 type Snapshot struct {
 	Board   Board    `json:"board"`
 	Members []Member `json:"members"`
+	Labels  []Label  `json:"labels"` // the board's labels, by name (case-insensitive), ties by id
 	Columns []Column `json:"columns"`
 	Cards   []Card   `json:"cards"`
 	Seq     int64    `json:"seq"`
@@ -113,6 +114,7 @@ var EventKinds = []string{
 	KindCommentCreated, KindCommentUpdated, KindCommentDeleted,
 	KindChecklistCreated, KindChecklistUpdated, KindChecklistDeleted,
 	KindChecklistItemCreated, KindChecklistItemUpdated, KindChecklistItemMoved, KindChecklistItemDeleted,
+	KindLabelCreated, KindLabelUpdated, KindLabelDeleted,
 }
 
 // Event is one entry of a board's log. Seq is contiguous per board, starting

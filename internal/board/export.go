@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -32,7 +34,16 @@ type Export struct {
 	ExportedAt time.Time      `json:"exported_at"`
 	Board      ExportBoard    `json:"board"`
 	Members    []Member       `json:"members"`
+	Labels     []ExportLabel  `json:"labels"`
 	Columns    []ExportColumn `json:"columns"`
+}
+
+// ExportLabel is one of the board's labels. A card's Labels name its labels
+// by ID; see ResolveLabels for what an import accepts.
+type ExportLabel struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Color string `json:"color"` // one of LabelColors; empty on import: LabelColor(Name)
 }
 
 // ExportBoard is the board's own fields and the seq the export reflects.
@@ -54,7 +65,7 @@ type ExportColumn struct {
 }
 
 // ExportCard is a card with its checklists in order and its comments,
-// oldest first.
+// oldest first. Labels are ids of the document's Labels.
 type ExportCard struct {
 	ID          string            `json:"id"`
 	Title       string            `json:"title"`
@@ -166,6 +177,9 @@ func (x *Export) Validate() error {
 	if err := checkText("board.description", x.Board.Description, false, MaxDescriptionLen); err != nil {
 		return err
 	}
+	if err := x.validateLabels(); err != nil {
+		return err
+	}
 	if n := len(x.Columns); n > MaxImportColumns {
 		return FieldError(EInvalid, "columns", "has %d columns; the limit is %d", n, MaxImportColumns)
 	}
@@ -189,8 +203,12 @@ func (x *Export) Validate() error {
 
 func (c *ExportCard) validate(p string) error {
 	in := CardInput{ColumnID: "00000000-0000-0000-0000-000000000000", Title: c.Title, Description: c.Description,
-		Labels: c.Labels, Due: c.Due, Assignees: c.Assignees}
-	if err := in.Validate(); err != nil {
+		Due: c.Due, Assignees: c.Assignees}
+	err := in.Validate()
+	if err == nil {
+		err = checkList("labels", c.Labels, MaxLabels, MaxLabelLen)
+	}
+	if err != nil {
 		if e, ok := err.(*Error); ok {
 			e.Field = p + "." + e.Field
 		}
@@ -239,6 +257,78 @@ func (c *ExportCard) validate(p string) error {
 		}
 	}
 	return nil
+}
+
+// validateLabels checks the document's labels: names as the API takes them,
+// unique regardless of case, colours among LabelColors (or empty), ids
+// unique, and no more than MaxBoardLabels once the free-text labels of cards
+// are counted (see ResolveLabels).
+func (x *Export) validateLabels() error {
+	ids, names := map[string]bool{}, map[string]bool{}
+	for i, l := range x.Labels {
+		p := fmt.Sprintf("labels[%d]", i)
+		if err := checkText(p+".name", l.Name, true, MaxLabelLen); err != nil {
+			return err
+		}
+		if l.Color != "" {
+			if err := checkColor(l.Color); err != nil {
+				err.(*Error).Field = p + ".color"
+				return err
+			}
+		}
+		if l.ID != "" && ids[l.ID] {
+			return FieldError(EInvalid, p+".id", "%q is the id of an earlier label too", l.ID)
+		}
+		if key := strings.ToLower(l.Name); names[key] {
+			return FieldError(EInvalid, p+".name", "%q is the name of an earlier label too (names are unique regardless of case)", l.Name)
+		}
+		ids[l.ID], names[strings.ToLower(l.Name)] = true, true
+	}
+	if labels, _ := x.ResolveLabels(); len(labels) > MaxBoardLabels {
+		return FieldError(EInvalid, "labels", "the document has %d labels; a board may have %d", len(labels), MaxBoardLabels)
+	}
+	return nil
+}
+
+// ResolveLabels returns the labels an import gives the new board and, for
+// each card label of the document, the index of its label among them. A
+// card's label is the document's label with that id; failing that, the one
+// with that name (regardless of case); failing that — as in exports made
+// before boards had labels, whose cards carry free text — a new label with
+// that name and the colour LabelColor gives it, added after the document's
+// own. Labels without a colour get LabelColor(name).
+func (x *Export) ResolveLabels() (labels []ExportLabel, index func(ref string) int) {
+	labels = slices.Clone(x.Labels)
+	byID, byName := map[string]int{}, map[string]int{}
+	for i := range labels {
+		if labels[i].Color == "" {
+			labels[i].Color = LabelColor(labels[i].Name)
+		}
+		if labels[i].ID != "" {
+			byID[labels[i].ID] = i
+		}
+		byName[strings.ToLower(labels[i].Name)] = i
+	}
+	index = func(ref string) int {
+		if i, ok := byID[ref]; ok {
+			return i
+		}
+		if i, ok := byName[strings.ToLower(ref)]; ok {
+			return i
+		}
+		return -1
+	}
+	for _, col := range x.Columns {
+		for _, c := range col.Cards {
+			for _, ref := range c.Labels {
+				if index(ref) < 0 {
+					byName[strings.ToLower(ref)] = len(labels)
+					labels = append(labels, ExportLabel{Name: ref, Color: LabelColor(ref)})
+				}
+			}
+		}
+	}
+	return labels, index
 }
 
 // Times an import keeps: absent (zero), or within the years every part of

@@ -16,12 +16,13 @@ func (x Export) WriteJSON(w io.Writer) error {
 	// Columns and a column's Cards are the last fields: write the rest as
 	// an object left open, then the list element by element.
 	head, err := MarshalJSON(struct {
-		Format     string      `json:"format"`
-		Version    int         `json:"version"`
-		ExportedAt time.Time   `json:"exported_at"`
-		Board      ExportBoard `json:"board"`
-		Members    []Member    `json:"members"`
-	}{x.Format, x.Version, x.ExportedAt, x.Board, x.Members})
+		Format     string        `json:"format"`
+		Version    int           `json:"version"`
+		ExportedAt time.Time     `json:"exported_at"`
+		Board      ExportBoard   `json:"board"`
+		Members    []Member      `json:"members"`
+		Labels     []ExportLabel `json:"labels"`
+	}{x.Format, x.Version, x.ExportedAt, x.Board, x.Members, x.Labels})
 	if err != nil {
 		return err
 	}

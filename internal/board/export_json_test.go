@@ -30,6 +30,7 @@ func TestExportWriteJSON(t *testing.T) {
 		"full": {Format: board.ExportFormat, Version: 1, ExportedAt: at,
 			Board:   board.ExportBoard{ID: "b", Name: "<board>", Description: "&", CreatedAt: at, Seq: 7},
 			Members: []board.Member{{UserID: "u", Username: "ann", Role: "owner", AddedAt: at}},
+			Labels:  []board.ExportLabel{{ID: "x", Name: "<b>", Color: "red"}},
 			Columns: []board.ExportColumn{{ID: "c", Name: "todo", Cards: []board.ExportCard{card}}, {ID: "d", Name: "many", Cards: many}}},
 	}
 	for name, x := range cases {

@@ -29,7 +29,22 @@ func TestFromTrello(t *testing.T) {
 		done, archived           bool
 		checklists, comments     string
 	}
+	labelName := map[string]string{}
+	var set []string
+	for _, l := range x.Labels {
+		labelName[l.ID] = l.Name
+		set = append(set, l.Name+"="+l.Color)
+	}
+	// Trello's labels keep their colours; the unnamed one is named after
+	// its colour.
+	if got := strings.Join(set, ","); got != "Design=green,Backend=blue,Marketing=orange,red=red" {
+		t.Errorf("labels %s", got)
+	}
 	summary := func(c board.ExportCard) card {
+		var labels []string
+		for _, id := range c.Labels {
+			labels = append(labels, labelName[id])
+		}
 		due := ""
 		if c.Due != nil {
 			due = *c.Due
@@ -45,7 +60,7 @@ func TestFromTrello(t *testing.T) {
 		for _, k := range c.Comments {
 			comments = append(comments, k.CreatedAt.UTC().Format(time.RFC3339)+" "+k.Text)
 		}
-		return card{c.Title, c.Description, strings.Join(c.Labels, ","), due, c.Done, c.Archived,
+		return card{c.Title, c.Description, strings.Join(labels, ","), due, c.Done, c.Archived,
 			strings.Join(lists, "; "), strings.Join(comments, " | ")}
 	}
 	want := map[string][]card{
@@ -119,6 +134,21 @@ func TestParseImportRefuses(t *testing.T) {
 		{"blank title", board.EInvalid, "columns[0].cards[0].title", set(func(m map[string]any) { card(m)["title"] = " " })},
 		{"long label", board.EInvalid, "columns[0].cards[0].labels", set(func(m map[string]any) {
 			card(m)["labels"] = []string{strings.Repeat("x", board.MaxLabelLen+1)}
+		})},
+		{"label twice", board.EInvalid, "labels[1].name", set(func(m map[string]any) {
+			m["labels"] = []any{map[string]any{"id": "a", "name": "Bug"}, map[string]any{"id": "b", "name": "BUG"}}
+		})},
+		{"label colour", board.EInvalid, "labels[0].color", set(func(m map[string]any) {
+			m["labels"] = []any{map[string]any{"id": "a", "name": "Bug", "color": "mauve"}}
+		})},
+		{"too many labels", board.EInvalid, "labels", set(func(m map[string]any) {
+			var refs []string
+			for i := range board.MaxBoardLabels + 1 {
+				refs = append(refs, fmt.Sprint("l", i))
+			}
+			card(m)["labels"] = refs[:board.MaxLabels]
+			m["columns"].([]any)[0].(map[string]any)["cards"] = append(m["columns"].([]any)[0].(map[string]any)["cards"].([]any),
+				map[string]any{"title": "more", "labels": refs[board.MaxLabels:]})
 		})},
 		{"bad due", board.EInvalid, "columns[0].cards[0].due", set(func(m map[string]any) { card(m)["due"] = "tomorrow" })},
 		{"long comment", board.EInvalid, "columns[0].cards[0].comments[0].text", set(func(m map[string]any) {

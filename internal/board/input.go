@@ -13,8 +13,8 @@ const (
 	MaxBodyBytes       = 64 << 10
 	MaxNameLen         = 200 // board and column names, card titles (characters)
 	MaxDescriptionLen  = 10000
-	MaxLabels          = 20
-	MaxLabelLen        = 40
+	MaxLabels          = 20 // labels on one card
+	MaxLabelLen        = 40 // characters of a label's name
 	MaxAssignees       = 20
 	MaxUserIDLen       = 64
 	MaxOpIDLen         = 64
@@ -83,7 +83,8 @@ type ColumnDelete struct {
 	To    string
 }
 
-// CardInput creates a card in ColumnID.
+// CardInput creates a card in ColumnID. Labels are ids of the board's
+// labels.
 type CardInput struct {
 	ColumnID    string   `json:"column_id"`
 	Title       string   `json:"title"`
@@ -269,7 +270,7 @@ func (in CardInput) Validate() error {
 	if err := checkText("description", in.Description, false, MaxDescriptionLen); err != nil {
 		return err
 	}
-	if err := checkList("labels", in.Labels, MaxLabels, MaxLabelLen); err != nil {
+	if err := checkLabelIDs(in.Labels); err != nil {
 		return err
 	}
 	if err := checkList("assignees", in.Assignees, MaxAssignees, MaxUserIDLen); err != nil {
@@ -299,7 +300,7 @@ func (p CardPatch) Validate() error {
 		}
 	}
 	if p.Labels != nil {
-		if err := checkList("labels", *p.Labels, MaxLabels, MaxLabelLen); err != nil {
+		if err := checkLabelIDs(*p.Labels); err != nil {
 			return err
 		}
 	}

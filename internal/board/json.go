@@ -20,7 +20,7 @@ import (
 // The error is the one MarshalJSON would return too: a time that RFC 3339
 // cannot express (a year outside [0, 9999]). dst is then returned as it was.
 //
-// A field added to Board, Member, Column or Card must be added here as well;
+// A field added to Board, Member, Label, Column or Card must be added here as well;
 // the tests in json_test.go fail until it is.
 func (s Snapshot) AppendJSON(dst []byte) ([]byte, error) {
 	e := jsonAppender{b: slices.Grow(dst, s.jsonSize())}
@@ -50,6 +50,8 @@ func (s *Snapshot) encode(e *jsonAppender) {
 	e.board(&s.Board)
 	e.raw(`,"members":`)
 	appendList(e, s.Members, (*jsonAppender).member)
+	e.raw(`,"labels":`)
+	appendList(e, s.Labels, (*jsonAppender).label)
 	e.raw(`,"columns":`)
 	appendList(e, s.Columns, (*jsonAppender).column)
 	e.raw(`,"cards":`)
@@ -65,6 +67,7 @@ func (s *Snapshot) jsonSize() int {
 	const (
 		board  = 300 // the bytes of each element besides its strings
 		member = 100
+		label  = 170
 		column = 170
 		card   = 400
 		elem   = 3 // of each string in a list: quotes and comma
@@ -74,6 +77,10 @@ func (s *Snapshot) jsonSize() int {
 	for i := range s.Members {
 		m := &s.Members[i]
 		n += member + len(m.UserID) + len(m.Username) + len(m.Role)
+	}
+	for i := range s.Labels {
+		l := &s.Labels[i]
+		n += label + len(l.ID) + len(l.BoardID) + len(l.Name) + len(l.Color)
 	}
 	for i := range s.Columns {
 		c := &s.Columns[i]
@@ -117,6 +124,17 @@ func (e *jsonAppender) member(m *Member) {
 	e.str(`,"username":`, m.Username)
 	e.str(`,"role":`, m.Role)
 	e.time(`,"added_at":`, m.AddedAt)
+	e.b = append(e.b, '}')
+}
+
+func (e *jsonAppender) label(l *Label) {
+	e.str(`{"id":`, l.ID)
+	e.str(`,"board_id":`, l.BoardID)
+	e.str(`,"name":`, l.Name)
+	e.str(`,"color":`, l.Color)
+	e.int(`,"version":`, l.Version)
+	e.time(`,"created_at":`, l.CreatedAt)
+	e.time(`,"updated_at":`, l.UpdatedAt)
 	e.b = append(e.b, '}')
 }
 

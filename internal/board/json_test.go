@@ -47,6 +47,7 @@ func snapshotWith(s string) board.Snapshot {
 		Board: board.Board{ID: s, Name: s, Description: s, OwnerID: s, OwnerUsername: s, Role: s,
 			Version: 7, Seq: math.MaxInt64, CreatedAt: t1, UpdatedAt: t2},
 		Members: []board.Member{{UserID: s, Username: s, Role: s, AddedAt: t2}},
+		Labels:  []board.Label{{ID: s, BoardID: s, Name: s, Color: s, Version: 3, CreatedAt: t2, UpdatedAt: t1}},
 		Columns: []board.Column{{ID: s, BoardID: s, Name: s, Rank: s, Version: -1, CreatedAt: t1, UpdatedAt: t1}},
 		Cards: []board.Card{{ID: s, BoardID: s, ColumnID: s, Title: s, Description: s,
 			Labels: []string{s, s}, Due: &due, Assignees: []string{s}, Done: true, Rank: s, Archived: true,
@@ -63,8 +64,8 @@ func TestSnapshotJSON(t *testing.T) {
 	now := time.Now() // with a monotonic reading, in the local zone
 	cases := map[string]board.Snapshot{
 		"zero":              {},
-		"empty slices":      {Members: []board.Member{}, Columns: []board.Column{}, Cards: []board.Card{}},
-		"zero elements":     {Members: make([]board.Member, 2), Columns: make([]board.Column, 2), Cards: cards},
+		"empty slices":      {Members: []board.Member{}, Labels: []board.Label{}, Columns: []board.Column{}, Cards: []board.Card{}},
+		"zero elements":     {Members: make([]board.Member, 2), Labels: make([]board.Label, 2), Columns: make([]board.Column, 2), Cards: cards},
 		"no role":           {Board: board.Board{ID: "b", Name: "n"}},
 		"now":               {Board: board.Board{CreatedAt: now, UpdatedAt: now.UTC()}, Members: []board.Member{{AddedAt: now.Round(0)}}},
 		"year 0 and 9999":   {Board: board.Board{CreatedAt: time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), UpdatedAt: time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.FixedZone("", -(23*3600+59*60)))}},
@@ -83,7 +84,7 @@ func TestSnapshotJSON(t *testing.T) {
 // omitempty or not.
 func TestSnapshotWithSetsEveryField(t *testing.T) {
 	s := snapshotWith("x")
-	for _, v := range []any{s, s.Board, s.Members[0], s.Columns[0], s.Cards[0]} {
+	for _, v := range []any{s, s.Board, s.Members[0], s.Labels[0], s.Columns[0], s.Cards[0]} {
 		rv := reflect.ValueOf(v)
 		for i := range rv.NumField() {
 			if rv.Field(i).IsZero() {
@@ -164,6 +165,7 @@ func FuzzSnapshotJSON(f *testing.F) {
 		}
 		if bit(7) {
 			snap.Members = []board.Member{{UserID: s1, Username: s2, Role: s1, AddedAt: at}}
+			snap.Labels = []board.Label{{ID: s1, BoardID: s2, Name: s1 + s2, Color: s2, Version: n, CreatedAt: at, UpdatedAt: at}}
 			snap.Columns = []board.Column{{ID: s2, BoardID: s1, Name: s2, Rank: s1, Version: n, CreatedAt: at, UpdatedAt: at}}
 			snap.Cards = []board.Card{card, card}
 		} else {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -23,10 +24,11 @@ func (s *Snapshot) Apply(e Event) error {
 			s.Board = b
 			if e.Kind == KindBoardCreated {
 				s.Members = []Member{{UserID: b.OwnerID, Username: b.OwnerUsername, Role: RoleOwner, AddedAt: b.CreatedAt}}
+				s.Labels = []Label{} // as a snapshot lists none
 			}
 		}
 	case KindBoardDeleted:
-		s.Columns, s.Cards = nil, nil
+		s.Labels, s.Columns, s.Cards = nil, nil, nil
 	case KindColumnCreated, KindColumnUpdated, KindColumnMoved:
 		var c Column
 		if err = json.Unmarshal(e.Data, &c); err == nil {
@@ -73,6 +75,18 @@ func (s *Snapshot) Apply(e Event) error {
 		var c CardChange
 		if err = json.Unmarshal(e.Data, &c); err == nil {
 			err = s.setCounts(c.Card)
+		}
+	case KindLabelCreated, KindLabelUpdated:
+		var l Label
+		if err = json.Unmarshal(e.Data, &l); err == nil {
+			s.Labels = slices.DeleteFunc(s.Labels, func(x Label) bool { return x.ID == l.ID })
+			s.Labels = append(s.Labels, l)
+			SortLabels(s.Labels)
+		}
+	case KindLabelDeleted:
+		var d LabelDeleted
+		if err = json.Unmarshal(e.Data, &d); err == nil {
+			err = s.deleteLabel(d)
 		}
 	case KindCardDeleted:
 		var d Deleted
@@ -143,6 +157,25 @@ func (s *Snapshot) setCounts(n CardCounts) error {
 		}
 	}
 	return fmt.Errorf("no card %q", n.ID)
+}
+
+// deleteLabel removes a label from the board and from the cards d lists.
+func (s *Snapshot) deleteLabel(d LabelDeleted) error {
+	s.Labels = slices.DeleteFunc(s.Labels, func(x Label) bool { return x.ID == d.ID })
+	had := make(map[string]bool, len(d.Cards))
+	for _, id := range d.Cards {
+		had[id] = true
+	}
+	for i := range s.Cards {
+		if c := &s.Cards[i]; had[c.ID] {
+			c.Labels = slices.DeleteFunc(slices.Clone(c.Labels), func(id string) bool { return id == d.ID })
+			delete(had, c.ID)
+		}
+	}
+	if len(had) > 0 {
+		return fmt.Errorf("label %s deleted from cards the board does not have: %v", d.ID, slices.Sorted(maps.Keys(had)))
+	}
+	return nil
 }
 
 func (s *Snapshot) deleteCard(id string) {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The parts of a Trello board export (Board menu → Print, export and share →
@@ -95,8 +97,8 @@ func (p *trelloPos) UnmarshalJSON(b []byte) error {
 //   - lists become columns, in Trello's order; a closed (archived) list
 //     becomes a column after the open ones, with all its cards archived;
 //   - cards keep their order; closed → archived; due → its UTC date;
-//     dueComplete → done; labels → the label's name, or its colour when it
-//     has none;
+//     dueComplete → done; labels → the board's labels (see trelloLabelSet),
+//     with name and colour;
 //   - checklists keep their order and their items' order and states;
 //   - comments are the actions of type commentCard, oldest first, each
 //     beginning with its Trello author's name; comments on cards the file
@@ -109,12 +111,9 @@ func FromTrello(data []byte) (Export, error) {
 	if err := decodeLenient(data, &t); err != nil {
 		return Export{}, err
 	}
-	labelByID := make(map[string]trelloLabel, len(t.Labels))
-	for _, l := range t.Labels {
-		labelByID[l.ID] = l
-	}
+	labels, labelID := trelloLabelSet(t)
 	x := Export{Format: ExportFormat, Version: ExportVersion,
-		Board: ExportBoard{Name: t.Name, Description: t.Desc}}
+		Board: ExportBoard{Name: t.Name, Description: t.Desc}, Labels: labels}
 
 	lists := slices.Clone(t.Lists)
 	slices.SortStableFunc(lists, func(a, b trelloList) int {
@@ -142,7 +141,7 @@ func FromTrello(data []byte) (Export, error) {
 			return Export{}, FieldError(EInvalid, fmt.Sprintf("cards[%d].idList", i),
 				"names list %q, which the file does not hold (%s)", c.IDList, origin)
 		}
-		card := ExportCard{Title: c.Name, Description: c.Desc, Labels: trelloLabels(c, labelByID),
+		card := ExportCard{Title: c.Name, Description: c.Desc, Labels: trelloLabels(c, labelID),
 			Assignees: []string{}, Done: c.DueComplete, Archived: c.Closed || closedList[c.IDList],
 			Checklists: []ExportChecklist{}, Comments: []ExportComment{}, origin: origin}
 		if c.Due != nil && *c.Due != "" {
@@ -204,22 +203,69 @@ func FromTrello(data []byte) (Export, error) {
 	return x, nil
 }
 
-// trelloLabels are a card's labels as Corkboard's free-text labels: each
-// label's name, or its colour when unnamed, without repeats.
-func trelloLabels(c trelloCard, byID map[string]trelloLabel) []string {
-	labels := c.Labels
-	if len(labels) == 0 {
-		for _, id := range c.IDLabels {
-			if l, ok := byID[id]; ok {
-				labels = append(labels, l)
-			}
+// trelloLabelSet makes the board's labels of the Trello board's: each
+// label keeps its Trello id, its name (its colour's name when it has none)
+// and its colour (see trelloColor). Labels whose names differ only in case
+// become one, the first; inline labels of cards that the board's list lacks
+// are added. It returns the labels and the id each Trello label id maps to.
+func trelloLabelSet(t trelloBoard) ([]ExportLabel, map[string]string) {
+	var labels []ExportLabel
+	idOf := map[string]string{}
+	byName := map[string]string{}
+	add := func(l trelloLabel) {
+		if _, ok := idOf[l.ID]; ok || l.ID == "" {
+			return
+		}
+		color := trelloColor(l.Color)
+		name := cmp.Or(strings.TrimSpace(l.Name), color)
+		if utf8.RuneCountInString(name) > MaxLabelLen { // Trello allows longer names
+			name = string([]rune(name)[:MaxLabelLen])
+		}
+		if id, ok := byName[strings.ToLower(name)]; ok {
+			idOf[l.ID] = id
+			return
+		}
+		byName[strings.ToLower(name)], idOf[l.ID] = l.ID, l.ID
+		labels = append(labels, ExportLabel{ID: l.ID, Name: name, Color: color})
+	}
+	for _, l := range t.Labels {
+		add(l)
+	}
+	for _, c := range t.Cards {
+		for _, l := range c.Labels {
+			add(l)
+		}
+	}
+	return labels, idOf
+}
+
+// trelloColor maps a Trello label colour to one of LabelColors: Trello's
+// ten base colours are ours by the same names (black is gray), its "_dark"
+// and "_light" shades are their base colour, and no colour is gray.
+func trelloColor(c string) string {
+	c, _, _ = strings.Cut(c, "_")
+	switch {
+	case c == "black":
+		return "gray"
+	case slices.Contains(LabelColors, c):
+		return c
+	}
+	return "gray"
+}
+
+// trelloLabels are the ids of a card's labels in the board's label set,
+// without repeats.
+func trelloLabels(c trelloCard, idOf map[string]string) []string {
+	ids := c.IDLabels
+	if len(ids) == 0 {
+		for _, l := range c.Labels {
+			ids = append(ids, l.ID)
 		}
 	}
 	out := []string{}
-	for _, l := range labels {
-		s := cmp.Or(l.Name, l.Color)
-		if s != "" && !slices.Contains(out, s) {
-			out = append(out, s)
+	for _, id := range ids {
+		if to, ok := idOf[id]; ok && !slices.Contains(out, to) {
+			out = append(out, to)
 		}
 	}
 	return out

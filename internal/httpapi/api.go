@@ -31,6 +31,7 @@ type Store interface {
 	ExportBoard(ctx context.Context, user, boardID string) (board.Export, error)
 	ImportBoard(ctx context.Context, m board.Meta, x board.Export) (board.Board, board.Event, error)
 	Events(ctx context.Context, user, boardID string, since int64, limit int) ([]board.Event, int64, error)
+	Activity(ctx context.Context, user, boardID string, q board.ActivityQuery) (board.ActivityPage, error)
 
 	CreateColumn(ctx context.Context, m board.Meta, boardID string, in board.ColumnInput) (board.Column, board.Event, error)
 	UpdateColumn(ctx context.Context, m board.Meta, boardID, colID string, p board.ColumnPatch, ifVersion int64) (board.Column, board.Event, error)
@@ -57,6 +58,11 @@ type Store interface {
 	UpdateItem(ctx context.Context, m board.Meta, boardID, cardID, listID, itemID string, p board.ItemPatch, ifVersion int64) (board.ChecklistItem, board.Event, error)
 	MoveItem(ctx context.Context, m board.Meta, boardID, cardID, listID, itemID string, mv board.ItemMove, ifVersion int64) (board.ChecklistItem, board.Event, error)
 	DeleteItem(ctx context.Context, m board.Meta, boardID, cardID, listID, itemID string, ifVersion int64) (board.Event, error)
+
+	ListLabels(ctx context.Context, user, boardID string) ([]board.Label, error)
+	CreateLabel(ctx context.Context, m board.Meta, boardID string, in board.LabelInput) (board.Label, board.Event, error)
+	UpdateLabel(ctx context.Context, m board.Meta, boardID, labelID string, p board.LabelPatch, ifVersion int64) (board.Label, board.Event, error)
+	DeleteLabel(ctx context.Context, m board.Meta, boardID, labelID string, ifVersion int64) (board.Event, error)
 
 	ListMembers(ctx context.Context, user, boardID string) ([]board.Member, error)
 	AddMember(ctx context.Context, m board.Meta, boardID, username, role string) (board.Member, board.Event, error)
@@ -97,7 +103,7 @@ type Options struct {
 	// kept in Budgets (nil: in this process only).
 	Invites ratelimit.Limit
 	Budgets Budgets
-	// HeavyReads is how many snapshots, event pages and exports one user
+	// HeavyReads is how many snapshots, event pages, activity pages and exports one user
 	// may have running at once on this instance; 0: DefaultHeavyReads.
 	HeavyReads int
 	// SnapshotCacheBytes bounds the encoded snapshots kept to answer
@@ -235,6 +241,7 @@ func (a *API) boardRoutes(r chi.Router) {
 		r.Patch("/", a.updateBoard)
 		r.Delete("/", a.deleteBoard)
 		r.Get("/events", a.heavy(a.listEvents))
+		r.Get("/activity", a.heavy(a.listActivity))
 		r.Get("/export", a.heavy(a.exportBoard))
 
 		r.Post("/columns", a.createColumn)
@@ -263,6 +270,11 @@ func (a *API) boardRoutes(r chi.Router) {
 		r.Patch("/cards/{card}/checklists/{checklist}/items/{item}", a.updateItem)
 		r.Post("/cards/{card}/checklists/{checklist}/items/{item}/move", a.moveItem)
 		r.Delete("/cards/{card}/checklists/{checklist}/items/{item}", a.deleteItem)
+
+		r.Get("/labels", a.listLabels)
+		r.Post("/labels", a.createLabel)
+		r.Patch("/labels/{label}", a.updateLabel)
+		r.Delete("/labels/{label}", a.deleteLabel)
 
 		r.Get("/members", a.listMembers)
 		r.Post("/members", a.addMember)

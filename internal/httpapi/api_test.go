@@ -61,26 +61,27 @@ func TestCreateAndGet(t *testing.T) {
 	if _, err := e.Store.Pool().Exec(t.Context(), `INSERT INTO board_members (board_id, user_id, role) VALUES ($1, 'bob', 'viewer')`, b.ID); err != nil {
 		t.Fatal(err)
 	}
+	x := apitest.Must[board.Label](t, e.do("POST", "/api/boards/"+b.ID+"/labels", alice, map[string]any{"name": "x"}), http.StatusCreated)
 	r = e.do("POST", "/api/boards/"+b.ID+"/cards", alice, map[string]any{
-		"column_id": col.ID, "title": "T", "description": "D", "labels": []string{"x"}, "due": "2030-01-02",
+		"column_id": col.ID, "title": "T", "description": "D", "labels": []string{x.ID}, "due": "2030-01-02",
 		"assignees": []string{"bob"}, "done": true,
 	}, "X-Op-Id", "op-2")
 	c := apitest.Must[board.Card](t, r, http.StatusCreated)
-	if r.Header.Get("Location") != "/api/boards/"+b.ID+"/cards/"+c.ID || r.Header.Get("Board-Seq") != "3" {
-		t.Errorf("Location %q, Board-Seq %q (want 3)", r.Header.Get("Location"), r.Header.Get("Board-Seq"))
+	if r.Header.Get("Location") != "/api/boards/"+b.ID+"/cards/"+c.ID || r.Header.Get("Board-Seq") != "4" {
+		t.Errorf("Location %q, Board-Seq %q (want 4)", r.Header.Get("Location"), r.Header.Get("Board-Seq"))
 	}
 	g := e.do("GET", "/api/boards/"+b.ID+"/cards/"+c.ID, alice, nil)
 	got := apitest.Must[board.Card](t, g, http.StatusOK)
 	if g.Header.Get("ETag") != `"1"` || got.Title != "T" || got.Description != "D" || *got.Due != "2030-01-02" ||
-		!got.Done || got.CreatedBy != alice || !slices.Equal(got.Labels, []string{"x"}) || !slices.Equal(got.Assignees, []string{"bob"}) {
+		!got.Done || got.CreatedBy != alice || !slices.Equal(got.Labels, []string{x.ID}) || !slices.Equal(got.Assignees, []string{"bob"}) {
 		t.Errorf("got card %+v, ETag %s", got, g.Header.Get("ETag"))
 	}
 	ev := e.lastEvent(b.ID)
-	if ev.Kind != board.KindCardCreated || ev.OpID != "op-2" || ev.Actor != alice || ev.Seq != 3 {
+	if ev.Kind != board.KindCardCreated || ev.OpID != "op-2" || ev.Actor != alice || ev.Seq != 4 {
 		t.Errorf("event %+v", ev)
 	}
-	s := e.do("GET", "/api/boards/"+b.ID+"?min_seq=3", alice, nil)
-	if snap := apitest.Must[board.Snapshot](t, s, http.StatusOK); snap.Seq != 3 || len(snap.Cards) != 1 || s.Header.Get("ETag") != `"s3"` || s.Header.Get("Board-Seq") != "3" {
+	s := e.do("GET", "/api/boards/"+b.ID+"?min_seq=4", alice, nil)
+	if snap := apitest.Must[board.Snapshot](t, s, http.StatusOK); snap.Seq != 4 || len(snap.Cards) != 1 || s.Header.Get("ETag") != `"s4"` || s.Header.Get("Board-Seq") != "4" {
 		t.Errorf("snapshot %+v", snap)
 	}
 	for _, q := range []string{"?min_seq=-1", "?min_seq=x", "/events?min_seq=1.5"} {

@@ -77,6 +77,7 @@ type azRefs struct {
 	board, col, col2, card, archived, member string // of a board
 	webhook, delivery                        string // of a board
 	comment, checklist, item                 string // on card
+	label                                    string // of a board
 	session, token                           string // of an account
 	username                                 string // a user who is no member of A or B
 	fresh                                    string // a username nobody has
@@ -146,6 +147,10 @@ var azRows = []azRow{
 	}},
 	{method: "GET", pattern: "/boards/{board}/events", access: azRead, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/events?since=0&limit=10", nil
+	}},
+	// A card of another board in ?card= is refused as one in a path is.
+	{method: "GET", pattern: "/boards/{board}/activity", access: azRead, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/activity?card=" + r.card + "&limit=10", nil
 	}},
 	{method: "GET", pattern: "/boards/{board}/export", access: azRead, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/export", nil
@@ -226,6 +231,19 @@ var azRows = []azRow{
 	}},
 	{method: "DELETE", pattern: "/boards/{board}/cards/{card}/checklists/{checklist}/items/{item}", access: azWrite, children: true, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/cards/" + r.card + "/checklists/" + r.checklist + "/items/" + r.item, nil
+	}},
+
+	{method: "GET", pattern: "/boards/{board}/labels", access: azRead, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/labels", nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/labels", access: azWrite, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/labels", map[string]any{"name": "new", "color": "sky"}
+	}},
+	{method: "PATCH", pattern: "/boards/{board}/labels/{label}", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/labels/" + r.label, map[string]any{"name": "renamed", "color": "pink"}
+	}},
+	{method: "DELETE", pattern: "/boards/{board}/labels/{label}", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/labels/" + r.label, nil
 	}},
 
 	{method: "GET", pattern: "/boards/{board}/members", access: azRead, req: func(r azRefs) (string, any) {
@@ -342,6 +360,7 @@ type azWorld struct {
 	board, col, col2, card, archived, member string
 	webhook, delivery                        string // a webhook and an entry of its delivery log
 	comment, checklist, item                 string // on card, by the owner
+	label                                    string // of the board, on card
 }
 
 type azMatrix struct {
@@ -390,6 +409,10 @@ func (m *azMatrix) newBoard(owner string, members map[string]string, memberTarge
 	e.must(c, "POST", B+"/cards/"+card.ID+"/checklists", map[string]string{"name": "list"}, &cl)
 	e.must(c, "POST", B+"/cards/"+card.ID+"/checklists/"+cl.ID+"/items", map[string]string{"text": "item"}, &it)
 	w.comment, w.checklist, w.item = cm.ID, cl.ID, it.ID
+	var l board.Label
+	e.must(c, "POST", B+"/labels", map[string]string{"name": "matrix label"}, &l)
+	e.must(c, "PATCH", B+"/cards/"+card.ID, map[string]any{"labels": []string{l.ID}}, nil)
+	w.label = l.ID
 	return w
 }
 
@@ -444,7 +467,9 @@ func (m *azMatrix) refs(w azWorld, k azIDs, login apitest.Account, session2, tok
 	r.col, r.col2, r.card, r.archived, r.member = own.col, own.col2, own.card, own.archived, own.member
 	r.webhook, r.delivery = own.webhook, own.delivery
 	r.comment, r.checklist, r.item = own.comment, own.checklist, own.item
+	r.label = own.label
 	if k == azMixed || k == azMixedRev {
+		r.label = other.label
 		r.col, r.col2, r.card, r.archived, r.member = other.col, other.col2, other.card, other.archived, other.member
 		r.webhook, r.delivery = other.webhook, other.delivery
 		r.comment, r.checklist, r.item = other.comment, other.checklist, other.item
@@ -592,8 +617,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		var seq int64
 		e.Store.Pool().QueryRow(t.Context(), `SELECT seq FROM boards WHERE id = $1`, b).Scan(&seq)
 		// created, 3 members (A) or 1 (B), 2 columns, 2 cards, 1 archive,
-		// a comment, a checklist and an item
-		if want := map[string]int64{m.shared.board: 12, m.b.board: 10}[b]; seq != want {
+		// a comment, a checklist and an item, a label and the card's labels
+		if want := map[string]int64{m.shared.board: 14, m.b.board: 12}[b]; seq != want {
 			t.Errorf("board %s is at seq %d after the matrix, want %d", b, seq, want)
 		}
 	}

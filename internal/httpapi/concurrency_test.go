@@ -102,6 +102,10 @@ func TestConcurrentFieldPatchesMerge(t *testing.T) {
 	b := e.mkBoard(alice, "merge")
 	col := e.mkColumn(alice, b.ID, "todo")
 	e.addMember(b.ID, bob, board.RoleEditor)
+	label := func(name string) string {
+		return apitest.Must[board.Label](t, e.do("POST", "/api/boards/"+b.ID+"/labels", alice, map[string]any{"name": name}), http.StatusCreated).ID
+	}
+	red, blue := label("red"), label("blue")
 
 	pairs := []struct {
 		a, b  map[string]any
@@ -112,8 +116,8 @@ func TestConcurrentFieldPatchesMerge(t *testing.T) {
 			check: func(c board.Card, i int) bool { return c.Title == "T" && c.Description == "D" },
 		},
 		{
-			a: map[string]any{"labels": []string{"red", "blue"}}, b: map[string]any{"done": true},
-			check: func(c board.Card, i int) bool { return slices.Equal(c.Labels, []string{"red", "blue"}) && c.Done },
+			a: map[string]any{"labels": []string{red, blue}}, b: map[string]any{"done": true},
+			check: func(c board.Card, i int) bool { return slices.Equal(c.Labels, []string{red, blue}) && c.Done },
 		},
 		{
 			a: map[string]any{"due": "2031-02-03"}, b: map[string]any{"assignees": []string{"bob", "alice"}},

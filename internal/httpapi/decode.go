@@ -229,6 +229,8 @@ func versionOf(v any) (int64, bool) {
 		return x.Version, true
 	case board.ChecklistItem:
 		return x.Version, true
+	case board.Label:
+		return x.Version, true
 	}
 	return 0, false
 }

@@ -210,7 +210,8 @@ func TestLimitsAreInclusive(t *testing.T) {
 	col := e.mkColumn(alice, b.ID, "todo")
 	l := make([]string, board.MaxLabels)
 	for i := range l {
-		l[i] = fmt.Sprintf("%02d%s", i, strings.Repeat("é", board.MaxLabelLen-2))
+		name := fmt.Sprintf("%02d%s", i, strings.Repeat("é", board.MaxLabelLen-2))
+		l[i] = apitest.Must[board.Label](t, e.do("POST", "/api/boards/"+b.ID+"/labels", alice, map[string]any{"name": name}), http.StatusCreated).ID
 	}
 	c := apitest.Must[board.Card](t, e.do("POST", "/api/boards/"+b.ID+"/cards", alice, map[string]any{
 		"column_id": col.ID, "title": strings.Repeat("é", board.MaxNameLen), "labels": l,

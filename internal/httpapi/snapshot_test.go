@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/corkboard/corkboard/devtools/apitest"
 	"github.com/corkboard/corkboard/internal/board"
 )
 
@@ -23,9 +24,13 @@ func TestSnapshotBody(t *testing.T) {
 		e.addMember(b.ID, bob, "viewer")
 		col := e.mkColumn(alice, b.ID, name)
 		e.mkCard(alice, b.ID, col.ID, "bare")
+		var labels []string
+		for _, l := range []string{tricky, "x"} {
+			labels = append(labels, apitest.Must[board.Label](t, e.do("POST", "/api/boards/"+b.ID+"/labels", alice, map[string]any{"name": l}), http.StatusCreated).ID)
+		}
 		for k := range 20 * (i + 1) {
 			c := e.do("POST", "/api/boards/"+b.ID+"/cards", alice, map[string]any{
-				"column_id": col.ID, "title": tricky + strconv.Itoa(k), "description": name, "labels": []string{tricky, "x"},
+				"column_id": col.ID, "title": tricky + strconv.Itoa(k), "description": name, "labels": labels,
 				"due": "2030-01-02", "assignees": []string{bob}, "done": k%2 == 0,
 			})
 			if c.Status != http.StatusCreated {

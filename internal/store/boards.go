@@ -229,6 +229,8 @@ func readSnapshot(ctx context.Context, q db, user, boardID string) (board.Snapsh
 			b := &pgx.Batch{}
 			b.Queue(`SELECT count(*) FROM cards WHERE board_id = $1`, boardID).
 				QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
+			b.Queue(`SELECT `+labelCols+` FROM labels l WHERE l.board_id = $1`, boardID).
+				Query(func(rows pgx.Rows) (err error) { snap.Labels, err = collectLabels(rows); return err })
 			b.Queue(`
 				SELECT `+cardCols+` FROM cards c JOIN columns col ON col.id = c.column_id
 				WHERE c.board_id = $1 ORDER BY col.rank, col.id, c.rank, c.id`, boardID).

@@ -10,7 +10,7 @@ import (
 	"github.com/corkboard/corkboard/internal/board"
 )
 
-const cardCols = `c.id::text, c.board_id::text, c.column_id::text, c.title, c.description, c.labels,
+const cardCols = `c.id::text, c.board_id::text, c.column_id::text, c.title, c.description, c.label_ids::text[],
 	to_char(c.due, 'YYYY-MM-DD'), c.assignees, c.done, c.rank, c.archived_at, c.version,
 	c.created_by, c.created_at, c.updated_at, c.comment_count, c.checklist_done, c.checklist_total`
 
@@ -108,13 +108,16 @@ func (s *Store) createCard(ctx context.Context, m board.Meta, boardID string, in
 		if err := checkAssignees(ctx, tx, boardID, noID, in.Assignees); err != nil {
 			return board.Card{}, "", nil, err
 		}
+		if err := checkLabels(ctx, tx, boardID, in.Labels); err != nil {
+			return board.Card{}, "", nil, err
+		}
 		r, err := cardSiblings.rankFor(ctx, tx, in.ColumnID, noID, in.Position)
 		if err != nil {
 			return board.Card{}, "", nil, err
 		}
 		c, err := scanCard(tx.QueryRow(ctx, `
-			INSERT INTO cards AS c (board_id, column_id, title, description, labels, due, assignees, done, rank, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6::date, $7, $8, $9, $10) RETURNING `+cardCols,
+			INSERT INTO cards AS c (board_id, column_id, title, description, label_ids, due, assignees, done, rank, created_by)
+			VALUES ($1, $2, $3, $4, $5::uuid[], $6::date, $7, $8, $9, $10) RETURNING `+cardCols,
 			boardID, in.ColumnID, in.Title, in.Description, nonNil(in.Labels), in.Due,
 			nonNil(in.Assignees), in.Done, r, m.Actor))
 		if err != nil {
@@ -131,6 +134,9 @@ func (s *Store) UpdateCard(ctx context.Context, m board.Meta, boardID, cardID st
 		var labels, assignees []string
 		if p.Labels != nil {
 			labels = nonNil(*p.Labels)
+			if err := checkLabels(ctx, tx, boardID, labels); err != nil {
+				return board.Card{}, "", nil, err
+			}
 		}
 		if p.Assignees != nil {
 			assignees = nonNil(*p.Assignees)
@@ -146,7 +152,7 @@ func (s *Store) UpdateCard(ctx context.Context, m board.Meta, boardID, cardID st
 			UPDATE cards c SET
 				title = coalesce($3, title),
 				description = coalesce($4, description),
-				labels = coalesce($5, labels),
+				label_ids = coalesce($5::uuid[], label_ids),
 				due = CASE WHEN $6 THEN $7::date ELSE due END,
 				assignees = coalesce($8, assignees),
 				done = coalesce($9, done),

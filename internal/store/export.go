@@ -24,6 +24,14 @@ func (s *Store) ExportBoard(ctx context.Context, user, boardID string) (board.Ex
 			if x.Members, err = readMembers(ctx, tx, boardID); err != nil {
 				return err
 			}
+			labels, err := readLabels(ctx, tx, boardID)
+			if err != nil {
+				return err
+			}
+			x.Labels = make([]board.ExportLabel, len(labels))
+			for i, l := range labels {
+				x.Labels[i] = board.ExportLabel{ID: l.ID, Name: l.Name, Color: l.Color}
+			}
 			cols, err := readColumns(ctx, tx, boardID)
 			if err != nil {
 				return err

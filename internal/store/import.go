@@ -21,7 +21,8 @@ import (
 // either all of it is there, or nothing.
 //
 // The new board's log tells its whole story, as if it had been built
-// through the API: board.created, then column.created for each column,
+// through the API: board.created, then label.created for each label (see
+// board.Export.ResolveLabels), column.created for each column,
 // card.created for each card (with its counts at zero), checklist.created
 // for each checklist (with all its items), and comment.created for each
 // comment, oldest first; replaying it gives the board's snapshot. Ids are
@@ -102,7 +103,13 @@ func (im *importer) copyRows(ctx context.Context, table string, cols []string, r
 
 func (im *importer) run(ctx context.Context, x board.Export) error {
 	now := time.Now()
-	var colRows, cardRows, listRows, itemRows, commentRows [][]any
+	var labelRows, colRows, cardRows, listRows, itemRows, commentRows [][]any
+	labels, labelOf := x.ResolveLabels()
+	labelIDs := make([]string, len(labels))
+	for i, l := range labels {
+		labelIDs[i] = newID()
+		labelRows = append(labelRows, []any{labelIDs[i], im.b.ID, l.Name, l.Color})
+	}
 	colRanks, err := ranksAfter("", len(x.Columns))
 	if err != nil {
 		return err
@@ -137,6 +144,12 @@ func (im *importer) run(ctx context.Context, x board.Export) error {
 			assignees := []string{}
 			if slices.Contains(c.Assignees, im.m.Actor) {
 				assignees = append(assignees, im.m.Actor)
+			}
+			cardLabels := []string{}
+			for _, ref := range c.Labels {
+				if id := labelIDs[labelOf(ref)]; !slices.Contains(cardLabels, id) {
+					cardLabels = append(cardLabels, id)
+				}
 			}
 			done, total := 0, 0
 			listRanks, err := ranksAfter("", len(c.Checklists))
@@ -174,7 +187,7 @@ func (im *importer) run(ctx context.Context, x board.Export) error {
 				commentRows = append(commentRows, []any{newID(), im.b.ID, id, im.m.Actor, text,
 					at, k.EditedAt})
 			}
-			cardRows = append(cardRows, []any{id, im.b.ID, colID, c.Title, c.Description, nonNil(c.Labels), due,
+			cardRows = append(cardRows, []any{id, im.b.ID, colID, c.Title, c.Description, cardLabels, due,
 				assignees, c.Done, ranks[j], archivedAt, im.m.Actor, orNow(c.CreatedAt, now),
 				len(c.Comments), done, total})
 		}
@@ -184,8 +197,9 @@ func (im *importer) run(ctx context.Context, x board.Export) error {
 		cols  []string
 		rows  [][]any
 	}{
+		{"labels", []string{"id", "board_id", "name", "color"}, labelRows},
 		{"columns", []string{"id", "board_id", "name", "rank"}, colRows},
-		{"cards", []string{"id", "board_id", "column_id", "title", "description", "labels", "due", "assignees", "done",
+		{"cards", []string{"id", "board_id", "column_id", "title", "description", "label_ids", "due", "assignees", "done",
 			"rank", "archived_at", "created_by", "created_at", "comment_count", "checklist_done", "checklist_total"}, cardRows},
 		{"checklists", []string{"id", "board_id", "card_id", "name", "rank"}, listRows},
 		{"checklist_items", []string{"id", "card_id", "checklist_id", "text", "done", "rank"}, itemRows},
@@ -203,6 +217,15 @@ func (im *importer) run(ctx context.Context, x board.Export) error {
 // transaction, in the order of the document.
 func (im *importer) log(ctx context.Context) error {
 	id := im.b.ID
+	labels, err := readLabels(ctx, im.tx, id)
+	if err != nil {
+		return err
+	}
+	for _, l := range labels {
+		if err := im.event(board.KindLabelCreated, l); err != nil {
+			return err
+		}
+	}
 	cols, err := readColumns(ctx, im.tx, id)
 	if err != nil {
 		return err

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,12 +19,26 @@ func withoutIDs(t *testing.T, x board.Export) string {
 	t.Helper()
 	x.ExportedAt = time.Time{}
 	x.Board.ID, x.Board.Seq, x.Board.CreatedAt, x.Members = "", 0, time.Time{}, nil
+	// Cards name their labels by id: by name instead.
+	name := map[string]string{}
+	x.Labels = slices.Clone(x.Labels)
+	for i := range x.Labels {
+		name[x.Labels[i].ID] = x.Labels[i].Name
+		x.Labels[i].ID = ""
+	}
+	slices.SortFunc(x.Labels, func(a, b board.ExportLabel) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
 	for i := range x.Columns {
 		col := &x.Columns[i]
 		col.ID = ""
 		for j := range col.Cards {
 			c := &col.Cards[j]
 			c.ID = ""
+			c.Labels = slices.Clone(c.Labels)
+			for k, id := range c.Labels {
+				c.Labels[k] = name[id]
+			}
 			c.CreatedAt = c.CreatedAt.UTC()
 			if c.ArchivedAt != nil {
 				a := c.ArchivedAt.UTC()
@@ -60,8 +76,12 @@ func TestExportImportRoundTrip(t *testing.T) {
 	st, ctx := w.st, context.Background()
 	col2 := must[board.Column](t)(st.CreateColumn(ctx, w.owner, w.board, board.ColumnInput{Name: "Done <&>"}))
 	due := "2027-02-28"
+	var labels []string
+	for _, in := range []board.LabelInput{{Name: "x", Color: "sky"}, {Name: "日本"}, {Name: "unused <b>", Color: "pink"}} {
+		labels = append(labels, must[board.Label](t)(st.CreateLabel(ctx, w.owner, w.board, in)).ID)
+	}
 	rich := must[board.Card](t)(st.CreateCard(ctx, w.owner, w.board, board.CardInput{ColumnID: col2.ID, Title: "rich",
-		Description: "line\nline 2", Labels: []string{"x", "日本"}, Due: &due, Assignees: []string{"owner"}, Done: true}))
+		Description: "line\nline 2", Labels: labels[:2], Due: &due, Assignees: []string{"owner"}, Done: true}))
 	arch := must[board.Card](t)(st.CreateCard(ctx, w.owner, w.board, board.CardInput{ColumnID: col2.ID, Title: "old"}))
 	must[board.Card](t)(st.SetArchived(ctx, w.owner, w.board, arch.ID, true, 0))
 	for _, name := range []string{"first", "second"} {
@@ -138,6 +158,19 @@ func TestImportTrello(t *testing.T) {
 		if c.Title == "Build the API" {
 			api = c
 		}
+	}
+	// Trello's labels are the board's, with their colours; cards name them.
+	var set []string
+	nameOf := map[string]string{}
+	for _, l := range snap.Labels {
+		set = append(set, l.Name+"="+l.Color)
+		nameOf[l.ID] = l.Name
+	}
+	if got := strings.Join(set, ","); got != "Backend=blue,Design=green,Marketing=orange,red=red" {
+		t.Errorf("labels %s", got)
+	}
+	if len(api.Labels) != 2 || nameOf[api.Labels[0]] != "Backend" || nameOf[api.Labels[1]] != "red" {
+		t.Errorf("Build the API has labels %v (%v)", api.Labels, nameOf)
 	}
 	if api.ChecklistDone != 2 || api.ChecklistTotal != 4 || api.CommentCount != 2 || api.CreatedBy != "ed" {
 		t.Errorf("Build the API: %+v", api)

@@ -31,6 +31,7 @@ type logFixture struct {
 	comment    string // on card
 	checklist  string // on card, holding item
 	item       string
+	label      string // of the board, on card
 }
 
 func newLogFixture(t *testing.T, st *store.Store, owner, bob board.User, carol string) logFixture {
@@ -46,6 +47,8 @@ func newLogFixture(t *testing.T, st *store.Store, owner, bob board.User, carol s
 	f.comment = must[board.Comment](t)(st.CreateComment(ctx, m, f.board, f.card, board.CommentInput{Text: "hi"})).ID
 	f.checklist = must[board.Checklist](t)(st.CreateChecklist(ctx, m, f.board, f.card, board.ChecklistInput{Name: "steps"})).ID
 	f.item = must[board.ChecklistItem](t)(st.CreateItem(ctx, m, f.board, f.card, f.checklist, board.ItemInput{Text: "first"})).ID
+	f.label = must[board.Label](t)(st.CreateLabel(ctx, m, f.board, board.LabelInput{Name: "bug"})).ID
+	must[board.Card](t)(st.UpdateCard(ctx, m, f.board, f.card, board.CardPatch{Labels: &[]string{f.label}}, 0))
 	return f
 }
 
@@ -148,6 +151,16 @@ var mutationCases = []mutationCase{
 	}},
 	{"DeleteItem", board.KindChecklistItemDeleted, nil, func(ctx context.Context, st *store.Store, m board.Meta, f logFixture) (board.Event, error) {
 		return st.DeleteItem(ctx, m, f.board, f.card, f.checklist, f.item, 0)
+	}},
+	{"CreateLabel", board.KindLabelCreated, nil, func(ctx context.Context, st *store.Store, m board.Meta, f logFixture) (board.Event, error) {
+		return ev(st.CreateLabel(ctx, m, f.board, board.LabelInput{Name: "feature", Color: "lime"}))
+	}},
+	{"UpdateLabel", board.KindLabelUpdated, nil, func(ctx context.Context, st *store.Store, m board.Meta, f logFixture) (board.Event, error) {
+		name := "Bug"
+		return ev(st.UpdateLabel(ctx, m, f.board, f.label, board.LabelPatch{Name: &name}, 0))
+	}},
+	{"DeleteLabel", board.KindLabelDeleted, nil, func(ctx context.Context, st *store.Store, m board.Meta, f logFixture) (board.Event, error) {
+		return st.DeleteLabel(ctx, m, f.board, f.label, 0)
 	}},
 	// An owner leaving: the same method, on themselves, once another owner
 	// remains.

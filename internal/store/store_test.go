@@ -72,6 +72,14 @@ func normalized(t testing.TB, s board.Snapshot) string {
 	utc(&s.Board.UpdatedAt)
 	s.Columns = slices.Clone(s.Columns)
 	s.Cards = slices.Clone(s.Cards)
+	s.Labels = slices.Clone(s.Labels)
+	if s.Labels == nil {
+		s.Labels = []board.Label{}
+	}
+	for i := range s.Labels {
+		utc(&s.Labels[i].CreatedAt)
+		utc(&s.Labels[i].UpdatedAt)
+	}
 	for i := range s.Columns {
 		utc(&s.Columns[i].CreatedAt)
 		utc(&s.Columns[i].UpdatedAt)
@@ -140,9 +148,10 @@ func checkOrder(t testing.TB, s board.Snapshot) {
 // loadWorld is what the writers of TestConcurrentWriters share: the ids they
 // may name. Each writer owns the cards it creates.
 type loadWorld struct {
-	mu    sync.Mutex
-	cols  []string
-	cards []string
+	mu     sync.Mutex
+	cols   []string
+	cards  []string
+	labels []string // of the board, made before the writers start (if any)
 }
 
 func (w *loadWorld) pick(rng *rand.Rand, from func(*loadWorld) []string, not string) string {
@@ -213,7 +222,7 @@ func (lw *loadWriter) step(ctx context.Context, op string) error {
 	case r < 25:
 		col := lw.w.pick(lw.rng, cols, "")
 		c, _, err := st.CreateCard(ctx, m, id, board.CardInput{ColumnID: col, Title: "card " + op,
-			Labels: []string{op}, Position: lw.position("")})
+			Labels: lw.w.labels[:min(1, len(lw.w.labels))], Position: lw.position("")})
 		if err == nil {
 			lw.mine = append(lw.mine, ownCard{id: c.ID})
 			lw.w.mu.Lock()
@@ -224,7 +233,7 @@ func (lw *loadWriter) step(ctx context.Context, op string) error {
 	case r < 45:
 		var p board.CardPatch
 		title, desc, done := "title "+op, "description "+op, lw.rng.IntN(2) == 0
-		labels, due := []string{"l" + op, "x"}, fmt.Sprintf("2030-%02d-%02d", 1+lw.rng.IntN(12), 1+lw.rng.IntN(28))
+		labels, due := slices.Clone(lw.w.labels), fmt.Sprintf("2030-%02d-%02d", 1+lw.rng.IntN(12), 1+lw.rng.IntN(28))
 		for p.Empty() {
 			if lw.rng.IntN(2) == 0 {
 				p.Title = &title
@@ -345,7 +354,11 @@ func TestConcurrentWriters(t *testing.T) {
 		c := must[board.Column](t)(st.CreateColumn(ctx, owner, b.ID, board.ColumnInput{Name: fmt.Sprint("col ", i)}))
 		w.cols = append(w.cols, c.ID)
 	}
-	const writers, perWriter, setup = 16, 100, 5
+	for _, name := range []string{"x", "y"} {
+		l := must[board.Label](t)(st.CreateLabel(ctx, owner, b.ID, board.LabelInput{Name: name}))
+		w.labels = append(w.labels, l.ID)
+	}
+	const writers, perWriter, setup = 16, 100, 7
 	for i := range writers {
 		if _, err := st.Pool().Exec(ctx, `INSERT INTO board_members (board_id, user_id, role) VALUES ($1, $2, 'editor')`,
 			b.ID, fmt.Sprint("w", i)); err != nil {

@@ -39,14 +39,14 @@ RETURNING seq \gset
 UPDATE cards c SET
     title = coalesce('Card ' || :k || ' of board ' || :b || ', edit ' || :seq, title),
     description = coalesce(NULL::text, description),
-    labels = coalesce(NULL::text[], labels),
+    label_ids = coalesce(NULL::uuid[], label_ids),
     due = CASE WHEN false THEN NULL::date ELSE due END,
     assignees = coalesce(NULL::text[], assignees),
     done = coalesce(NULL::boolean, done),
     version = version + 1, updated_at = now()
 WHERE id = ('ca000000-0000-4000-8000-' || lpad(:card::text, 12, '0'))::uuid
   AND board_id = ('b0000000-0000-4000-8000-' || lpad(:b::text, 12, '0'))::uuid
-RETURNING c.id::text, c.board_id::text, c.column_id::text, c.title, c.description, c.labels,
+RETURNING c.id::text, c.board_id::text, c.column_id::text, c.title, c.description, c.label_ids::text[],
     to_char(c.due, 'YYYY-MM-DD'), c.assignees, c.done, c.rank, c.archived_at, c.version,
     c.created_by, c.created_at, c.updated_at;
 
@@ -57,7 +57,8 @@ VALUES (('b0000000-0000-4000-8000-' || lpad(:b::text, 12, '0'))::uuid, :seq, 'ca
      || '", "column_id": "c0000000-0000-4000-8000-' || lpad((:b * 100 + 1)::text, 12, '0')
      || '", "title": "Card ' || :k || ' of board ' || :b || ', edit ' || :seq
      || '", "description": "#' || :k || ' Follow up with the team about the release notes and check the staging numbers before Friday. Follow up with'
-     || '", "labels": ["bench", "p' || :k || '"], "due": null, "assignees": ["a0000000-0000-4000-8000-000000000001", "a0000000-0000-4000-8000-000000000002"], "done": false, "rank": "V", "archived": false, "version": ' || :seq
+     || '", "labels": ["1a000000-0000-4000-8000-' || lpad((:b * 100)::text, 12, '0')
+     || '", "1a000000-0000-4000-8000-' || lpad((:b * 100 + 1 + :k % 4)::text, 12, '0') || '"], "due": null, "assignees": ["a0000000-0000-4000-8000-000000000001", "a0000000-0000-4000-8000-000000000002"], "done": false, "rank": "V", "archived": false, "version": ' || :seq
      || ', "created_by": "' || :user || '", "created_at": ' || to_json(now() - interval '1 day')::text
      || ', "updated_at": ' || to_json(now())::text
      || ', "archived_at": null}')::jsonb,

@@ -116,7 +116,18 @@ async function newBoard(owner, name, columns, members = {}) {
   return { board: b, cols };
 }
 
+// labelId is the id of the board's label of that name, made (once, with
+// the colour its name gives) the first time a scenario names it.
+const labelsMade = new Map(); // board id + "\n" + lower-cased name → promise of the id
+function labelId(userName, boardId, name) {
+  const key = boardId + "\n" + name.toLowerCase();
+  if (!labelsMade.has(key)) labelsMade.set(key, call(userName, "POST", `/api/boards/${boardId}/labels`, { name }).then((l) => l.id));
+  return labelsMade.get(key);
+}
+
+// addCard adds a card; its labels are given by name (see labelId).
 async function addCard(userName, boardId, columnId, title, extra = {}) {
+  if (extra.labels) extra = { ...extra, labels: await Promise.all(extra.labels.map((n) => labelId(userName, boardId, n))) };
   return call(userName, "POST", `/api/boards/${boardId}/cards`, { column_id: columnId, title, ...extra });
 }
 
@@ -125,9 +136,11 @@ async function snapshot(userName, boardId) { return call(userName, "GET", `/api/
 // expected is what the board page must show for a snapshot: columns in
 // order with their visible cards in order.
 function expected(snap) {
+  const labelName = new Map((snap.labels || []).map((l) => [l.id, l.name]));
   return snap.columns.map((c) => ({
     name: c.name,
-    cards: snap.cards.filter((k) => k.column_id === c.id && !k.archived).map((k) => ({ id: k.id, title: k.title, done: k.done, labels: k.labels })),
+    cards: snap.cards.filter((k) => k.column_id === c.id && !k.archived).map((k) => ({ id: k.id, title: k.title, done: k.done,
+      labels: k.labels.map((id) => labelName.get(id) || id) })),
   }));
 }
 
@@ -243,10 +256,11 @@ scenarios.live = async () => {
     await card(actor, renamed).click();
     const dlg = actor.locator("dialog.card-dialog");
     await dlg.waitFor();
-    await dlg.getByLabel("Add a label").fill("launch");
+    await dlg.getByRole("button", { name: "Labels", exact: true }).click();
+    await dlg.getByLabel("Name of the new label").fill(`launch ${who}`);
     start = Date.now();
-    await dlg.getByLabel("Add a label").press("Enter");
-    timings.push(await within(observer, 1000, start, `${who} labelled "${renamed}"`, has.label, [renamed, "launch"]));
+    await dlg.getByLabel("Name of the new label").press("Enter");
+    timings.push(await within(observer, 1000, start, `${who} labelled "${renamed}"`, has.label, [renamed, `launch ${who}`]));
     await actor.keyboard.press("Escape");
     await dlg.waitFor({ state: "detached" });
     // Move it with the card menu's button.
@@ -881,7 +895,7 @@ scenarios.conflict = async () => {
 
   // 1. Only another field changed meanwhile: the save goes through.
   let dlg = await aEdits("Version 2 by alice");
-  await call("bob", "PATCH", `/api/boards/${board.id}/cards/${c.id}`, { labels: ["spec"] }, I1);
+  await call("bob", "PATCH", `/api/boards/${board.id}/cards/${c.id}`, { labels: [await labelId("bob", board.id, "spec")] }, I1);
   await A.waitForFunction(has.label, ["Spec", "spec"]);
   await dlg.getByRole("button", { name: "Save", exact: true }).click();
   await A.waitForFunction(() => window.__corkboard.pending === 0);
@@ -1149,6 +1163,524 @@ scenarios.webhooks = async () => {
   void cols;
 };
 
+// Board labels: cards show the board's labels as colour chips; A (on
+// instance 0) renames and recolours a label in the label manager and B (on
+// instance 1) sees the chip change live on every card that has it; a
+// deleted label leaves every card; B makes a label in the card dialog and A
+// sees it. A label name that is an XSS payload stays text. The chip colours
+// have enough contrast in light and dark. And a card with everything on it
+// (labels, due, description, checklist, comments, assignees, and — served
+// here by the page's network layer, as branch attach's server will —
+// attachment count and cover), shot in light and dark.
+scenarios.labels = async () => {
+  const xss = `<img src=x onerror="window.__xss=9">`;
+  const { board, cols } = await newBoard("alice", `Labels ${run}`, ["Todo", "Done"], { bob: "editor", carol: "editor", dave: "editor" });
+  const B_ = `/api/boards/${board.id}`;
+  const bug = await call("alice", "POST", `${B_}/labels`, { name: "Bug", color: "red" });
+  const feature = await call("alice", "POST", `${B_}/labels`, { name: "Feature", color: "green" });
+  const evil = await call("alice", "POST", `${B_}/labels`, { name: xss, color: "pink" });
+  const day = (n) => { const d = new Date(); d.setDate(d.getDate() + n); return d.toISOString().slice(0, 10); };
+  const fix = await call("alice", "POST", `${B_}/cards`, { column_id: cols[0].id, title: "Fix the login flow", labels: [bug.id, evil.id], due: day(-2) });
+  const docs = await call("alice", "POST", `${B_}/cards`, { column_id: cols[0].id, title: "Write the docs", labels: [feature.id, bug.id], due: day(-2), done: true });
+  const A = await open("A(alice@0)", "alice", I0);
+  const B = await open("B(bob@1)", "bob", I1);
+  await Promise.all([gotoBoard(A, board.id), gotoBoard(B, board.id)]);
+  const chipsAre = ([title, want]) => {
+    const got = [...document.querySelectorAll(".card")].filter((k) => k.querySelector(".card-title").textContent === title)
+      .flatMap((k) => [...k.querySelectorAll(".card-meta .label")].map((l) => `${l.textContent}=${l.className.replace(/.*lc-/, "")}`));
+    return JSON.stringify(got) === JSON.stringify(want);
+  };
+  for (const P of [A, B]) {
+    await P.waitForFunction(chipsAre, ["Fix the login flow", ["Bug=red", `${xss}=pink`]]);
+    await P.waitForFunction(chipsAre, ["Write the docs", ["Feature=green", "Bug=red"]]);
+    // Due: red when past and not done, green when done.
+    eq(await card(P, "Fix the login flow").locator(".due").getAttribute("class"), "due overdue", `${P.label}: an overdue card's due date`);
+    eq(await card(P, "Write the docs").locator(".due").getAttribute("class"), "due is-done", `${P.label}: a done card's due date`);
+    // The name is the chip's text and its tooltip.
+    eq(await card(P, "Fix the login flow").locator(".label").first().getAttribute("title"), "Bug (red)", `${P.label}: chip tooltip`);
+  }
+
+  // A renames and recolours Bug in the label manager; B sees both cards change.
+  await A.getByRole("button", { name: "Board actions" }).click();
+  await A.getByRole("menuitem", { name: "Labels" }).click();
+  const mgr = A.locator("dialog.labels-dialog");
+  await mgr.waitFor();
+  const name = mgr.getByLabel("Name of label Bug", { exact: true });
+  await name.fill("Defect");
+  let start = Date.now();
+  await name.press("Enter");
+  await within(B, 1000, start, "B sees Bug renamed Defect on both cards", ([a, b]) => {
+    const on = (title) => [...document.querySelectorAll(".card")].filter((k) => k.querySelector(".card-title").textContent === title)
+      .flatMap((k) => [...k.querySelectorAll(".card-meta .label")].map((l) => l.textContent));
+    return on(a).includes("Defect") && on(b).includes("Defect") && !on(a).includes("Bug");
+  }, ["Fix the login flow", "Write the docs"]);
+  await mgr.getByLabel("Colour of label Defect", { exact: true }).selectOption("purple");
+  start = Date.now();
+  await within(B, 1000, start, "B sees Defect recoloured purple", chipsAre, ["Fix the login flow", ["Defect=purple", `${xss}=pink`]]);
+  await B.waitForFunction(chipsAre, ["Write the docs", ["Feature=green", "Defect=purple"]]);
+  await shot(A, "labels-manager");
+
+  // A deletes Feature: one event takes it off the card, on both screens.
+  await mgr.getByRole("button", { name: "Delete label Feature" }).click();
+  await A.locator("dialog.modal").getByRole("button", { name: "Delete", exact: true }).click();
+  start = Date.now();
+  await within(B, 1000, start, "B sees Feature gone", chipsAre, ["Write the docs", ["Defect=purple"]]);
+  await mgr.getByRole("button", { name: "Done" }).click();
+
+  // B makes a label in the card dialog; it goes on the card; A sees it.
+  await card(B, "Write the docs").click();
+  const dlg = B.locator("dialog.card-dialog");
+  await dlg.waitFor();
+  await dlg.getByRole("button", { name: "Labels", exact: true }).click();
+  await dlg.getByLabel("Name of the new label").fill("Urgent");
+  await dlg.getByLabel("Colour of the new label").selectOption("sky");
+  start = Date.now();
+  await dlg.getByRole("button", { name: "Create", exact: true }).click();
+  await within(A, 1000, start, "A sees B's new label on the card", chipsAre, ["Write the docs", ["Defect=purple", "Urgent=sky"]]);
+  // ...and takes Defect off with the picker's checkbox.
+  await dlg.locator(".label-option", { hasText: "Defect" }).locator("input").uncheck();
+  await A.waitForFunction(chipsAre, ["Write the docs", ["Urgent=sky"]]);
+  await dlg.locator(".label-option", { hasText: "Urgent" }).locator("input:checked").waitFor();
+  await shot(B, "labels-card-dialog");
+  await B.keyboard.press("Escape");
+
+  // Nothing of the XSS label name ran or became markup.
+  for (const P of [A, B]) {
+    const injected = await P.evaluate(() => ({ xss: window.__xss, imgs: document.querySelectorAll(".columns img, dialog img").length }));
+    eq(injected, { xss: undefined, imgs: 0 }, `${P.label}: the label name became markup`);
+  }
+  for (const P of [A, B]) await sameAsDB(P, P === A ? "alice" : "bob", board.id);
+  const a = await inOrder(A), b = await inOrder(B);
+  eq(b.map((x) => x.kind), a.map((x) => x.kind), "A and B applied different events");
+  assert(a.some((x) => x.kind === "label.updated") && a.some((x) => x.kind === "label.deleted"), "label events applied");
+
+  // Contrast of the ten chip colours, light and dark: at least 4.5:1.
+  const D = await open("D(alice dark)", "alice", I0, { colorScheme: "dark", viewport: { width: 1280, height: 800 } });
+  await gotoBoard(D, board.id);
+  for (const P of [A, D]) {
+    const ratios = await P.evaluate((colors) => {
+      const lum = (rgb) => {
+        const [r, g, b] = rgb.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number).map((v) => {
+          v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      };
+      const out = {};
+      for (const c of colors) {
+        const el = document.createElement("span");
+        el.className = `label lc-${c}`;
+        el.textContent = c;
+        document.body.appendChild(el);
+        const st = getComputedStyle(el);
+        const [x, y] = [lum(st.color), lum(st.backgroundColor)];
+        out[c] = Math.round(((Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05)) * 10) / 10;
+        el.remove();
+      }
+      return out;
+    }, ["green", "yellow", "orange", "red", "purple", "blue", "sky", "lime", "pink", "gray"]);
+    log(`${P.label} chip contrast`, JSON.stringify(ratios));
+    for (const [c, r] of Object.entries(ratios)) assert(r >= 4.5, `${P.label}: label colour ${c} has contrast ${r}:1, under 4.5:1`);
+  }
+
+  // A card with everything on it.
+  const full = await call("alice", "POST", `${B_}/cards`, { column_id: cols[1].id, title: "Launch checklist for the Q3 release",
+    description: "Everything that has to happen on launch day.", labels: [bug.id, evil.id], due: day(-1),
+    assignees: [U.alice.id, U.bob.id, U.carol.id, U.dave.id] });
+  for (const name of ["Design", "Marketing"]) await call("alice", "POST", `${B_}/labels`, { name, color: name === "Design" ? "blue" : "orange" });
+  const snap0 = await snapshot("alice", board.id);
+  const byName = (n) => snap0.labels.find((l) => l.name === n).id;
+  const faceLabels = ["Defect", xss, "Design", "Marketing", "Urgent"];
+  await call("alice", "PATCH", `${B_}/cards/${full.id}`, { labels: faceLabels.map(byName) });
+  const list = await call("alice", "POST", `${B_}/cards/${full.id}/checklists`, { name: "Steps" });
+  for (const [text, done] of [["Freeze", true], ["Tag", true], ["Deploy", false], ["Announce", false], ["Celebrate", false]]) {
+    await call("alice", "POST", `${B_}/cards/${full.id}/checklists/${list.id}/items`, { text, done });
+  }
+  for (const [who, text] of [["bob", "Ready on my side."], ["carol", "Copy is final."], ["alice", "Go at 10:00."]]) {
+    await call(who, "POST", `${B_}/cards/${full.id}/comments`, { text });
+  }
+  const coverId = "00000000-0000-4000-8000-00000000c0de";
+  const png = Buffer.from(await D.evaluate(() => {
+    const c = document.createElement("canvas");
+    c.width = 480; c.height = 200;
+    const g = c.getContext("2d");
+    const grad = g.createLinearGradient(0, 0, 480, 200);
+    grad.addColorStop(0, "#4f46e5"); grad.addColorStop(1, "#06b6d4");
+    g.fillStyle = grad; g.fillRect(0, 0, 480, 200);
+    g.fillStyle = "rgba(255,255,255,.9)"; g.font = "bold 36px sans-serif"; g.fillText("Q3 launch", 150, 112);
+    return c.toDataURL("image/png").split(",")[1];
+  }), "base64");
+  let thumbs = 0;
+  for (const [P, scheme] of [[await open("F(alice face)", "alice", I0, { viewport: { width: 1100, height: 700 }, scale: 2 }), "light"],
+    [await open("G(alice face dark)", "alice", I0, { viewport: { width: 1100, height: 700 }, scale: 2, colorScheme: "dark" }), "dark"]]) {
+    // The snapshot as a server with attachments gives it: the card has 2
+    // attachments and an image as its cover.
+    await P.route(`**/api/boards/${board.id}`, async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      for (const k of body.cards) if (k.id === full.id) Object.assign(k, { attachment_count: 2, cover: coverId });
+      await route.fulfill({ response: res, json: body });
+    });
+    await P.route(`**/api/boards/${board.id}/cards/${full.id}/attachments/${coverId}/thumbnail`, (route) => {
+      thumbs++;
+      return route.fulfill({ status: 200, contentType: "image/png", body: png });
+    });
+    await gotoBoard(P, board.id);
+    const face = card(P, "Launch checklist for the Q3 release");
+    await face.locator(".card-cover img").waitFor();
+    await P.waitForFunction(() => { const i = document.querySelector(".card-cover img"); return i && i.complete && i.naturalWidth > 0; });
+    eq(await face.locator(".card-cover img").getAttribute("loading"), "lazy", "the cover loads lazily");
+    eq(await face.locator(".attachment-count").textContent(), "2", "attachment count");
+    eq(await face.locator(".checklist-count").textContent(), "2/5", "checklist progress");
+    eq(await face.locator(".comment-count").textContent(), "3", "comment count");
+    eq(await face.locator(".assignees [role=img]").evaluateAll((els) => els.map((e) => e.getAttribute("aria-label"))),
+      ["alice", "bob", "carol", "and dave"], "avatars named by username");
+    eq(await face.locator(".card-meta .label").allTextContents(), faceLabels, "chips on the full card, in the card's order");
+    await face.scrollIntoViewIfNeeded();
+    await face.screenshot({ path: join(cfg.artifacts, `card-face-${scheme}.png`) });
+    log("screenshot", join(cfg.artifacts, `card-face-${scheme}.png`));
+  }
+  assert(thumbs >= 2, "the cover thumbnail was requested");
+  void fix; void docs;
+};
+
+
+// activity: what cardthings leaves out of issue 11's list. Two people on
+// two instances; A comments and B sees it live on the card face (no dialog
+// open) and in the board's activity panel; B ticks and reorders checklist
+// items and A sees them live; the card's activity list (A) and the board's
+// panel (B) show both people's changes, live, and page back ("Show
+// older"); markup in a card title, a comment and a checklist item is text
+// in both, and nothing is injected.
+scenarios.activity = async () => {
+  const evil = {
+    title: `<img src=x onerror="window.__xss=1">Plan`,
+    comment: `<script>window.__xss=2</script> looks good <b>bold</b>`,
+    item: `<svg onload="window.__xss=3">Ship`,
+  };
+  const { board, cols } = await newBoard("alice", `Activity ${run}`, ["Doing", "Done"], { bob: "editor" });
+  const c = await addCard("alice", board.id, cols[0].id, evil.title);
+  const list = await call("alice", "POST", `/api/boards/${board.id}/cards/${c.id}/checklists`, { name: "Steps" });
+  for (const text of ["Write tests", evil.item]) await call("alice", "POST", `/api/boards/${board.id}/cards/${c.id}/checklists/${list.id}/items`, { text });
+  // More than a page of the panel (30) before anyone looks.
+  for (let i = 0; i < 30; i++) await addCard("alice", board.id, cols[1].id, `Filler ${i}`);
+
+  const A = await open("A(alice@0)", "alice", I0);
+  const B = await open("B(bob@1)", "bob", I1);
+  await Promise.all([gotoBoard(A, board.id), gotoBoard(B, board.id)]);
+  const texts = (P, sel) => P.evaluate((s) => [...document.querySelectorAll(s)].map((x) => x.querySelector(".act-text").textContent), sel);
+  const waitEntry = async (P, sel, want, what) => {
+    try {
+      await P.waitForFunction(([s, w]) => [...document.querySelectorAll(s)].some((x) => x.querySelector(".act-text").textContent === w), [sel, want], { timeout: 10000, polling: 20 });
+    } catch {
+      fail(`${P.label}: ${what}: no entry ${JSON.stringify(want)} in ${JSON.stringify(await texts(P, sel))}`);
+    }
+  };
+  const PANEL = ".activity-panel .act-entry", CARD = "dialog.card-dialog .cd-activity .act-entry";
+
+  // bob opens the board's activity panel from the board menu: the newest
+  // page, then older pages on demand.
+  await B.getByRole("button", { name: "Board actions" }).click();
+  await B.getByRole("menuitem", { name: "Activity" }).click();
+  await B.locator(".activity-panel").waitFor();
+  await waitEntry(B, PANEL, "alice added Filler 29 to Done", "the newest page");
+  eq(await B.locator(PANEL).count(), 30, "entries of the panel's first page");
+  await B.getByRole("button", { name: "Show older" }).click();
+  await waitEntry(B, PANEL, "alice added the column Doing", "an older page");
+  await waitEntry(B, PANEL, `alice added ${evil.title} to Doing`, "the card's creation");
+
+  // alice opens the card and comments; bob sees the count on the card face
+  // and the comment in his panel, live.
+  await card(A, "Plan").click();
+  const dA = A.locator("dialog.card-dialog");
+  await waitEntry(A, CARD, "alice added this card to Doing", "the card's activity");
+  await dA.getByLabel("New comment").fill(evil.comment);
+  let start = Date.now();
+  await dA.getByRole("button", { name: "Comment", exact: true }).click();
+  await card(B, "Plan").locator(".comment-count", { hasText: "1" }).waitFor();
+  log(`comment count on the other's card face in ${Date.now() - start} ms`);
+  await waitEntry(B, PANEL, `alice commented on ${evil.title}`, "alice's comment");
+  eq(await B.locator(PANEL).first().locator(".act-quote").textContent(), evil.comment, "the comment quoted in the panel");
+  await waitEntry(A, CARD, "alice commented", "alice's own comment in her card activity");
+
+  // bob opens the card, ticks "Write tests" and moves the other item up
+  // with the keyboard; alice sees both in the checklist and the activity.
+  await card(B, "Plan").click();
+  const dB = B.locator("dialog.card-dialog");
+  await dB.locator(".item-text", { hasText: "Write tests" }).waitFor();
+  start = Date.now();
+  await dB.getByLabel("Write tests", { exact: true }).check();
+  await dA.locator(".checklist-item.is-done .item-text", { hasText: "Write tests" }).waitFor();
+  log(`tick seen by the other in ${Date.now() - start} ms`);
+  await waitEntry(A, CARD, "bob ticked Write tests", "bob's tick");
+  const evilBox = dB.getByLabel(evil.item, { exact: true });
+  await evilBox.focus();
+  await B.keyboard.press("Alt+ArrowUp");
+  await A.waitForFunction((want) => JSON.stringify([...document.querySelectorAll("dialog.card-dialog .item-text")].map((x) => x.textContent)) === want,
+    JSON.stringify([evil.item, "Write tests"]));
+  await waitEntry(A, CARD, `bob reordered ${evil.item}`, "bob's reorder");
+  await B.keyboard.press("Escape");
+  await dB.waitFor({ state: "detached" });
+  await waitEntry(B, PANEL, `bob ticked Write tests on ${evil.title}`, "bob's own tick in his panel");
+  await waitEntry(B, PANEL, `bob reordered ${evil.item} on ${evil.title}`, "bob's own reorder in his panel");
+
+  // alice moves the card to Done from her dialog; both lists say so.
+  await dA.getByRole("button", { name: "Move to next column" }).click();
+  await waitEntry(A, CARD, "alice moved this card from Doing to Done", "the move in the card's activity");
+  await waitEntry(B, PANEL, `alice moved ${evil.title} from Doing to Done`, "the move in the board's panel");
+  await shot(B, "activity-panel");
+  // Both people's changes, newest first, in alice's card activity.
+  const mine = await texts(A, CARD);
+  eq(mine.slice(0, 4), ["alice moved this card from Doing to Done", `bob reordered ${evil.item}`, "bob ticked Write tests", "alice commented"],
+    "the newest entries of the card's activity");
+  // The card's activity, read afresh, says the same (the server's prev).
+  await A.keyboard.press("Escape");
+  await dA.waitFor({ state: "detached" });
+  await card(A, "Plan").click();
+  await waitEntry(A, CARD, "alice moved this card from Doing to Done", "the move, reloaded");
+  eq((await texts(A, CARD)).slice(0, 4), mine.slice(0, 4), "the card's activity reloaded from the server");
+  await dA.locator(".cd-activity").scrollIntoViewIfNeeded();
+  await shot(A, "activity-card");
+
+  // Nothing of the markup ran or became an element.
+  await sleep(300);
+  for (const P of [A, B]) {
+    eq(await P.evaluate(() => [window.__xss ?? null,
+      document.querySelectorAll(".activity-panel img, .activity-panel script, .activity-panel svg:not(.icon), .activity-panel b, .cd-activity img, .cd-activity script, .cd-activity svg:not(.icon), .cd-activity b, .comment img, .comment script, .checklist-item svg:not(.icon)").length]),
+    [null, 0], `${P.label}: markup from user text in the activity`);
+  }
+  await inOrder(A);
+  await inOrder(B);
+};
+
+// allEvents reads the board's log after seq since.
+async function allEvents(userName, boardId, since) {
+  const out = [];
+  for (;;) {
+    const page = await call(userName, "GET", `/api/boards/${boardId}/events?since=${since}&limit=1000`);
+    out.push(...page.events);
+    if (!page.events.length || page.events.length < 1000) return out;
+    since = page.events[page.events.length - 1].seq;
+  }
+}
+
+// Edits that survive a dropped connection. A goes offline and makes twelve
+// changes of every kind the page makes, and reloads the tab while the server
+// is unreachable: the page loads (the service worker's copy of its files,
+// the board as last seen) with every change still waiting. B meanwhile adds
+// a card and deletes one A edited. Back online, A catches up, then sends its
+// changes; the first answer is lost on the way (the page sends it again with
+// the same key): every change is committed exactly once, in order, after
+// B's, and both screens show the database; the edit of the deleted card is
+// listed as not applied with its text, which copies. Then B, offline, loses
+// access to the board: its waiting rename is listed as not applied.
+scenarios.offline = async () => {
+  const { board, cols } = await newBoard("alice", `Offline ${run}`, ["Todo", "Doing", "Done"], { bob: "editor" });
+  for (const t of ["Alpha", "Beta", "Gamma", "Delta", "Old", "Doomed"]) await addCard("alice", board.id, cols[0].id, t);
+  const A = await open("A(alice@0)", "alice", I0);
+  const B = await open("B(bob@1)", "bob", I1);
+  await Promise.all([gotoBoard(A, board.id), gotoBoard(B, board.id)]);
+  const before = (await snapshot("alice", board.id)).seq;
+  const ctxA = A.context();
+  await ctxA.grantPermissions(["clipboard-read", "clipboard-write"], { origin: I0 });
+
+  await ctxA.setOffline(true);
+  await A.waitForSelector('.conn[data-conn="offline"]');
+  // 1-2. A card added, then renamed before it ever reached the server.
+  await column(A, "Todo").locator(".add-card-btn").click();
+  await A.keyboard.type("Written offline");
+  await A.keyboard.press("Enter");
+  await A.keyboard.press("Escape");
+  await card(A, "Written offline").focus();
+  await A.keyboard.press("F2");
+  await A.keyboard.press("End");
+  await A.keyboard.type(", renamed");
+  await A.keyboard.press("Enter");
+  // 3. A rename, 4. done, 5. a move, 6. archive, 7. delete.
+  await card(A, "Alpha").focus();
+  await A.keyboard.press("F2");
+  await A.keyboard.press("End");
+  await A.keyboard.type(" (offline)");
+  await A.keyboard.press("Enter");
+  await card(A, "Beta").locator(".card-check").click();
+  await card(A, "Gamma").focus();
+  await A.keyboard.press("Alt+ArrowRight");
+  await A.waitForFunction(has.order, ["Doing", ["Gamma"]]);
+  await card(A, "Old").hover();
+  await card(A, "Old").locator(".card-more").click();
+  await A.getByRole("menuitem", { name: "Archive" }).click();
+  await card(A, "Delta").hover();
+  await card(A, "Delta").locator(".card-more").click();
+  await A.getByRole("menuitem", { name: "Delete" }).click();
+  await A.locator("dialog.modal").getByRole("button", { name: "Delete card" }).click();
+  // 8. A column renamed, 9. a column added.
+  await column(A, "Done").locator(".column-name").click();
+  await A.keyboard.press("Control+A");
+  await A.keyboard.type("Shipped");
+  await A.keyboard.press("Enter");
+  await A.locator(".add-column-btn").click();
+  await A.keyboard.type("Later");
+  await A.keyboard.press("Enter");
+  await A.keyboard.press("Escape");
+  // 10. A comment and 11. a checklist, in the card's dialog.
+  await card(A, "Alpha (offline)").click();
+  const dA = A.locator("dialog.card-dialog");
+  await dA.waitFor();
+  const comment = `Written on a train ${run}`;
+  await dA.getByLabel("New comment").fill(comment);
+  await dA.getByRole("button", { name: "Comment", exact: true }).click();
+  await dA.getByLabel("New checklist name").fill("Offline steps");
+  await dA.getByRole("button", { name: "Add checklist" }).click();
+  await A.keyboard.press("Escape");
+  await dA.waitFor({ state: "detached" });
+  // 12. A description of a card B deletes meanwhile.
+  const words = `My careful words ${run}\nsecond line`;
+  await card(A, "Doomed").click();
+  await dA.waitFor();
+  await dA.getByLabel("Description").fill(words);
+  await dA.getByRole("button", { name: "Save" }).click();
+  await dA.getByRole("button", { name: "Close" }).click();
+  await dA.waitFor({ state: "detached" });
+
+  const N = 12;
+  await A.locator(".queue-pill", { hasText: `${N} changes waiting to be sent` }).waitFor();
+  eq((await A.locator(".card.is-queued .card-title").allTextContents()).sort(),
+    ["Written offline, renamed", "Alpha (offline)", "Beta", "Doomed", "Gamma"].sort(), "the cards marked as waiting");
+  const owner = `${U.alice.id}/${board.id}`;
+  await A.waitForFunction(async ([o, n]) => (await window.__corkboard.queue.store.all(o, "change")).length === n, [owner, N]);
+  const keys = await A.evaluate(() => window.__corkboard.queue.entries.map((e) => e.opId));
+  eq(new Set(keys).size, N, "one key per queued change");
+  await A.evaluate(() => { document.querySelector(".board-scroller").scrollLeft = 0; });
+  await shot(A, "offline-queued", { clip: { x: 0, y: 0, width: 1360, height: 400 } }); // docs/images/offline-queued.png
+  log(`${N} changes queued offline and stored`);
+
+  // The tab is reloaded while the server is unreachable (no network, and
+  // A's instance down): the page comes from the service worker's copy, the
+  // board as last seen here, with every change still waiting and marked.
+  await control("stop", 0);
+  await A.reload();
+  await A.locator(".queue-pill", { hasText: `${N} changes waiting to be sent` }).waitFor();
+  await A.waitForSelector('.conn[data-conn="offline"]');
+  await A.waitForFunction(has.order, ["Todo", ["Alpha (offline)", "Beta", "Doomed", "Written offline, renamed"]]);
+  await A.waitForFunction(has.order, ["Doing", ["Gamma"]]);
+  eq((await A.locator(".card.is-queued .card-title").allTextContents()).sort(),
+    ["Written offline, renamed", "Alpha (offline)", "Beta", "Doomed", "Gamma"].sort(), "the cards marked as waiting after the reload");
+  eq(await A.locator(".column-name").allTextContents(), ["Todo", "Doing", "Shipped", "Later"], "the columns after the reload");
+  await shot(A, "board-offline-reloaded", { clip: { x: 0, y: 0, width: 1360, height: 420 } });
+  log("reloaded while the server was unreachable: the board and its waiting changes are back");
+
+  // B, online, works meanwhile.
+  const doomed = (await call("bob", "GET", `/api/boards/${board.id}`, undefined, I1)).cards.find((c) => c.title === "Doomed");
+  await call("bob", "DELETE", `/api/boards/${board.id}/cards/${doomed.id}`, undefined, I1);
+  await call("bob", "POST", `/api/boards/${board.id}/cards`, { column_id: cols[0].id, title: "Bob was here" }, I1);
+
+  // The server and the network come back. A catches up with B's changes,
+  // then sends its own; the first one's answer is cut off on the way.
+  let cut = 0;
+  await ctxA.route("**/api/boards/*/cards", async (route) => {
+    if (route.request().method() !== "POST") return route.continue();
+    if (cut++ === 0) { await route.fetch(); return route.abort("connectionreset"); }
+    return route.continue();
+  });
+  await control("start", 0);
+  const start = Date.now();
+  await ctxA.setOffline(false);
+  await A.locator(".queue-pill").waitFor({ state: "hidden", timeout: 30000 });
+  log(`back online: caught up and drained ${N} changes in ${Date.now() - start} ms (one answer cut off and sent again)`);
+  assert(cut >= 2, `the cut-off create was sent again (${cut} attempts)`);
+
+  // Every change exactly once, in order, after B's.
+  const events = await allEvents("alice", board.id, before);
+  const mine = events.filter((e) => keys.includes(e.op_id));
+  eq(mine.map((e) => e.op_id), keys.filter((k) => mine.some((e) => e.op_id === k)), "A's changes in the order made");
+  eq(new Set(mine.map((e) => e.op_id)).size, mine.length, "no change applied twice");
+  eq(mine.length, N - 1, "changes committed (all but the refused description)");
+  const bobsLast = Math.max(...events.filter((e) => e.actor === U.bob.id).map((e) => e.seq));
+  assert(mine.every((e) => e.seq > bobsLast), "A's changes applied after B's");
+  const firstAt = await A.evaluate(() => window.__corkboard.queue.stats.firstSentAtSeq);
+  assert(firstAt >= bobsLast, `A sent its first change at seq ${firstAt}, before catching up with B's (seq ${bobsLast})`);
+  const snap = await snapshot("alice", board.id);
+  eq(snap.cards.filter((c) => c.title === "Written offline, renamed").length, 1, "the card written offline, once");
+  eq(snap.columns.map((c) => c.name), ["Todo", "Doing", "Shipped", "Later"], "columns");
+  const alpha = snap.cards.find((c) => c.title === "Alpha (offline)");
+  const comments = await call("alice", "GET", `/api/boards/${board.id}/cards/${alpha.id}/comments`);
+  eq(comments.comments.map((c) => c.text), [comment], "the comment, once");
+  const lists = await call("alice", "GET", `/api/boards/${board.id}/cards/${alpha.id}/checklists`);
+  eq(lists.checklists.map((l) => l.name), ["Offline steps"], "the checklist, once");
+  eq(snap.cards.filter((c) => c.title === "Old").map((c) => c.archived), [true], "archived");
+  assert(!snap.cards.some((c) => c.title === "Delta"), "deleted");
+  await sameAsDB(A, "alice", board.id);
+  await sameAsDB(B, "bob", board.id);
+  await inOrder(B);
+
+  // The description of the card B deleted: not applied, text kept.
+  const item = A.locator(".refused-item", { hasText: "Edit a card's description (“Doomed”)" });
+  await item.waitFor();
+  assert(/Not applied: .*\(404\)/.test(await item.locator(".refused-reason").textContent()), "the reason says 404");
+  eq(await item.locator(".refused-text").inputValue(), words, "the refused text");
+  await item.getByRole("button", { name: "Copy" }).click();
+  eq(await A.evaluate(() => navigator.clipboard.readText()), words, "the copied text");
+  await shot(A, "board-offline-refused");
+  await A.locator(".refused").screenshot({ path: join(cfg.artifacts, "offline-refused.png") }); // docs/images/offline-refused.png
+  await item.getByRole("button", { name: "Dismiss" }).click();
+  await A.locator(".refused").waitFor({ state: "hidden" });
+  await A.reload();
+  await A.waitForSelector('.conn[data-conn="live"]');
+  eq(await A.locator(".refused-item").count(), 0, "a dismissed refusal stays dismissed");
+
+  // B renames a card offline and loses access meanwhile: back online, the
+  // board is unavailable, and the rename is listed as not applied.
+  await B.context().setOffline(true);
+  await B.waitForSelector('.conn[data-conn="offline"]');
+  await card(B, "Gamma").focus();
+  await B.keyboard.press("F2");
+  await B.keyboard.press("Control+A");
+  await B.keyboard.type("Gamma, as bob would have it");
+  await B.keyboard.press("Enter");
+  await B.locator(".queue-pill", { hasText: "1 change waiting to be sent" }).waitFor();
+  await call("alice", "DELETE", `/api/boards/${board.id}/members/${U.bob.id}`);
+  await B.context().setOffline(false);
+  await B.locator(".gone", { hasText: "Board unavailable" }).waitFor({ timeout: 20000 });
+  const lost = B.locator(".refused-item", { hasText: "Rename a card to “Gamma, as bob would have it”" });
+  await lost.waitFor();
+  eq(await lost.locator(".refused-text").inputValue(), "Gamma, as bob would have it", "bob's refused text");
+  log("lost access: " + await lost.locator(".refused-reason").textContent());
+  assert((await snapshot("alice", board.id)).cards.some((c) => c.title === "Gamma"), "Gamma unchanged");
+};
+
+// 500 changes made offline drain in order, paced under the per-user rate
+// limit: no 429 reaches the person, and every change lands once.
+scenarios.offlinedrain = async () => {
+  const { board, cols } = await newBoard("alice", `Offline drain ${run}`, ["Todo"], { bob: "editor" });
+  const k = await addCard("alice", board.id, cols[0].id, "Counter");
+  const A = await open("A(alice@0)", "alice", I0);
+  const B = await open("B(bob@1)", "bob", I1);
+  await Promise.all([gotoBoard(A, board.id), gotoBoard(B, board.id)]);
+  const before = (await snapshot("alice", board.id)).seq;
+  await A.context().setOffline(true);
+  await A.waitForSelector('.conn[data-conn="offline"]');
+  const N = 500;
+  await A.evaluate(([id, n]) => { const p = window.__corkboard.page; for (let i = 1; i <= n; i++) p.patchCard(id, { title: `Counter ${i}` }); }, [k.id, N]);
+  await A.locator(".queue-pill", { hasText: `${N} changes waiting to be sent` }).waitFor();
+  await A.waitForFunction(async ([o, n]) => (await window.__corkboard.queue.store.all(o, "change")).length === n, [`${U.alice.id}/${board.id}`, N]);
+  // B changes the card meanwhile: A catches up with it before sending.
+  await call("bob", "PATCH", `/api/boards/${board.id}/cards/${k.id}`, { title: "Bob's title", done: true }, I1);
+  const bobs = (await snapshot("bob", board.id)).seq;
+  const start = Date.now();
+  await A.context().setOffline(false);
+  await A.locator(".queue-pill").waitFor({ state: "hidden", timeout: 90000 });
+  const ms = Date.now() - start;
+  const stats = await A.evaluate(() => window.__corkboard.queue.stats);
+  log(`drained ${N} changes in ${ms} ms (${(N / (ms / 1000)).toFixed(1)} a second, from back online to empty); queue stats ${JSON.stringify(stats)}`);
+  eq(stats.waits429, 0, "429 answers while draining");
+  eq(stats.refused, 0, "refused while draining");
+  assert(stats.firstSentAtSeq >= bobs, `A sent its first change at seq ${stats.firstSentAtSeq}, before catching up with B's (seq ${bobs})`);
+  eq((await snapshot("alice", board.id)).cards[0].done, true, "B's done flag, kept under A's titles");
+  eq(await A.locator(".toast-error").count(), 0, "error toasts");
+  const events = (await allEvents("alice", board.id, before)).filter((e) => e.kind === "card.updated" && e.actor === U.alice.id);
+  eq(events.map((e) => e.data.title), Array.from({ length: N }, (_, i) => `Counter ${i + 1}`), "the changes in order, once each");
+  await sameAsDB(A, "alice", board.id);
+  await sameAsDB(B, "bob", board.id);
+};
 
 // --- issue 12's small fixes and the accessibility check --------------------
 
@@ -1323,6 +1855,12 @@ scenarios.a11y = async () => {
     await axe(A, `the card dialog (${scheme})`);
     await A.keyboard.press("Escape");
     await A.locator("dialog.card-dialog").waitFor({ state: "detached" });
+    await A.getByRole("button", { name: "Board actions" }).click();
+    await A.getByRole("menuitem", { name: "Activity" }).click();
+    await A.locator(".activity-panel .act-entry").first().waitFor();
+    await axe(A, `the board's activity panel (${scheme})`);
+    await A.keyboard.press("Escape");
+    await A.locator(".activity-panel").waitFor({ state: "hidden" });
     await A.getByRole("button", { name: "Keyboard shortcuts" }).click();
     await A.locator("dialog.shortcuts-dialog").waitFor();
     await axe(A, `the shortcuts dialog (${scheme})`);

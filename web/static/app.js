@@ -8,6 +8,7 @@ import { BoardPage } from "./js/board.js";
 import { renderAccount } from "./js/account.js";
 import { toast, closeMenu } from "./js/ui.js";
 import { installShortcutsKey } from "./js/shortcuts.js";
+import { forgetBoards, rememberMe, rememberedMe } from "./js/offline.js";
 
 const root = document.getElementById("app");
 let me = null;
@@ -21,17 +22,21 @@ const ctx = {
   },
   loggedIn(user) {
     me = { id: user.id, username: user.username };
+    rememberMe(me);
     const next = new URLSearchParams(location.search).get("next");
     ctx.navigate(next && next.startsWith("/") && !next.startsWith("//") ? next : "/", true);
   },
   async logout() {
     try { await api.logout(); } catch { /* the session may already be gone */ }
     me = null;
+    rememberMe(null);
+    forgetBoards();
     ctx.navigate("/login");
   },
   sessionEnded() {
     if (!me) return;
     me = null;
+    rememberMe(null);
     toast("Your session ended: please log in again.", "error");
     const here = location.pathname;
     ctx.navigate(here.startsWith("/boards/") ? `/login?next=${encodeURIComponent(here)}` : "/login", true);
@@ -46,11 +51,16 @@ async function route() {
     try {
       const res = await api.session();
       me = res.data.user;
+      rememberMe(me);
     } catch (ex) {
-      clear(root).appendChild(h("main", { class: "auth-page" }, h("div", { class: "auth-card" },
-        h("h1", { text: "Corkboard is not reachable" }), h("p", { class: "muted", text: ex.message }),
-        h("button", { type: "button", class: "btn btn-primary", text: "Try again", on: { click: route } }))));
-      return;
+      // Unreachable: a board opened before can be worked on (offline.js).
+      if (ex.status === 0 && rememberedMe() && path.startsWith("/boards/")) me = rememberedMe();
+      else {
+        clear(root).appendChild(h("main", { class: "auth-page" }, h("div", { class: "auth-card" },
+          h("h1", { text: "Corkboard is not reachable" }), h("p", { class: "muted", text: ex.message }),
+          h("button", { type: "button", class: "btn btn-primary", text: "Try again", on: { click: route } }))));
+        return;
+      }
     }
   }
   if (!me) {

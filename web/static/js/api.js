@@ -32,13 +32,27 @@ export function request(method, path, opts = {}) {
   if (method === "GET" || method === "HEAD") return send(method, path, opts);
   // Unsafe requests go one after another, so that the server commits a
   // person's changes in the order they made them (two quick moves of one
-  // card must not land the other way round).
-  const run = unsafeQueue.then(() => send(method, path, opts));
+  // card must not land the other way round). The interceptor (the board's
+  // offline queue) may take a request over: it is then queued in order
+  // here and answered when the queue has sent it.
+  const run = unsafeQueue.then(() => {
+    const taken = interceptor && interceptor(method, path, opts);
+    return taken ? { taken } : send(method, path, opts);
+  });
   unsafeQueue = run.catch(() => {});
-  return run;
+  return run.then((r) => (r && r.taken ? r.taken : r));
 }
 
 let unsafeQueue = Promise.resolve();
+let interceptor = null;
+
+// setInterceptor routes unsafe requests through fn(method, path, opts),
+// which returns a promise of the answer for a request it takes over, or
+// null to let it go out as usual. setInterceptor(null, fn) removes fn if
+// it is still the one in place.
+export function setInterceptor(fn, was) {
+  if (fn || interceptor === was) interceptor = fn;
+}
 
 async function send(method, path, opts) {
   const headers = { Accept: "application/json" };
@@ -108,7 +122,7 @@ export const api = {
   deleteBoard: (id, opId) => request("DELETE", `/api/boards/${id}`, { opId }),
   snapshot: (id) => request("GET", `/api/boards/${id}`),
 
-  createColumn: (b, body, opId) => request("POST", `/api/boards/${b}/columns`, { body, opId }),
+  createColumn: (b, body, opId, temp) => request("POST", `/api/boards/${b}/columns`, { body, opId, temp }),
   updateColumn: (b, c, patch, opId) => request("PATCH", `/api/boards/${b}/columns/${c}`, { body: patch, opId }),
   moveColumn: (b, c, position, opId) => request("POST", `/api/boards/${b}/columns/${c}/move`, { body: { position }, opId }),
   deleteColumn: (b, c, cards, to, opId) => {
@@ -119,7 +133,7 @@ export const api = {
     return request("DELETE", `/api/boards/${b}/columns/${c}${qs ? "?" + qs : ""}`, { opId });
   },
 
-  createCard: (b, body, opId) => request("POST", `/api/boards/${b}/cards`, { body, opId }),
+  createCard: (b, body, opId, temp) => request("POST", `/api/boards/${b}/cards`, { body, opId, temp }),
   updateCard: (b, c, patch, opId, ifMatch) => request("PATCH", `/api/boards/${b}/cards/${c}`, { body: patch, opId, ifMatch }),
   moveCard: (b, c, body, opId) => request("POST", `/api/boards/${b}/cards/${c}/move`, { body, opId }),
   archiveCard: (b, c, archived, opId) => request("POST", `/api/boards/${b}/cards/${c}/${archived ? "archive" : "unarchive"}`, { opId }),

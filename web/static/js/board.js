@@ -6,18 +6,22 @@
 // only when its column or rank changed, so a board of thousands of cards
 // costs the same per event as a small one.
 
-import { h, icon, avatar, hue, clear } from "./dom.js";
+import { h, icon, avatar, clear } from "./dom.js";
 import { api, describe, newOpId } from "./api.js";
 import { BoardModel, emptyChange, mergeChange } from "./model.js";
 import { LiveConnection } from "./live.js";
 import { between, compareRank } from "./rank.js";
-import { toast, announce, confirmDialog, modal, showMenu, closeMenu, fmtDate, dueState } from "./ui.js";
+import { toast, announce, confirmDialog, modal, showMenu, closeMenu } from "./ui.js";
 import { cardFromURL, loadMute, muteMenuItem, hostUserStream } from "./notifications.js";
 import { topbar } from "./pages.js";
 import { CardDialog } from "./card-dialog.js";
 import { MembersDialog } from "./members.js";
 import { WebhooksDialog } from "./webhooks.js";
 import { DragController } from "./drag.js";
+import { buildCardFace, fillCardFace } from "./card-face.js";
+import { LabelsDialog } from "./labels.js";
+import { ActivityPanel, notePrev } from "./activity.js";
+import { OfflineChanges } from "./offline.js";
 
 // Sorted insertion helpers over arrays of {id, rank}.
 function searchIndex(arr, item) {
@@ -65,6 +69,7 @@ export class BoardPage {
       onAuthLost: () => this.checkAuth(),
     });
     this.userStream = hostUserStream(this.live); // the header's notifications ride on this connection
+    this.offline = new OfflineChanges(this); // changes queue while the board is not live
     window.__corkboard = {
       page: this,
       get seq() { return this.page.model.seq; },
@@ -72,6 +77,7 @@ export class BoardPage {
       get conn() { return this.page.live.state; },
       get pending() { return this.page.model.ops.length; },
       get stats() { return { ...this.page.stats }; },
+      get queue() { return this.page.offline.queue; },
     };
   }
 
@@ -92,6 +98,15 @@ export class BoardPage {
       if (want && this.model.cards.has(want)) this.openCard(want);
     } catch (ex) {
       if (this.destroyed) return;
+      // Unreachable: the board as last seen here, live once the server is back.
+      const kept = ex.status === 0 && (await this.offline.lastState());
+      if (kept && !this.destroyed) {
+        this.applyChange(this.model.load(kept));
+        this.loaded = true;
+        this.board.classList.remove("is-loading");
+        this.live.start();
+        return;
+      }
       this.showGone(ex.status === 404 ? "This board does not exist, or you are not a member of it." : describe(ex));
     }
   }
@@ -100,6 +115,7 @@ export class BoardPage {
     this.destroyed = true;
     this.live.stop();
     this.userStream.release();
+    this.offline.destroy();
     clearInterval(this.tick);
     closeMenu();
     this.dialog && this.dialog.close();
@@ -161,7 +177,7 @@ export class BoardPage {
     if (f.board && f.board !== this.boardId) return;
     switch (f.type) {
       case "event": return this.onEvent(f);
-      case "subscribed": return;
+      case "subscribed": return void this.offline.subscribed(f.seq);
       case "resync": return void this.resync(f.reason);
       case "presence": this.presence = { users: f.users || [], count: f.count || 0 }; return this.renderPresence();
       case "unsubscribed":
@@ -187,8 +203,10 @@ export class BoardPage {
       this.resync("gap");
       return;
     }
+    notePrev(this, e); // what the activity says needs the state before the event
     const { change } = this.model.apply(e);
     if (this.dialog) this.dialog.onEvent(e);
+    if (this.activity) this.activity.onEvent(e);
     if (change.boardDeleted) {
       this.showGone(e.actor === this.ctx.me.id ? "You deleted this board." : "This board was deleted by its owner.");
       return;
@@ -212,6 +230,7 @@ export class BoardPage {
   showGone(message) {
     if (this.gone) return;
     this.gone = true;
+    this.offline.boardGone();
     this.live.stop();
     this.userStream.release(this.ctx.me);
     clearInterval(this.tick);
@@ -254,6 +273,8 @@ export class BoardPage {
         [h("a", { href: "/", "data-nav": "", class: "icon-btn back-btn", "aria-label": "Back to your boards" }, icon("back")), this.nameEl, this.viewOnlyEl],
         [this.presenceEl, this.connEl, share, more]),
       this.scroller);
+    this.activity = new ActivityPanel(this);
+    this.board.appendChild(this.activity.el);
     clear(this.root).appendChild(this.board);
 
     // One listener of each kind for the whole board.
@@ -278,8 +299,10 @@ export class BoardPage {
     return [
       { label: "Rename board", icon: "edit", disabled: !this.canEdit(), action: () => this.renameBoard() },
       { label: "Members", icon: "users", action: () => this.openMembers() },
+      { label: "Labels", icon: "edit", action: () => this.openLabels() },
       { label: "Webhooks", icon: "right", disabled: !owner, action: () => this.openWebhooks() },
       { label: `Archived cards (${archived})`, icon: "archive", action: () => this.openArchived() },
+      { label: "Activity", icon: "text", action: () => this.activity.toggle() },
       { label: "Export board", icon: "download", action: () => this.exportBoard() },
       muteMenuItem(this.boardId),
       "-",
@@ -314,6 +337,7 @@ export class BoardPage {
     const t0 = performance.now();
     this.render(change);
     const dt = performance.now() - t0;
+    if (this.offline) this.offline.afterRender();
     this.stats.applies += 1;
     this.stats.totalMs += dt;
     if (dt > this.stats.maxMs) this.stats.maxMs = dt;
@@ -332,7 +356,9 @@ export class BoardPage {
     }
     for (const id of touchedCols) this.renderCount(id);
     if (this.dialog) this.dialog.update(change);
+    if (this.activity && change.reset && this.activity.loaded) this.activity.reload();
     if (this.membersDialog && change.members) this.membersDialog.render();
+    if (this.labelsDialog && (change.labels || change.reset || change.cards.size)) this.labelsDialog.render(change);
     if (change.columns.size || change.reset) this.board.classList.toggle("is-empty", this.cols.size === 0);
   }
 
@@ -346,6 +372,7 @@ export class BoardPage {
   }
 
   renderConn(state) {
+    if (this.offline) this.offline.connState(state);
     const el = this.connEl;
     el.dataset.conn = state;
     let text = "Live";
@@ -506,53 +533,9 @@ export class BoardPage {
     }
   }
 
-  buildCard(id) {
-    const checkEl = h("button", { type: "button", class: "card-check", role: "checkbox", "aria-checked": "false", tabindex: "-1" }, icon("check"));
-    const titleEl = h("div", { class: "card-title" });
-    const moreEl = h("button", { type: "button", class: "icon-btn card-more", "aria-haspopup": "menu", tabindex: "-1" }, icon("more"));
-    const metaEl = h("div", { class: "card-meta" });
-    const el = h("div", { class: "card", role: "listitem", tabindex: "0", "data-id": id, "aria-roledescription": "card" },
-      h("div", { class: "card-row" }, checkEl, titleEl, moreEl), metaEl);
-    return { el, titleEl, metaEl, checkEl, moreEl, colId: null, rank: null, editing: false, sig: "" };
-  }
+  buildCard(id) { return buildCardFace(id); }
 
-  fillCard(entry, c) {
-    const pending = this.model.cardPending(c.id);
-    entry.el.classList.toggle("is-pending", pending);
-    entry.el.classList.toggle("is-temp", !!c._temp);
-    entry.el.classList.toggle("is-done", !!c.done);
-    if (!entry.editing && entry.titleEl.textContent !== c.title) entry.titleEl.textContent = c.title;
-    entry.checkEl.setAttribute("aria-checked", c.done ? "true" : "false");
-    entry.checkEl.setAttribute("aria-label", c.done ? "Done (mark not done)" : "Mark done");
-    entry.moreEl.setAttribute("aria-label", `Actions for card ${c.title}`);
-    const colName = (this.model.column(c.column_id) || {}).name || "";
-    entry.el.setAttribute("aria-label", `${c.title}${c.done ? ", done" : ""}${colName ? ", in " + colName : ""}`);
-    // Meta row: rebuilt only when what it shows changed.
-    const sig = JSON.stringify([c.labels, c.due, c.done, c.assignees, !!c.description, c.comment_count, c.checklist_done, c.checklist_total]);
-    if (sig === entry.sig) return;
-    entry.sig = sig;
-    const parts = [];
-    for (const l of c.labels || []) parts.push(h("span", { class: `label ${hue(l)}`, text: l }));
-    if (c.due) {
-      const st = dueState(c.due, c.done);
-      parts.push(h("span", { class: `due ${st}`, title: `Due ${c.due}` }, icon("calendar"), h("span", { text: fmtDate(c.due) })));
-    }
-    if (c.description) parts.push(h("span", { class: "has-desc", title: "Has a description" }, icon("text")));
-    if (c.checklist_total) {
-      const all = c.checklist_done === c.checklist_total;
-      parts.push(h("span", { class: `badge-count checklist-count${all ? " is-complete" : ""}`, title: `Checklist items: ${c.checklist_done} of ${c.checklist_total} done` },
-        icon("checklist"), h("span", { text: `${c.checklist_done}/${c.checklist_total}` })));
-    }
-    if (c.comment_count) {
-      parts.push(h("span", { class: "badge-count comment-count", title: `${c.comment_count} comment${c.comment_count === 1 ? "" : "s"}` },
-        icon("comment"), h("span", { text: String(c.comment_count) })));
-    }
-    if ((c.assignees || []).length) {
-      parts.push(h("span", { class: "assignees" }, c.assignees.slice(0, 3).map((u) => avatar(this.model.memberName(u), "avatar-xs"))));
-    }
-    entry.metaEl.replaceChildren(...parts);
-    entry.metaEl.hidden = parts.length === 0;
-  }
+  fillCard(entry, c) { fillCardFace(entry, c, this.model, this.model.cardPending(c.id)); }
 
   // --- interaction ------------------------------------------------------
 
@@ -568,7 +551,7 @@ export class BoardPage {
     const c = this.model.card(id);
     if (!c) return;
     if (e.target.closest(".card-check")) {
-      if (!c._temp && this.canEdit()) this.patchCard(id, { done: !c.done }, c.done ? "Marked not done" : "Marked done");
+      if (this.canEdit()) this.patchCard(id, { done: !c.done }, c.done ? "Marked not done" : "Marked done");
       return;
     }
     if (e.target.closest(".card-more")) {
@@ -593,7 +576,7 @@ export class BoardPage {
       e.preventDefault();
       const [dx, dy] = arrows[e.key];
       if (mod) {
-        if (!this.canEdit() || c._temp) return;
+        if (!this.canEdit()) return;
         if (dy) this.moveCardBy(id, dy); else this.moveCardAcross(id, dx);
       } else {
         this.focusNeighbour(id, dx, dy);
@@ -601,7 +584,7 @@ export class BoardPage {
       return;
     }
     if (e.key === "Enter" || e.key === " ") { e.preventDefault(); if (!c._temp) this.openCard(id); return; }
-    if (e.key === "F2" || e.key === "e") { e.preventDefault(); if (this.canEdit() && !c._temp) this.editTitleInline(id); return; }
+    if (e.key === "F2" || e.key === "e") { e.preventDefault(); if (this.canEdit()) this.editTitleInline(id); return; }
     if (e.key === "Home" || e.key === "End") {
       e.preventDefault();
       const arr = this.colCards.get(c.column_id) || [];
@@ -610,7 +593,7 @@ export class BoardPage {
       else if (target) this.cardEls.get(target.id).el.focus();
       return;
     }
-    if ((e.key === "m" || e.key === "ContextMenu") && !c._temp) { e.preventDefault(); showMenu(this.cardEls.get(id).moreEl, this.cardMenu(id), "Card actions"); }
+    if (e.key === "m" || e.key === "ContextMenu") { e.preventDefault(); showMenu(this.cardEls.get(id).moreEl, this.cardMenu(id), "Card actions"); }
   }
 
   focusFirstCard() {
@@ -645,7 +628,7 @@ export class BoardPage {
     const arr = this.colCards.get(c.column_id) || [];
     const i = indexOfId(arr, id);
     return [
-      { label: "Open card", icon: "text", action: () => this.openCard(id), refocus: false },
+      { label: "Open card", icon: "text", disabled: !!c._temp, action: () => this.openCard(id), refocus: false },
       { label: "Edit title", icon: "edit", disabled: ro, action: () => this.editTitleInline(id), refocus: false },
       { label: c.done ? "Mark not done" : "Mark done", icon: "check", disabled: ro, action: () => this.patchCard(id, { done: !c.done }) },
       "-",
@@ -701,6 +684,11 @@ export class BoardPage {
   openMembers() {
     if (this.membersDialog) return;
     this.membersDialog = new MembersDialog(this, () => { this.membersDialog = null; });
+  }
+
+  openLabels() {
+    if (this.labelsDialog) return;
+    this.labelsDialog = new LabelsDialog(this, () => { this.labelsDialog = null; });
   }
 
   openWebhooks() {
@@ -900,7 +888,7 @@ export class BoardPage {
         assignees: [], done: false, rank, archived: false, version: 0, _temp: true }),
     };
     op.includedIn = (m) => !!(op.result && m.cards.has(op.result.id));
-    this.runOp(op, (opId) => api.createCard(this.boardId, { column_id: colId, title, position: { to: "bottom" } }, opId),
+    this.runOp(op, (opId) => api.createCard(this.boardId, { column_id: colId, title, position: { to: "bottom" } }, opId, tmp),
       "Could not add the card").catch(() => {});
     // A card added at the bottom of a long column is shown, not left below the fold.
     const added = this.cardEls.get(tmp);
@@ -990,7 +978,7 @@ export class BoardPage {
     const rank = between(last ? last.rank : "", "");
     const op = { columns: [tmp], column: () => ({ id: tmp, board_id: this.boardId, name, rank, version: 0, _temp: true }) };
     op.includedIn = (m) => !!(op.result && m.columns.has(op.result.id));
-    this.runOp(op, (opId) => api.createColumn(this.boardId, { name, position: { to: "bottom" } }, opId), "Could not add the column").catch(() => {});
+    this.runOp(op, (opId) => api.createColumn(this.boardId, { name, position: { to: "bottom" } }, opId, tmp), "Could not add the column").catch(() => {});
     requestAnimationFrame(() => { this.scroller.scrollLeft = this.scroller.scrollWidth; });
   }
 

@@ -5,10 +5,12 @@
 // was read at, and a 412 shows both versions to choose from: nothing is ever
 // overwritten silently.
 
-import { h, icon, avatar, hue } from "./dom.js";
+import { h, icon, avatar } from "./dom.js";
 import { describe } from "./api.js";
 import { toast, announce } from "./ui.js";
 import { CommentsSection, ChecklistsSection } from "./card-things.js";
+import { LabelPicker } from "./labels.js";
+import { CardActivity } from "./activity.js";
 import { attachMentions } from "./notifications.js";
 
 export class CardDialog {
@@ -58,23 +60,13 @@ export class CardDialog {
     this.conflict = h("div", { class: "conflict", role: "alert", hidden: true });
     this.checklists = new ChecklistsSection(this.page, this.id);
     this.comments = new CommentsSection(this.page, this.id);
+    this.activity = new CardActivity(this.page, this.id);
 
     this.done = h("input", { type: "checkbox", id: "cd-done", disabled: ro });
     this.done.addEventListener("change", () => this.page.patchCard(this.id, { done: this.done.checked }, this.done.checked ? "Marked done" : "Marked not done"));
     this.due = h("input", { type: "date", class: "input", id: "cd-due", disabled: ro });
     this.due.addEventListener("change", () => this.page.patchCard(this.id, { due: this.due.value || null }));
-    this.labels = h("div", { class: "chips" });
-    this.labelIn = h("input", { class: "input input-sm", placeholder: "Add label", maxlength: "40", "aria-label": "Add a label", hidden: ro });
-    this.labelIn.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" || e.key === ",") {
-        e.preventDefault();
-        const v = this.labelIn.value.trim();
-        if (!v) return;
-        const cur = this.card.labels || [];
-        this.labelIn.value = "";
-        if (!cur.includes(v)) this.page.patchCard(this.id, { labels: [...cur, v] }, `Added label ${v}`);
-      }
-    });
+    this.labels = new LabelPicker(this.page, this.id);
     this.assignees = h("div", { class: "assignee-list", role: "group", "aria-label": "Assignees" });
     this.moveCol = h("select", { class: "input input-sm", "aria-label": "Column", disabled: ro });
     const mv = (label, ic, fn) => h("button", { type: "button", class: "btn btn-sm", disabled: ro, "aria-label": label, title: label, on: { click: fn } }, icon(ic));
@@ -89,9 +81,9 @@ export class CardDialog {
       h("div", { class: "cd-grid" },
         h("section", { class: "cd-main" },
           h("h3", { class: "cd-label", text: "Description" }), this.desc, this.descNote, this.descActions, this.conflict,
-          this.checklists.el, this.comments.el),
+          this.checklists.el, this.comments.el, this.activity.el),
         h("aside", { class: "cd-side" },
-          h("h3", { class: "cd-label", text: "Labels" }), this.labels, this.labelIn,
+          h("h3", { class: "cd-label", text: "Labels" }), this.labels.el,
           h("label", { class: "cd-label", for: "cd-due", text: "Due date" }), this.due,
           h("h3", { class: "cd-label", text: "Assignees" }), this.assignees,
           h("h3", { class: "cd-label", text: "Move" }),
@@ -129,13 +121,14 @@ export class CardDialog {
     if (this.closed) return;
     this.checklists.onEvent(e);
     this.comments.onEvent(e);
+    this.activity.onEvent(e);
   }
 
   // update follows a change of the board.
   update(change) {
     if (this.closed) return;
-    if (change.cards.has(this.id) || change.columns.size || change.members || change.reset) this.fill(false);
-    if (change.reset && !this.closed) { this.checklists.reload(); this.comments.reload(); }
+    if (change.cards.has(this.id) || change.columns.size || change.members || change.labels || change.reset) this.fill(false);
+    if (change.reset && !this.closed) { this.checklists.reload(); this.comments.reload(); this.activity.reload(); }
   }
 
   fill(first) {
@@ -159,13 +152,9 @@ export class CardDialog {
     this.refreshDescNote();
     this.done.checked = !!c.done;
     if (document.activeElement !== this.due) this.due.value = c.due || "";
-    // Labels.
+    // Labels: the board's, by id.
     const ro = !this.page.canEdit();
-    this.labels.replaceChildren(...(c.labels || []).map((l) => h("span", { class: `label ${hue(l)}` },
-      h("span", { text: l }),
-      ro ? null : h("button", { type: "button", class: "chip-x", "aria-label": `Remove label ${l}`,
-        on: { click: () => this.page.patchCard(this.id, { labels: (this.card.labels || []).filter((x) => x !== l) }, `Removed label ${l}`) } }, icon("x")))));
-    if (!(c.labels || []).length) this.labels.appendChild(h("span", { class: "muted small", text: "No labels" }));
+    this.labels.fill();
     // Assignees: every member, checked when assigned.
     const focusedUser = document.activeElement && document.activeElement.dataset && document.activeElement.dataset.user;
     const boxes = [...m.members.values()].map((mem) => {
@@ -190,7 +179,8 @@ export class CardDialog {
   refreshDescNote() {
     const c = this.card;
     if (!c) return;
-    const changed = this.descBase && (c.description || "") !== this.descBase.text;
+    // The card shows the person's own text while their save waits (offline).
+    const changed = this.descBase && (c.description || "") !== this.descBase.text && (c.description || "") !== this.desc.value;
     this.descNote.hidden = !changed;
     this.descNote.textContent = changed ? "Someone else changed the description while you were editing. Saving will let you compare both versions." : "";
   }

@@ -8,7 +8,7 @@
 import { compareRank } from "./rank.js";
 
 export function emptyChange() {
-  return { cards: new Set(), columns: new Set(), board: false, members: false, boardDeleted: false, reset: false };
+  return { cards: new Set(), columns: new Set(), board: false, members: false, labels: false, boardDeleted: false, reset: false };
 }
 
 export function mergeChange(into, c) {
@@ -16,6 +16,7 @@ export function mergeChange(into, c) {
   for (const id of c.columns) into.columns.add(id);
   into.board ||= c.board;
   into.members ||= c.members;
+  into.labels ||= c.labels;
   into.boardDeleted ||= c.boardDeleted;
   into.reset ||= c.reset;
   return into;
@@ -29,6 +30,7 @@ export class BoardModel {
     this.columns = new Map();
     this.cards = new Map();
     this.members = new Map(); // user id → member
+    this.labels = new Map(); // label id → label (the board's labels; cards hold their ids)
     this.ops = []; // pending ops, oldest first
     this.applied = []; // seqs applied since load (for tests and diagnostics)
   }
@@ -38,7 +40,7 @@ export class BoardModel {
   load(snap) {
     const change = emptyChange();
     change.reset = true;
-    change.board = change.members = true;
+    change.board = change.members = change.labels = true;
     for (const id of this.cards.keys()) change.cards.add(id);
     for (const id of this.columns.keys()) change.columns.add(id);
     this.boardData = snap.board;
@@ -46,6 +48,7 @@ export class BoardModel {
     this.columns = new Map(snap.columns.map((c) => [c.id, c]));
     this.cards = new Map(snap.cards.map((c) => [c.id, c]));
     this.members = new Map((snap.members || []).map((m) => [m.user_id, m]));
+    this.labels = new Map((snap.labels || []).map((l) => [l.id, l]));
     for (const id of this.cards.keys()) change.cards.add(id);
     for (const id of this.columns.keys()) change.columns.add(id);
     const keep = [];
@@ -133,6 +136,23 @@ export class BoardModel {
         }
         break;
       }
+      case "label.created":
+      case "label.updated":
+        // Cards hold label ids: every card with the label shows the change.
+        this.labels.set(d.id, d);
+        change.labels = true;
+        for (const c of this.cards.values()) if ((c.labels || []).includes(d.id)) change.cards.add(c.id);
+        break;
+      case "label.deleted":
+        // The label leaves every card that had it in this one event; the
+        // cards' versions do not change.
+        this.labels.delete(d.id);
+        change.labels = true;
+        for (const id of d.cards || []) {
+          const c = this.cards.get(id);
+          if (c) { this.cards.set(id, { ...c, labels: (c.labels || []).filter((x) => x !== d.id) }); change.cards.add(id); }
+        }
+        break;
       case "member.added":
       case "member.updated":
         this.members.set(d.user_id, d);
@@ -252,6 +272,18 @@ export class BoardModel {
     const ids = new Set(this.cards.keys());
     for (const op of this.ops) for (const id of op.cards || []) ids.add(id);
     return ids;
+  }
+
+  // label is the board label with that id, or null (a card may still carry
+  // a free-text label from before boards had labels: show it as it is).
+  label(id) { return this.labels.get(id) || null; }
+
+  // labelList is the board's labels by name, as the snapshot lists them.
+  labelList() {
+    return [...this.labels.values()].sort((a, b) => {
+      const x = a.name.toLowerCase(), y = b.name.toLowerCase();
+      return x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+    });
   }
 
   memberName(userId) {

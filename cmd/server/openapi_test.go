@@ -77,6 +77,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	bob.bad("POST", "/api/auth/login", map[string]any{"username": "bob", "password": "wrong password"}, 401)
 	bob.bad("POST", "/api/auth/signup", map[string]any{"username": "x", "password": "short"}, 422)
 	ann.call("GET", "/api/auth/me", nil, 200, nil)
+	ann.call("GET", "/api/auth/session", nil, 200, nil)
 	var sessions struct {
 		Sessions []struct{ ID string } `json:"sessions"`
 	}
@@ -204,6 +205,8 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	bob.call("GET", "/api/boards/"+b.ID+"/mute", nil, 200, nil)
 	bob.call("DELETE", "/api/boards/"+b.ID+"/mute", nil, 200, nil)
 	ann.call("DELETE", "/api/boards/"+b.ID+"/members/"+bobID, nil, 204, nil)
+
+	ann.call("GET", "/api/boards/"+b.ID+"/activity", nil, 200, nil)
 
 	// Events.
 	ann.call("GET", "/api/boards/"+b.ID+"/events?since=2&limit=3", nil, 200, nil)

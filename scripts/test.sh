@@ -19,5 +19,8 @@ if [ ! -f web/node_modules/playwright-core/package.json ] || [ ! -f web/node_mod
 	(cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The attachment tests' S3 server (SeaweedFS), built once into the cache.
+scripts/seaweedfs.sh
+
 go vet ./...
 go test -race -count=1 -timeout 20m ./...

@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/corkboard/corkboard/internal/attachment"
 	"github.com/corkboard/corkboard/internal/auth"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/commit"
@@ -61,6 +62,8 @@ type App struct {
 
 	stopJanitor context.CancelFunc // stops the janitor and the sequencer
 	seqDone     chan struct{}
+	files       *attachment.Files // attachment bytes; its sweeper runs with the janitor
+	filesDone   chan struct{}
 	notify      *notify.Worker // derives notifications and users' live messages
 	notifyDone  chan struct{}
 	webhooks    *webhook.Worker
@@ -112,15 +115,19 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	a.seq = store.NewSequencer(a.store, store.SequencerOptions{Interval: cfg.LogSequence, Logger: log,
 		Numbered: a.notify.Wake})
 	a.webhooks = newWebhookWorker(cfg, a.store, log)
+	if a.files, err = openFiles(ctx, cfg, a.store, log); err != nil {
+		return nil, err
+	}
 	a.commit.OnCommitted(func(ev board.Event) {
 		a.seq.Wake()
 		a.webhooks.Notify(ev.BoardID)
+		a.files.WakeOn(ev)
 	})
 	authOpts := auth.Options{Store: a.store, Revoker: a.commit, SessionTTL: cfg.SessionTTL, MaxHashes: cfg.HashConcurrency,
 		CredentialTTL: cfg.AuthCacheTTL}
 	apiOpts := httpapi.Options{Store: a.store, Budgets: a.store, Committer: a.commit, Logger: log,
 		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies, Webhooks: a.store, WebhookNotifier: a.webhooks,
-		SnapshotCacheBytes: int64(cfg.SnapshotCacheBytes), UserSink: sink}
+		SnapshotCacheBytes: int64(cfg.SnapshotCacheBytes), Files: a.files, UserSink: sink}
 	if cfg.SnapshotCacheBytes == 0 {
 		apiOpts.SnapshotCacheBytes = -1
 	}
@@ -137,7 +144,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	apiOpts.Accounts = accounts
 	api := httpapi.New(apiOpts)
 	a.ws = ws.New(ws.Options{Hub: a.hub, Logger: log, OriginPatterns: originHosts(cfg.TrustedOrigins),
-		Identify: api.Principal})
+		Identify: api.Principal, CoalesceWindow: cfg.WSCoalesceWindow})
 	// Revocations sent while this instance was cut off from the bus are
 	// lost: every cached credential is dropped and every live connection's
 	// credential checked again when it reconnects.
@@ -196,6 +203,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	go a.janitor(janitorCtx)
 	a.seqDone = make(chan struct{})
 	go func() { defer close(a.seqDone); a.seq.Run(janitorCtx) }()
+	a.filesDone = make(chan struct{})
+	go func() { defer close(a.filesDone); a.files.Run(janitorCtx, cfg.AttachmentsSweepInterval) }()
 	a.notifyDone = make(chan struct{})
 	go func() { defer close(a.notifyDone); a.notify.Run(janitorCtx) }()
 	a.webhooks.Start()
@@ -261,6 +270,7 @@ func (a *App) close() error {
 	}
 	err = errors.Join(err, a.stopRealtime(ctx))
 	<-a.seqDone
+	<-a.filesDone
 	<-a.notifyDone
 	a.store.Close()
 	err = errors.Join(err, a.db.close())

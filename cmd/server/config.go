@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/corkboard/corkboard/internal/attachment"
 	"github.com/corkboard/corkboard/internal/store"
 )
 
@@ -48,6 +49,7 @@ type Config struct {
 	WSQueueBytes         int
 	SnapshotCacheBytes   int // 0: no snapshot cache
 	AuthCacheTTL         time.Duration
+	WSCoalesceWindow     time.Duration
 	LogFormat            string
 	LogLevel             string
 	ShutdownTimeout      time.Duration
@@ -60,6 +62,12 @@ type Config struct {
 	WebhookRetryFor             time.Duration
 	WebhookLogRetention         time.Duration
 	WebhookConcurrency          int
+
+	// Attachments: their bytes in PostgreSQL, or in an S3 bucket when
+	// AttachmentsS3.Endpoint is set.
+	AttachmentsMaxBytes      int64
+	AttachmentsS3            attachment.S3Config
+	AttachmentsSweepInterval time.Duration
 
 	// A streaming replica of DatabaseURL for snapshots and catch-up reads.
 	DatabaseReplicaURL string
@@ -144,6 +152,13 @@ var settings = []setting{
 		func(c *Config, v string) (err error) { c.AuthCacheTTL, err = nonNegativeDuration(v); return }},
 	{"snapshot-cache-bytes", "SNAPSHOT_CACHE_BYTES", "67108864", "encoded board snapshots kept to answer repeated reads of an unchanged board, in bytes; 0: none",
 		func(c *Config, v string) (err error) { c.SnapshotCacheBytes, err = intIn(v, 0, 1<<40); return }},
+	{"ws-coalesce-window", "WS_COALESCE_WINDOW", "0s", "how long a connection's first queued frame waits for more before they are written together: fewer writes on very hot boards, each delivery up to this much later (0: none; at most 1s)",
+		func(c *Config, v string) (err error) {
+			if c.WSCoalesceWindow, err = nonNegativeDuration(v); err == nil && c.WSCoalesceWindow > time.Second {
+				err = errors.New("must be at most 1s")
+			}
+			return
+		}},
 	{"log-format", "LOG_FORMAT", "text", "log format: text or json",
 		func(c *Config, v string) error { c.LogFormat = v; return oneOf(v, "text", "json") }},
 	{"log-level", "LOG_LEVEL", "info", "least level logged: debug, info, warn or error",
@@ -176,6 +191,26 @@ var settings = []setting{
 		func(c *Config, v string) (err error) { c.WebhookLogRetention, err = positiveDuration(v); return }},
 	{"webhook-concurrency", "WEBHOOK_CONCURRENCY", "16", "how many webhooks each instance delivers to at once",
 		func(c *Config, v string) (err error) { c.WebhookConcurrency, err = intIn(v, 1, 1000); return }},
+	{"attachments-max-bytes", "ATTACHMENTS_MAX_BYTES", "10485760", "size limit of one attached file in bytes (10 MiB); a larger upload is refused with 413 as it arrives",
+		func(c *Config, v string) (err error) {
+			n, err := intIn(v, 1, 1<<40)
+			c.AttachmentsMaxBytes = int64(n)
+			return err
+		}},
+	{"attachments-s3-endpoint", "ATTACHMENTS_S3_ENDPOINT", "", "host:port of an S3-compatible object store for the bytes of attachments; empty: they are kept in PostgreSQL",
+		func(c *Config, v string) error { c.AttachmentsS3.Endpoint = v; return nil }},
+	{"attachments-s3-bucket", "ATTACHMENTS_S3_BUCKET", "corkboard-attachments", "bucket of the attachments (created at start when missing)",
+		func(c *Config, v string) error { c.AttachmentsS3.Bucket = v; return nil }},
+	{"attachments-s3-access-key", "ATTACHMENTS_S3_ACCESS_KEY", "", "access key of the object store",
+		func(c *Config, v string) error { c.AttachmentsS3.AccessKey = v; return nil }},
+	{"attachments-s3-secret-key", "ATTACHMENTS_S3_SECRET_KEY", "", "secret key of the object store",
+		func(c *Config, v string) error { c.AttachmentsS3.SecretKey = v; return nil }},
+	{"attachments-s3-region", "ATTACHMENTS_S3_REGION", "", "region of the bucket; empty: the store's default",
+		func(c *Config, v string) error { c.AttachmentsS3.Region = v; return nil }},
+	{"attachments-s3-use-ssl", "ATTACHMENTS_S3_USE_SSL", "true", "reach the object store over HTTPS",
+		func(c *Config, v string) (err error) { c.AttachmentsS3.UseSSL, err = strconv.ParseBool(v); return }},
+	{"attachments-sweep-interval", "ATTACHMENTS_SWEEP_INTERVAL", "1m", "how often each instance deletes stored files that no attachment names any more (besides right after each deletion): those of uploads cut off by a crash, deletions a crash interrupted",
+		func(c *Config, v string) (err error) { c.AttachmentsSweepInterval, err = positiveDuration(v); return }},
 }
 
 // NATSTLS reports whether the connection to NATS uses TLS.

@@ -53,6 +53,8 @@ func TestConfigRefusesBadValues(t *testing.T) {
 		{map[string]string{"DATABASE_URL": "x", "IDEMPOTENCY_TTL": "-1s"}, nil, "IDEMPOTENCY_TTL"},
 		{map[string]string{"DATABASE_URL": "x", "LOG_FORMAT": "xml"}, nil, "must be one of text, json"},
 		{map[string]string{"DATABASE_URL": "x"}, []string{"-ws-queue-bytes", "10"}, "-ws-queue-bytes"},
+		{map[string]string{"DATABASE_URL": "x", "WS_COALESCE_WINDOW": "2s"}, nil, "at most 1s"},
+		{map[string]string{"DATABASE_URL": "x", "WS_COALESCE_WINDOW": "-1ms"}, nil, "WS_COALESCE_WINDOW"},
 		{map[string]string{"DATABASE_URL": "x", "MIGRATE": "perhaps"}, nil, "MIGRATE"},
 		{map[string]string{"DATABASE_URL": "x", "TRUSTED_ORIGINS": "example.com"}, nil, "not an origin"},
 		{map[string]string{"DATABASE_URL": "x", "TRUSTED_PROXIES": "10.0.0.0/33"}, nil, "TRUSTED_PROXIES"},

@@ -161,6 +161,18 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	ann.call("DELETE", C+"/checklists/"+list.ID, nil, 204, nil)
 	ann.call("DELETE", C+"/comments/"+comment.ID, nil, 204, nil)
 
+	// Attachments: the body is the file.
+	var att struct{ ID string }
+	pixel := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" +
+		"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
+	ann.send(context.Background(), "POST", C+"/attachments?name=pixel.png", "application/octet-stream", pixel, 201, &att)
+	ann.call("GET", C+"/attachments", nil, 200, nil)
+	ann.call("GET", C+"/attachments/"+att.ID+"/content", nil, 200, nil)
+	ann.call("GET", C+"/attachments/"+att.ID+"/thumbnail", nil, 200, nil)
+	ann.call("PATCH", C, map[string]any{"cover": att.ID}, 200, nil)
+	ann.bad("GET", C+"/attachments/00000000-0000-4000-8000-000000000000/content", nil, 404)
+	ann.call("DELETE", C+"/attachments/"+att.ID, nil, 204, nil)
+
 	// Export and import.
 	var export map[string]any
 	ann.call("GET", "/api/boards/"+b.ID+"/export", nil, 200, &export)

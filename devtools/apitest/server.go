@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/corkboard/corkboard/devtools/pgtest"
+	"github.com/corkboard/corkboard/internal/attachment"
 	"github.com/corkboard/corkboard/internal/auth"
 	"github.com/corkboard/corkboard/internal/commit"
 	"github.com/corkboard/corkboard/internal/httpapi"
@@ -46,6 +47,7 @@ type Server struct {
 	Hub     *hub.Hub
 	API     *httpapi.API
 	Auth    *auth.Service
+	Files   *attachment.Files // the API's attachment files (PostgreSQL unless Options.API chose others)
 	Handler http.Handler
 	HTTP    *httptest.Server
 	URL     string // http://host:port
@@ -88,8 +90,9 @@ func Start(t testing.TB, o Options) *Server {
 		o.Auth(&ao)
 	}
 	svc := auth.New(ao)
+	files := attachment.New(attachment.Options{Storage: attachment.NewPostgres(st.Pool()), Ledger: st, Logger: log})
 	po := httpapi.Options{Store: st, Budgets: st, Accounts: svc, Committer: commit.New(commit.Options{Local: h}), Logger: log,
-		RateBurst: 1 << 30, Rate: 1e9}
+		RateBurst: 1 << 30, Rate: 1e9, Files: files}
 	if o.API != nil {
 		o.API(&po)
 	}
@@ -99,6 +102,9 @@ func Start(t testing.TB, o Options) *Server {
 		o.WS(&wo)
 	}
 	s := &Server{T: t, Store: st, Hub: h, API: api, Auth: svc}
+	if f, ok := po.Files.(*attachment.Files); ok {
+		s.Files = f
+	}
 	if o.Handler != nil {
 		s.Handler = o.Handler(s)
 	} else {

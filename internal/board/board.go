@@ -58,9 +58,13 @@ type Card struct {
 	ArchivedAt  *time.Time `json:"archived_at"`
 	// What is on the card, kept by the server with each change to it (a
 	// comment or checklist change does not change the card's Version).
-	CommentCount   int `json:"comment_count"`
-	ChecklistDone  int `json:"checklist_done"`  // ticked items of all its checklists
-	ChecklistTotal int `json:"checklist_total"` // items of all its checklists
+	CommentCount    int `json:"comment_count"`
+	ChecklistDone   int `json:"checklist_done"`  // ticked items of all its checklists
+	ChecklistTotal  int `json:"checklist_total"` // items of all its checklists
+	AttachmentCount int `json:"attachment_count"`
+	// Cover is the id of an image attachment of the card that its face
+	// shows (GET …/attachments/{id}/thumbnail), or nil.
+	Cover *string `json:"cover"`
 }
 
 // Snapshot is a board with its columns and cards in order, read in one
@@ -115,6 +119,7 @@ var EventKinds = []string{
 	KindChecklistCreated, KindChecklistUpdated, KindChecklistDeleted,
 	KindChecklistItemCreated, KindChecklistItemUpdated, KindChecklistItemMoved, KindChecklistItemDeleted,
 	KindLabelCreated, KindLabelUpdated, KindLabelDeleted,
+	KindAttachmentCreated, KindAttachmentDeleted,
 }
 
 // Event is one entry of a board's log. Seq is contiguous per board, starting

@@ -7,6 +7,10 @@ type CardCounts struct {
 	CommentCount   int    `json:"comment_count"`
 	ChecklistDone  int    `json:"checklist_done"`
 	ChecklistTotal int    `json:"checklist_total"`
+	// AttachmentCount and Cover (an image attachment's id, or null) are
+	// the card's after the change.
+	AttachmentCount int     `json:"attachment_count"`
+	Cover           *string `json:"cover"`
 }
 
 // Event kinds of the things on a card. Each has a CardChange payload.
@@ -28,9 +32,10 @@ const (
 // for a deletion the id of what was deleted, and the card's counts after
 // the change, which is all a board snapshot keeps of them.
 type CardChange struct {
-	Comment   *Comment       `json:"comment,omitempty"`
-	Checklist *Checklist     `json:"checklist,omitempty"`
-	Item      *ChecklistItem `json:"item,omitempty"`
-	Deleted   string         `json:"deleted,omitempty"`
-	Card      CardCounts     `json:"card"`
+	Comment    *Comment       `json:"comment,omitempty"`
+	Checklist  *Checklist     `json:"checklist,omitempty"`
+	Item       *ChecklistItem `json:"item,omitempty"`
+	Attachment *Attachment    `json:"attachment,omitempty"`
+	Deleted    string         `json:"deleted,omitempty"`
+	Card       CardCounts     `json:"card"`
 }

@@ -107,12 +107,16 @@ type CardPatch struct {
 	Due         *string
 	Assignees   *[]string
 	Done        *bool
+	// CoverSet with a Cover sets the card's cover: an image attachment of
+	// the card; with a nil Cover it removes the cover.
+	CoverSet bool
+	Cover    *string
 }
 
 // Empty reports whether the patch changes nothing.
 func (p CardPatch) Empty() bool {
 	return p.Title == nil && p.Description == nil && p.Labels == nil && !p.DueSet &&
-		p.Assignees == nil && p.Done == nil
+		p.Assignees == nil && p.Done == nil && !p.CoverSet
 }
 
 // CardMove moves a card to ColumnID (empty: its own column) at Position.
@@ -306,6 +310,11 @@ func (p CardPatch) Validate() error {
 	}
 	if p.Assignees != nil {
 		if err := checkList("assignees", *p.Assignees, MaxAssignees, MaxUserIDLen); err != nil {
+			return err
+		}
+	}
+	if p.CoverSet && p.Cover != nil {
+		if err := CheckID("cover", *p.Cover); err != nil {
 			return err
 		}
 	}

@@ -179,6 +179,12 @@ func (e *jsonAppender) card(c *Card) {
 	e.int(`,"comment_count":`, int64(c.CommentCount))
 	e.int(`,"checklist_done":`, int64(c.ChecklistDone))
 	e.int(`,"checklist_total":`, int64(c.ChecklistTotal))
+	e.int(`,"attachment_count":`, int64(c.AttachmentCount))
+	if c.Cover == nil {
+		e.raw(`,"cover":null`)
+	} else {
+		e.str(`,"cover":`, *c.Cover)
+	}
 	e.b = append(e.b, '}')
 }
 

@@ -52,7 +52,7 @@ func snapshotWith(s string) board.Snapshot {
 		Cards: []board.Card{{ID: s, BoardID: s, ColumnID: s, Title: s, Description: s,
 			Labels: []string{s, s}, Due: &due, Assignees: []string{s}, Done: true, Rank: s, Archived: true,
 			Version: math.MinInt64, CreatedBy: s, CreatedAt: t1, UpdatedAt: t2, ArchivedAt: &t2,
-			CommentCount: math.MaxInt, ChecklistDone: -3, ChecklistTotal: math.MinInt}},
+			CommentCount: math.MaxInt, ChecklistDone: -3, ChecklistTotal: math.MinInt, AttachmentCount: 9, Cover: &due}},
 		Seq: 42,
 	}
 }

@@ -71,7 +71,8 @@ func (s *Snapshot) Apply(e Event) error {
 		}
 	case KindCommentCreated, KindCommentUpdated, KindCommentDeleted,
 		KindChecklistCreated, KindChecklistUpdated, KindChecklistDeleted,
-		KindChecklistItemCreated, KindChecklistItemUpdated, KindChecklistItemMoved, KindChecklistItemDeleted:
+		KindChecklistItemCreated, KindChecklistItemUpdated, KindChecklistItemMoved, KindChecklistItemDeleted,
+		KindAttachmentCreated, KindAttachmentDeleted:
 		var c CardChange
 		if err = json.Unmarshal(e.Data, &c); err == nil {
 			err = s.setCounts(c.Card)
@@ -153,6 +154,7 @@ func (s *Snapshot) setCounts(n CardCounts) error {
 	for i := range s.Cards {
 		if c := &s.Cards[i]; c.ID == n.ID {
 			c.CommentCount, c.ChecklistDone, c.ChecklistTotal = n.CommentCount, n.ChecklistDone, n.ChecklistTotal
+			c.AttachmentCount, c.Cover = n.AttachmentCount, n.Cover
 			return nil
 		}
 	}

@@ -63,6 +63,11 @@ type Store interface {
 	CreateLabel(ctx context.Context, m board.Meta, boardID string, in board.LabelInput) (board.Label, board.Event, error)
 	UpdateLabel(ctx context.Context, m board.Meta, boardID, labelID string, p board.LabelPatch, ifVersion int64) (board.Label, board.Event, error)
 	DeleteLabel(ctx context.Context, m board.Meta, boardID, labelID string, ifVersion int64) (board.Event, error)
+	CheckCardWritable(ctx context.Context, user, boardID, cardID string) error
+	ListAttachments(ctx context.Context, user, boardID, cardID string) ([]board.Attachment, error)
+	GetAttachment(ctx context.Context, user, boardID, cardID, id string) (board.Attachment, error)
+	CreateAttachment(ctx context.Context, m board.Meta, boardID, cardID string, a board.Attachment) (board.Attachment, board.Event, error)
+	DeleteAttachment(ctx context.Context, m board.Meta, boardID, cardID, id string) (board.Event, error)
 
 	ListMembers(ctx context.Context, user, boardID string) ([]board.Member, error)
 	AddMember(ctx context.Context, m board.Meta, boardID, username, role string) (board.Member, board.Event, error)
@@ -111,6 +116,10 @@ type Options struct {
 	// negative: no cache (every snapshot is read from the database).
 	SnapshotCacheBytes int64
 
+	// Files keeps the bytes of attachments; nil: the attachment routes
+	// that need bytes answer 404.
+	Files Files
+
 	// Webhooks manages webhooks; nil: Store, if it has the methods (else
 	// the webhook routes answer 404). WebhookNotifier, if set, is woken
 	// when a test event or a redelivery is asked for.
@@ -139,6 +148,8 @@ type API struct {
 	budgets  Budgets
 	webhooks WebhookStore
 	notifier WebhookNotifier
+	files    Files
+	thumbs   chan struct{} // thumbnails being made
 
 	notifications NotificationStore
 	userSink      board.UserSink
@@ -151,7 +162,8 @@ type API struct {
 func New(o Options) *API {
 	a := &API{store: o.Store, accounts: o.Accounts, commit: o.Committer, log: o.Logger,
 		idemTTL: o.IdempotencyTTL, identify: o.Identify, proxies: o.TrustedProxies,
-		webhooks: o.Webhooks, notifier: o.WebhookNotifier, notifications: o.Notifications, userSink: o.UserSink}
+		webhooks: o.Webhooks, notifier: o.WebhookNotifier, files: o.Files, notifications: o.Notifications, userSink: o.UserSink,
+		thumbs: make(chan struct{}, thumbnailsAtOnce)}
 	if a.webhooks == nil {
 		a.webhooks, _ = o.Store.(WebhookStore)
 	}
@@ -275,6 +287,11 @@ func (a *API) boardRoutes(r chi.Router) {
 		r.Post("/labels", a.createLabel)
 		r.Patch("/labels/{label}", a.updateLabel)
 		r.Delete("/labels/{label}", a.deleteLabel)
+		r.Get("/cards/{card}/attachments", a.listAttachments)
+		r.Post("/cards/{card}/attachments", a.uploadAttachment)
+		r.Get("/cards/{card}/attachments/{attachment}/content", a.downloadAttachment)
+		r.Get("/cards/{card}/attachments/{attachment}/thumbnail", a.thumbnailAttachment)
+		r.Delete("/cards/{card}/attachments/{attachment}", a.deleteAttachment)
 
 		r.Get("/members", a.listMembers)
 		r.Post("/members", a.addMember)

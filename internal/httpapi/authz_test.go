@@ -76,7 +76,7 @@ const (
 type azRefs struct {
 	board, col, col2, card, archived, member string // of a board
 	webhook, delivery                        string // of a board
-	comment, checklist, item                 string // on card
+	comment, checklist, item, attachment     string // on card
 	label                                    string // of a board
 	session, token                           string // of an account
 	username                                 string // a user who is no member of A or B
@@ -245,6 +245,21 @@ var azRows = []azRow{
 	{method: "DELETE", pattern: "/boards/{board}/labels/{label}", access: azWrite, children: true, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/labels/" + r.label, nil
 	}},
+	{method: "GET", pattern: "/boards/{board}/cards/{card}/attachments", access: azRead, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/attachments", nil
+	}},
+	{method: "POST", pattern: "/boards/{board}/cards/{card}/attachments", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/attachments?name=new.txt", []byte("a new file")
+	}},
+	{method: "GET", pattern: "/boards/{board}/cards/{card}/attachments/{attachment}/content", access: azRead, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/attachments/" + r.attachment + "/content", nil
+	}},
+	{method: "GET", pattern: "/boards/{board}/cards/{card}/attachments/{attachment}/thumbnail", access: azRead, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/attachments/" + r.attachment + "/thumbnail", nil
+	}},
+	{method: "DELETE", pattern: "/boards/{board}/cards/{card}/attachments/{attachment}", access: azWrite, children: true, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/cards/" + r.card + "/attachments/" + r.attachment, nil
+	}},
 
 	{method: "GET", pattern: "/boards/{board}/members", access: azRead, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/members", nil
@@ -359,7 +374,7 @@ func (row azRow) expect(c azClass, k azIDs) string {
 type azWorld struct {
 	board, col, col2, card, archived, member string
 	webhook, delivery                        string // a webhook and an entry of its delivery log
-	comment, checklist, item                 string // on card, by the owner
+	comment, checklist, item, attachment     string // on card, by the owner (the attachment an image)
 	label                                    string // of the board, on card
 }
 
@@ -413,6 +428,9 @@ func (m *azMatrix) newBoard(owner string, members map[string]string, memberTarge
 	e.must(c, "POST", B+"/labels", map[string]string{"name": "matrix label"}, &l)
 	e.must(c, "PATCH", B+"/cards/"+card.ID, map[string]any{"labels": []string{l.ID}}, nil)
 	w.label = l.ID
+	var at board.Attachment
+	e.must(c, "POST", B+"/cards/"+card.ID+"/attachments?name=pixel.png", tinyPNG(), &at)
+	w.attachment = at.ID
 	return w
 }
 
@@ -466,13 +484,13 @@ func (m *azMatrix) refs(w azWorld, k azIDs, login apitest.Account, session2, tok
 	r.board = own.board
 	r.col, r.col2, r.card, r.archived, r.member = own.col, own.col2, own.card, own.archived, own.member
 	r.webhook, r.delivery = own.webhook, own.delivery
-	r.comment, r.checklist, r.item = own.comment, own.checklist, own.item
+	r.comment, r.checklist, r.item, r.attachment = own.comment, own.checklist, own.item, own.attachment
 	r.label = own.label
 	if k == azMixed || k == azMixedRev {
 		r.label = other.label
 		r.col, r.col2, r.card, r.archived, r.member = other.col, other.col2, other.card, other.archived, other.member
 		r.webhook, r.delivery = other.webhook, other.delivery
-		r.comment, r.checklist, r.item = other.comment, other.checklist, other.item
+		r.comment, r.checklist, r.item, r.attachment = other.comment, other.checklist, other.item, other.attachment
 	}
 	return r
 }
@@ -617,8 +635,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		var seq int64
 		e.Store.Pool().QueryRow(t.Context(), `SELECT seq FROM boards WHERE id = $1`, b).Scan(&seq)
 		// created, 3 members (A) or 1 (B), 2 columns, 2 cards, 1 archive,
-		// a comment, a checklist and an item, a label and the card's labels
-		if want := map[string]int64{m.shared.board: 14, m.b.board: 12}[b]; seq != want {
+		// a comment, a checklist, an item, an attachment, a label and the card's labels
+		if want := map[string]int64{m.shared.board: 15, m.b.board: 13}[b]; seq != want {
 			t.Errorf("board %s is at seq %d after the matrix, want %d", b, seq, want)
 		}
 	}

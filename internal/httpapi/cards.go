@@ -43,7 +43,7 @@ func (a *API) getCard(w http.ResponseWriter, r *http.Request) {
 // cardPatch reads a card PATCH body: only the members present change; due
 // may be null to clear it.
 func cardPatch(r *http.Request) (board.CardPatch, error) {
-	raw, err := patchFields(r, "title", "description", "labels", "due", "assignees", "done")
+	raw, err := patchFields(r, "title", "description", "labels", "due", "assignees", "done", "cover")
 	if err != nil {
 		return board.CardPatch{}, err
 	}
@@ -64,6 +64,12 @@ func cardPatch(r *http.Request) (board.CardPatch, error) {
 		p.DueSet = true
 		if err := json.Unmarshal(due, &p.Due); err != nil {
 			return board.CardPatch{}, board.FieldError(board.EInvalid, "due", "must be a date as YYYY-MM-DD or null")
+		}
+	}
+	if cover, ok := raw["cover"]; ok {
+		p.CoverSet = true
+		if err := json.Unmarshal(cover, &p.Cover); err != nil {
+			return board.CardPatch{}, board.FieldError(board.EInvalid, "cover", "must be an attachment id or null")
 		}
 	}
 	return p, p.Validate()

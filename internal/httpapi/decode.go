@@ -22,7 +22,7 @@ type bodyKey struct{}
 // layer see the same bytes.
 func readBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions || isUpload(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

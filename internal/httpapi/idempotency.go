@@ -47,6 +47,11 @@ func (a *API) idempotent(next http.Handler) http.Handler {
 		h := sha256.New()
 		h.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
 		h.Write(bodyFrom(r))
+		if isUpload(r) {
+			// The file is streamed, not read first: its length stands
+			// for it (with its name, in the URI).
+			fmt.Fprintf(h, "upload of %d bytes", r.ContentLength)
+		}
 		ctx := r.Context()
 		call := &board.IdempotentCall{Caller: caller, Key: key}
 		stored, err := a.store.ClaimIdempotencyKey(ctx, call, h.Sum(nil), a.idemTTL)

@@ -34,15 +34,35 @@ type Client struct {
 	err    error                  // why closed; nil while open
 	boards map[string]*boardState // the client's subscriptions
 
-	ready chan struct{} // has a value when queue is non-empty
-	done  chan struct{} // closed when the client closes
+	ready  chan struct{} // has a value when queue is non-empty (without notify)
+	done   chan struct{} // closed when the client closes
+	notify func()        // see SetNotify; nil: ready is signalled
 }
 
 // User is the id of the client's user.
 func (c *Client) User() string { return c.user }
 
-// Ready is signalled when frames wait in the queue.
+// Ready is signalled when frames wait in the queue, unless SetNotify gave
+// a function to call instead.
 func (c *Client) Ready() <-chan struct{} { return c.ready }
+
+// SetNotify makes the hub call f, instead of signalling Ready, each time
+// the client's queue goes from empty to non-empty and once when the client
+// is closed: a connection then needs no goroutine of its own waiting for
+// frames (a pool of writers serves those that have some). f is called with
+// the client's lock held (and maybe a board's): it must be quick, must not
+// block and must not call the hub or the client; it may take a lock of its
+// own that it never holds while calling the hub (the last in the lock order
+// of package hub). If the client is closed already, or has frames queued,
+// f is called at once.
+func (c *Client) SetNotify(f func()) {
+	c.mu.Lock()
+	c.notify = f
+	if c.err != nil || len(c.queue) > 0 {
+		f()
+	}
+	c.mu.Unlock()
+}
 
 // Done is closed when the client is closed.
 func (c *Client) Done() <-chan struct{} { return c.done }
@@ -62,6 +82,9 @@ func (c *Client) Take(dst [][]byte) [][]byte {
 	dst = append(dst, c.queue...)
 	clear(c.queue)
 	c.queue = c.queue[:0]
+	if cap(c.queue) > 64 {
+		c.queue = nil // a burst's slice is not kept for the client's life
+	}
 	c.queued = 0
 	c.mu.Unlock()
 	return dst
@@ -87,10 +110,19 @@ func (c *Client) enqueueLocked(frame []byte) bool {
 		c.err = ErrTooSlow
 		close(c.done)
 		c.hub.slowCloses.Add(1) // here, where it happens once per client
+		if c.notify != nil {
+			c.notify()
+		}
 		return false
 	}
 	c.queue = append(c.queue, frame)
 	c.queued += len(frame)
+	if c.notify != nil {
+		if len(c.queue) == 1 {
+			c.notify()
+		}
+		return true
+	}
 	select {
 	case c.ready <- struct{}{}:
 	default:
@@ -115,6 +147,9 @@ func (c *Client) markClosed(err error) []*boardState {
 	if c.err == nil && err != nil {
 		c.err = err
 		close(c.done)
+		if c.notify != nil {
+			c.notify()
+		}
 	}
 	boards := make([]*boardState, 0, len(c.boards))
 	for _, bs := range c.boards {

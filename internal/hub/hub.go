@@ -40,7 +40,8 @@
 // boardState.mu a board's order, subscribers and presence; Client.mu a
 // client's queue, state and subscription map. No lock is held while calling
 // the Log or the Bus, nor while closing a client (closeClient takes them in
-// turn).
+// turn). A client's notify function (Client.SetNotify) runs under Client.mu
+// and may take only a lock of its own, last in this order.
 package hub
 
 import (

@@ -12,7 +12,8 @@ import (
 
 const cardCols = `c.id::text, c.board_id::text, c.column_id::text, c.title, c.description, c.label_ids::text[],
 	to_char(c.due, 'YYYY-MM-DD'), c.assignees, c.done, c.rank, c.archived_at, c.version,
-	c.created_by, c.created_at, c.updated_at, c.comment_count, c.checklist_done, c.checklist_total`
+	c.created_by, c.created_at, c.updated_at, c.comment_count, c.checklist_done, c.checklist_total,
+	c.attachment_count, c.cover::text`
 
 func scanCard(row pgx.Row) (board.Card, error) {
 	var c board.Card
@@ -25,7 +26,8 @@ func scanCard(row pgx.Row) (board.Card, error) {
 func cardDest(c *board.Card) []any {
 	return []any{&c.ID, &c.BoardID, &c.ColumnID, &c.Title, &c.Description, &c.Labels,
 		&c.Due, &c.Assignees, &c.Done, &c.Rank, &c.ArchivedAt, &c.Version,
-		&c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &c.CommentCount, &c.ChecklistDone, &c.ChecklistTotal}
+		&c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &c.CommentCount, &c.ChecklistDone, &c.ChecklistTotal,
+		&c.AttachmentCount, &c.Cover}
 }
 
 func readCards(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]board.Card, error) {
@@ -144,6 +146,11 @@ func (s *Store) UpdateCard(ctx context.Context, m board.Meta, boardID, cardID st
 				return board.Card{}, "", nil, err
 			}
 		}
+		if p.CoverSet && p.Cover != nil {
+			if err := checkCover(ctx, tx, boardID, cardID, *p.Cover); err != nil {
+				return board.Card{}, "", nil, err
+			}
+		}
 		// The version check is in the WHERE clause, so the usual case is one
 		// statement. When no row matches, currentCard says why (no such
 		// card, or a stale If-Match): under the board lock nothing changes
@@ -156,9 +163,11 @@ func (s *Store) UpdateCard(ctx context.Context, m board.Meta, boardID, cardID st
 				due = CASE WHEN $6 THEN $7::date ELSE due END,
 				assignees = coalesce($8, assignees),
 				done = coalesce($9, done),
+				cover = CASE WHEN $11 THEN $12::uuid ELSE cover END,
 				version = version + 1, updated_at = now()
 			WHERE id = $1 AND board_id = $2 AND ($10::bigint = 0 OR version = $10) RETURNING `+cardCols,
-			cardID, boardID, p.Title, p.Description, labels, p.DueSet, p.Due, assignees, p.Done, ifVersion))
+			cardID, boardID, p.Title, p.Description, labels, p.DueSet, p.Due, assignees, p.Done, ifVersion,
+			p.CoverSet, p.Cover))
 		if errors.Is(err, pgx.ErrNoRows) {
 			if _, err := currentCard(ctx, tx, boardID, cardID, ifVersion); err != nil {
 				return board.Card{}, "", nil, err

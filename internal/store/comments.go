@@ -35,9 +35,9 @@ func cardOnBoard(ctx context.Context, tx pgx.Tx, boardID, cardID string) error {
 	return nil
 }
 
-// recount sets the card's counts of comments and checklist items from what
-// is on it now, in the mutation's transaction, and returns them for the
-// event. Counting afresh (at most a few hundred rows, by index) cannot
+// recount sets the card's counts of comments, checklist items and
+// attachments from what is on it now, in the mutation's transaction, and
+// returns them (with the card's cover) for the event. Counting afresh (at most a few hundred rows, by index) cannot
 // drift the way increments could.
 func recount(ctx context.Context, tx pgx.Tx, cardID string) (board.CardCounts, error) {
 	n := board.CardCounts{ID: cardID}
@@ -45,9 +45,10 @@ func recount(ctx context.Context, tx pgx.Tx, cardID string) (board.CardCounts, e
 		UPDATE cards SET
 			comment_count = (SELECT count(*) FROM comments WHERE card_id = $1),
 			checklist_done = (SELECT count(*) FROM checklist_items WHERE card_id = $1 AND done),
-			checklist_total = (SELECT count(*) FROM checklist_items WHERE card_id = $1)
-		WHERE id = $1 RETURNING comment_count, checklist_done, checklist_total`, cardID).
-		Scan(&n.CommentCount, &n.ChecklistDone, &n.ChecklistTotal)
+			checklist_total = (SELECT count(*) FROM checklist_items WHERE card_id = $1),
+			attachment_count = (SELECT count(*) FROM attachments WHERE card_id = $1)
+		WHERE id = $1 RETURNING comment_count, checklist_done, checklist_total, attachment_count, cover::text`, cardID).
+		Scan(&n.CommentCount, &n.ChecklistDone, &n.ChecklistTotal, &n.AttachmentCount, &n.Cover)
 	if err != nil {
 		return board.CardCounts{}, fmt.Errorf("count what is on card %s: %w", cardID, err)
 	}

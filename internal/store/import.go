@@ -245,6 +245,7 @@ func (im *importer) log(ctx context.Context) error {
 	for _, c := range cards {
 		im.counts[c.ID] = &board.CardCounts{ID: c.ID}
 		c.CommentCount, c.ChecklistDone, c.ChecklistTotal = 0, 0, 0 // as created
+		c.AttachmentCount, c.Cover = 0, nil                         // attachments are not exported
 		if err := im.event(board.KindCardCreated, c); err != nil {
 			return err
 		}

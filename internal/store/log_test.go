@@ -127,6 +127,25 @@ var mutationCases = []mutationCase{
 	{"DeleteComment", board.KindCommentDeleted, nil, func(ctx context.Context, st *store.Store, m board.Meta, f logFixture) (board.Event, error) {
 		return st.DeleteComment(ctx, m, f.board, f.card, f.comment, 0)
 	}},
+	{"CreateAttachment", board.KindAttachmentCreated, nil, func(ctx context.Context, st *store.Store, m board.Meta, f logFixture) (board.Event, error) {
+		const key = "00000000-0000-4000-8000-0000000000a1"
+		if err := st.ReserveAttachment(ctx, key, time.Hour); err != nil {
+			return board.Event{}, err
+		}
+		return ev(st.CreateAttachment(ctx, m, f.board, f.card, board.Attachment{ID: key, StorageKey: key, Name: "a.txt",
+			ContentType: "text/plain; charset=utf-8", Size: 1, SHA256: "x"}))
+	}},
+	{"DeleteAttachment", board.KindAttachmentDeleted, func(ctx context.Context, st *store.Store, m board.Meta, f logFixture) error {
+		const key = "00000000-0000-4000-8000-0000000000a2"
+		if err := st.ReserveAttachment(ctx, key, time.Hour); err != nil {
+			return err
+		}
+		_, _, err := st.CreateAttachment(ctx, m, f.board, f.card, board.Attachment{ID: key, StorageKey: key, Name: "b.txt",
+			ContentType: "text/plain; charset=utf-8", Size: 1, SHA256: "x"})
+		return err
+	}, func(ctx context.Context, st *store.Store, m board.Meta, f logFixture) (board.Event, error) {
+		return st.DeleteAttachment(ctx, m, f.board, f.card, "00000000-0000-4000-8000-0000000000a2")
+	}},
 	{"CreateChecklist", board.KindChecklistCreated, nil, func(ctx context.Context, st *store.Store, m board.Meta, f logFixture) (board.Event, error) {
 		return ev(st.CreateChecklist(ctx, m, f.board, f.card, board.ChecklistInput{Name: "more"}))
 	}},

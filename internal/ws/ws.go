@@ -1,10 +1,11 @@
 // Package ws serves Corkboard's WebSocket endpoint: it reads client frames
 // (subscribe, unsubscribe, subscribe_user, unsubscribe_user, ping) and writes what the hub queues for the
-// connection. One reader goroutine handles commands in order; one writer
-// goroutine owns the socket's write side, batches every queued frame into one
-// message (frames separated by newlines) and bounds every write with a
-// timeout; pings and credential rechecks run beside it on their own timers,
-// so that it never waits for them. See docs/protocol.md.
+// connection. One reader goroutine per connection handles commands in
+// order; a small pool of writers shared by every connection (pool.go)
+// writes every queued frame of a connection as one message (frames
+// separated by newlines) without ever waiting on a socket, each socket's
+// backlog bounded by the write timeout (lean.go); pings and credential
+// rechecks run from timers. See docs/protocol.md.
 package ws
 
 import (
@@ -29,7 +30,6 @@ import (
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/hub"
-	"github.com/corkboard/corkboard/internal/ratelimit"
 )
 
 // Close codes beyond RFC 6455's (1000 normal, 1001 going away on shutdown,
@@ -65,7 +65,8 @@ type Options struct {
 	MessageBurst int
 	MessageEvery time.Duration
 	// IdleTimeout closes a connection that has had no subscription (to a
-	// board or to its user stream) for this long; 0: 5 minutes.
+	// board or to its user stream) for
+	// this long; 0: 5 minutes.
 	IdleTimeout time.Duration
 	// RecheckInterval is how often a connection's credential, and its
 	// user's membership of each board it is subscribed to, are checked
@@ -77,6 +78,14 @@ type Options struct {
 	// database read), so that RecheckAll on many connections queues them;
 	// 0: 16.
 	MaxRechecks int
+	// Writers is how many goroutines write to the connections at once
+	// (see writerPool); 0: GOMAXPROCS.
+	Writers int
+	// CoalesceWindow holds a connection's first queued frame back this
+	// long so that the frames arriving meanwhile go out in the same
+	// message: fewer writes on very hot boards, each delivery up to this
+	// much later. 0: none.
+	CoalesceWindow time.Duration
 }
 
 // Handler serves GET /api/ws. Close waits for its connections to end.
@@ -87,6 +96,8 @@ type Handler struct {
 
 	recheckEvery atomic.Int64  // the recheck interval, in nanoseconds
 	rechecks     chan struct{} // a token per recheck running
+
+	pool *writerPool
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -122,7 +133,7 @@ func New(o Options) *Handler {
 		o.MaxRechecks = 16
 	}
 	h := &Handler{o: o, log: o.Logger, rechecks: make(chan struct{}, o.MaxRechecks),
-		sessions: map[*session]struct{}{}}
+		sessions: map[*session]struct{}{}, pool: newWriterPool(o.Writers, o.CoalesceWindow)}
 	h.recheckEvery.Store(int64(o.RecheckInterval))
 	return h
 }
@@ -136,9 +147,8 @@ func (h *Handler) RecheckAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.sessions {
-		select {
-		case s.recheckNow <- struct{}{}:
-		default: // one is already asked for
+		if !s.checking.Load() { // else one is under way
+			go s.recheck()
 		}
 	}
 }
@@ -182,7 +192,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, err)
 		return
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	lw := &leanResponseWriter{ResponseWriter: w}
+	conn, err := websocket.Accept(lw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // checkOrigin did, scheme included
 		CompressionMode:    websocket.CompressionDisabled,
 	})
@@ -204,18 +215,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			cred.Header[k] = v
 		}
 	}
-	cred = cred.WithContext(context.WithoutCancel(r.Context()))
-	s := &session{h: h, conn: conn, client: c, req: cred,
-		limit:      &ratelimit.Throttle{Burst: h.o.MessageBurst, Every: h.o.MessageEvery},
-		active:     time.Now(),
-		recheckNow: make(chan struct{}, 1), checked: make(chan bool, 1), pinged: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	s := &session{h: h, conn: conn, sw: lw.sw, client: c, req: cred, ctx: ctx, cancel: cancel,
+		limit: throttle{tokens: float64(h.o.MessageBurst), at: time.Now()}}
+	s.active.Store(time.Now().UnixNano())
+	s.sw.timeout = h.o.WriteTimeout
+	s.sw.handBack = func(err error) {
+		if err != nil {
+			s.end(websocket.StatusGoingAway, "write failed")
+		}
+		h.pool.handBack(s)
+	}
+	s.pingTimer = time.AfterFunc(h.o.PingInterval, s.pingTick)
+	s.recheckTimer = time.AfterFunc(h.recheckInterval(), s.recheck)
+	h.mu.Lock()
+	h.sessions[s] = struct{}{}
+	h.mu.Unlock()
+	c.SetNotify(func() { h.pool.push(s) })
 	// The connection is hijacked: serve it from a fresh goroutine and let
 	// this one, with the middleware's frames on its stack, end.
-	ctx := context.WithoutCancel(r.Context())
-	go func() {
-		defer h.conns.Done()
-		s.run(ctx)
-	}()
+	go s.run()
 }
 
 // checkOrigin refuses a browser's upgrade from another origin (Cross-Site
@@ -263,114 +282,143 @@ func requestScheme(r *http.Request) string {
 	return "http"
 }
 
-// session is one connection.
+// session is one connection. Its only goroutine reads the client's frames;
+// the handler's writer pool writes what the hub queues for it; pings, the
+// idle check and credential rechecks run from timers of its own, in
+// goroutines that last as long as they do.
 type session struct {
-	h          *Handler
-	conn       *websocket.Conn
-	client     *hub.Client
-	req        *http.Request // the upgrade request, whose credential is checked again
-	recheckNow chan struct{} // RecheckAll asks for a recheck
-	checked    chan bool     // a recheck's outcome: revoked or not
-	pinged     chan error    // a ping's outcome
-	bg         sync.WaitGroup
-	limit      *ratelimit.Throttle
-	strikes    int         // messages refused by the limit (reader's)
-	active     time.Time   // last time the connection had a subscription (writer's)
-	stall      *time.Timer // closes the connection when a write takes too long
-	buf        []byte      // the writer's batch
+	h      *Handler
+	conn   *websocket.Conn
+	sw     *socketWriter // under conn's bufio.Writer
+	client *hub.Client
+	req    *http.Request // the upgrade request, whose credential is checked again
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	limit   throttle     // the reader's
+	strikes int          // messages refused by the limit (reader's)
+	active  atomic.Int64 // last time (UnixNano) the connection had a subscription
+
+	pingTimer    *time.Timer
+	recheckTimer *time.Timer
+	checking     atomic.Bool // a recheck is running
+
+	// Under the pool's lock.
+	wstate int       // wIdle, wQueued, wRunning
+	dirty  bool      // queued again while being written
+	due    time.Time // with a coalescing window: when it is to be written
+
+	mu     sync.Mutex
+	ending bool           // end was called: no new background work
+	bg     sync.WaitGroup // pings, rechecks and the close handshake under way
 }
 
 // maxStrikes is how many messages over the rate limit a connection may send
 // before it is closed.
 const maxStrikes = 100
 
-func (s *session) run(ctx context.Context) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	readerDone := make(chan error, 1)
-	go func() { readerDone <- s.read(ctx) }()
-	s.h.mu.Lock()
-	s.h.sessions[s] = struct{}{}
-	s.h.mu.Unlock()
-	code, reason := s.write(ctx, readerDone)
+// run reads the client's frames until the connection ends, then waits for
+// the session's background work.
+func (s *session) run() {
+	defer s.h.conns.Done()
+	err := s.read(s.ctx)
+	var ce closeError
+	if errors.As(err, &ce) {
+		s.end(ce.code, ce.reason)
+	} else {
+		s.end(websocket.StatusNormalClosure, "")
+	}
+	s.bg.Wait()
+	s.cancel()
+}
+
+// end ends the session with a close code and reason: the first call wins,
+// later ones do nothing. It closes the client (no more frames are queued)
+// and starts the close handshake, which ends the reader. It never blocks.
+func (s *session) end(code websocket.StatusCode, reason string) {
+	s.mu.Lock()
+	if s.ending {
+		s.mu.Unlock()
+		return
+	}
+	s.ending = true
+	s.bg.Add(1)
+	s.mu.Unlock()
 	s.h.mu.Lock()
 	delete(s.h.sessions, s)
 	s.h.mu.Unlock()
+	s.pingTimer.Stop()
+	s.recheckTimer.Stop()
 	s.client.Close(nil)
-	s.conn.Close(code, reason) //nolint:errcheck // the peer may be gone
-	cancel()                   // ends a recheck under way
-	s.bg.Wait()
+	go func() {
+		defer s.bg.Done()
+		s.conn.Close(code, reason) //nolint:errcheck // the peer may be gone
+		s.cancel()                 // ends a recheck under way
+	}()
 }
 
-// write is the connection's only writer. It returns the close code and reason
-// when the hub closes the client, the reader ends, a write fails, a ping
-// goes unanswered or the credential no longer holds. Pings and credential
-// rechecks run beside it, so that it never waits for them: a queue that
-// overflows meanwhile closes the connection as too slow at once.
-func (s *session) write(ctx context.Context, readerDone <-chan error) (websocket.StatusCode, string) {
-	ping := time.NewTicker(s.h.o.PingInterval)
-	defer ping.Stop()
-	recheck := time.NewTimer(s.h.recheckInterval())
-	defer recheck.Stop()
-	s.stall = time.AfterFunc(time.Hour, func() { s.conn.CloseNow() }) //nolint:errcheck // unblocks the write
-	s.stall.Stop()
-	defer s.stall.Stop()
-	var frames [][]byte
-	pinging, checking := false, false
-	for {
-		select {
-		case <-s.client.Ready():
-			frames = s.client.Take(frames[:0])
-			if err := s.writeBatch(ctx, frames); err != nil {
-				return websocket.StatusGoingAway, "write failed"
-			}
-		case <-ping.C:
-			if len(s.client.Boards()) > 0 || s.client.UserStream() {
-				s.active = time.Now()
-			} else if time.Since(s.active) > s.h.o.IdleTimeout {
-				return websocket.StatusNormalClosure, "idle: no subscription"
-			}
-			if !pinging {
-				pinging = true
-				s.bg.Go(func() {
-					pctx, cancel := context.WithTimeout(ctx, s.h.o.WriteTimeout)
-					defer cancel()
-					s.pinged <- s.conn.Ping(pctx)
-				})
-			}
-		case err := <-s.pinged:
-			pinging = false
-			if err != nil {
-				if s.client.Err() != nil {
-					return s.closedBy()
-				}
-				return websocket.StatusGoingAway, "ping timed out"
-			}
-		case <-recheck.C:
-			checking = s.recheck(ctx, checking)
-		case <-s.recheckNow:
-			checking = s.recheck(ctx, checking)
-		case revoked := <-s.checked:
-			checking = false
-			if revoked {
-				return websocket.StatusPolicyViolation, "access revoked: log in again"
-			}
-			recheck.Reset(s.h.recheckInterval())
-		case <-s.client.Done():
-			if errors.Is(s.client.Err(), hub.ErrShuttingDown) {
-				// Flush what is queued, then tell the client to go elsewhere.
-				frames = s.client.Take(frames[:0])
-				s.writeBatch(ctx, frames) //nolint:errcheck // closing anyway
-			}
-			return s.closedBy()
-		case err := <-readerDone:
-			var ce closeError
-			if errors.As(err, &ce) {
-				return ce.code, ce.reason
-			}
-			return websocket.StatusNormalClosure, ""
-		}
+// closing reports whether end has been called.
+func (s *session) closing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ending
+}
+
+// background registers work of a timer's goroutine, unless the session is
+// ending; done must be called when it returns true.
+func (s *session) background() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ending {
+		return false
 	}
+	s.bg.Add(1)
+	return true
+}
+
+// write writes one message with one write(2), collecting it in scratch
+// (the worker's buffer, returned for reuse); the writer pool calls it, one
+// worker at a time per connection. It never blocks: blocked reports that
+// the socket did not take the whole message, whose rest is being written by
+// the socket writer's drainer, which hands the connection back to the pool
+// when it is done.
+func (s *session) write(msg, scratch []byte) (_ []byte, blocked bool, err error) {
+	s.sw.begin(scratch)
+	err = s.conn.Write(context.Background(), websocket.MessageText, msg)
+	scratch, blocked, ferr := s.sw.flush()
+	if err != nil {
+		return scratch, blocked, err
+	}
+	return scratch, blocked, ferr
+}
+
+// pingTick runs on the ping timer: it closes a connection that has had no
+// subscription for IdleTimeout, pings the client and, once the pong is
+// back, sets the next ping.
+func (s *session) pingTick() {
+	if !s.background() {
+		return
+	}
+	defer s.bg.Done()
+	now := time.Now()
+	if len(s.client.Boards()) > 0 || s.client.UserStream() {
+		s.active.Store(now.UnixNano())
+	} else if now.Sub(time.Unix(0, s.active.Load())) > s.h.o.IdleTimeout {
+		s.end(websocket.StatusNormalClosure, "idle: no subscription")
+		return
+	}
+	pctx, cancel := context.WithTimeout(s.ctx, s.h.o.WriteTimeout)
+	err := s.conn.Ping(pctx)
+	cancel()
+	if err != nil {
+		if s.client.Err() != nil {
+			s.end(s.closedBy())
+			return
+		}
+		s.end(websocket.StatusGoingAway, "ping timed out")
+		return
+	}
+	s.pingTimer.Reset(s.h.o.PingInterval)
 }
 
 // closedBy is the close code and reason for the hub's reason to close the
@@ -387,35 +435,37 @@ func (s *session) closedBy() (websocket.StatusCode, string) {
 	return websocket.StatusNormalClosure, ""
 }
 
-// recheck starts a check of the connection's credential and memberships,
-// unless one is running; its outcome comes on s.checked. It returns true
-// (a check is running).
-func (s *session) recheck(ctx context.Context, running bool) bool {
-	if running {
-		return true
+// recheck checks the connection's credential and memberships again, unless
+// a check is running, then sets the next periodic one. It runs on the
+// recheck timer, or in a goroutine of its own for RecheckAll; at most
+// MaxRechecks run at once in the handler.
+func (s *session) recheck() {
+	if !s.checking.CompareAndSwap(false, true) {
+		return
 	}
-	s.bg.Go(func() {
-		select {
-		case s.h.rechecks <- struct{}{}:
-		case <-ctx.Done():
-			s.checked <- false
-			return
-		}
-		defer func() { <-s.h.rechecks }()
-		if s.revoked(ctx) {
-			s.checked <- true
-			return
-		}
-		// Memberships too: a removal from a board whose revocation was lost
-		// ends the subscription to it here.
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		if err := s.client.CheckAccess(cctx); err != nil && ctx.Err() == nil {
-			s.h.log.Warn("recheck board access", "user", s.client.User(), "err", err)
-		}
-		s.checked <- false
-	})
-	return true
+	defer s.checking.Store(false)
+	if !s.background() {
+		return
+	}
+	defer s.bg.Done()
+	select {
+	case s.h.rechecks <- struct{}{}:
+	case <-s.ctx.Done():
+		return
+	}
+	defer func() { <-s.h.rechecks }()
+	if s.revoked(s.ctx) {
+		s.end(websocket.StatusPolicyViolation, "access revoked: log in again")
+		return
+	}
+	// Memberships too: a removal from a board whose revocation was lost
+	// ends the subscription to it here.
+	cctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer cancel()
+	if err := s.client.CheckAccess(cctx); err != nil && s.ctx.Err() == nil {
+		s.h.log.Warn("recheck board access", "user", s.client.User(), "err", err)
+	}
+	s.recheckTimer.Reset(s.h.recheckInterval())
 }
 
 // revoked checks the connection's credential again: true when it no longer
@@ -436,33 +486,21 @@ func (s *session) revoked(ctx context.Context) bool {
 	return false
 }
 
-// writeBatch writes frames as one text message (one WebSocket frame),
-// newline-separated, assembled in s.buf. The write has no context deadline
-// (one costs a timer, an AfterFunc and allocations per frame written): the
-// session's stall timer closes the connection if it takes longer than the
-// write timeout.
-func (s *session) writeBatch(_ context.Context, frames [][]byte) error {
-	if len(frames) == 0 {
-		return nil
+// throttle is the reader's token bucket: Burst frames at once, then one
+// every Every.
+type throttle struct {
+	tokens float64
+	at     time.Time
+}
+
+func (t *throttle) allow(burst int, every time.Duration, now time.Time) bool {
+	t.tokens = min(float64(burst), t.tokens+float64(now.Sub(t.at))/float64(every))
+	t.at = now
+	if t.tokens < 1 {
+		return false
 	}
-	msg := frames[0]
-	if len(frames) > 1 {
-		s.buf = s.buf[:0]
-		for i, f := range frames {
-			if i > 0 {
-				s.buf = append(s.buf, '\n')
-			}
-			s.buf = append(s.buf, f...)
-		}
-		msg = s.buf
-	}
-	s.stall.Reset(s.h.o.WriteTimeout)
-	err := s.conn.Write(context.Background(), websocket.MessageText, msg)
-	s.stall.Stop()
-	if cap(s.buf) > 64<<10 {
-		s.buf = nil // a burst's buffer is not kept for the connection's life
-	}
-	return err
+	t.tokens--
+	return true
 }
 
 type closeError struct {
@@ -495,7 +533,7 @@ func (s *session) read(ctx context.Context) error {
 			// connection.
 			return closeError{websocket.StatusInvalidFramePayloadData, "text message is not UTF-8"}
 		}
-		if ok, _ := s.limit.Allow("", time.Now()); !ok {
+		if !s.limit.allow(s.h.o.MessageBurst, s.h.o.MessageEvery, time.Now()) {
 			if s.strikes++; s.strikes > maxStrikes {
 				return closeError{websocket.StatusPolicyViolation, "too many messages"}
 			}
@@ -513,6 +551,15 @@ func (s *session) read(ctx context.Context) error {
 		var f clientFrame
 		if err := decodeFrame(data, &f); err != nil {
 			s.sendError("", err)
+			continue
+		}
+		if f.Type == "subscribe" {
+			// Subscribing reads the database (a deep stack): done on a
+			// goroutine of its own, waited for, so that the reader's stack,
+			// kept for the connection's life, stays small.
+			done := make(chan struct{})
+			go func() { defer close(done); s.handle(ctx, f) }()
+			<-done
 			continue
 		}
 		s.handle(ctx, f)

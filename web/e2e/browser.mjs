@@ -1981,6 +1981,99 @@ scenarios.notify = async () => {
   await checkPages();
 };
 
+// pngFile is a w×h PNG (left half red, right half blue), made here with
+// zlib so that the scenario needs no image files.
+async function pngFile(w, h) {
+  const { deflateSync } = await import("node:zlib");
+  const table = [...Array(256)].map((_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+  const crc = (buf) => { let c = 0xffffffff; for (const b of buf) c = table[(c ^ b) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4); c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2; // 8-bit RGB
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const o = y * (w * 3 + 1) + 1 + x * 3;
+      if (x < w / 2) raw[o] = 220; else raw[o + 2] = 220;
+    }
+  }
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+scenarios.attachments = async () => {
+  const { board, cols } = await newBoard("alice", `Attachments ${run}`, ["Todo"], { bob: "editor" });
+  const c = await addCard("alice", board.id, cols[0].id, "Design review");
+  const A = await open("A(alice@0)", "alice", I0);
+  const B = await open("B(bob@1)", "bob", I1);
+  await Promise.all([gotoBoard(A, board.id), gotoBoard(B, board.id)]);
+  for (const P of [A, B]) {
+    await card(P, "Design review").click();
+    await P.locator("dialog.card-dialog .cd-attachments .muted", { hasText: "No attachments." }).waitFor();
+  }
+  const dA = A.locator("dialog.card-dialog"), dB = B.locator("dialog.card-dialog");
+
+  // alice picks an image whose name is markup; bob, on the other instance,
+  // sees it with its thumbnail, and its name as text.
+  const evilName = `<img src=x onerror="window.__xss=4">.png`;
+  let start = Date.now();
+  await dA.locator(".cd-attachments input[type=file]").setInputFiles({ name: evilName, mimeType: "image/png", buffer: await pngFile(600, 300) });
+  await B.waitForFunction(() => {
+    const img = document.querySelector("dialog.card-dialog img.att-thumb");
+    return img && img.complete && img.naturalWidth > 0;
+  }, null, { polling: 20, timeout: 10000 });
+  log(`upload seen with its thumbnail on the other instance in ${Date.now() - start} ms`);
+  eq(await dB.locator(".att-thumb").evaluate((img) => [img.naturalWidth, img.naturalHeight]), [256, 128], "the thumbnail's size");
+  eq(await dB.locator(".att-name").textContent(), evilName, "the file name as bob sees it");
+  for (const P of [A, B]) {
+    eq(await P.evaluate(() => [window.__xss ?? null, document.querySelectorAll("dialog.card-dialog img:not(.att-thumb), dialog.card-dialog script").length]),
+      [null, 0], `${P.label}: markup from the file name reached the DOM`);
+  }
+  await card(B, "Design review").locator(".card-title").waitFor(); // the board behind the dialog still there
+
+  // A page disguised as an image, dropped on the dialog: no thumbnail,
+  // and downloading it runs nothing (served as an attachment, sandboxed).
+  const html = `<html><body><script>parent.__xss = 5</script>hi</body></html>`;
+  const dt = await A.evaluateHandle((text) => {
+    const d = new DataTransfer();
+    d.items.add(new File([text], "cat.png", { type: "image/png" }));
+    return d;
+  }, html);
+  await dA.dispatchEvent("drop", { dataTransfer: dt });
+  await dB.locator(".attachment", { hasText: "cat.png" }).waitFor();
+  eq(await dB.locator(".attachment", { hasText: "cat.png" }).locator("img").count(), 0, "a thumbnail for a page");
+  const list = await call("bob", "GET", `/api/boards/${board.id}/cards/${c.id}/attachments`, undefined, I1);
+  const [pic, page] = list.attachments;
+  eq([pic.content_type, page.content_type, page.name], ["image/png", "text/html; charset=utf-8", "cat.png"], "the sniffed types");
+  const heads = await B.evaluate(async (urls) => {
+    const out = [];
+    for (const u of urls) {
+      const r = await fetch(u);
+      out.push([r.status, r.headers.get("content-disposition").split(";")[0], r.headers.get("content-security-policy"), r.headers.get("x-content-type-options")]);
+    }
+    return out;
+  }, [`/api/boards/${board.id}/cards/${c.id}/attachments/${pic.id}/content`, `/api/boards/${board.id}/cards/${c.id}/attachments/${page.id}/content`]);
+  eq(heads, [[200, "inline", "default-src 'none'; sandbox", "nosniff"], [200, "attachment", "default-src 'none'; sandbox", "nosniff"]], "download headers");
+
+  // bob makes the image the cover; alice sees it; alice deletes the image
+  // and the cover goes with it on both screens.
+  await dB.locator(".attachment", { has: B.locator(".att-thumb") }).getByRole("button", { name: "Make cover" }).click();
+  await dA.getByRole("button", { name: "Remove cover" }).waitFor();
+  eq((await snapshot("alice", board.id)).cards[0].cover, pic.id, "the cover in the snapshot");
+  await shot(A, "attachments-dialog");
+  await dA.getByRole("button", { name: `Delete ${evilName}` }).click();
+  await A.locator("dialog.modal:not(.card-dialog)").getByRole("button", { name: "Delete" }).click();
+  await dB.locator("img.att-thumb").waitFor({ state: "detached" });
+  await dB.getByRole("button", { name: "Make cover" }).waitFor({ state: "detached" });
+  const after = await snapshot("alice", board.id);
+  eq([after.cards[0].cover, after.cards[0].attachment_count], [null, 1], "the card after its cover was deleted");
+  for (const P of [A, B]) eq(await P.evaluate(() => window.__xss ?? null), null, `${P.label}: a script ran`);
+};
+
 async function main() {
   const fn = scenarios[scenario];
   if (!fn) { console.error(`unknown scenario ${scenario}; have ${Object.keys(scenarios).join(", ")}`); process.exit(2); }

@@ -48,6 +48,7 @@ var scenarios = []string{
 	"activity",
 	"offline",
 	"offlinedrain",
+	"attachments",
 	"screenshots",
 	"guide",
 	"uifix",

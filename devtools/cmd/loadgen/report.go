@@ -156,6 +156,12 @@ func (r *Report) evaluate(c Config) {
 			r.target("server CPU per delivery (us)", r.CPU.ServerUSPerDelivery, "<= 4", r.CPU.ServerUSPerDelivery <= 4,
 				"includes the HTTP writes")
 		}
+	case "mutation":
+		if m := r.Mutations.HTTP; m != nil {
+			r.target("HTTP mutation p99 during fan-out (ms)", m.P99, "<= 50", m.P99 <= 50,
+				fmt.Sprintf("p50 %.2f ms, at %.0f deliveries/s", m.P50, r.DeliveriesPerSecond))
+		}
+		r.commitTarget("p99 commit -> delivered (ms)", r.Latency["txn_same"], r.Latency["resp_same"], 100)
 	case "idle":
 		if r.RSS != nil {
 			r.target("server RSS per idle subscribed connection (bytes)", math.Round(r.RSS.PerConnBytes),

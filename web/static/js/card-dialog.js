@@ -1,4 +1,4 @@
-// The card's detail view: title, description, checklists, comments,
+// The card's detail view: title, description, attachments, checklists, comments,
 // labels, due date, assignees, done, moving, archiving and deleting. It follows the card live: fields the
 // person is not editing show the latest state; fields they are editing keep
 // what they typed. The description is saved with If-Match on the version it
@@ -11,6 +11,7 @@ import { toast, announce } from "./ui.js";
 import { CommentsSection, ChecklistsSection } from "./card-things.js";
 import { LabelPicker } from "./labels.js";
 import { CardActivity } from "./activity.js";
+import { AttachmentsSection } from "./attachments.js";
 import { attachMentions } from "./notifications.js";
 
 export class CardDialog {
@@ -61,6 +62,7 @@ export class CardDialog {
     this.checklists = new ChecklistsSection(this.page, this.id);
     this.comments = new CommentsSection(this.page, this.id);
     this.activity = new CardActivity(this.page, this.id);
+    this.attachments = new AttachmentsSection(this.page, this.id);
 
     this.done = h("input", { type: "checkbox", id: "cd-done", disabled: ro });
     this.done.addEventListener("change", () => this.page.patchCard(this.id, { done: this.done.checked }, this.done.checked ? "Marked done" : "Marked not done"));
@@ -81,7 +83,7 @@ export class CardDialog {
       h("div", { class: "cd-grid" },
         h("section", { class: "cd-main" },
           h("h3", { class: "cd-label", text: "Description" }), this.desc, this.descNote, this.descActions, this.conflict,
-          this.checklists.el, this.comments.el, this.activity.el),
+          this.attachments.el, this.checklists.el, this.comments.el, this.activity.el),
         h("aside", { class: "cd-side" },
           h("h3", { class: "cd-label", text: "Labels" }), this.labels.el,
           h("label", { class: "cd-label", for: "cd-due", text: "Due date" }), this.due,
@@ -98,6 +100,7 @@ export class CardDialog {
             mv("Move to next column", "right", () => this.page.moveCardAcross(this.id, 1))),
           h("h3", { class: "cd-label", text: "Actions" }),
           h("div", { class: "row wrap" }, this.archiveBtn, del))));
+    this.attachments.dropTarget(this.dlg);
     this.dlg.addEventListener("close", () => this.cleanup());
     this.dlg.addEventListener("cancel", (e) => {
       // Escape: keep an unsaved description unless the person confirms.
@@ -122,13 +125,15 @@ export class CardDialog {
     this.checklists.onEvent(e);
     this.comments.onEvent(e);
     this.activity.onEvent(e);
+    this.attachments.onEvent(e);
   }
 
   // update follows a change of the board.
   update(change) {
     if (this.closed) return;
     if (change.cards.has(this.id) || change.columns.size || change.members || change.labels || change.reset) this.fill(false);
-    if (change.reset && !this.closed) { this.checklists.reload(); this.comments.reload(); this.activity.reload(); }
+    if (change.cards.has(this.id) && !this.closed) this.attachments.cardChanged();
+    if (change.reset && !this.closed) { this.checklists.reload(); this.comments.reload(); this.activity.reload(); this.attachments.reload(); }
   }
 
   fill(first) {

@@ -125,13 +125,16 @@ export class BoardModel {
       case "checklist_item.created":
       case "checklist_item.updated":
       case "checklist_item.moved":
-      case "checklist_item.deleted": {
+      case "checklist_item.deleted":
+      case "attachment.created":
+      case "attachment.deleted": {
         // The snapshot holds a card's counts, not its comments and
         // checklists: an open card dialog follows those itself.
         const n = d.card || {};
         const c = this.cards.get(n.id);
         if (c) {
-          this.cards.set(n.id, { ...c, comment_count: n.comment_count, checklist_done: n.checklist_done, checklist_total: n.checklist_total });
+          this.cards.set(n.id, { ...c, comment_count: n.comment_count, checklist_done: n.checklist_done, checklist_total: n.checklist_total,
+            attachment_count: n.attachment_count ?? c.attachment_count, cover: n.cover === undefined ? c.cover : n.cover });
           change.cards.add(n.id);
         }
         break;

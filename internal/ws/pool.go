@@ -1,0 +1,225 @@
+package ws
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/corkboard/corkboard/internal/hub"
+)
+
+// writerPool writes what the hub queues for the connections, with a few
+// goroutines (about GOMAXPROCS) for all of them instead of one per
+// connection: a connection whose queue goes from empty to non-empty is put
+// at the back of the pool's run queue (once, however many frames arrive
+// meanwhile), and a worker takes it from the front and writes everything
+// queued for it as one message, in one write(2). A fan-out of one event to
+// 5,000 subscribers then wakes two goroutines, not 5,000, and the request
+// path (HTTP handlers, the database client) is never queued behind thousands
+// of runnable writers; workers also yield the processor every few
+// connections (runtime.Gosched), so that delivery runs behind the request
+// path, not ahead of it.
+//
+// A worker never blocks on a socket: its write is non-blocking, and what a
+// socket does not take at once (a client that does not read fast enough) is
+// written by a goroutine of that connection's own (socketWriter.drain),
+// bounded by the write timeout, which hands the connection back to the
+// pool when it is done. A slow client holds up nobody else.
+//
+// With a coalescing delay, a connection waits that long after its first
+// queued frame before it is written, so that the frames of a hot board that
+// arrive meanwhile share the message (fewer writes, each delivery later).
+//
+// Workers exist only while there is work: the last one leaves when the run
+// queue is empty, so an idle server has none.
+type writerPool struct {
+	size  int           // workers writing at once
+	delay time.Duration // coalescing window; 0: none
+
+	mu      sync.Mutex // last in the lock order: taken under hub.Client's lock (push)
+	queue   []*session // run queue, from head
+	head    int
+	running int // workers
+
+	workers sync.Pool // of *worker (buffers), between bursts
+}
+
+// yieldEvery is how many connections a worker serves between two yields of
+// its processor to the request path.
+const yieldEvery = 8
+
+// A connection's state in the pool (session.wstate, under writerPool.mu).
+const (
+	wIdle    = iota // nothing queued, or not yet noticed
+	wQueued         // in the run queue
+	wRunning        // a worker, or its socket's drainer, is writing it (s.dirty: queued again meanwhile)
+)
+
+func newWriterPool(size int, delay time.Duration) *writerPool {
+	if size <= 0 {
+		size = runtime.GOMAXPROCS(0)
+	}
+	return &writerPool{size: size, delay: delay}
+}
+
+// push puts s in the run queue, unless it is there or being written (then
+// it is written again after). It is called by the hub with the client's
+// lock held: it never blocks.
+func (p *writerPool) push(s *session) {
+	p.mu.Lock()
+	switch s.wstate {
+	case wIdle:
+		s.wstate = wQueued
+		if p.delay > 0 {
+			s.due = time.Now().Add(p.delay)
+		}
+		p.queue = append(p.queue, s)
+		if p.running < p.size {
+			p.running++
+			go p.work()
+		}
+	case wRunning:
+		s.dirty = true
+	}
+	p.mu.Unlock()
+}
+
+// next takes the connection at the front of the run queue (p.mu held), or
+// nil when the queue is empty.
+func (p *writerPool) next() *session {
+	if p.head == len(p.queue) {
+		clear(p.queue[:p.head])
+		p.queue, p.head = p.queue[:0], 0
+		if cap(p.queue) > 1024 {
+			p.queue = nil // a burst's run queue is not kept
+		}
+		return nil
+	}
+	s := p.queue[p.head]
+	p.queue[p.head] = nil
+	p.head++
+	if p.head > 1024 && p.head > len(p.queue)/2 {
+		n := copy(p.queue, p.queue[p.head:])
+		clear(p.queue[n:])
+		p.queue, p.head = p.queue[:n], 0
+	}
+	s.wstate, s.dirty = wRunning, false
+	return s
+}
+
+// done ends a worker's turn on s (p.mu held): back in the queue if frames
+// came meanwhile.
+func (p *writerPool) done(s *session) {
+	if s.dirty {
+		s.wstate, s.dirty = wQueued, false
+		if p.delay > 0 {
+			s.due = time.Now().Add(p.delay)
+		}
+		p.queue = append(p.queue, s)
+		return
+	}
+	s.wstate = wIdle
+}
+
+// work is one worker: it serves connections from the run queue until it
+// is empty.
+func (p *writerPool) work() {
+	w, _ := p.workers.Get().(*worker)
+	if w == nil {
+		w = &worker{}
+	}
+	defer p.workers.Put(w) // its buffers, for the next burst
+	for n := 1; ; n++ {
+		p.mu.Lock()
+		s := p.next()
+		if s == nil {
+			p.running--
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		if p.delay > 0 {
+			if d := time.Until(s.due); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		if !w.serve(s) {
+			p.mu.Lock()
+			p.done(s)
+			p.mu.Unlock()
+		}
+		if n%yieldEvery == 0 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// handBack takes back a connection whose drainer has written what its
+// socket did not take at once.
+func (p *writerPool) handBack(s *session) {
+	p.mu.Lock()
+	p.done(s)
+	if s.wstate == wQueued && p.running < p.size {
+		p.running++
+		go p.work()
+	}
+	p.mu.Unlock()
+}
+
+// worker is one of the pool's goroutines' buffers.
+type worker struct {
+	frames [][]byte
+	buf    []byte // a batch of frames, as one message
+	out    []byte // the message as written, header included
+}
+
+// serve writes what is queued for s, or ends s if the hub closed its
+// client. It reports whether s was handed to its socket's drainer (which
+// hands it back to the pool).
+func (w *worker) serve(s *session) (handedOver bool) {
+	if err := s.client.Err(); err != nil {
+		if s.closing() {
+			return false
+		}
+		if errors.Is(err, hub.ErrShuttingDown) {
+			handedOver = w.write(s) // flush what is queued, then go away
+		}
+		s.end(s.closedBy())
+		return handedOver
+	}
+	return w.write(s)
+}
+
+// write takes s's queued frames and writes them as one text message
+// (frames separated by newlines), without blocking.
+func (w *worker) write(s *session) (handedOver bool) {
+	frames := s.client.Take(w.frames[:0])
+	w.frames = frames[:0]
+	defer clear(frames)
+	if len(frames) == 0 {
+		return false
+	}
+	msg := frames[0]
+	if len(frames) > 1 {
+		w.buf = w.buf[:0]
+		for i, f := range frames {
+			if i > 0 {
+				w.buf = append(w.buf, '\n')
+			}
+			w.buf = append(w.buf, f...)
+		}
+		msg = w.buf
+	}
+	var err error
+	w.out, handedOver, err = s.write(msg, w.out)
+	if cap(w.buf) > 256<<10 || cap(w.out) > 256<<10 {
+		w.buf, w.out = nil, nil // a burst's buffers are not kept
+	}
+	if err != nil {
+		s.end(websocket.StatusGoingAway, "write failed")
+	}
+	return handedOver
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/hub"
 	"github.com/corkboard/corkboard/internal/natsbus"
+	"github.com/corkboard/corkboard/internal/notify"
 	"github.com/corkboard/corkboard/internal/openapi"
 	"github.com/corkboard/corkboard/internal/ops"
 	"github.com/corkboard/corkboard/internal/pglocal"
@@ -63,6 +64,8 @@ type App struct {
 	seqDone     chan struct{}
 	files       *attachment.Files // attachment bytes; its sweeper runs with the janitor
 	filesDone   chan struct{}
+	notify      *notify.Worker // derives notifications and users' live messages
+	notifyDone  chan struct{}
 	webhooks    *webhook.Worker
 	served      chan error
 	closeOnce   func() error
@@ -107,7 +110,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		return nil, err
 	}
 	undo.push(func() { a.stopRealtime(context.Background()) })
-	a.seq = store.NewSequencer(a.store, store.SequencerOptions{Interval: cfg.LogSequence, Logger: log})
+	sink := userSink{hub: a.hub, bus: a.bus, log: log}
+	a.notify = notify.New(notify.Options{Store: a.store, Sink: sink, Logger: log})
+	a.seq = store.NewSequencer(a.store, store.SequencerOptions{Interval: cfg.LogSequence, Logger: log,
+		Numbered: a.notify.Wake})
 	a.webhooks = newWebhookWorker(cfg, a.store, log)
 	if a.files, err = openFiles(ctx, cfg, a.store, log); err != nil {
 		return nil, err
@@ -121,7 +127,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		CredentialTTL: cfg.AuthCacheTTL}
 	apiOpts := httpapi.Options{Store: a.store, Budgets: a.store, Committer: a.commit, Logger: log,
 		IdempotencyTTL: cfg.IdempotencyTTL, TrustedProxies: cfg.TrustedProxies, Webhooks: a.store, WebhookNotifier: a.webhooks,
-		SnapshotCacheBytes: int64(cfg.SnapshotCacheBytes), Files: a.files}
+		SnapshotCacheBytes: int64(cfg.SnapshotCacheBytes), Files: a.files, UserSink: sink}
 	if cfg.SnapshotCacheBytes == 0 {
 		apiOpts.SnapshotCacheBytes = -1
 	}
@@ -199,6 +205,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	go func() { defer close(a.seqDone); a.seq.Run(janitorCtx) }()
 	a.filesDone = make(chan struct{})
 	go func() { defer close(a.filesDone); a.files.Run(janitorCtx, cfg.AttachmentsSweepInterval) }()
+	a.notifyDone = make(chan struct{})
+	go func() { defer close(a.notifyDone); a.notify.Run(janitorCtx) }()
 	a.webhooks.Start()
 	go watchBus(janitorCtx, a.bus, a.hub, a.ws, cfg.HeadIntervalDegraded, a.metrics, log)
 	a.closeOnce = sync.OnceValue(a.close)
@@ -263,6 +271,7 @@ func (a *App) close() error {
 	err = errors.Join(err, a.stopRealtime(ctx))
 	<-a.seqDone
 	<-a.filesDone
+	<-a.notifyDone
 	a.store.Close()
 	err = errors.Join(err, a.db.close())
 	if a.admin != nil {

@@ -78,6 +78,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	bob.bad("POST", "/api/auth/login", map[string]any{"username": "bob", "password": "wrong password"}, 401)
 	bob.bad("POST", "/api/auth/signup", map[string]any{"username": "x", "password": "short"}, 422)
 	ann.call("GET", "/api/auth/me", nil, 200, nil)
+	ann.call("GET", "/api/auth/session", nil, 200, nil)
 	var sessions struct {
 		Sessions []struct{ ID string } `json:"sessions"`
 	}
@@ -197,7 +198,28 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	bob.bad("PATCH", "/api/boards/"+b.ID+"/cards/"+card.ID, map[string]any{"title": "mine"}, 403)
 	ann.call("PATCH", "/api/boards/"+b.ID+"/members/"+bobID, map[string]any{"role": "editor"}, 200, nil)
 	bob.call("GET", "/api/boards/"+b.ID, nil, 200, nil)
+
+	// Notifications: a mention of bob, derived from the log shortly.
+	ann.call("POST", C+"/comments", map[string]any{"text": "@bob have a look"}, 201, nil)
+	var unread struct{ Unread int }
+	for deadline := time.Now().Add(10 * time.Second); unread.Unread == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("bob's mention never became a notification")
+		}
+		bob.call("GET", "/api/notifications/unread", nil, 200, &unread)
+	}
+	var page struct{ Notifications []struct{ ID int64 } }
+	bob.call("GET", "/api/notifications?order=newest&limit=5", nil, 200, &page)
+	bob.bad("GET", "/api/notifications?order=sideways", nil, 422)
+	bob.call("POST", "/api/notifications/read", map[string]any{"ids": []int64{page.Notifications[0].ID}}, 200, nil)
+	bob.call("POST", "/api/notifications/read", map[string]any{"all": true}, 200, nil)
+	bob.bad("POST", "/api/notifications/read", map[string]any{}, 422)
+	bob.call("PUT", "/api/boards/"+b.ID+"/mute", nil, 200, nil)
+	bob.call("GET", "/api/boards/"+b.ID+"/mute", nil, 200, nil)
+	bob.call("DELETE", "/api/boards/"+b.ID+"/mute", nil, 200, nil)
 	ann.call("DELETE", "/api/boards/"+b.ID+"/members/"+bobID, nil, 204, nil)
+
+	ann.call("GET", "/api/boards/"+b.ID+"/activity", nil, 200, nil)
 
 	// Events.
 	ann.call("GET", "/api/boards/"+b.ID+"/events?since=2&limit=3", nil, 200, nil)

@@ -73,6 +73,7 @@ func (a *App) startRealtime(ctx context.Context) error {
 		}
 		h.Revoke(r)
 	}))
+	bus.Register(natsbus.KindUser, natsbus.UserHandler(a.log, h.SendUser))
 	bus.OnReconnect(h.CheckHeads)
 	co := commit.Options{Bus: bus, Local: h, Logger: a.log, Published: a.metrics.Committed}
 	if before := a.cfg.hooks.beforePublish; before != nil {

@@ -126,6 +126,13 @@ type Options struct {
 	// when a test event or a redelivery is asked for.
 	Webhooks        WebhookStore
 	WebhookNotifier WebhookNotifier
+
+	// Notifications keeps users' notifications and board mutes; nil:
+	// Store, if it has the methods (else those routes answer 404).
+	// UserSink, if set, receives the user messages the routes cause (a
+	// notification marked read, for the user's other pages).
+	Notifications NotificationStore
+	UserSink      board.UserSink
 }
 
 // API serves /api.
@@ -145,6 +152,9 @@ type API struct {
 	files    Files
 	thumbs   chan struct{} // thumbnails being made
 
+	notifications NotificationStore
+	userSink      board.UserSink
+
 	heavyReads *heavyReads
 	snapshots  *snapshotCache // nil: off
 }
@@ -153,10 +163,13 @@ type API struct {
 func New(o Options) *API {
 	a := &API{store: o.Store, accounts: o.Accounts, commit: o.Committer, log: o.Logger,
 		idemTTL: o.IdempotencyTTL, identify: o.Identify, proxies: o.TrustedProxies,
-		webhooks: o.Webhooks, notifier: o.WebhookNotifier, files: o.Files,
+		webhooks: o.Webhooks, notifier: o.WebhookNotifier, files: o.Files, notifications: o.Notifications, userSink: o.UserSink,
 		thumbs: make(chan struct{}, thumbnailsAtOnce)}
 	if a.webhooks == nil {
 		a.webhooks, _ = o.Store.(WebhookStore)
+	}
+	if a.notifications == nil {
+		a.notifications, _ = o.Store.(NotificationStore)
 	}
 	if o.RateBurst == 0 {
 		o.RateBurst = 100
@@ -211,6 +224,7 @@ func (a *API) Routes() chi.Router {
 		r.Use(a.authenticate, a.limitUser, a.idempotent)
 		a.accountRoutes(r)
 		a.boardRoutes(r)
+		a.notificationRoutes(r)
 	})
 	return r
 }
@@ -287,6 +301,10 @@ func (a *API) boardRoutes(r chi.Router) {
 		r.Delete("/members/{user}", a.removeMember)
 
 		a.webhookRoutes(r)
+
+		r.Get("/mute", a.getMute)
+		r.Put("/mute", a.setMute(true))
+		r.Delete("/mute", a.setMute(false))
 	})
 }
 

@@ -279,6 +279,23 @@ var azRows = []azRow{
 		return "/boards/" + r.board + "/members/" + r.member, nil
 	}},
 
+	{method: "GET", pattern: "/boards/{board}/mute", access: azRead, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/mute", nil
+	}},
+	{method: "PUT", pattern: "/boards/{board}/mute", access: azRead, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/mute", nil
+	}},
+	{method: "DELETE", pattern: "/boards/{board}/mute", access: azRead, req: func(r azRefs) (string, any) {
+		return "/boards/" + r.board + "/mute", nil
+	}},
+	{method: "GET", pattern: "/notifications", access: azAnyUser, req: func(azRefs) (string, any) { return "/notifications", nil }},
+	{method: "GET", pattern: "/notifications/unread", access: azAnyUser, req: func(azRefs) (string, any) {
+		return "/notifications/unread", nil
+	}},
+	{method: "POST", pattern: "/notifications/read", access: azAnyUser, req: func(azRefs) (string, any) {
+		return "/notifications/read", map[string]bool{"all": true}
+	}},
+
 	{method: "GET", pattern: "/boards/{board}/webhooks", access: azOwnerOnly, req: func(r azRefs) (string, any) {
 		return "/boards/" + r.board + "/webhooks", nil
 	}},

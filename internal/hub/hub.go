@@ -27,6 +27,7 @@
 //   - verify.go: delivered events checked against the log (fingerprints);
 //     jsonhash.go hashes their data by meaning.
 //   - presence.go: who views a board, here and on other instances.
+//   - user.go: a user's own stream (their boards, their notifications).
 //
 // # Lock order
 //
@@ -35,7 +36,7 @@
 //	Hub.mu → boardState.mu → Client.mu
 //
 // A goroutine holding one of them may take a later one, never an earlier
-// one (release it first). Hub.mu guards the board and client registries;
+// one (release it first). Hub.mu guards the board and client registries (and user streams);
 // boardState.mu a board's order, subscribers and presence; Client.mu a
 // client's queue, state and subscription map. No lock is held while calling
 // the Log or the Bus, nor while closing a client (closeClient takes them in
@@ -128,6 +129,9 @@ type Hub struct {
 	clients map[*Client]struct{}
 	perUser map[string]int
 	closed  bool
+	// userStreams are the clients whose user stream is on, by user
+	// (user.go); created with the first.
+	userStreams map[string]map[*Client]struct{}
 
 	stop chan struct{}
 	wg   sync.WaitGroup

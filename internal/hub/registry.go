@@ -105,6 +105,7 @@ func (h *Hub) closeClient(c *Client, err error) {
 		}
 		h.nclients.Add(-1)
 	}
+	h.dropUserStreamLocked(c)
 	h.mu.Unlock()
 }
 

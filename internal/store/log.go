@@ -136,6 +136,9 @@ type SequencerOptions struct {
 	// numbers their events in one transaction instead of one each.
 	Spacing time.Duration
 	Logger  *slog.Logger
+	// Numbered, when set, is called after each transaction that numbered
+	// events (to wake the log's consumers); it must not block.
+	Numbered func()
 }
 
 // NewSequencer returns a sequencer of st's log; start it with Run.
@@ -194,6 +197,9 @@ func (q *Sequencer) Run(ctx context.Context) {
 				q.o.Logger.Info("numbering the event log again")
 			}
 			failing = err != nil
+			if n > 0 && q.o.Numbered != nil {
+				q.o.Numbered()
+			}
 			if err != nil || n < q.o.Batch {
 				break
 			}

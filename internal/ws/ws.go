@@ -1,5 +1,5 @@
 // Package ws serves Corkboard's WebSocket endpoint: it reads client frames
-// (subscribe, unsubscribe, ping) and writes what the hub queues for the
+// (subscribe, unsubscribe, subscribe_user, unsubscribe_user, ping) and writes what the hub queues for the
 // connection. One reader goroutine per connection handles commands in
 // order; a small pool of writers shared by every connection (pool.go)
 // writes every queued frame of a connection as one message (frames
@@ -64,7 +64,8 @@ type Options struct {
 	// zero: 20 and 50ms (20 a second).
 	MessageBurst int
 	MessageEvery time.Duration
-	// IdleTimeout closes a connection that has had no subscription for
+	// IdleTimeout closes a connection that has had no subscription (to a
+	// board or to its user stream) for
 	// this long; 0: 5 minutes.
 	IdleTimeout time.Duration
 	// RecheckInterval is how often a connection's credential, and its
@@ -400,7 +401,7 @@ func (s *session) pingTick() {
 	}
 	defer s.bg.Done()
 	now := time.Now()
-	if len(s.client.Boards()) > 0 {
+	if len(s.client.Boards()) > 0 || s.client.UserStream() {
 		s.active.Store(now.UnixNano())
 	} else if now.Sub(time.Unix(0, s.active.Load())) > s.h.o.IdleTimeout {
 		s.end(websocket.StatusNormalClosure, "idle: no subscription")
@@ -606,6 +607,18 @@ func (s *session) handle(ctx context.Context, f clientFrame) {
 			return
 		}
 		s.client.Send(hub.Frame{Type: hub.FrameUnsubscribed, Board: f.Board, ID: f.ID}.Encode())
+	case "subscribe_user":
+		if err := s.client.SubscribeUser(); err != nil {
+			s.sendErrorID(f.ID, "", err)
+			return
+		}
+		s.client.Send(hub.Frame{Type: hub.FrameUserSubscribed, ID: f.ID}.Encode())
+	case "unsubscribe_user":
+		if err := s.client.UnsubscribeUser(); err != nil {
+			s.sendErrorID(f.ID, "", err)
+			return
+		}
+		s.client.Send(hub.Frame{Type: hub.FrameUserUnsubscribed, ID: f.ID}.Encode())
 	default:
 		s.sendErrorID(f.ID, "", board.FieldError(board.EInvalid, "type", "unknown frame type %q", f.Type))
 	}

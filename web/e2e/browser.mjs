@@ -1918,6 +1918,69 @@ scenarios.a11y = async () => {
   assert(axeFound.length === 0, "serious or critical accessibility violations:\n  " + axeFound.join("\n  "));
 };
 
+scenarios.notify = async () => {
+  // bob is on his boards list (instance 1), and on it in a second tab
+  // (instance 0); alice shares a board with him through the API.
+  const B = await open("B(bob@1)", "bob", I1);
+  const L = await open("L(bob@0)", "bob", I0);
+  await Promise.all([B.goto("/"), L.goto("/")]);
+  await Promise.all([B.locator(".bell").waitFor(), L.locator(".bell").waitFor()]);
+  const { board, cols } = await newBoard("alice", `Shared ${run}`, ["Todo"]);
+  await call("alice", "POST", `/api/boards/${board.id}/members`, { username: "bob", role: "editor" });
+  const tile = (P) => P.locator(`.board-tile[data-id="${board.id}"]`);
+  await Promise.all([tile(B).waitFor({ timeout: 10000 }), tile(L).waitFor({ timeout: 10000 })]);
+  log("the shared board appeared on both of bob's lists");
+  await call("alice", "PATCH", `/api/boards/${board.id}`, { name: `Renamed ${run}` });
+  await tile(B).locator(".tile-name", { hasText: `Renamed ${run}` }).waitFor({ timeout: 10000 });
+
+  // alice mentions bob in a comment: his badge shows 1 on both tabs.
+  const c = await addCard("alice", board.id, cols[0].id, "Mentioned card");
+  await call("alice", "POST", `/api/boards/${board.id}/cards/${c.id}/comments`, { text: "@bob please check this" });
+  await Promise.all([B.locator(".bell-badge:not([hidden])", { hasText: /^1$/ }).waitFor({ timeout: 10000 }),
+    L.locator(".bell-badge:not([hidden])", { hasText: /^1$/ }).waitFor({ timeout: 10000 })]);
+  // Clicking it opens the board and the card; the badge clears everywhere.
+  await B.locator(".bell").click();
+  await B.locator(".notif.is-unread .notif-open", { hasText: "Mentioned card" }).waitFor();
+  await shot(B, "notify-panel");
+  await B.locator(".notif.is-unread .notif-open", { hasText: "Mentioned card" }).click();
+  await B.waitForURL(`**/boards/${board.id}`);
+  const dlg = B.locator("dialog.card-dialog");
+  await dlg.waitFor();
+  eq(await dlg.locator(".cd-title").inputValue(), "Mentioned card", "the card the notification opened");
+  await Promise.all([B.locator(".bell-badge[hidden]").waitFor({ state: "attached" }), L.locator(".bell-badge[hidden]").waitFor({ state: "attached" })]);
+
+  // Autocomplete: "@al" in the comment box offers alice; Enter takes her.
+  const box = dlg.getByLabel("New comment");
+  await box.click();
+  await box.pressSequentially("thanks @al");
+  await dlg.locator(".mention-list [role=option]", { hasText: "@alice" }).waitFor();
+  await shot(B, "notify-mention");
+  await box.press("Enter");
+  eq(await box.inputValue(), "thanks @alice ", "the comment box after choosing a member");
+
+  // On the board page the board's own connection carries bob's stream.
+  await call("alice", "POST", `/api/boards/${board.id}/cards/${c.id}/comments`, { text: "and @bob one more" });
+  await B.locator(".bell-badge:not([hidden])", { hasText: /^1$/ }).waitFor({ timeout: 10000 });
+  await call("bob", "POST", "/api/notifications/read", { all: true });
+  await B.locator(".bell-badge[hidden]").waitFor({ state: "attached" });
+
+  // The board menu mutes it.
+  await box.fill("");
+  await dlg.locator(".cd-close").click();
+  await dlg.waitFor({ state: "detached" });
+  await B.getByRole("button", { name: "Board actions" }).click();
+  await B.getByRole("menuitem", { name: "Mute notifications" }).click();
+  await B.waitForFunction(async (id) => (await (await fetch(`/api/boards/${id}/mute`)).json()).muted, board.id);
+
+  // alice removes bob: the open board says so, the list drops it.
+  await call("alice", "DELETE", `/api/boards/${board.id}/members/${U.bob.id}`);
+  await B.locator(".gone h2", { hasText: "Board unavailable" }).waitFor({ timeout: 10000 });
+  await tile(L).waitFor({ state: "detached", timeout: 10000 });
+  log("removal: the open board is unavailable, the list dropped it");
+  await shot(L, "notify-boards");
+  await checkPages();
+};
+
 // pngFile is a w×h PNG (left half red, right half blue), made here with
 // zlib so that the scenario needs no image files.
 async function pngFile(w, h) {

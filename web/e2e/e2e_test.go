@@ -43,6 +43,7 @@ var scenarios = []string{
 	"large",
 	"webhooks",
 	"cardthings",
+	"notify",
 	"labels",
 	"activity",
 	"offline",

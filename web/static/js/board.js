@@ -12,6 +12,7 @@ import { BoardModel, emptyChange, mergeChange } from "./model.js";
 import { LiveConnection } from "./live.js";
 import { between, compareRank } from "./rank.js";
 import { toast, announce, confirmDialog, modal, showMenu, closeMenu } from "./ui.js";
+import { cardFromURL, loadMute, muteMenuItem, hostUserStream } from "./notifications.js";
 import { topbar } from "./pages.js";
 import { CardDialog } from "./card-dialog.js";
 import { MembersDialog } from "./members.js";
@@ -64,10 +65,11 @@ export class BoardPage {
     this.build();
     this.live = new LiveConnection({
       onFrame: (f) => this.onFrame(f),
-      onOpen: () => this.subscribe(),
+      onOpen: () => { this.userStream.open(); this.subscribe(); },
       onState: (s) => this.renderConn(s),
       onAuthLost: () => this.checkAuth(),
     });
+    this.userStream = hostUserStream(this.live); // the header's notifications ride on this connection
     this.offline = new OfflineChanges(this); // changes queue while the board is not live
     window.__corkboard = {
       page: this,
@@ -93,6 +95,9 @@ export class BoardPage {
       this.filter.onLoaded();
       this.scroller.scrollLeft = 0;
       this.live.start();
+      loadMute(this.boardId);
+      const want = cardFromURL(); // a notification's link
+      if (want && this.model.cards.has(want)) this.openCard(want);
     } catch (ex) {
       if (this.destroyed) return;
       // Unreachable: the board as last seen here, live once the server is back.
@@ -111,6 +116,7 @@ export class BoardPage {
   destroy() {
     this.destroyed = true;
     this.live.stop();
+    this.userStream.release();
     this.offline.destroy();
     clearInterval(this.tick);
     closeMenu();
@@ -170,6 +176,7 @@ export class BoardPage {
 
   onFrame(f) {
     if (this.destroyed) return;
+    if (this.userStream.frame(f)) return;
     if (f.board && f.board !== this.boardId) return;
     switch (f.type) {
       case "event": return this.onEvent(f);
@@ -229,6 +236,7 @@ export class BoardPage {
     this.gone = true;
     this.offline.boardGone();
     this.live.stop();
+    this.userStream.release(this.ctx.me);
     clearInterval(this.tick);
     this.renderConn("offline");
     this.dialog && this.dialog.close();
@@ -302,6 +310,7 @@ export class BoardPage {
       { label: `Archived cards (${archived})`, icon: "archive", action: () => this.openArchived() },
       { label: "Activity", icon: "text", action: () => this.activity.toggle() },
       { label: "Export board", icon: "download", action: () => this.exportBoard() },
+      muteMenuItem(this.boardId),
       "-",
       { label: "Delete board", icon: "trash", danger: true, disabled: !owner, action: () => this.deleteBoard() },
     ];

@@ -12,6 +12,7 @@ import { CommentsSection, ChecklistsSection } from "./card-things.js";
 import { LabelPicker } from "./labels.js";
 import { CardActivity } from "./activity.js";
 import { AttachmentsSection } from "./attachments.js";
+import { attachMentions } from "./notifications.js";
 
 export class CardDialog {
   constructor(page, id, onClose) {
@@ -41,6 +42,7 @@ export class CardDialog {
 
     this.desc = h("textarea", { class: "cd-desc input", rows: "6", maxlength: "10000", placeholder: ro ? "No description" : "Add a more detailed description…",
       "aria-label": "Description", readonly: ro || null });
+    if (!ro) attachMentions(this.desc, () => [...this.page.model.members.values()]);
     this.desc.addEventListener("input", () => {
       if (!this.descBase) { const c = this.card; this.descBase = { version: c.version, text: c.description || "" }; }
       this.descActions.hidden = false;

@@ -15,6 +15,7 @@ import { h, icon, avatar } from "./dom.js";
 import { api, describe, newOpId } from "./api.js";
 import { toast, announce, confirmDialog } from "./ui.js";
 import { compareRank } from "./rank.js";
+import { attachMentions } from "./notifications.js";
 
 // linkify returns the nodes of text with its http(s) URLs as links.
 export function linkify(text) {
@@ -91,6 +92,7 @@ export class CommentsSection extends CardThings {
     this.status = h("p", { class: "muted small", text: "Loading comments…" });
     const ro = !page.canEdit();
     this.input = h("textarea", { class: "input comment-input", rows: "2", maxlength: "10000", placeholder: "Write a comment…", "aria-label": "New comment" });
+    attachMentions(this.input, () => [...page.model.members.values()]);
     this.send = h("button", { type: "button", class: "btn btn-primary btn-sm", text: "Comment" });
     this.send.addEventListener("click", () => this.add());
     this.input.addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); this.add(); } });

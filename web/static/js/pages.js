@@ -6,6 +6,7 @@ import { toast, confirmDialog, showMenu } from "./ui.js";
 import { helpButton } from "./shortcuts.js";
 import { THEMES, getTheme, setTheme } from "./theme.js";
 import { searchBox } from "./filter.js";
+import { bell, onUserFrame } from "./notifications.js";
 
 export function topbar(ctx, middle = [], right = []) {
   // Named by its content (the visible name inside the accessible one).
@@ -27,7 +28,7 @@ export function topbar(ctx, middle = [], right = []) {
     h("a", { href: "/", class: "brand", "data-nav": "", "aria-label": "Corkboard: your boards" },
       h("span", { class: "brand-mark" }, icon("board")), h("span", { class: "brand-name", text: "Corkboard" })),
     h("div", { class: "topbar-middle" }, middle),
-    h("div", { class: "topbar-right" }, right, helpButton(), userBtn));
+    h("div", { class: "topbar-right" }, right, helpButton(), bell(ctx), userBtn));
 }
 
 // Log in and sign up.
@@ -177,13 +178,29 @@ export function renderBoards(root, ctx) {
       status, grid)));
   document.title = "Boards · Corkboard";
 
-  api.boards().then((res) => {
-    if (!alive) return;
-    const boards = res.data.boards || [];
-    boards.sort((a, b) => (b.updated_at || "").localeCompare(a.updated_at || ""));
-    for (const b of boards) grid.appendChild(tile(b));
-    status.hidden = boards.length > 0;
-    status.textContent = "No boards yet: create the first one above.";
-  }, (ex) => { if (alive) status.textContent = describe(ex); });
-  return { destroy() { alive = false; } };
+  // The list follows the person's stream: a board shared with them appears,
+  // one they lost disappears, a rename shows (notifications.js).
+  let loads = 0;
+  const load = () => {
+    const n = ++loads;
+    api.boards().then((res) => {
+      if (!alive || n !== loads) return;
+      if (grid.querySelector(".tile-rename")) { setTimeout(load, 500); return; } // not under a rename
+      const boards = res.data.boards || [];
+      boards.sort((a, b) => (b.updated_at || "").localeCompare(a.updated_at || ""));
+      clear(grid);
+      for (const b of boards) grid.appendChild(tile(b));
+      status.hidden = boards.length > 0;
+      status.textContent = "No boards yet: create the first one above.";
+    }, (ex) => { if (alive) status.textContent = describe(ex); });
+  };
+  load();
+  const off = onUserFrame((f) => {
+    if (f.kind === "board.removed" || f.kind === "board.deleted") {
+      const li = grid.querySelector(`.board-tile[data-id="${CSS.escape(f.board || "")}"]`);
+      if (li) li.remove();
+    }
+    if (f.kind === "resync" || (f.kind || "").startsWith("board.")) load();
+  });
+  return { destroy() { alive = false; off(); } };
 }

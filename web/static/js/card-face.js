@@ -13,7 +13,7 @@
 // written by a server from before boards had labels) is shown as it is, in
 // gray.
 
-import { h, icon, hue, initials } from "./dom.js";
+import { h, icon, avatar } from "./dom.js";
 import { fmtDate } from "./ui.js";
 
 // The colours a label may have, in the order pickers show them (the
@@ -54,26 +54,6 @@ export function dueClass(iso, done, today = new Date()) {
 }
 
 const DUE_WORDS = { "is-done": "done", overdue: "overdue", soon: "due soon", "": "" };
-
-// personAvatar is a member's initials in a circle of their colour, named by
-// their username for assistive technology.
-export function personAvatar(name) {
-  return h("span", { class: `avatar avatar-xs ${hue(name || "")}`, role: "img", "aria-label": name, title: name }, initials(name));
-}
-
-// paperclip is the attachment icon (not in dom.js's set).
-function paperclip() {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("class", "icon");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("focusable", "false");
-  const p = document.createElementNS(ns, "path");
-  p.setAttribute("d", "M20 11.5l-7.8 7.8a5 5 0 01-7.1-7.1l8.5-8.5a3.3 3.3 0 014.7 4.7l-8.5 8.5a1.7 1.7 0 01-2.4-2.4l7.8-7.8");
-  svg.appendChild(p);
-  return svg;
-}
 
 // buildCardFace makes the elements of a card; fillCardFace fills them.
 export function buildCardFace(id) {
@@ -127,10 +107,10 @@ export function fillCardFace(entry, c, model, pending) {
   }
   if (c.attachment_count) {
     parts.push(h("span", { class: "badge-count attachment-count", title: `${c.attachment_count} attachment${c.attachment_count === 1 ? "" : "s"}` },
-      paperclip(), h("span", { text: String(c.attachment_count) })));
+      icon("paperclip"), h("span", { text: String(c.attachment_count) })));
   }
   if (people.length) {
-    const shown = people.slice(0, 3).map((name) => personAvatar(name));
+    const shown = people.slice(0, 3).map((name) => avatar(name, "avatar-xs"));
     if (people.length > 3) {
       const rest = people.slice(3);
       shown.push(h("span", { class: "avatar avatar-xs more", role: "img", "aria-label": `and ${rest.join(", ")}`, title: rest.join(", "),

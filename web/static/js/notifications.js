@@ -9,7 +9,7 @@
 // frame (the boards list reloads), so nothing that happened while the page
 // was disconnected is missed.
 
-import { h, clear } from "./dom.js";
+import { h, icon, clear } from "./dom.js";
 import { request, describe } from "./api.js";
 import { LiveConnection } from "./live.js";
 import { toast, announce } from "./ui.js";
@@ -121,25 +121,12 @@ function setUnread(n) {
   }
 }
 
-function bellIcon() {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("class", "icon");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("focusable", "false");
-  const p = document.createElementNS(ns, "path");
-  p.setAttribute("d", "M6 16V11a6 6 0 0 1 12 0v5l2 2H4zM10 20a2 2 0 0 0 4 0");
-  svg.appendChild(p);
-  return svg;
-}
-
 // bell is the header's notifications button (with its unread badge); it
 // starts the person's stream.
 export function bell(ctx) {
   startUserStream(ctx.me);
   const badge = h("span", { class: "bell-badge", "aria-hidden": "true", hidden: true });
-  const el = h("button", { type: "button", class: "icon-btn bell", "aria-label": "Notifications", "aria-haspopup": "dialog" }, bellIcon(), badge);
+  const el = h("button", { type: "button", class: "icon-btn bell", "aria-label": "Notifications", "aria-haspopup": "dialog" }, icon("bell"), badge);
   el.addEventListener("click", (e) => {
     e.stopPropagation();
     if (panel && panel.anchor === el) { panel.close(); return; }

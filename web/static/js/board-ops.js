@@ -3,7 +3,7 @@
 // server refuses it. Mixed into BoardPage (board.js); `this` is the page.
 
 import { api, describe, newOpId } from "./api.js";
-import { between } from "./rank.js";
+import { between, compareRank } from "./rank.js";
 import { toast, announce, confirmDialog, modal } from "./ui.js";
 import { h } from "./dom.js";
 

@@ -155,7 +155,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		return nil, fmt.Errorf("trusted origins: %w", err)
 	}
 
-	a.metrics.Watch(ops.Sources{Hub: a.hub.Stats, Pool: a.store.Pool().Stat, NATS: a.bus})
+	a.metrics.Watch(ops.Sources{Hub: a.hub.Stats, Pool: a.store.Pool().Stat, NATS: a.bus, Snapshots: api.SnapshotCacheStats})
 	a.health = ops.NewHealth(time.Second,
 		ops.Check{Name: "postgres", Func: a.store.Ping},
 		ops.Check{Name: "nats", Degrades: true, Func: func(context.Context) error {

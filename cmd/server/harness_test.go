@@ -36,6 +36,7 @@ func testConfig(dbURL, natsURL string) Config {
 		IdempotencyTTL: time.Hour, HeadInterval: 300 * time.Millisecond, HeadIntervalDegraded: 100 * time.Millisecond, EventRetention: time.Hour,
 		WSQueueBytes: 1 << 20, ShutdownTimeout: 5 * time.Second, LogFormat: "text", LogLevel: "info",
 		SessionTTL: time.Hour, hooks: hooks{cheapAuth: true},
+		SnapshotCacheBytes: 64 << 20, AuthCacheTTL: 5 * time.Second, // the defaults, as in production
 	}
 }
 

@@ -38,6 +38,8 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		"corkboard_nats_connected", "corkboard_nats_reconnects_total",
 		"corkboard_db_pool_connections", "corkboard_db_pool_max_connections", "corkboard_db_pool_acquires_total",
 		"corkboard_db_pool_acquire_wait_seconds_total", "corkboard_db_pool_empty_acquires_total",
+		"corkboard_snapshot_cache_hits_total", "corkboard_snapshot_cache_misses_total",
+		"corkboard_snapshot_not_modified_total", "corkboard_snapshot_cache_bytes",
 		"go_goroutines", "process_resident_memory_bytes",
 	} {
 		if _, ok := before[name]; !ok {
@@ -58,6 +60,8 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	}
 	c.do("GET", "/api/boards/"+b+"/cards/00000000-0000-0000-0000-000000000000", nil, nil) // 404
 	waitFor(t, 5*time.Second, "the subscriber's events", func() bool { return s.last(b) >= 7 })
+	c.mustDo("GET", "/api/boards/"+b, nil, nil) // read: a miss
+	c.mustDo("GET", "/api/boards/"+b, nil, nil) // the same board at the same seq: a hit
 
 	after := scrape(t, a.AdminAddr())
 	for name, min := range map[string]float64{
@@ -69,6 +73,9 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		"corkboard_db_pool_acquires_total":           before["corkboard_db_pool_acquires_total"] + 7,
 		"corkboard_websocket_connections":            1,
 		"corkboard_subscriptions":                    1,
+		"corkboard_snapshot_cache_misses_total":      before["corkboard_snapshot_cache_misses_total"] + 1,
+		"corkboard_snapshot_cache_hits_total":        before["corkboard_snapshot_cache_hits_total"] + 1,
+		"corkboard_snapshot_cache_bytes":             1,
 		`corkboard_http_requests_total{code="201",method="POST",route="/api/boards/{board}/cards"}`:       5,
 		`corkboard_http_requests_total{code="404",method="GET",route="/api/boards/{board}/cards/{card}"}`: 1,
 		`corkboard_http_requests_total{code="101",method="GET",route="/api/ws"}`:                          1,

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/httpapi"
 	"github.com/corkboard/corkboard/internal/hub"
 )
 
@@ -41,9 +42,10 @@ const ClientClosedRequest = 499
 
 // Sources are the existing counters a scrape reads.
 type Sources struct {
-	Hub  func() hub.Stats
-	Pool func() *pgxpool.Stat
-	NATS NATSState
+	Hub       func() hub.Stats
+	Pool      func() *pgxpool.Stat
+	NATS      NATSState
+	Snapshots func() httpapi.SnapshotCacheStats
 }
 
 // NATSState is what the metrics read of the NATS connection (natsbus.Bus).
@@ -214,13 +216,18 @@ var (
 	descPoolEmpty     = prometheus.NewDesc("corkboard_db_pool_empty_acquires_total", "Acquires that had to wait for a connection (none was idle).", nil, nil)
 	descPoolCanceled  = prometheus.NewDesc("corkboard_db_pool_canceled_acquires_total", "Acquires canceled by their context while waiting.", nil, nil)
 	descPoolWait      = prometheus.NewDesc("corkboard_db_pool_acquire_wait_seconds_total", "Total time spent waiting for pool connections.", nil, nil)
+	descSnapHits      = prometheus.NewDesc("corkboard_snapshot_cache_hits_total", "Snapshots answered from the snapshot cache.", nil, nil)
+	descSnapMisses    = prometheus.NewDesc("corkboard_snapshot_cache_misses_total", "Snapshots read from the database (the cache did not have that board at that seq).", nil, nil)
+	descSnapNotMod    = prometheus.NewDesc("corkboard_snapshot_not_modified_total", "Snapshot requests answered 304 (If-None-Match named the board's seq).", nil, nil)
+	descSnapBytes     = prometheus.NewDesc("corkboard_snapshot_cache_bytes", "Bytes of encoded snapshots the cache keeps.", nil, nil)
 	descPoolNew       = prometheus.NewDesc("corkboard_db_pool_new_connections_total", "Connections the pool opened.", nil, nil)
 )
 
 func (c *sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descSubscriptions, descAccepted, descDelivered,
 		descDuplicates, descGapFills, descSlowCloses, descResyncs, descNATSConnected, descNATSReconnect,
-		descPoolConns, descPoolMax, descPoolAcquires, descPoolEmpty, descPoolCanceled, descPoolWait, descPoolNew} {
+		descPoolConns, descPoolMax, descPoolAcquires, descPoolEmpty, descPoolCanceled, descPoolWait, descPoolNew,
+		descSnapHits, descSnapMisses, descSnapNotMod, descSnapBytes} {
 		ch <- d
 	}
 }
@@ -250,6 +257,13 @@ func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(descNATSConnected, up)
 		counter(descNATSReconnect, float64(c.s.NATS.Reconnects()))
+	}
+	if c.s.Snapshots != nil {
+		st := c.s.Snapshots()
+		counter(descSnapHits, float64(st.Hits))
+		counter(descSnapMisses, float64(st.Misses))
+		counter(descSnapNotMod, float64(st.NotModified))
+		gauge(descSnapBytes, float64(st.Bytes))
 	}
 	if c.s.Pool != nil {
 		st := c.s.Pool()

@@ -183,7 +183,10 @@ func (h *Handler) Wait(ctx context.Context) error {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p, err := h.o.Identify(r)
+	// A connection lives long: its credential is read from the database at
+	// the upgrade, not taken from the credential cache (and a database that
+	// cannot be reached refuses the upgrade with 503, as it would a REST call).
+	p, err := h.o.Identify(r.WithContext(auth.Uncached(r.Context())))
 	if err != nil {
 		httpapi.WriteProblem(w, r, err)
 		return

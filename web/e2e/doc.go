@@ -2,5 +2,6 @@
 // /usr/bin/chromium), driven by playwright-core from web/node_modules,
 // against two server instances started as processes that share one
 // PostgreSQL database and one NATS cluster. The test in e2e_test.go starts
-// everything and runs each scenario of browser.mjs as a subtest.
+// everything and runs each browser scenario (scenarios/*.mjs, through
+// browser.mjs) as a subtest.
 package e2e

@@ -28,7 +28,8 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// scenarios are the browser scenarios of browser.mjs, run in this order.
+// scenarios are the browser scenarios (scenarios/*.mjs, run by browser.mjs),
+// in this order.
 var scenarios = []string{
 	"auth",
 	"account",

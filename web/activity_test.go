@@ -1,10 +1,6 @@
 package web
 
 import (
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -15,16 +11,8 @@ import (
 // kind it does not know reads "… changed this card"; respacings are not
 // shown.
 func TestActivitySentences(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("this test runs the page's activity.js in Node.js: run `apt-get install -y nodejs`")
-	}
-	mod, err := filepath.Abs("static/js/activity.js")
-	if err != nil {
-		t.Fatal(err)
-	}
 	script := `
-import { describe, sentenceText } from ` + strconv.Quote("file://"+mod) + `;
+import { describe, sentenceText } from ` + pageModule(t, "static/js/activity.js") + `;
 const L1 = "11111111-1111-1111-1111-111111111111", GONE = "99999999-9999-9999-9999-999999999999";
 const model = {
   members: new Map([["u-ann", { user_id: "u-ann", username: "ann", role: "owner" }], ["u-ben", { user_id: "u-ben", username: "ben", role: "editor" }]]),
@@ -98,8 +86,5 @@ for (const kind of ["cards.respaced", "columns.respaced"]) {
 }
 console.log(bad ? "failed" : "ok");
 `
-	out, err := exec.Command(node, "--input-type=module", "-e", script).CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "ok" {
-		t.Fatalf("activity.js: %v\n%s", err, out)
-	}
+	runModuleScript(t, "activity.js", script)
 }

@@ -1,9 +1,6 @@
 package web
 
 import (
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"testing"
 )
 
@@ -12,16 +9,8 @@ import (
 // assignee (mine, none, a member), due (overdue, this week, none) and done,
 // all of them at once.
 func TestFilterMatches(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("this test runs the page's filter in Node.js: run `apt-get install -y nodejs`")
-	}
-	filter, err := filepath.Abs("static/js/filter.js")
-	if err != nil {
-		t.Fatal(err)
-	}
 	script := `
-import { cardMatches } from ` + strconv.Quote("file://"+filter) + `;
+import { cardMatches } from ` + pageModule(t, "static/js/filter.js") + `;
 const fail = (m) => { console.error(m); process.exit(1); };
 // Wednesday 2026-12-02, noon: this week runs to Sunday 2026-12-06.
 const now = new Date(2026, 11, 2, 12);
@@ -61,9 +50,7 @@ for (const [s, c, want, hits] of cases) {
   const got = cardMatches({ ...any, ...s }, c, "me", hits || new Set(), now);
   if (got !== want) fail("filter " + JSON.stringify(s) + " on " + JSON.stringify(c) + ": " + got + ", want " + want);
 }
+console.log("ok");
 `
-	cmd := exec.Command(node, "--input-type=module", "-e", script)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	runModuleScript(t, "filter.js", script)
 }

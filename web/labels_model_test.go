@@ -1,10 +1,6 @@
 package web
 
 import (
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -14,16 +10,8 @@ import (
 // label.deleted takes the label off exactly the cards its payload lists,
 // without changing their versions, as board.Snapshot.Apply does.
 func TestModelAppliesLabelEvents(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("this test runs the page's model in Node.js: run `apt-get install -y nodejs`")
-	}
-	model, err := filepath.Abs("static/js/model.js")
-	if err != nil {
-		t.Fatal(err)
-	}
 	script := `
-import { BoardModel } from ` + strconv.Quote("file://"+model) + `;
+import { BoardModel } from ` + pageModule(t, "static/js/model.js") + `;
 const fail = (m) => { console.error(m); process.exit(1); };
 const m = new BoardModel({ id: "u", username: "u" });
 let ch = m.load({ board: { id: "b" }, seq: 5, members: [], labels: [{ id: "l1", name: "Bug", color: "red", version: 1 }],
@@ -42,9 +30,5 @@ const a = m.card("a"), b = m.card("b");
 if (a.labels.length !== 0 || a.version !== 3 || b.labels.join() !== "l2" || b.version !== 2 || m.seq !== 9) fail("cards " + JSON.stringify([a, b]));
 console.log("ok");
 `
-	cmd := exec.Command(node, "--input-type=module", "-e", script)
-	out, err := cmd.CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "ok" {
-		t.Fatalf("model.js: %v\n%s", err, out)
-	}
+	runModuleScript(t, "model.js", script)
 }

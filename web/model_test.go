@@ -1,10 +1,6 @@
 package web
 
 import (
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -12,16 +8,8 @@ import (
 // Node: cards.respaced and columns.respaced give the listed items their new
 // ranks, change nothing else, report the touched items, and advance seq.
 func TestModelAppliesRespacing(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("this test runs the page's model in Node.js: run `apt-get install -y nodejs`")
-	}
-	model, err := filepath.Abs("static/js/model.js")
-	if err != nil {
-		t.Fatal(err)
-	}
 	script := `
-import { BoardModel } from ` + strconv.Quote("file://"+model) + `;
+import { BoardModel } from ` + pageModule(t, "static/js/model.js") + `;
 const fail = (m) => { console.error(m); process.exit(1); };
 const m = new BoardModel({ id: "u", username: "u" });
 m.load({ board: { id: "b" }, seq: 5, members: [],
@@ -40,9 +28,5 @@ if ([...r.change.columns].sort().join() !== "c1,c2" || m.columns.get("c1").rank 
     m.columns.get("c2").name !== "done" || m.seq !== 7) fail("columns " + JSON.stringify([...m.columns.values()]));
 console.log("ok");
 `
-	cmd := exec.Command(node, "--input-type=module", "-e", script)
-	out, err := cmd.CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "ok" {
-		t.Fatalf("model.js: %v\n%s", err, out)
-	}
+	runModuleScript(t, "model.js", script)
 }

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"os/exec"
-	"strings"
 	"testing"
 )
 
@@ -17,13 +15,5 @@ import (
 // sent again, a refusal while live goes back to the page, and a 401 stops
 // the queue and keeps what waits.
 func TestOfflineQueue(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("this test runs the page's offline queue in Node.js: run `apt-get install -y nodejs`")
-	}
-	cmd := exec.Command(node, "testdata/offline-queue.mjs")
-	out, err := cmd.CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "ok" {
-		t.Fatalf("change-queue.js: %v\n%s", err, out)
-	}
+	runNode(t, "change-queue.js", "testdata/offline-queue.mjs")
 }

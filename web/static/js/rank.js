@@ -33,3 +33,21 @@ export function compareRank(x, y) {
   if (x.id !== y.id) return x.id < y.id ? -1 : 1;
   return 0;
 }
+
+// Sorted insertion helpers over arrays of {id, rank}, kept in compareRank order.
+export function searchIndex(arr, item) {
+  let lo = 0, hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareRank(arr[mid], item) < 0) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+export function indexOfId(arr, id, rank) {
+  if (rank !== undefined) {
+    const i = searchIndex(arr, { id, rank });
+    if (arr[i] && arr[i].id === id) return i;
+  }
+  return arr.findIndex((x) => x.id === id);
+}

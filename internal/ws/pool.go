@@ -172,7 +172,6 @@ func (p *writerPool) handBack(s *session) {
 // worker is one of the pool's goroutines' buffers.
 type worker struct {
 	frames [][]byte
-	buf    []byte // a batch of frames, as one message
 	out    []byte // the message as written, header included
 }
 
@@ -194,7 +193,8 @@ func (w *worker) serve(s *session) (handedOver bool) {
 }
 
 // write takes s's queued frames and writes them as one text message
-// (frames separated by newlines), without blocking.
+// (frames separated by newlines), without blocking: the WebSocket frame is
+// built here, header and payload in one buffer, and sent with one write(2).
 func (w *worker) write(s *session) (handedOver bool) {
 	frames := s.client.Take(w.frames[:0])
 	w.frames = frames[:0]
@@ -202,21 +202,20 @@ func (w *worker) write(s *session) (handedOver bool) {
 	if len(frames) == 0 {
 		return false
 	}
-	msg := frames[0]
-	if len(frames) > 1 {
-		w.buf = w.buf[:0]
-		for i, f := range frames {
-			if i > 0 {
-				w.buf = append(w.buf, '\n')
-			}
-			w.buf = append(w.buf, f...)
-		}
-		msg = w.buf
+	n := len(frames) - 1 // the newlines
+	for _, f := range frames {
+		n += len(f)
 	}
-	var err error
-	w.out, handedOver, err = s.write(msg, w.out)
-	if cap(w.buf) > 256<<10 || cap(w.out) > 256<<10 {
-		w.buf, w.out = nil, nil // a burst's buffers are not kept
+	w.out = appendTextHeader(w.out[:0], n)
+	for i, f := range frames {
+		if i > 0 {
+			w.out = append(w.out, '\n')
+		}
+		w.out = append(w.out, f...)
+	}
+	handedOver, err := s.write(w.out)
+	if cap(w.out) > 256<<10 {
+		w.out = nil // a burst's buffer is not kept
 	}
 	if err != nil {
 		s.end(websocket.StatusGoingAway, "write failed")

@@ -319,6 +319,7 @@ func acceptsGzip(r *http.Request) bool {
 	}
 	return gz > 0 || (gz < 0 && star > 0)
 }
+
 // spillWriter keeps what is written until it passes limit; then it sends
 // the status, what it kept and everything after straight to w.
 type spillWriter struct {

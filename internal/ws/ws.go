@@ -79,7 +79,7 @@ type Options struct {
 	// 0: 16.
 	MaxRechecks int
 	// Writers is how many goroutines write to the connections at once
-	// (see writerPool); 0: GOMAXPROCS.
+	// (see writerPool); 0: one less than GOMAXPROCS, at least one.
 	Writers int
 	// CoalesceWindow holds a connection's first queued frame back this
 	// long so that the frames arriving meanwhile go out in the same

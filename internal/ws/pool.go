@@ -58,6 +58,10 @@ type writerPool struct {
 // its processor to the request path.
 const yieldEvery = 8
 
+// batchSize is the most connections a worker takes from the run queue at
+// once.
+const batchSize = 32
+
 // A connection's state in the pool (session.wstate, under writerPool.mu).
 const (
 	wIdle    = iota // nothing queued, or not yet noticed
@@ -94,27 +98,33 @@ func (p *writerPool) push(s *session) {
 	p.mu.Unlock()
 }
 
-// next takes the connection at the front of the run queue (p.mu held), or
-// nil when the queue is empty.
-func (p *writerPool) next() *session {
-	if p.head == len(p.queue) {
-		clear(p.queue[:p.head])
+// take moves up to max connections from the front of the run queue to dst
+// (p.mu held) and returns it; fewer when the queue is short, so that the
+// other workers get their share.
+func (p *writerPool) take(dst []*session, max int) []*session {
+	queued := len(p.queue) - p.head
+	n := min(max, queued/p.size)
+	if n == 0 && queued > 0 {
+		n = 1
+	}
+	for _, s := range p.queue[p.head : p.head+n] {
+		s.wstate, s.dirty = wRunning, false
+		dst = append(dst, s)
+	}
+	clear(p.queue[p.head : p.head+n])
+	p.head += n
+	switch {
+	case p.head == len(p.queue):
 		p.queue, p.head = p.queue[:0], 0
 		if cap(p.queue) > 1024 {
 			p.queue = nil // a burst's run queue is not kept
 		}
-		return nil
-	}
-	s := p.queue[p.head]
-	p.queue[p.head] = nil
-	p.head++
-	if p.head > 1024 && p.head > len(p.queue)/2 {
+	case p.head > 1024 && p.head > len(p.queue)/2:
 		n := copy(p.queue, p.queue[p.head:])
 		clear(p.queue[n:])
 		p.queue, p.head = p.queue[:n], 0
 	}
-	s.wstate, s.dirty = wRunning, false
-	return s
+	return dst
 }
 
 // done ends a worker's turn on s (p.mu held): back in the queue if frames
@@ -131,36 +141,44 @@ func (p *writerPool) done(s *session) {
 	s.wstate = wIdle
 }
 
-// work is one worker: it serves connections from the run queue until it
-// is empty.
+// work is one worker: it serves connections from the run queue, a few at
+// a time (one lock of the pool per batch, not two per connection), until
+// it is empty.
 func (p *writerPool) work() {
 	w, _ := p.workers.Get().(*worker)
 	if w == nil {
 		w = &worker{}
 	}
 	defer p.workers.Put(w) // its buffers, for the next burst
-	for n := 1; ; n++ {
+	n := 0
+	for {
 		p.mu.Lock()
-		s := p.next()
-		if s == nil {
+		for _, s := range w.served {
+			p.done(s)
+		}
+		clear(w.served)
+		w.served = w.served[:0]
+		w.batch = p.take(w.batch[:0], batchSize)
+		if len(w.batch) == 0 {
 			p.running--
 			p.mu.Unlock()
 			return
 		}
 		p.mu.Unlock()
-		if p.delay > 0 {
-			if d := time.Until(s.due); d > 0 {
-				time.Sleep(d)
+		for _, s := range w.batch {
+			if p.delay > 0 {
+				if d := time.Until(s.due); d > 0 {
+					time.Sleep(d)
+				}
+			}
+			if !w.serve(s) {
+				w.served = append(w.served, s)
+			}
+			if n++; n%yieldEvery == 0 {
+				runtime.Gosched()
 			}
 		}
-		if !w.serve(s) {
-			p.mu.Lock()
-			p.done(s)
-			p.mu.Unlock()
-		}
-		if n%yieldEvery == 0 {
-			runtime.Gosched()
-		}
+		clear(w.batch)
 	}
 }
 
@@ -178,6 +196,8 @@ func (p *writerPool) handBack(s *session) {
 
 // worker is one of the pool's goroutines' buffers.
 type worker struct {
+	batch  []*session // taken from the run queue
+	served []*session // of the batch, whose turn ends at the next lock
 	frames [][]byte
 	out    []byte // the message as written, header included
 }

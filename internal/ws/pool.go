@@ -206,26 +206,26 @@ type worker struct {
 // client. It reports whether s was handed to its socket's drainer (which
 // hands it back to the pool).
 func (w *worker) serve(s *session) (handedOver bool) {
-	if err := s.client.Err(); err != nil {
+	frames, err := s.client.TakeErr(w.frames[:0])
+	w.frames = frames[:0]
+	defer clear(frames)
+	if err != nil {
 		if s.closing() {
 			return false
 		}
 		if errors.Is(err, hub.ErrShuttingDown) {
-			handedOver = w.write(s) // flush what is queued, then go away
+			handedOver = w.write(s, frames) // flush what is queued, then go away
 		}
 		s.end(s.closedBy())
 		return handedOver
 	}
-	return w.write(s)
+	return w.write(s, frames)
 }
 
-// write takes s's queued frames and writes them as one text message
-// (frames separated by newlines), without blocking: the WebSocket frame is
-// built here, header and payload in one buffer, and sent with one write(2).
-func (w *worker) write(s *session) (handedOver bool) {
-	frames := s.client.Take(w.frames[:0])
-	w.frames = frames[:0]
-	defer clear(frames)
+// write writes frames to s as one text message (frames separated by
+// newlines), without blocking: the WebSocket frame is built here, header
+// and payload in one buffer, and sent with one write(2).
+func (w *worker) write(s *session, frames [][]byte) (handedOver bool) {
 	if len(frames) == 0 {
 		return false
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"compress/gzip"
 	"container/list"
 	"context"
 	"net/http"
@@ -65,15 +66,40 @@ func (a *API) SnapshotCacheStats() SnapshotCacheStats {
 type snapEntry struct {
 	key  snapKey
 	body []byte
+	gz   []byte // body gzipped, for clients that accept it; nil for a small body
 }
+
+// gzipMinBytes is the smallest encoded snapshot that is also kept gzipped:
+// a large board's snapshot shrinks to about a tenth, which is that much less
+// to write for the server and to download for a browser; a small one is not
+// worth a second copy.
+const gzipMinBytes = 32 << 10
+
+// newSnapEntry makes the cache entry of an encoded snapshot, gzipping it
+// when it is large enough (once per entry: every reader that accepts gzip
+// is then served the same compressed bytes).
+func newSnapEntry(k snapKey, body []byte) *snapEntry {
+	e := &snapEntry{key: k, body: body}
+	if len(body) >= gzipMinBytes {
+		var buf bytes.Buffer
+		buf.Grow(len(body) / 8)
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // a valid level: no error
+		_, _ = zw.Write(body)                              // to a bytes.Buffer: no error
+		_ = zw.Close()
+		e.gz = buf.Bytes()
+	}
+	return e
+}
+
+func (e *snapEntry) size() int64 { return int64(len(e.body) + len(e.gz)) }
 
 // snapFlight is one encoding others wait for; body is nil when it failed
 // or was too large to keep, and the waiters read for themselves.
 type snapFlight struct {
-	done chan struct{}
-	seq  int64 // of the snapshot read, which may be past the head the leader saw
-	role string
-	body []byte
+	done  chan struct{}
+	seq   int64 // of the snapshot read, which may be past the head the leader saw
+	role  string
+	entry *snapEntry
 }
 
 func newSnapshotCache(max int64) *snapshotCache {
@@ -84,12 +110,12 @@ func newSnapshotCache(max int64) *snapshotCache {
 // flight encoding it, starting one (leader true) when there is none. One
 // lock for both: a reader either finds the bytes, or waits for the one
 // encoding them, or encodes them.
-func (c *snapshotCache) lookup(k snapKey) (body []byte, f *snapFlight, leader bool) {
+func (c *snapshotCache) lookup(k snapKey) (e *snapEntry, f *snapFlight, leader bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.entries[k]; ok {
 		c.lru.MoveToFront(el)
-		return el.Value.(*snapEntry).body, nil, false
+		return el.Value.(*snapEntry), nil, false
 	}
 	if f, ok := c.inflight[k]; ok {
 		return nil, f, false
@@ -99,31 +125,33 @@ func (c *snapshotCache) lookup(k snapKey) (body []byte, f *snapFlight, leader bo
 	return nil, f, true
 }
 
-// put keeps body under k, dropping the least recently used entries to stay
-// within the budget.
-func (c *snapshotCache) put(k snapKey, body []byte) {
-	n := int64(len(body))
+// put keeps e, dropping the least recently used entries to stay within
+// the budget.
+func (c *snapshotCache) put(e *snapEntry) {
+	n := e.size()
 	if n > c.max/4 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.entries[k]; ok {
+	if _, ok := c.entries[e.key]; ok {
 		return
 	}
-	c.entries[k] = c.lru.PushFront(&snapEntry{key: k, body: body})
+	c.entries[e.key] = c.lru.PushFront(e)
 	c.size += n
 	for c.size > c.max {
 		old := c.lru.Back().Value.(*snapEntry)
 		c.lru.Remove(c.lru.Back())
 		delete(c.entries, old.key)
-		c.size -= int64(len(old.body))
+		c.size -= old.size()
 	}
 }
 
-// land ends the flight for k with its result.
-func (c *snapshotCache) land(k snapKey, f *snapFlight, got snapKey, body []byte) {
-	f.seq, f.role, f.body = got.seq, got.role, body
+// land ends the flight for k with its result (e nil: none to share).
+func (c *snapshotCache) land(k snapKey, f *snapFlight, e *snapEntry) {
+	if e != nil {
+		f.seq, f.role, f.entry = e.key.seq, e.key.role, e
+	}
 	c.mu.Lock()
 	delete(c.inflight, k)
 	c.mu.Unlock()
@@ -181,15 +209,16 @@ func (a *API) getSnapshot(w http.ResponseWriter, r *http.Request) {
 	}
 	if notModified(r, seq) {
 		writeSnapshotHeaders(w, seq)
+		w.Header().Add("Vary", "Accept-Encoding")
 		w.WriteHeader(http.StatusNotModified)
 		a.snapshots.notModified.Add(1)
 		return
 	}
 	k := snapKey{board: id, seq: seq, role: role}
-	body, f, leader := a.snapshots.lookup(k)
-	if body != nil {
+	e, f, leader := a.snapshots.lookup(k)
+	if e != nil {
 		a.snapshots.hits.Add(1)
-		writeSnapshotBody(w, seq, body)
+		writeSnapshotEntry(w, r, e)
 		return
 	}
 	if !leader {
@@ -200,16 +229,16 @@ func (a *API) getSnapshot(w http.ResponseWriter, r *http.Request) {
 		}
 		// Only the very snapshot this reader's head read promised: a later
 		// one may hold changes after this reader lost access.
-		if f.body != nil && f.seq == seq && f.role == role {
+		if f.entry != nil && f.seq == seq && f.role == role {
 			a.snapshots.hits.Add(1)
-			writeSnapshotBody(w, f.seq, f.body)
+			writeSnapshotEntry(w, r, f.entry)
 			return
 		}
 	}
 	a.snapshots.misses.Add(1)
-	got, body, err := a.encodeSnapshot(ctx, w, user, id)
+	e, err = a.encodeSnapshot(ctx, w, r, user, id)
 	if leader {
-		a.snapshots.land(k, f, got, body)
+		a.snapshots.land(k, f, e)
 	}
 	if err != nil {
 		a.writeError(w, r, err)
@@ -218,11 +247,11 @@ func (a *API) getSnapshot(w http.ResponseWriter, r *http.Request) {
 
 // encodeSnapshot reads the snapshot and answers it, keeping the encoding
 // (returned) unless it is too large for the cache, in which case it streams
-// past the first part and returns a nil body.
-func (a *API) encodeSnapshot(ctx context.Context, w http.ResponseWriter, user, id string) (snapKey, []byte, error) {
+// past the first part and returns nil.
+func (a *API) encodeSnapshot(ctx context.Context, w http.ResponseWriter, r *http.Request, user, id string) (*snapEntry, error) {
 	snap, err := a.store.Snapshot(ctx, user, id)
 	if err != nil {
-		return snapKey{}, nil, err
+		return nil, err
 	}
 	k := snapKey{board: id, seq: snap.Seq, role: snap.Board.Role}
 	writeSnapshotHeaders(w, snap.Seq)
@@ -232,12 +261,12 @@ func (a *API) encodeSnapshot(ctx context.Context, w http.ResponseWriter, user, i
 		panic(http.ErrAbortHandler)
 	}
 	if sw.spilled {
-		return k, nil, nil
+		return nil, nil
 	}
-	body := sw.buf.Bytes()
-	a.snapshots.put(k, body)
-	writeSnapshotBody(w, snap.Seq, body)
-	return k, body, nil
+	e := newSnapEntry(k, sw.buf.Bytes())
+	a.snapshots.put(e)
+	writeSnapshotEntry(w, r, e)
+	return e, nil
 }
 
 func writeSnapshotHeaders(w http.ResponseWriter, seq int64) {
@@ -245,12 +274,50 @@ func writeSnapshotHeaders(w http.ResponseWriter, seq int64) {
 	w.Header().Set("Board-Seq", strconv.FormatInt(seq, 10))
 }
 
-func writeSnapshotBody(w http.ResponseWriter, seq int64, body []byte) {
-	writeSnapshotHeaders(w, seq)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+// writeSnapshotEntry answers a kept snapshot, gzipped when the entry has
+// the compressed bytes and the client accepts them. The gzipped answer's
+// ETag is the weak form of the plain one (the same snapshot, another
+// encoding of it), so If-None-Match matches either.
+func writeSnapshotEntry(w http.ResponseWriter, r *http.Request, e *snapEntry) {
+	writeSnapshotHeaders(w, e.key.seq)
+	h := w.Header()
+	h.Add("Vary", "Accept-Encoding")
+	h.Set("Content-Type", "application/json")
+	body := e.body
+	if e.gz != nil && acceptsGzip(r) {
+		body = e.gz
+		h.Set("Content-Encoding", "gzip")
+		h.Set("ETag", "W/"+snapshotETag(e.key.seq))
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding takes gzip:
+// named with a quality above zero, or not named and "*" is.
+func acceptsGzip(r *http.Request) bool {
+	gz, star := -1.0, -1.0
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for _, part := range strings.Split(v, ",") {
+			name, params, _ := strings.Cut(part, ";")
+			q := 1.0
+			for _, p := range strings.Split(params, ";") {
+				if k, val, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(k, "q") {
+					if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+						q = f
+					}
+				}
+			}
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "gzip", "x-gzip":
+				gz = q
+			case "*":
+				star = q
+			}
+		}
+	}
+	return gz > 0 || (gz < 0 && star > 0)
 }
 
 // spillWriter keeps what is written until it passes limit; then it sends

@@ -2,10 +2,14 @@ package httpapi_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -233,4 +237,78 @@ func TestSnapshotCacheUnderWriters(t *testing.T) {
 		t.Errorf("final snapshot (seq %d) differs from a fresh read", want.Seq)
 	}
 	t.Logf("%d distinct snapshots seen", len(seen))
+}
+
+// TestSnapshotGzip: a large snapshot is also kept gzipped, once, and
+// served so to clients that accept gzip (weak ETag, Vary), plain to the
+// others; If-None-Match matches either ETag; a small snapshot is always
+// plain.
+func TestSnapshotGzip(t *testing.T) {
+	t.Parallel()
+	e, cs := newCountingEnv(t, 0)
+	small := e.mkBoard(alice, "Small")
+	e.mkCard(alice, small.ID, e.mkColumn(alice, small.ID, "Todo").ID, "one")
+	b := e.mkBoard(alice, "Large")
+	col := e.mkColumn(alice, b.ID, "Todo")
+	for i := range 120 {
+		e.mkCard(alice, b.ID, col.ID, fmt.Sprintf("card %03d %s", i, strings.Repeat("large board ", 15)))
+	}
+	path := "/api/boards/" + b.ID
+	seq := e.seq(b.ID)
+	tag := fmt.Sprintf(`"s%d"`, seq)
+
+	plain := e.do("GET", path, alice, nil, "Accept-Encoding", "identity")
+	if plain.Status != http.StatusOK || plain.Header.Get("Content-Encoding") != "" || plain.Header.Get("ETag") != tag {
+		t.Fatalf("plain: %d Content-Encoding %q ETag %q", plain.Status, plain.Header.Get("Content-Encoding"), plain.Header.Get("ETag"))
+	}
+	if len(plain.Body) < 32<<10 {
+		t.Fatalf("the large board's snapshot is only %d bytes: make it larger", len(plain.Body))
+	}
+	for _, ae := range []string{"gzip", "gzip, deflate, br", "br;q=1.0, GZIP;q=0.5", "*", "identity;q=0.5, *;q=0.1"} {
+		r := e.do("GET", path, alice, nil, "Accept-Encoding", ae)
+		if r.Status != http.StatusOK || r.Header.Get("Content-Encoding") != "gzip" || r.Header.Get("ETag") != "W/"+tag ||
+			!strings.Contains(r.Header.Get("Vary"), "Accept-Encoding") {
+			t.Errorf("Accept-Encoding %q: %d Content-Encoding %q ETag %q Vary %q, want gzip with W/%s", ae, r.Status,
+				r.Header.Get("Content-Encoding"), r.Header.Get("ETag"), r.Header.Get("Vary"), tag)
+			continue
+		}
+		if n, _ := strconv.Atoi(r.Header.Get("Content-Length")); n != len(r.Body) || n > len(plain.Body)/4 {
+			t.Errorf("Accept-Encoding %q: Content-Length %q for %d bytes (plain %d)", ae, r.Header.Get("Content-Length"), len(r.Body), len(plain.Body))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(r.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(got, plain.Body) {
+			t.Errorf("Accept-Encoding %q: the gzipped body is not the plain one (%v)", ae, err)
+		}
+	}
+	for _, ae := range []string{"identity", "gzip;q=0", "*;q=0", "gzip;q=0, *", "deflate, br"} {
+		r := e.do("GET", path, alice, nil, "Accept-Encoding", ae)
+		if r.Header.Get("Content-Encoding") != "" || !bytes.Equal(r.Body, plain.Body) || r.Header.Get("ETag") != tag {
+			t.Errorf("Accept-Encoding %q: Content-Encoding %q ETag %q, want the plain snapshot", ae, r.Header.Get("Content-Encoding"), r.Header.Get("ETag"))
+		}
+	}
+	for _, inm := range []string{tag, "W/" + tag} {
+		for _, ae := range []string{"gzip", "identity"} {
+			r := e.do("GET", path, alice, nil, "If-None-Match", inm, "Accept-Encoding", ae)
+			if r.Status != http.StatusNotModified || len(r.Body) != 0 || !strings.Contains(r.Header.Get("Vary"), "Accept-Encoding") {
+				t.Errorf("If-None-Match %s, Accept-Encoding %s: %d %q Vary %q, want 304", inm, ae, r.Status, r.Body, r.Header.Get("Vary"))
+			}
+		}
+	}
+	// Go's client asks for gzip by itself and unpacks it.
+	auto := e.do("GET", path, alice, nil)
+	if !bytes.Equal(auto.Body, plain.Body) {
+		t.Error("a default client's snapshot differs from the plain one")
+	}
+	if n := cs.reads.Load(); n != 1 {
+		t.Errorf("%d snapshot reads of the large board, want 1 (both encodings from one read)", n)
+	}
+
+	r := e.do("GET", "/api/boards/"+small.ID, alice, nil, "Accept-Encoding", "gzip")
+	if r.Status != http.StatusOK || r.Header.Get("Content-Encoding") != "" || r.Header.Get("ETag") != fmt.Sprintf(`"s%d"`, e.seq(small.ID)) {
+		t.Errorf("small board: %d Content-Encoding %q ETag %q, want it plain", r.Status, r.Header.Get("Content-Encoding"), r.Header.Get("ETag"))
+	}
 }

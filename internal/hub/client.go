@@ -78,6 +78,13 @@ func (c *Client) Err() error {
 // returns dst. The frames must not be modified: they are shared with other
 // clients.
 func (c *Client) Take(dst [][]byte) [][]byte {
+	dst, _ = c.TakeErr(dst)
+	return dst
+}
+
+// TakeErr is Take, and Err at the same moment (one lock for both: the
+// writer pool calls it for every message).
+func (c *Client) TakeErr(dst [][]byte) ([][]byte, error) {
 	c.mu.Lock()
 	dst = append(dst, c.queue...)
 	clear(c.queue)
@@ -86,8 +93,9 @@ func (c *Client) Take(dst [][]byte) [][]byte {
 		c.queue = nil // a burst's slice is not kept for the client's life
 	}
 	c.queued = 0
+	err := c.err
 	c.mu.Unlock()
-	return dst
+	return dst, err
 }
 
 // Send queues a frame for the client. It never blocks; it reports false when

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -18,9 +19,9 @@ import (
 // life. leanResponseWriter.Hijack gives it smaller ones: a readBufBytes reader
 // (client frames are small: at most MaxFrameBytes, usually under 200
 // bytes; a larger one takes a few more reads) and a 16-byte writer over a
-// socketWriter, which collects a whole message in the writing worker's
-// buffer and sends it with one write(2) — so no connection keeps a write
-// buffer between messages.
+// socketWriter, to which the writer pool's workers hand whole frames built
+// in their own buffers, each sent with one write(2) — so no connection
+// keeps a write buffer between messages.
 const readBufBytes = 512
 
 // leanResponseWriter is the response writer websocket.Accept sees: the
@@ -64,31 +65,38 @@ func (w *leanResponseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.sw, 16)), nil
 }
 
-// socketWriter is what coder/websocket's bufio.Writer writes to, and it
-// never blocks: what the socket does not take at once (a client that does
-// not read fast enough) is kept, in order, and written by a goroutine of its
+// socketWriter is the connection's only way to its socket, and it never
+// blocks: what the socket does not take at once (a client that does not
+// read fast enough) is kept, in order, and written by a goroutine of its
 // own, bounded by the write timeout, while the writer pool goes on with
 // other connections.
 //
-// Between begin and flush (a worker writing one message) it collects what
-// it is given in the worker's buffer, to send it with one write(2);
-// otherwise (pings, the close frame) it sends at once.
+// It has two writers. The pool's workers send the messages of the hub's
+// events as whole frames they build themselves (sendFrame): a server's
+// frames are not masked, so a frame is a header of 2 to 10 bytes and the
+// payload, and coder/websocket's per-message path (its write lock, its
+// timeout set-up, the copy through its bufio.Writer) is not needed for
+// them. coder/websocket writes the rest — pings, pongs, the close frame —
+// through its bufio.Writer (Write), in pieces; those pieces are collected
+// until they make a whole frame, which is then sent as one, so the two
+// writers' frames never interleave. Once coder/websocket has sent the close
+// frame, sendFrame refuses: nothing follows a close frame.
 type socketWriter struct {
 	conn    net.Conn
 	raw     syscall.RawConn // nil: not a socket (TLS): every write goes through the drainer
 	timeout time.Duration   // longest blocked write; then the connection is closed
 	// handBack is called when a drain the writer pool handed over ends
-	// (see flush), with the write error if there was one: the connection
-	// is the pool's again.
+	// (see sendFrame), with the write error if there was one: the
+	// connection is the pool's again.
 	handBack func(error)
 
-	mu       sync.Mutex
-	batching bool
-	buf      []byte // the message being collected (the worker's buffer)
-	pending  []byte // bytes the socket has not taken yet, in order
-	draining bool   // a drainer is writing pending
-	owed     bool   // the pool handed the connection to the drainer
-	err      error  // the first write error: every later write fails
+	mu        sync.Mutex
+	partial   []byte // coder/websocket's frame being collected
+	closeSent bool   // coder/websocket has sent the close frame
+	pending   []byte // bytes the socket has not taken yet, in order
+	draining  bool   // a drainer is writing pending
+	owed      bool   // the pool handed the connection to the drainer
+	err       error  // the first write error: every later write fails
 
 	// tryWrite's state, for writeNow.
 	rawWrite func(uintptr) bool
@@ -97,43 +105,102 @@ type socketWriter struct {
 	werr     error
 }
 
+// Write takes what coder/websocket's bufio.Writer writes and sends each
+// frame once it is whole.
 func (w *socketWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.batching {
-		w.buf = append(w.buf, p...)
-		return len(p), nil
+	w.partial = append(w.partial, p...)
+	for {
+		n := frameSize(w.partial)
+		if n == 0 {
+			break
+		}
+		if w.partial[0]&0x0f == opClose {
+			w.closeSent = true
+		}
+		if err := w.sendLocked(w.partial[:n]); err != nil {
+			return 0, err
+		}
+		w.partial = w.partial[:copy(w.partial, w.partial[n:])]
 	}
-	if err := w.sendLocked(p); err != nil {
-		return 0, err
+	if len(w.partial) == 0 && cap(w.partial) > 1024 {
+		w.partial = nil // a large control frame's buffer is not kept
 	}
 	return len(p), nil
 }
 
-// begin starts collecting a message in buf (the worker's, empty).
-func (w *socketWriter) begin(buf []byte) {
-	w.mu.Lock()
-	w.batching, w.buf = true, buf
-	w.mu.Unlock()
-}
-
-// flush sends what was collected since begin and returns the buffer to its
-// worker. blocked reports that the socket did not take it all: the rest is
-// written by the drainer, which calls handBack when it is done, and the
-// worker must leave the connection alone until then.
-func (w *socketWriter) flush() (buf []byte, blocked bool, err error) {
+// sendFrame sends a whole frame built by a writer-pool worker. blocked
+// reports that the socket did not take it all: the rest is written by the
+// drainer, which calls handBack when it is done, and the worker must leave
+// the connection alone until then. p may be reused when it returns.
+func (w *socketWriter) sendFrame(p []byte) (blocked bool, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	buf = w.buf
-	w.batching, w.buf = false, nil
-	if err := w.sendLocked(buf); err != nil {
-		return buf[:0], false, err
+	if w.closeSent {
+		return false, net.ErrClosed
+	}
+	if err := w.sendLocked(p); err != nil {
+		return false, err
 	}
 	if w.draining {
 		w.owed = true
-		return buf[:0], true, nil
+		return true, nil
 	}
-	return buf[:0], false, nil
+	return false, nil
+}
+
+// WebSocket opcodes (RFC 6455, 5.2) that the server writes.
+const (
+	opText  = 0x1
+	opClose = 0x8
+)
+
+// appendTextHeader appends the header of an unmasked, final text frame of
+// n payload bytes (RFC 6455, 5.2) to dst.
+func appendTextHeader(dst []byte, n int) []byte {
+	const fin = 0x80
+	switch {
+	case n < 126:
+		return append(dst, fin|opText, byte(n))
+	case n <= 0xffff:
+		return append(dst, fin|opText, 126, byte(n>>8), byte(n))
+	default:
+		return append(dst, fin|opText, 127,
+			byte(uint64(n)>>56), byte(uint64(n)>>48), byte(uint64(n)>>40), byte(uint64(n)>>32),
+			byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+}
+
+// frameSize is the size of the whole frame at the start of b, header
+// included, or 0 when b does not hold all of it yet.
+func frameSize(b []byte) int {
+	if len(b) < 2 {
+		return 0
+	}
+	size, n := 2, uint64(b[1]&0x7f)
+	switch n {
+	case 126:
+		if len(b) < 4 {
+			return 0
+		}
+		size, n = 4, uint64(b[2])<<8|uint64(b[3])
+	case 127:
+		if len(b) < 10 {
+			return 0
+		}
+		size, n = 10, 0
+		for _, c := range b[2:10] {
+			n = n<<8 | uint64(c)
+		}
+	}
+	if b[1]&0x80 != 0 {
+		size += 4 // a masking key (a client's frame; the server's are not masked)
+	}
+	if n > uint64(math.MaxInt-size) || len(b) < size+int(n) {
+		return 0
+	}
+	return size + int(n)
 }
 
 // sendLocked sends p without blocking (w.mu held), behind anything

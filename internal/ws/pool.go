@@ -12,16 +12,23 @@ import (
 )
 
 // writerPool writes what the hub queues for the connections, with a few
-// goroutines (about GOMAXPROCS) for all of them instead of one per
+// goroutines (GOMAXPROCS-1) for all of them instead of one per
 // connection: a connection whose queue goes from empty to non-empty is put
 // at the back of the pool's run queue (once, however many frames arrive
 // meanwhile), and a worker takes it from the front and writes everything
 // queued for it as one message, in one write(2). A fan-out of one event to
 // 5,000 subscribers then wakes two goroutines, not 5,000, and the request
 // path (HTTP handlers, the database client) is never queued behind thousands
-// of runnable writers; workers also yield the processor every few
-// connections (runtime.Gosched), so that delivery runs behind the request
-// path, not ahead of it.
+// of runnable writers. By default the pool has one worker less than
+// GOMAXPROCS (at least one), so that delivery never holds every processor:
+// Go's scheduler looks at the network only when a processor runs out of
+// runnable goroutines (or, at the latest, every 10 ms from its monitor), so
+// with a worker on every processor — always runnable while a fan-out lasts —
+// each database answer and each request of the request path would wait for
+// that, several times per request. The processor left is where they run at
+// once. Workers also yield their processor every few connections
+// (runtime.Gosched), so that other goroutines queued on it are not held up
+// by a long fan-out.
 //
 // A worker never blocks on a socket: its write is non-blocking, and what a
 // socket does not take at once (a client that does not read fast enough) is
@@ -51,6 +58,10 @@ type writerPool struct {
 // its processor to the request path.
 const yieldEvery = 8
 
+// batchSize is the most connections a worker takes from the run queue at
+// once.
+const batchSize = 32
+
 // A connection's state in the pool (session.wstate, under writerPool.mu).
 const (
 	wIdle    = iota // nothing queued, or not yet noticed
@@ -60,7 +71,7 @@ const (
 
 func newWriterPool(size int, delay time.Duration) *writerPool {
 	if size <= 0 {
-		size = runtime.GOMAXPROCS(0)
+		size = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	return &writerPool{size: size, delay: delay}
 }
@@ -87,27 +98,33 @@ func (p *writerPool) push(s *session) {
 	p.mu.Unlock()
 }
 
-// next takes the connection at the front of the run queue (p.mu held), or
-// nil when the queue is empty.
-func (p *writerPool) next() *session {
-	if p.head == len(p.queue) {
-		clear(p.queue[:p.head])
+// take moves up to max connections from the front of the run queue to dst
+// (p.mu held) and returns it; fewer when the queue is short, so that the
+// other workers get their share.
+func (p *writerPool) take(dst []*session, max int) []*session {
+	queued := len(p.queue) - p.head
+	n := min(max, queued/p.size)
+	if n == 0 && queued > 0 {
+		n = 1
+	}
+	for _, s := range p.queue[p.head : p.head+n] {
+		s.wstate, s.dirty = wRunning, false
+		dst = append(dst, s)
+	}
+	clear(p.queue[p.head : p.head+n])
+	p.head += n
+	switch {
+	case p.head == len(p.queue):
 		p.queue, p.head = p.queue[:0], 0
 		if cap(p.queue) > 1024 {
 			p.queue = nil // a burst's run queue is not kept
 		}
-		return nil
-	}
-	s := p.queue[p.head]
-	p.queue[p.head] = nil
-	p.head++
-	if p.head > 1024 && p.head > len(p.queue)/2 {
+	case p.head > 1024 && p.head > len(p.queue)/2:
 		n := copy(p.queue, p.queue[p.head:])
 		clear(p.queue[n:])
 		p.queue, p.head = p.queue[:n], 0
 	}
-	s.wstate, s.dirty = wRunning, false
-	return s
+	return dst
 }
 
 // done ends a worker's turn on s (p.mu held): back in the queue if frames
@@ -124,36 +141,44 @@ func (p *writerPool) done(s *session) {
 	s.wstate = wIdle
 }
 
-// work is one worker: it serves connections from the run queue until it
-// is empty.
+// work is one worker: it serves connections from the run queue, a few at
+// a time (one lock of the pool per batch, not two per connection), until
+// it is empty.
 func (p *writerPool) work() {
 	w, _ := p.workers.Get().(*worker)
 	if w == nil {
 		w = &worker{}
 	}
 	defer p.workers.Put(w) // its buffers, for the next burst
-	for n := 1; ; n++ {
+	n := 0
+	for {
 		p.mu.Lock()
-		s := p.next()
-		if s == nil {
+		for _, s := range w.served {
+			p.done(s)
+		}
+		clear(w.served)
+		w.served = w.served[:0]
+		w.batch = p.take(w.batch[:0], batchSize)
+		if len(w.batch) == 0 {
 			p.running--
 			p.mu.Unlock()
 			return
 		}
 		p.mu.Unlock()
-		if p.delay > 0 {
-			if d := time.Until(s.due); d > 0 {
-				time.Sleep(d)
+		for _, s := range w.batch {
+			if p.delay > 0 {
+				if d := time.Until(s.due); d > 0 {
+					time.Sleep(d)
+				}
+			}
+			if !w.serve(s) {
+				w.served = append(w.served, s)
+			}
+			if n++; n%yieldEvery == 0 {
+				runtime.Gosched()
 			}
 		}
-		if !w.serve(s) {
-			p.mu.Lock()
-			p.done(s)
-			p.mu.Unlock()
-		}
-		if n%yieldEvery == 0 {
-			runtime.Gosched()
-		}
+		clear(w.batch)
 	}
 }
 
@@ -171,8 +196,9 @@ func (p *writerPool) handBack(s *session) {
 
 // worker is one of the pool's goroutines' buffers.
 type worker struct {
+	batch  []*session // taken from the run queue
+	served []*session // of the batch, whose turn ends at the next lock
 	frames [][]byte
-	buf    []byte // a batch of frames, as one message
 	out    []byte // the message as written, header included
 }
 
@@ -180,43 +206,43 @@ type worker struct {
 // client. It reports whether s was handed to its socket's drainer (which
 // hands it back to the pool).
 func (w *worker) serve(s *session) (handedOver bool) {
-	if err := s.client.Err(); err != nil {
+	frames, err := s.client.TakeErr(w.frames[:0])
+	w.frames = frames[:0]
+	defer clear(frames)
+	if err != nil {
 		if s.closing() {
 			return false
 		}
 		if errors.Is(err, hub.ErrShuttingDown) {
-			handedOver = w.write(s) // flush what is queued, then go away
+			handedOver = w.write(s, frames) // flush what is queued, then go away
 		}
 		s.end(s.closedBy())
 		return handedOver
 	}
-	return w.write(s)
+	return w.write(s, frames)
 }
 
-// write takes s's queued frames and writes them as one text message
-// (frames separated by newlines), without blocking.
-func (w *worker) write(s *session) (handedOver bool) {
-	frames := s.client.Take(w.frames[:0])
-	w.frames = frames[:0]
-	defer clear(frames)
+// write writes frames to s as one text message (frames separated by
+// newlines), without blocking: the WebSocket frame is built here, header
+// and payload in one buffer, and sent with one write(2).
+func (w *worker) write(s *session, frames [][]byte) (handedOver bool) {
 	if len(frames) == 0 {
 		return false
 	}
-	msg := frames[0]
-	if len(frames) > 1 {
-		w.buf = w.buf[:0]
-		for i, f := range frames {
-			if i > 0 {
-				w.buf = append(w.buf, '\n')
-			}
-			w.buf = append(w.buf, f...)
-		}
-		msg = w.buf
+	n := len(frames) - 1 // the newlines
+	for _, f := range frames {
+		n += len(f)
 	}
-	var err error
-	w.out, handedOver, err = s.write(msg, w.out)
-	if cap(w.buf) > 256<<10 || cap(w.out) > 256<<10 {
-		w.buf, w.out = nil, nil // a burst's buffers are not kept
+	w.out = appendTextHeader(w.out[:0], n)
+	for i, f := range frames {
+		if i > 0 {
+			w.out = append(w.out, '\n')
+		}
+		w.out = append(w.out, f...)
+	}
+	handedOver, err := s.write(w.out)
+	if cap(w.out) > 256<<10 {
+		w.out = nil // a burst's buffer is not kept
 	}
 	if err != nil {
 		s.end(websocket.StatusGoingAway, "write failed")

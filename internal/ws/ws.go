@@ -79,7 +79,7 @@ type Options struct {
 	// 0: 16.
 	MaxRechecks int
 	// Writers is how many goroutines write to the connections at once
-	// (see writerPool); 0: GOMAXPROCS.
+	// (see writerPool); 0: one less than GOMAXPROCS, at least one.
 	Writers int
 	// CoalesceWindow holds a connection's first queued frame back this
 	// long so that the frames arriving meanwhile go out in the same
@@ -292,7 +292,7 @@ func requestScheme(r *http.Request) string {
 type session struct {
 	h      *Handler
 	conn   *websocket.Conn
-	sw     *socketWriter // under conn's bufio.Writer
+	sw     *socketWriter // the socket: under conn's bufio.Writer, and the pool's frames
 	client *hub.Client
 	req    *http.Request // the upgrade request, whose credential is checked again
 	ctx    context.Context
@@ -379,20 +379,13 @@ func (s *session) background() bool {
 	return true
 }
 
-// write writes one message with one write(2), collecting it in scratch
-// (the worker's buffer, returned for reuse); the writer pool calls it, one
-// worker at a time per connection. It never blocks: blocked reports that
-// the socket did not take the whole message, whose rest is being written by
-// the socket writer's drainer, which hands the connection back to the pool
-// when it is done.
-func (s *session) write(msg, scratch []byte) (_ []byte, blocked bool, err error) {
-	s.sw.begin(scratch)
-	err = s.conn.Write(context.Background(), websocket.MessageText, msg)
-	scratch, blocked, ferr := s.sw.flush()
-	if err != nil {
-		return scratch, blocked, err
-	}
-	return scratch, blocked, ferr
+// write sends msg, a whole text frame the worker built in its buffer, with
+// one write(2); the writer pool calls it, one worker at a time per
+// connection. It never blocks: blocked reports that the socket did not take
+// the whole frame, whose rest is being written by the socket writer's
+// drainer, which hands the connection back to the pool when it is done.
+func (s *session) write(frame []byte) (blocked bool, err error) {
+	return s.sw.sendFrame(frame)
 }
 
 // pingTick runs on the ping timer: it closes a connection that has had no

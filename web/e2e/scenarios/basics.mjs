@@ -85,6 +85,9 @@ scenarios.auth = async () => {
   await P.goto("/");
   await P.waitForURL(/\/login$/);
   await P.getByRole("link", { name: "Create an account" }).click();
+  // The sign-up form, not the login form it replaces (filled before the
+  // page changed, the fields would be the old form's).
+  await P.getByRole("heading", { name: "Create your account" }).waitFor();
   await P.getByLabel("Username").fill(name);
   await P.getByLabel("Password").fill("short");
   await P.getByRole("button", { name: "Create account" }).click();

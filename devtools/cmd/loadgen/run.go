@@ -232,6 +232,10 @@ func run(ctx context.Context, c Config, log *slog.Logger) (rep *Report, err erro
 		settled = waitSettled(ctx, subs, finalHeads, c.Settle, ck)
 		cpu1 = sampleCPU(topo.pids)
 		stopProfile()
+		if c.Profile != "" {
+			// The servers' counters (gap fills, duplicates, resyncs...).
+			saveProfiles(ctx, c.Profile, topo.admin, "metrics.txt", "metrics", log)
+		}
 		if cl != nil {
 			if _, err := cl.read(ctx, opPrefix, w, ck); err != nil {
 				log.Warn("no commit -> delivered figures", "err", err)

@@ -249,7 +249,8 @@ func (b *Bus) receive(m *nats.Msg) {
 
 // Close drains the connection: subscriptions stop, sent messages are
 // flushed, then it closes (bounded by ctx). No handler runs after it
-// returned.
+// returned; a handler must not call it (nor Abort), as they wait for the
+// handlers.
 func (b *Bus) Close(ctx context.Context) error {
 	defer b.stopDispatch()
 	done := make(chan struct{})

@@ -68,7 +68,7 @@ func TestSmoke(t *testing.T) {
 	if rep.Deliveries != 20*50 {
 		t.Errorf("deliveries = %d, want %d (every subscriber gets every event)", rep.Deliveries, 20*50)
 	}
-	for _, k := range []string{"sent_same", "sent_cross", "txn_same", "txn_cross", "resp_same", "resp_cross"} {
+	for _, k := range []string{"sent_same", "sent_cross", "txn_same", "txn_cross", "commit_same", "commit_cross", "resp_same", "resp_cross"} {
 		if l := rep.Latency[k]; l == nil || l.N == 0 {
 			t.Errorf("no %s latency", k)
 		}

@@ -98,7 +98,10 @@ func parseCCFrame(line []byte) (ccFrame, error) {
 			const mid, end = `,"pub":{"data":`, `}}}`
 			if bytes.HasPrefix(rest, []byte(mid)) && bytes.HasSuffix(rest, []byte(end)) &&
 				len(rest) > len(mid)+len(end) {
-				return ccFrame{kind: ccPub, channel: ch, data: rest[len(mid) : len(rest)-len(end)]}, nil
+				data := rest[len(mid) : len(rest)-len(end)]
+				if data[len(data)-1] == '}' && !trailingPubField(data) {
+					return ccFrame{kind: ccPub, channel: ch, data: data}, nil
+				}
 			}
 		}
 	}
@@ -127,6 +130,27 @@ func parseCCFrame(line []byte) (ccFrame, error) {
 		return ccFrame{kind: ccReply, id: f.ID}, nil
 	}
 	return ccFrame{kind: ccUnknown}, nil
+}
+
+// pubFields are the keys Centrifugo may encode after a publication's data.
+var pubFields = [][]byte{[]byte(`info"`), []byte(`offset"`), []byte(`tags"`), []byte(`delta"`), []byte(`time"`), []byte(`channel"`)}
+
+// trailingPubField reports whether what the fast path took for an object's
+// data may end with more of the publication's fields ({...},"offset":3):
+// the last `},"` is followed by one of their keys. A data object with such
+// a key inside is a false alarm, which only sends it to encoding/json.
+func trailingPubField(data []byte) bool {
+	i := bytes.LastIndex(data, []byte(`},"`))
+	if i < 0 {
+		return false
+	}
+	after := data[i+3:]
+	for _, f := range pubFields {
+		if bytes.HasPrefix(after, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // eventOp is the op_id of a Corkboard event frame and its seq, read the way

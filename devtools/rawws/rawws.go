@@ -9,9 +9,9 @@
 // blocking I/O before the socket joins a loop. It dials loopback addresses
 // only.
 //
-// It is the client of devtools/cmd/peerbench, which drives Corkboard and
-// another server with it; devtools/cmd/loadgen has the same code in its
-// own package.
+// It is the subscribers' client of devtools/cmd/loadgen, and of
+// devtools/cmd/peerbench for the server it measures beside Corkboard
+// (which it drives through loadgen): one client for both.
 package rawws
 
 import (

@@ -65,6 +65,7 @@ type Config struct {
 	Servers     []string      // corkboard, centrifugo
 	ServerBin   string        // Corkboard's server binary ("": build ./cmd/server)
 	JSON        bool
+	JSONOut     string // also write the results as JSON to this file
 	Verbose     bool
 }
 
@@ -95,6 +96,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&servers, "servers", servers, "which servers to run, in the first rate's order (corkboard, centrifugo)")
 	fs.StringVar(&c.ServerBin, "server-bin", "", "Corkboard server binary to run (default: build ./cmd/server)")
 	fs.BoolVar(&c.JSON, "json", false, "print the results as JSON")
+	fs.StringVar(&c.JSONOut, "json-out", "", "also write the results as JSON to this file")
 	fs.BoolVar(&c.Verbose, "v", false, "log progress to stderr")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -160,6 +162,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d subscribers need about %d open files; the limit is %d", c.Subscribers, need, limit)
 	}
 	results, err := run(ctx, c, log)
+	if c.JSONOut != "" {
+		b, jerr := json.MarshalIndent(results, "", "  ")
+		if jerr == nil {
+			jerr = os.WriteFile(c.JSONOut, append(b, '\n'), 0o644)
+		}
+		if jerr != nil {
+			return fmt.Errorf("-json-out: %w", jerr)
+		}
+	}
 	if c.JSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -54,6 +54,7 @@ func main() {
 // Config is one peerbench run.
 type Config struct {
 	Rates       []float64 // changes per second, in order
+	Rounds      int       // times the whole sequence of rates is run
 	Subscribers int
 	Writers     int
 	Duration    time.Duration // of the writing, per server and rate
@@ -79,12 +80,13 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 			"Runs the same fan-out against Corkboard (through loadgen) and Centrifugo %s\n"+
 			"(scripts/centrifugo.sh builds it) on 127.0.0.1, alternating them at each rate,\n"+
 			"and prints deliveries/s, latency, CPU per delivery and RSS per connection with\n"+
-			"the ratios. It stops after the first rate at which both fell behind. See docs/load.md.\n\n", Version)
+			"the ratios. A round stops after the first rate at which both fell behind. See docs/load.md.\n\n", Version)
 		fs.PrintDefaults()
 	}
 	rates := "4,8,12,16,24,32"
 	servers := "corkboard,centrifugo"
 	fs.StringVar(&rates, "rates", rates, "comma-separated changes per second, one step each")
+	fs.IntVar(&c.Rounds, "rounds", 1, "run the sequence of rates this many times (the table then shows medians too)")
 	fs.IntVar(&c.Subscribers, "subscribers", c.Subscribers, "WebSocket subscribers of the one board / channel")
 	fs.IntVar(&c.Writers, "writers", c.Writers, "concurrent HTTP writers (PATCHes or publishes)")
 	fs.DurationVar(&c.Duration, "duration", c.Duration, "how long the writers run, per server and rate")
@@ -128,6 +130,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	}
 	check(len(c.Servers) >= 1 && len(c.Servers) <= 2 && (len(c.Servers) == 1 || c.Servers[0] != c.Servers[1]),
 		"-servers: one or both of corkboard and centrifugo")
+	check(c.Rounds >= 1 && c.Rounds <= 20, "-rounds must be 1 to 20")
 	check(c.Subscribers >= 1 && c.Subscribers <= 15000, "-subscribers must be 1 to 15000")
 	check(c.Writers >= 1 && c.Writers <= 256, "-writers must be 1 to 256")
 	check(c.Duration >= time.Second && c.Duration <= 5*time.Minute, "-duration must be 1s to 5m")
@@ -192,7 +195,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // run builds what Corkboard needs and runs the servers at each rate,
-// alternating which goes first, until both have fallen behind at a rate.
+// alternating which goes first, until both have fallen behind at a rate;
+// -rounds times.
 func run(ctx context.Context, c Config, log *slog.Logger) ([]*Result, error) {
 	var loadgen, server string
 	if contains(c.Servers, "centrifugo") {
@@ -222,35 +226,38 @@ func run(ctx context.Context, c Config, log *slog.Logger) ([]*Result, error) {
 		}
 	}
 	var results []*Result
-	for i, rate := range c.Rates {
-		order := c.Servers
-		if i%2 == 1 && len(order) == 2 {
-			order = []string{order[1], order[0]}
-		}
-		behind := 0
-		for _, s := range order {
-			log.Info("run", "server", s, "rate", rate)
-			var res *Result
-			var err error
-			if s == "corkboard" {
-				res, err = runCorkboard(ctx, c, loadgen, server, rate, log)
-			} else {
-				res, err = runCentrifugo(ctx, c, rate, log)
+	for round := range c.Rounds {
+		for i, rate := range c.Rates {
+			order := c.Servers
+			if (i+round)%2 == 1 && len(order) == 2 {
+				order = []string{order[1], order[0]}
 			}
-			if ctx.Err() != nil {
-				return results, ctx.Err()
+			behind := 0
+			for _, s := range order {
+				log.Info("run", "round", round+1, "server", s, "rate", rate)
+				var res *Result
+				var err error
+				if s == "corkboard" {
+					res, err = runCorkboard(ctx, c, loadgen, server, rate, log)
+				} else {
+					res, err = runCentrifugo(ctx, c, rate, log)
+				}
+				if ctx.Err() != nil {
+					return results, ctx.Err()
+				}
+				if err != nil {
+					log.Warn("run failed", "server", s, "rate", rate, "err", err)
+					res = &Result{Server: s, Rate: rate, Offered: rate * float64(c.Subscribers), Err: err.Error()}
+				}
+				res.Round = round + 1
+				results = append(results, res)
+				if res.Behind() {
+					behind++
+				}
 			}
-			if err != nil {
-				log.Warn("run failed", "server", s, "rate", rate, "err", err)
-				res = &Result{Server: s, Rate: rate, Offered: rate * float64(c.Subscribers), Err: err.Error()}
+			if behind == len(order) {
+				break
 			}
-			results = append(results, res)
-			if res.Behind() {
-				behind++
-			}
-		}
-		if behind == len(order) {
-			break
 		}
 	}
 	return results, nil

@@ -337,3 +337,38 @@ func TestPrintTable(t *testing.T) {
 		t.Errorf("thousands: %s %s %s", thousands(1234567.4), thousands(-1000), thousands(999))
 	}
 }
+
+// TestMedians checks the summary of several rounds: medians per server and
+// rate, exact runs counted, behind by the majority of the runs.
+func TestMedians(t *testing.T) {
+	exact := Correctness{Subscribers: 10}
+	lost := Correctness{Subscribers: 10, Gaps: 4, Incomplete: 1}
+	results := []*Result{
+		{Server: "centrifugo", Round: 1, Rate: 4, Offered: 40, DeliveriesPerSecond: 40, P99: 30, Correctness: exact, LoadStart: "3.00 2 1"},
+		{Server: "corkboard", Round: 1, Rate: 4, Offered: 40, DeliveriesPerSecond: 40, P99: 10, Correctness: exact, LoadStart: "1.00 2 1"},
+		{Server: "corkboard", Round: 2, Rate: 4, Offered: 40, DeliveriesPerSecond: 20, P99: 900, Correctness: lost, LoadStart: "9.00 2 1"},
+		{Server: "centrifugo", Round: 2, Rate: 4, Offered: 40, DeliveriesPerSecond: 39, P99: 20, Correctness: lost, LoadStart: "2.00 2 1"},
+		{Server: "corkboard", Round: 3, Rate: 4, Offered: 40, DeliveriesPerSecond: 41, P99: 12, Correctness: exact, LoadStart: "1.50 2 1"},
+		{Server: "centrifugo", Round: 3, Rate: 4, Offered: 40, Err: "boom"},
+	}
+	m := medians(results)
+	if len(m) != 2 || m[0].Server != "centrifugo" || m[1].Server != "corkboard" {
+		t.Fatalf("medians: %+v", m)
+	}
+	k, f := m[1], m[0]
+	if k.Runs != 3 || k.Exact != 2 || k.DeliveriesPerSecond != 40 || k.P99 != 12 || k.Correctness.Gaps != 4 || k.Behind() || !k.keptUp() {
+		t.Errorf("corkboard's median %+v", k)
+	}
+	if f.Runs != 2 || f.Exact != 1 || f.DeliveriesPerSecond != 39.5 || f.P99 != 25 || !f.Behind() || f.LoadStart != "3.00, 2.00" {
+		t.Errorf("centrifugo's median (one of two runs exact: behind) %+v", f)
+	}
+	var b bytes.Buffer
+	printTable(&b, Config{Subscribers: 10, Writers: 2, Duration: time.Second, Rounds: 3}, results)
+	for _, want := range []string{"| 4 (40) #2 | corkboard | 20 (behind) |", "Medians over the rounds",
+		"| 4 (40) | corkboard | 40 | – / 12.0 |", "2/3 exact", "| 4 (40) | centrifugo | 40 (behind) |", "1/2 exact",
+		"| 4 | 1.01× | 0.48× |", "corkboard: highest rate kept up with: 4 changes/s", "centrifugo: kept up with none"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}

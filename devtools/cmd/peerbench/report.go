@@ -19,18 +19,16 @@ func printTable(w io.Writer, c Config, results []*Result) {
 		p("each change: a %d-byte Corkboard card event (Centrifugo: the same bytes as the publication's data)", results[0].EventBytes)
 	}
 	p("")
-	p("| changes/s (offered deliveries/s) | server | deliveries/s | p50 / p99 ms | server CPU µs/delivery | writer p50 / p99 ms | RSS KiB / idle conn | streams | load avg at start | other cores |")
-	p("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |")
-	for _, r := range results {
-		if r.Err != "" {
-			p("| %s | %s | run failed: %s | | | | | | %s | |", rateCell(r), r.Server, oneLine(r.Err, 120), r.LoadStart)
-			continue
-		}
-		p("| %s | %s | %s%s | %s / %s | %.1f | %s / %s | %.1f | %s | %s | %.2f |", rateCell(r), r.Server,
-			thousands(r.DeliveriesPerSecond), behindMark(r), ms(r.P50), ms(r.P99), r.CPUPerDeliveryUS,
-			ms(r.WriteP50), ms(r.WriteP99), r.RSSPerConnKiB, streams(r), firstField(r.LoadStart), r.OtherCores)
+	runsTable(p, results, c.Rounds > 1)
+	summary := results
+	if c.Rounds > 1 {
+		summary = medians(results)
+		p("")
+		p("Medians over the rounds (streams: runs with every stream exact, of the runs made; load averages at each run's start):")
+		p("")
+		runsTable(p, summary, false)
 	}
-	pairs := pairUp(results)
+	pairs := pairUp(summary)
 	if len(pairs) > 0 {
 		p("")
 		p("| changes/s | deliveries/s Corkboard / Centrifugo | p99 | server CPU per delivery | writer p99 |")
@@ -43,16 +41,39 @@ func printTable(w io.Writer, c Config, results []*Result) {
 	}
 	p("")
 	for _, s := range []string{"corkboard", "centrifugo"} {
-		if best := bestSustained(results, s); best != nil {
+		if best := bestSustained(summary, s); best != nil {
 			p("%s: highest rate kept up with: %g changes/s, %s deliveries/s at p99 %s ms", s, best.Rate,
 				thousands(best.DeliveriesPerSecond), ms(best.P99))
-		} else if hasServer(results, s) {
+		} else if hasServer(summary, s) {
 			p("%s: kept up with none of the rates", s)
 		}
 	}
-	if k, f := bestSustained(results, "corkboard"), bestSustained(results, "centrifugo"); k != nil && f != nil {
+	if k, f := bestSustained(summary, "corkboard"), bestSustained(summary, "centrifugo"); k != nil && f != nil {
 		p("goal (≥ 1.2× Centrifugo's sustained deliveries, at a lower p99 at each rate both kept up with): %s",
 			goal(k, f, pairs))
+	}
+}
+
+// runsTable writes one row per result.
+func runsTable(p func(string, ...any), results []*Result, rounds bool) {
+	p("| changes/s (offered deliveries/s) | server | deliveries/s | p50 / p99 ms | server CPU µs/delivery | writer p50 / p99 ms | RSS KiB / idle conn | streams | load avg at start | other cores |")
+	p("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |")
+	for _, r := range results {
+		rate := rateCell(r)
+		if rounds {
+			rate += fmt.Sprintf(" #%d", r.Round)
+		}
+		if r.Err != "" {
+			p("| %s | %s | run failed: %s | | | | | | %s | |", rate, r.Server, oneLine(r.Err, 120), firstField(r.LoadStart))
+			continue
+		}
+		load := firstField(r.LoadStart)
+		if r.Runs > 0 {
+			load = r.LoadStart
+		}
+		p("| %s | %s | %s%s | %s / %s | %.1f | %s / %s | %.1f | %s | %s | %.2f |", rate, r.Server,
+			thousands(r.DeliveriesPerSecond), behindMark(r), ms(r.P50), ms(r.P99), r.CPUPerDeliveryUS,
+			ms(r.WriteP50), ms(r.WriteP99), r.RSSPerConnKiB, streams(r), load, r.OtherCores)
 	}
 }
 
@@ -102,7 +123,7 @@ func pairUp(results []*Result) [][2]*Result {
 func bestSustained(results []*Result, server string) *Result {
 	var best *Result
 	for _, r := range results {
-		if r.Server == server && !r.Behind() && r.Correctness.OK() && (best == nil || r.Rate > best.Rate) {
+		if r.Server == server && r.keptUp() && (best == nil || r.Rate > best.Rate) {
 			best = r
 		}
 	}
@@ -130,6 +151,9 @@ func behindMark(r *Result) string {
 }
 
 func streams(r *Result) string {
+	if r.Runs > 0 {
+		return fmt.Sprintf("%d/%d exact", r.Exact, r.Runs)
+	}
 	c := r.Correctness
 	if c.OK() {
 		return "exact"

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,7 +21,12 @@ import (
 
 // Result is one server at one rate.
 type Result struct {
-	Server  string  `json:"server"` // corkboard or centrifugo
+	Server string `json:"server"` // corkboard or centrifugo
+	Round  int    `json:"round"`
+	// Runs is, for a median of several runs, how many; Exact how many of
+	// them had every stream exact.
+	Runs    int     `json:"runs,omitempty"`
+	Exact   int     `json:"exact_runs,omitempty"`
 	Rate    float64 `json:"changes_per_second"`
 	Offered float64 `json:"offered_deliveries_per_second"` // Rate × subscribers
 	// EventBytes is the size of one change's event as Corkboard encodes it
@@ -84,7 +91,92 @@ func (c Correctness) OK() bool {
 // Behind reports whether the server fell behind the offered rate: it
 // sustained under 95 % of it, or did not deliver everything.
 func (r *Result) Behind() bool {
+	if r.Runs > 0 { // a median: by the majority of its runs
+		return r.DeliveriesPerSecond < 0.95*r.Offered || 2*r.Exact <= r.Runs
+	}
 	return r.Err != "" || r.DeliveriesPerSecond < 0.95*r.Offered || r.Correctness.Incomplete > 0
+}
+
+// keptUp reports whether the server delivered everything at the offered
+// rate with every stream exact (for a median: in most of its runs).
+func (r *Result) keptUp() bool {
+	if r.Runs > 0 {
+		return !r.Behind()
+	}
+	return !r.Behind() && r.Correctness.OK()
+}
+
+// medians summarizes several rounds: per server and rate (in order of
+// rate, Corkboard first), the median of each figure over the runs that
+// could be made, with how many there were and how many were exact; the
+// correctness counts are summed.
+func medians(results []*Result) []*Result {
+	type key struct {
+		rate   float64
+		server string
+	}
+	groups := map[key][]*Result{}
+	var keys []key
+	for _, r := range results {
+		if r.Err != "" {
+			continue
+		}
+		k := key{r.Rate, r.Server}
+		if groups[k] == nil {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.rate != b.rate {
+			return cmp.Compare(a.rate, b.rate)
+		}
+		return cmp.Compare(a.server, b.server)
+	})
+	var out []*Result
+	for _, k := range keys {
+		g := groups[k]
+		med := func(f func(*Result) float64) float64 {
+			v := make([]float64, len(g))
+			for i, r := range g {
+				v[i] = f(r)
+			}
+			slices.Sort(v)
+			if n := len(v); n%2 == 0 {
+				return (v[n/2-1] + v[n/2]) / 2
+			}
+			return v[len(v)/2]
+		}
+		m := &Result{Server: k.server, Rate: k.rate, Offered: g[0].Offered, EventBytes: g[0].EventBytes, Runs: len(g),
+			DeliveriesPerSecond: med(func(r *Result) float64 { return r.DeliveriesPerSecond }),
+			P50:                 med(func(r *Result) float64 { return r.P50 }),
+			P99:                 med(func(r *Result) float64 { return r.P99 }),
+			CPUPerDeliveryUS:    med(func(r *Result) float64 { return r.CPUPerDeliveryUS }),
+			OtherCores:          med(func(r *Result) float64 { return r.OtherCores }),
+			WritesPerSecond:     med(func(r *Result) float64 { return r.WritesPerSecond }),
+			WriteP50:            med(func(r *Result) float64 { return r.WriteP50 }),
+			WriteP99:            med(func(r *Result) float64 { return r.WriteP99 }),
+			RSSPerConnKiB:       med(func(r *Result) float64 { return r.RSSPerConnKiB }),
+		}
+		var loads []string
+		for _, r := range g {
+			if r.Correctness.OK() {
+				m.Exact++
+			}
+			c := &m.Correctness
+			c.Subscribers = r.Correctness.Subscribers
+			c.Gaps += r.Correctness.Gaps
+			c.Duplicates += r.Correctness.Duplicates
+			c.OutOfOrder += r.Correctness.OutOfOrder
+			c.Incomplete += r.Correctness.Incomplete
+			c.Disconnected += r.Correctness.Disconnected
+			c.Unexpected += r.Correctness.Unexpected
+			loads = append(loads, firstField(r.LoadStart))
+		}
+		m.LoadStart = strings.Join(loads, ", ")
+		out = append(out, m)
+	}
+	return out
 }
 
 // steadyWindow is loadgen's: from 1 s after the writers started to 1 s

@@ -56,6 +56,9 @@ func runCorkboard(ctx context.Context, c Config, loadgen, server string, rate fl
 	if err := parseLoadgen(stdout.Bytes(), res); err != nil {
 		return nil, fmt.Errorf("corkboard: loadgen (%v): %w\n%s", p.Err(), err, tailString(stderr.String(), 2048))
 	}
+	if !res.Correctness.OK() {
+		log.Warn("corkboard: streams not exact; loadgen's log ends", "rate", rate, "log", tailString(stderr.String(), 1500))
+	}
 	res.EventBytes = len(cardEvent("3f1c2d4e-0000-4000-8000-00000000b0a4", int(rate*c.Duration.Seconds()/2), "lg000000-", time.Now()))
 	return res, nil
 }

@@ -80,7 +80,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 			"Runs the same fan-out against Corkboard (through loadgen) and Centrifugo %s\n"+
 			"(scripts/centrifugo.sh builds it) on 127.0.0.1, alternating them at each rate,\n"+
 			"and prints deliveries/s, latency, CPU per delivery and RSS per connection with\n"+
-			"the ratios. A round stops after the first rate at which both fell behind. See docs/load.md.\n\n", Version)
+			"the ratios. A round stops once both fell behind at two rates in a row. See docs/load.md.\n\n", Version)
 		fs.PrintDefaults()
 	}
 	rates := "4,8,12,16,24,32"
@@ -195,8 +195,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // run builds what Corkboard needs and runs the servers at each rate,
-// alternating which goes first, until both have fallen behind at a rate;
-// -rounds times.
+// alternating which goes first, until both have fallen behind at two rates
+// in a row (once could be the shared machine's noise); -rounds times.
 func run(ctx context.Context, c Config, log *slog.Logger) ([]*Result, error) {
 	var loadgen, server string
 	if contains(c.Servers, "centrifugo") {
@@ -227,6 +227,7 @@ func run(ctx context.Context, c Config, log *slog.Logger) ([]*Result, error) {
 	}
 	var results []*Result
 	for round := range c.Rounds {
+		bothBehind := 0 // rates in a row at which both fell behind
 		for i, rate := range c.Rates {
 			order := c.Servers
 			if (i+round)%2 == 1 && len(order) == 2 {
@@ -255,7 +256,9 @@ func run(ctx context.Context, c Config, log *slog.Logger) ([]*Result, error) {
 					behind++
 				}
 			}
-			if behind == len(order) {
+			if behind < len(order) {
+				bothBehind = 0
+			} else if bothBehind++; bothBehind == 2 {
 				break
 			}
 		}

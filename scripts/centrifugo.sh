@@ -26,6 +26,9 @@ mkdir -p "$OUT"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 # Outside this module (it is no dependency of ours), with its own go.mod.
-(cd "$TMP" && GOFLAGS=-mod=mod GOBIN="$TMP/bin" go install "github.com/centrifugal/centrifugo/v6@$V")
+# The version its `centrifugo version` prints is set as its release builds set it.
+(cd "$TMP" && GOFLAGS=-mod=mod GOBIN="$TMP/bin" go install \
+	-ldflags "-X github.com/centrifugal/centrifugo/v6/internal/build.Version=${V#v}" \
+	"github.com/centrifugal/centrifugo/v6@$V")
 mv "$TMP/bin/centrifugo" "$OUT/centrifugo"
 echo "built $OUT/centrifugo"

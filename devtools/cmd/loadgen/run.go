@@ -20,6 +20,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/corkboard/corkboard/devtools/rawws"
 )
 
 // run performs one load run and returns its report. Everything it starts
@@ -134,7 +136,7 @@ func run(ctx context.Context, c Config, log *slog.Logger) (rep *Report, err erro
 	log.Info("opening subscribers", "subscribers", c.Subscribers, "instances", len(topo.urls), "boards each", perBoard)
 	openStart := time.Now()
 	// Half the Ps read sockets; the others stay free for the writers.
-	poll, err := newPoller(max(1, runtime.GOMAXPROCS(0)/2))
+	poll, err := rawws.NewPoller(max(1, runtime.GOMAXPROCS(0)/2), ck.now)
 	if err != nil {
 		return nil, err
 	}

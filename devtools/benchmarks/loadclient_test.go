@@ -50,6 +50,9 @@ type loadConfig struct {
 	Writers int
 	Ops     int
 	Seed    uint64
+	// IdempotencyKeys makes every request carry an Idempotency-Key of its
+	// own, as the browser client's mutations do.
+	IdempotencyKeys bool
 }
 
 // loadRun is what the child measured.
@@ -236,6 +239,7 @@ type rawConn struct {
 	req    []byte
 	prefix []byte     // the headers every request carries, after the request line
 	paths  [][]string // paths[b-1][k-1]: the path of card k of board b
+	keys   bool       // prefix ends with the start of an Idempotency-Key
 	body   []byte
 }
 
@@ -246,6 +250,11 @@ func dialRaw(cfg loadConfig) (*rawConn, error) {
 	}
 	prefix := "Host: " + cfg.Addr + "\r\nUser-Agent: corkboard-bench\r\nCookie: " + cfg.Cookie +
 		"\r\nContent-Type: application/json\r\n"
+	if cfg.IdempotencyKeys {
+		// Unique across runs and processes: the X-Op-Id that follows
+		// completes it ("Idempotency-Key: <random>-go-<i>").
+		prefix += "Idempotency-Key: " + strconv.FormatUint(rand.Uint64(), 36) + "-"
+	}
 	paths := make([][]string, cfg.Boards)
 	for b := range paths {
 		paths[b] = make([]string, cfg.Cards)
@@ -253,7 +262,8 @@ func dialRaw(cfg loadConfig) (*rawConn, error) {
 			paths[b][k] = "/api/boards/" + boardID(b+1) + "/cards/" + cardID(b+1, k+1)
 		}
 	}
-	return &rawConn{conn: conn, r: bufio.NewReaderSize(conn, 8<<10), prefix: []byte(prefix), paths: paths}, nil
+	return &rawConn{conn: conn, r: bufio.NewReaderSize(conn, 8<<10), prefix: []byte(prefix), paths: paths,
+		keys: cfg.IdempotencyKeys}, nil
 }
 
 // patch sends PATCH /api/boards/{board b}/cards/{card k} with a new title
@@ -273,6 +283,11 @@ func (c *rawConn) patch(b, k, i int) error {
 	req = append(req, c.paths[b-1][k-1]...)
 	req = append(req, " HTTP/1.1\r\n"...)
 	req = append(req, c.prefix...)
+	if c.keys {
+		req = append(req, "go-"...)
+		req = strconv.AppendInt(req, int64(i), 10)
+		req = append(req, "\r\n"...)
+	}
 	req = append(req, "X-Op-Id: go-"...)
 	req = strconv.AppendInt(req, int64(i), 10)
 	req = append(req, "\r\nContent-Length: "...)

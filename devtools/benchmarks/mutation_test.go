@@ -34,7 +34,11 @@ var mutationConfigs = []mutationConfig{{1, 1}, {1, 16}, {16, 16}}
 //     ceiling of this box);
 //   - store: store.UpdateCard called directly (the store without HTTP);
 //   - http: PATCH /api/boards/{board}/cards/{card} through a real HTTP server
-//     and client on loopback, the API and the store.
+//     on loopback, from a load generator in another process, the API and the
+//     store;
+//   - http-idem (16 writers on 16 boards only): the same with an
+//     Idempotency-Key on every request, as the browser client sends (its
+//     claim and completion are SQL that pgbench's script does not run).
 //
 // Reported: ops/s (whole run), p50-ms and p99-ms of the per-op latencies.
 func BenchmarkCardPatch(b *testing.B) {
@@ -42,7 +46,10 @@ func BenchmarkCardPatch(b *testing.B) {
 		b.Run(cfg.name(), func(b *testing.B) {
 			b.Run("pgbench", func(b *testing.B) { benchPgbench(b, cfg) })
 			b.Run("store", func(b *testing.B) { benchStorePatch(b, cfg) })
-			b.Run("http", func(b *testing.B) { benchHTTPPatch(b, cfg) })
+			b.Run("http", func(b *testing.B) { benchHTTPPatch(b, cfg, false) })
+			if cfg == (mutationConfig{16, 16}) {
+				b.Run("http-idem", func(b *testing.B) { benchHTTPPatch(b, cfg, true) })
+			}
 		})
 	}
 }
@@ -101,12 +108,12 @@ func runWriters(b *testing.B, e *env, writers int, op opFunc) ([]time.Duration, 
 
 // benchHTTPPatch sends the PATCHes from a load generator in another process
 // (loadclient_test.go), so that this process's CPU is the server's.
-func benchHTTPPatch(b *testing.B, cfg mutationConfig) {
+func benchHTTPPatch(b *testing.B, cfg mutationConfig, idempotencyKeys bool) {
 	e := getEnv(b)
 	e.checkpoint(b)
 	lc, err := startLoadClient(loadConfig{Addr: e.http.Listener.Addr().String(),
 		Cookie: e.cookie.Name + "=" + e.cookie.Value, Boards: cfg.boards, Cards: cardsPerBoard,
-		Writers: cfg.writers, Ops: b.N, Seed: uint64(b.N)})
+		Writers: cfg.writers, Ops: b.N, Seed: uint64(b.N), IdempotencyKeys: idempotencyKeys})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -121,7 +128,11 @@ func benchHTTPPatch(b *testing.B, cfg mutationConfig) {
 	}
 	cpuPerOp := cpu.result(b.N, run.cpu)
 	p50, p99 := summarize(run.lat)
-	record(b, result{config: cfg.name(), impl: "http", ops: float64(b.N) / run.wall.Seconds(), p50: p50, p99: p99, extra: cpuPerOp})
+	impl := "http"
+	if idempotencyKeys {
+		impl = "http-idem"
+	}
+	record(b, result{config: cfg.name(), impl: impl, ops: float64(b.N) / run.wall.Seconds(), p50: p50, p99: p99, extra: cpuPerOp})
 }
 
 func benchStorePatch(b *testing.B, cfg mutationConfig) {

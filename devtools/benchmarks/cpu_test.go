@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,8 +15,9 @@ import (
 // On a small machine the benchmarks are bound by CPU as much as by fsync,
 // and the load generator shares the CPUs with the server and PostgreSQL. To
 // show where the time goes, each run reports the CPU spent per operation by
-// PostgreSQL (all its processes) and by the client side: this test process
-// (HTTP client, HTTP server, API, store and pgx) or the pgbench process.
+// PostgreSQL (all its processes), by this test process (the HTTP server,
+// API, store and pgx: the server's Go CPU) and by the load generator when it
+// is another process (pgbench, the HTTP load client of loadclient_test.go).
 
 // clockTick is the unit of the times in /proc/<pid>/stat (USER_HZ, 100 on
 // every Linux this runs on).
@@ -110,16 +112,36 @@ func machineCPU() (time.Duration, bool) {
 	return time.Duration(ticks) * clockTick, true
 }
 
-// cpuMeter measures the CPU spent between start and stop.
+// cpuMeter measures the CPU spent between start and stop, and what this
+// process allocated meanwhile. With BENCH_CPUPROFILE set, it also writes a
+// CPU profile of this process over that window (and nothing else: not the
+// start-up and seeding that -cpuprofile would include) to
+// $BENCH_CPUPROFILE-<benchmark>.cpu; each run of a benchmark overwrites
+// the last, so the file holds the final, longest run.
 type cpuMeter struct {
 	e             *env
 	self, pg, all time.Duration
 	pgOK, allOK   bool
 	start         time.Time
+	wall          time.Duration
+	mallocs       uint64
+	bytes         uint64
+	profile       *os.File
 }
 
-func (e *env) startCPU() *cpuMeter {
+func (e *env) startCPU(name string) *cpuMeter {
 	m := &cpuMeter{e: e}
+	if prefix := os.Getenv("BENCH_CPUPROFILE"); prefix != "" {
+		f, err := os.Create(prefix + "-" + strings.NewReplacer("/", "_", "=", "").Replace(name) + ".cpu")
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			m.profile = f
+		} else if f != nil {
+			f.Close()
+		}
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m.mallocs, m.bytes = ms.Mallocs, ms.TotalAlloc
 	m.pg, m.pgOK = e.pgCPU()
 	m.all, m.allOK = machineCPU()
 	m.self = selfCPU()
@@ -127,34 +149,57 @@ func (e *env) startCPU() *cpuMeter {
 	return m
 }
 
-// stop returns the per-operation CPU metrics for ops operations:
-// pg-cpu-us/op (PostgreSQL) and client-cpu-us/op (client is the CPU of an
-// external client such as pgbench; negative means this process), and
-// others-cpu-% (the share of the machine's CPUs that other processes used
-// meanwhile: anything above a few percent disturbed the run).
+// stop returns the per-operation metrics for ops operations:
+//
+//   - pg-cpu-us/op: PostgreSQL, all its processes;
+//   - go-cpu-us/op: this process (the HTTP server, API, store and pgx; for
+//     the store benchmark also the goroutines calling the store);
+//   - client-cpu-us/op: client, the CPU of the load generator when it is
+//     another process (pgbench, the HTTP load client), 0 for none;
+//   - go-allocs/op and go-B/op: what this process allocated;
+//   - others-cpu-%: the share of the machine's CPUs that other processes
+//     used meanwhile: anything above a few percent disturbed the run.
 func (m *cpuMeter) stop(ops int, client time.Duration) map[string]float64 {
-	self := selfCPU() - m.self
-	wall := time.Since(m.start)
+	m.end()
+	return m.result(ops, client)
+}
+
+// end takes the readings at the end of the window; result then computes
+// stop's figures (for a load generator whose CPU is known only later).
+func (m *cpuMeter) end() {
+	m.self = selfCPU() - m.self
+	m.wall = time.Since(m.start)
 	all, allOK := machineCPU()
+	m.all, m.allOK = all-m.all, allOK && m.allOK
 	pg, pgOK := m.e.pgCPU()
+	m.pg, m.pgOK = pg-m.pg, pgOK && m.pgOK
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m.mallocs, m.bytes = ms.Mallocs-m.mallocs, ms.TotalAlloc-m.bytes
+	if m.profile != nil {
+		pprof.StopCPUProfile()
+		m.profile.Close()
+	}
+}
+
+func (m *cpuMeter) result(ops int, client time.Duration) map[string]float64 {
 	out := map[string]float64{}
 	if ops <= 0 {
 		return out
 	}
 	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(ops) }
-	if pgOK && m.pgOK {
-		out["pg-cpu-us/op"] = per(pg - m.pg)
+	if m.pgOK {
+		out["pg-cpu-us/op"] = per(m.pg)
 	}
-	if client < 0 {
-		client = self
+	out["go-cpu-us/op"] = per(m.self)
+	if client > 0 {
+		out["client-cpu-us/op"] = per(client)
 	}
-	out["client-cpu-us/op"] = per(client)
-	if allOK && m.allOK && pgOK && m.pgOK {
-		others := (all - m.all) - (pg - m.pg) - client
-		if client != self {
-			others -= self
-		}
-		out["others-cpu-%"] = max(0, 100*others.Seconds()/(wall.Seconds()*float64(runtime.NumCPU())))
+	out["go-allocs/op"] = float64(m.mallocs) / float64(ops)
+	out["go-B/op"] = float64(m.bytes) / float64(ops)
+	if m.allOK && m.pgOK {
+		others := m.all - m.pg - m.self - client
+		out["others-cpu-%"] = max(0, 100*others.Seconds()/(m.wall.Seconds()*float64(runtime.NumCPU())))
 	}
 	return out
 }

@@ -21,7 +21,11 @@ import (
 	"github.com/corkboard/corkboard/devtools/apitest"
 	"github.com/corkboard/corkboard/internal/auth"
 	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/commit"
 	"github.com/corkboard/corkboard/internal/httpapi"
+	"github.com/corkboard/corkboard/internal/hub"
+	"github.com/corkboard/corkboard/internal/natsbus"
+	"github.com/corkboard/corkboard/internal/ops"
 	"github.com/corkboard/corkboard/internal/pglocal"
 	"github.com/corkboard/corkboard/internal/rank"
 	"github.com/corkboard/corkboard/internal/store"
@@ -58,6 +62,9 @@ type env struct {
 	dir    string
 	dbURL  string
 	store  *store.Store
+	nats   *natsbus.Server
+	bus    *natsbus.Bus
+	hub    *hub.Hub
 	http   *httptest.Server
 	client *http.Client
 	pool   int32
@@ -81,6 +88,9 @@ var (
 // TestMain stops the shared PostgreSQL after the benchmarks and prints the
 // comparison of Go and pgbench.
 func TestMain(m *testing.M) {
+	if os.Getenv(loadClientEnv) != "" {
+		os.Exit(runLoadClient()) // this process is a load generator
+	}
 	code := m.Run()
 	if shared != nil {
 		printComparison(os.Stdout, shared)
@@ -184,23 +194,41 @@ func startEnv() (_ *env, err error) {
 
 	// The API as cmd/server builds it, with real accounts (each request
 	// is authenticated by its session cookie, read from the database at
-	// most every 5 s, as cmd/server's credential cache does), but
-	// without the per-user rate limit: one user makes thousands of
-	// requests a second here.
+	// most every 5 s, as cmd/server's credential cache does), behind
+	// cmd/server's middleware (request ids, metrics, access log at info
+	// level, security headers, cross-origin protection), publishing every
+	// committed event to a hub and over an in-process NATS server as
+	// cmd/server does without NATS_URL; but without the per-user rate
+	// limit: one user makes thousands of requests a second here.
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if e.nats, err = natsbus.StartServer(natsbus.ServerOptions{Port: -1, Name: "bench"}); err != nil {
+		return nil, fmt.Errorf("start nats: %w", err)
+	}
+	if e.bus, err = natsbus.Connect(ctx, natsbus.Options{URL: e.nats.ClientURL(), Name: "bench", Logger: log}); err != nil {
+		return nil, err
+	}
+	e.hub = hub.New(hub.Options{Log: e.store, Bus: e.bus, Logger: log})
+	metrics := ops.NewMetrics()
+	committer := commit.New(commit.Options{Bus: e.bus, Local: e.hub, Logger: log, Published: metrics.Committed})
 	o := httpapi.Options{
 		Store:     e.store,
-		Accounts:  auth.New(auth.Options{Store: e.store, CredentialTTL: 5 * time.Second}), // AUTH_CACHE_TTL's default
-		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Committer: committer,
+		Accounts:  auth.New(auth.Options{Store: e.store, Revoker: committer, CredentialTTL: 5 * time.Second}), // AUTH_CACHE_TTL's default
+		Logger:    log,
 		RateBurst: 1 << 30,
 		Rate:      1e9,
 	}
+	csrf, err := httpapi.CrossOriginProtection(nil)
+	if err != nil {
+		return nil, err
+	}
 	r := chi.NewRouter()
-	r.Use(e.timeRequests)
-	r.Mount("/api", httpapi.New(o).Routes())
+	r.Use(e.timeRequests, ops.NewRequestIDs().Middleware, metrics.Middleware, ops.AccessLog(log), httpapi.SecurityHeaders)
+	r.With(csrf).Mount("/api", httpapi.New(o).Routes())
 	// The same API without the snapshot cache, for what a read of a
 	// changed board costs.
 	o.SnapshotCacheBytes = -1
-	r.Mount("/uncached/api", httpapi.New(o).Routes())
+	r.With(csrf).Mount("/uncached/api", httpapi.New(o).Routes())
 	e.http = httptest.NewServer(r)
 	e.client = &http.Client{Transport: &http.Transport{
 		MaxIdleConns:        256,
@@ -257,6 +285,15 @@ func (e *env) setServerTime(ch chan time.Duration) {
 func (e *env) close() error {
 	if e.http != nil {
 		e.http.Close()
+	}
+	if e.hub != nil {
+		e.hub.Close()
+	}
+	if e.bus != nil {
+		_ = e.bus.Close(context.Background())
+	}
+	if e.nats != nil {
+		e.nats.Shutdown()
 	}
 	if e.store != nil {
 		e.store.Close()

@@ -53,7 +53,7 @@ func benchPgbench(b *testing.B, cfg mutationConfig) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = logDir
-	cpu := e.startCPU()
+	cpu := e.startCPU(b.Name())
 	b.ResetTimer()
 	out, err := cmd.CombinedOutput()
 	b.StopTimer()

@@ -141,7 +141,7 @@ func printMutations(w io.Writer, e *env, fin map[resultKey][]result, procs []int
 	fmt.Fprintf(w, "%d CPUs, pool %d connections; load average %s at the start, %s at the end\n",
 		runtime.NumCPU(), e.pool, e.load, loadAvg())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "config\tGOMAXPROCS\tpath\tops/s\tp50 ms\tp99 ms\tvs pgbench\tPG CPU us/op\tclient CPU us/op\tothers CPU %\t")
+	fmt.Fprintln(tw, "config\tGOMAXPROCS\tpath\tops/s\tp50 ms\tp99 ms\tvs pgbench\tPG CPU us/op\tGo CPU us/op\tallocs/op\tload gen CPU us/op\tothers CPU %\t")
 	for _, p := range procs {
 		for _, cfg := range mutationConfigs {
 			name := cfg.name()
@@ -153,7 +153,7 @@ func printMutations(w io.Writer, e *env, fin map[resultKey][]result, procs []int
 				return medianOf(rs, func(r result) float64 { return r.ops })
 			}
 			pg := ceiling("pgbench")
-			for _, impl := range []string{"pgbench", "store", "http"} {
+			for _, impl := range []string{"pgbench", "store", "http", "http-idem"} {
 				rs := fin[resultKey{name, impl, p}]
 				if len(rs) == 0 {
 					continue
@@ -163,11 +163,20 @@ func printMutations(w io.Writer, e *env, fin map[resultKey][]result, procs []int
 				if impl != "pgbench" && pg > 0 {
 					vs = fmt.Sprintf("%.2fx", ops/pg)
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%.2f\t%.2f\t%s\t%.0f\t%.0f\t%.0f\t\n", name, p, impl, ops,
+				goCPU, allocs := "", ""
+				if impl != "pgbench" { // this process idles meanwhile
+					goCPU = fmt.Sprintf("%.0f", medianOf(rs, func(r result) float64 { return r.extra["go-cpu-us/op"] }))
+					allocs = fmt.Sprintf("%.0f", medianOf(rs, func(r result) float64 { return r.extra["go-allocs/op"] }))
+				}
+				client := ""
+				if impl != "store" { // the store's callers are in this process
+					client = fmt.Sprintf("%.0f", medianOf(rs, func(r result) float64 { return r.extra["client-cpu-us/op"] }))
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%.2f\t%.2f\t%s\t%.0f\t%s\t%s\t%s\t%.0f\t\n", name, p, impl, ops,
 					medianOf(rs, func(r result) float64 { return r.p50 }),
 					medianOf(rs, func(r result) float64 { return r.p99 }), vs,
 					medianOf(rs, func(r result) float64 { return r.extra["pg-cpu-us/op"] }),
-					medianOf(rs, func(r result) float64 { return r.extra["client-cpu-us/op"] }),
+					goCPU, allocs, client,
 					medianOf(rs, func(r result) float64 { return r.extra["others-cpu-%"] }))
 			}
 		}

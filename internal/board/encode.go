@@ -13,6 +13,9 @@ import (
 // description of 10,000 '<' six times its size (\u003c) on the wire.
 // Raw JSON inside v (an Event's Data) is compacted, not re-escaped.
 func MarshalJSON(v any) ([]byte, error) {
+	if c, ok := v.(Card); ok { // every card change's payload and response
+		return c.AppendJSON(nil)
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

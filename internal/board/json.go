@@ -31,6 +31,38 @@ func (s Snapshot) AppendJSON(dst []byte) ([]byte, error) {
 	return e.b, nil
 }
 
+// AppendJSON appends the JSON encoding of c to dst, the bytes of
+// MarshalJSON(c), as Snapshot.AppendJSON does for a snapshot's cards (the
+// same rules and the same error).
+func (c Card) AppendJSON(dst []byte) ([]byte, error) {
+	e := jsonAppender{b: slices.Grow(dst, c.jsonSize())}
+	e.card(&c)
+	if e.err != nil {
+		return dst, e.err
+	}
+	return e.b, nil
+}
+
+// jsonSize is about the length of c's JSON (see Snapshot.jsonSize).
+func (c *Card) jsonSize() int {
+	const (
+		card = 400 // the bytes besides its strings
+		elem = 3   // of each string in a list: quotes and comma
+	)
+	n := card + len(c.ID) + len(c.BoardID) + len(c.ColumnID) + len(c.Title) + len(c.Description) +
+		len(c.Rank) + len(c.CreatedBy)
+	if c.Due != nil {
+		n += len(*c.Due)
+	}
+	for _, l := range c.Labels {
+		n += elem + len(l)
+	}
+	for _, a := range c.Assignees {
+		n += elem + len(a)
+	}
+	return n
+}
+
 // jsonChunk is how much WriteJSON buffers before it writes.
 const jsonChunk = 32 << 10
 
@@ -69,8 +101,6 @@ func (s *Snapshot) jsonSize() int {
 		member = 100
 		label  = 170
 		column = 170
-		card   = 400
-		elem   = 3 // of each string in a list: quotes and comma
 	)
 	n := board + len(s.Board.ID) + len(s.Board.Name) + len(s.Board.Description) + len(s.Board.OwnerID) +
 		len(s.Board.OwnerUsername) + len(s.Board.Role)
@@ -87,18 +117,7 @@ func (s *Snapshot) jsonSize() int {
 		n += column + len(c.ID) + len(c.BoardID) + len(c.Name) + len(c.Rank)
 	}
 	for i := range s.Cards {
-		c := &s.Cards[i]
-		n += card + len(c.ID) + len(c.BoardID) + len(c.ColumnID) + len(c.Title) + len(c.Description) +
-			len(c.Rank) + len(c.CreatedBy)
-		if c.Due != nil {
-			n += len(*c.Due)
-		}
-		for _, l := range c.Labels {
-			n += elem + len(l)
-		}
-		for _, a := range c.Assignees {
-			n += elem + len(a)
-		}
+		n += s.Cards[i].jsonSize()
 	}
 	return n
 }

@@ -205,6 +205,35 @@ func checkSnapshotJSON(t *testing.T, snap board.Snapshot) {
 		t.Fatalf("AppendJSON differs from json.Encoder at byte %d:\n got  %q\n want %q",
 			i, got[lo:min(i+40, len(got))], want[lo:min(i+40, len(want))])
 	}
+	for _, c := range snap.Cards {
+		checkCardJSON(t, c)
+	}
+}
+
+// checkCardJSON fails unless Card.AppendJSON, MarshalJSON (which uses it
+// for a card) and a json.Encoder with SetEscapeHTML(false) give the same
+// bytes, or all an error.
+func checkCardJSON(t *testing.T, c board.Card) {
+	t.Helper()
+	var enc bytes.Buffer
+	e := json.NewEncoder(&enc)
+	e.SetEscapeHTML(false)
+	wantErr := e.Encode(c)
+	want := bytes.TrimSuffix(enc.Bytes(), []byte("\n"))
+	got, err := c.AppendJSON([]byte("prefix:"))
+	marshalled, merr := board.MarshalJSON(c)
+	switch {
+	case (err != nil) != (wantErr != nil) || (merr != nil) != (wantErr != nil):
+		t.Fatalf("Card.AppendJSON error %v, MarshalJSON error %v, json.Encoder error %v", err, merr, wantErr)
+	case wantErr != nil:
+		if string(got) != "prefix:" {
+			t.Fatalf("Card.AppendJSON changed dst on an error: %.20q", got)
+		}
+	case string(got) != "prefix:"+string(want):
+		t.Fatalf("Card.AppendJSON:\n got  %.200q\n want %.200q", got, want)
+	case !bytes.Equal(marshalled, want):
+		t.Fatalf("MarshalJSON(card):\n got  %.200q\n want %.200q", marshalled, want)
+	}
 }
 
 // TestSnapshotJSONNoHTMLEscaping: a description of 10,000 '<' takes about

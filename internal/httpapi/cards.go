@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -43,6 +44,14 @@ func (a *API) getCard(w http.ResponseWriter, r *http.Request) {
 // cardPatch reads a card PATCH body: only the members present change; due
 // may be null to clear it.
 func cardPatch(r *http.Request) (board.CardPatch, error) {
+	if p, ok := simpleCardPatch(bodyFrom(r)); ok {
+		return p, p.Validate()
+	}
+	return decodeCardPatch(r)
+}
+
+// decodeCardPatch is cardPatch for any body.
+func decodeCardPatch(r *http.Request) (board.CardPatch, error) {
 	raw, err := patchFields(r, "title", "description", "labels", "due", "assignees", "done", "cover")
 	if err != nil {
 		return board.CardPatch{}, err
@@ -73,6 +82,102 @@ func cardPatch(r *http.Request) (board.CardPatch, error) {
 		}
 	}
 	return p, p.Validate()
+}
+
+// simpleCardPatch decodes the commonest card PATCH bodies without
+// reflection: one JSON object of "title" and "description" strings without
+// escapes and a "done" boolean, each at most once. ok is false for anything
+// else (other members, escapes, null, duplicates, malformed JSON), which
+// cardPatch's general decoder then reads and, when it must, refuses with
+// its own error; for what simpleCardPatch accepts both give the same patch
+// (FuzzSimpleCardPatch). body is valid UTF-8 (readBody checked).
+func simpleCardPatch(body []byte) (p board.CardPatch, ok bool) {
+	i := 0
+	ws := func() {
+		for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
+			i++
+		}
+	}
+	// str reads a string without escapes or control characters.
+	str := func() (string, bool) {
+		if i >= len(body) || body[i] != '"' {
+			return "", false
+		}
+		start := i + 1
+		for j := start; j < len(body); j++ {
+			switch c := body[j]; {
+			case c == '"':
+				i = j + 1
+				return string(body[start:j]), true
+			case c == '\\' || c < 0x20:
+				return "", false
+			}
+		}
+		return "", false
+	}
+	ws()
+	if i >= len(body) || body[i] != '{' {
+		return board.CardPatch{}, false
+	}
+	i++
+	ws()
+	if i < len(body) && body[i] == '}' {
+		i++
+	} else {
+		for {
+			ws()
+			key, ok := str()
+			if !ok {
+				return board.CardPatch{}, false
+			}
+			ws()
+			if i >= len(body) || body[i] != ':' {
+				return board.CardPatch{}, false
+			}
+			i++
+			ws()
+			switch {
+			case key == "title" && p.Title == nil, key == "description" && p.Description == nil:
+				v, ok := str()
+				if !ok {
+					return board.CardPatch{}, false
+				}
+				if key == "title" {
+					p.Title = &v
+				} else {
+					p.Description = &v
+				}
+			case key == "done" && p.Done == nil:
+				var v bool
+				switch {
+				case bytes.HasPrefix(body[i:], []byte("true")):
+					v, i = true, i+4
+				case bytes.HasPrefix(body[i:], []byte("false")):
+					v, i = false, i+5
+				default:
+					return board.CardPatch{}, false
+				}
+				p.Done = &v
+			default:
+				return board.CardPatch{}, false
+			}
+			ws()
+			if i < len(body) && body[i] == ',' {
+				i++
+				continue
+			}
+			if i < len(body) && body[i] == '}' {
+				i++
+				break
+			}
+			return board.CardPatch{}, false
+		}
+	}
+	ws()
+	if i != len(body) {
+		return board.CardPatch{}, false
+	}
+	return p, true
 }
 
 func (a *API) updateCard(w http.ResponseWriter, r *http.Request) {

@@ -7,13 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/corkboard/corkboard/internal/board"
 )
-
-var idempotencyKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{1,200}$`)
 
 // settleTimeout bounds the release or completion of a key after its request
 // ended; it runs detached from the request, whose client may be gone.
@@ -39,7 +36,7 @@ func (a *API) idempotent(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !idempotencyKeyPattern.MatchString(key) {
+		if !printableASCII(key, 200) {
 			writeProblem(w, r, board.FieldError(board.EInvalid, "Idempotency-Key", "must be 1-200 printable ASCII characters"))
 			return
 		}

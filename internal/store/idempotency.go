@@ -42,11 +42,20 @@ type storedResult struct {
 // owner that is gone (its instance died, or could not release it): it is
 // taken over, and its owner, should it still run, finds its claim lost and
 // changes nothing. Expired keys are claimed afresh.
+//
+// The claim commits without waiting for its WAL flush (synchronous_commit
+// off for its own transaction): it is only ever relied on together with a
+// later transaction that does wait (the mutation, or the completion of a
+// refusal), and a flush covers everything written before it. A claim lost
+// in a crash before such a transaction belonged to a request that
+// committed nothing, which a retry then runs afresh.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, call *board.IdempotentCall, hash []byte, ttl time.Duration) (*board.StoredCall, error) {
 	var claimed time.Time
+	// set_config(..., true) holds for this statement's own transaction.
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO idempotency_keys AS k (caller, key, request_hash, expires_at)
-		VALUES ($1, $2, $3, now() + $4::interval)
+		SELECT $1, $2, $3, now() + $4::interval
+		FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush
 		ON CONFLICT (caller, key) DO UPDATE
 			SET request_hash = excluded.request_hash, response = NULL,
 			    claimed_at = greatest(clock_timestamp(), k.claimed_at + interval '1 microsecond'),

@@ -148,6 +148,22 @@ type mutation[T any] func(ctx context.Context, tx pgx.Tx, seq int64) (result T, 
 // the board row stays locked for fn's statements, one round trip and the
 // commit's flush.
 func mutate[T any](ctx context.Context, s *Store, m board.Meta, boardID string, ownerOnly bool, fn mutation[T]) (T, board.Event, error) {
+	return mutateFirst(ctx, s, m, boardID, ownerOnly, nil, fn)
+}
+
+// mutateFirst is mutate with the mutation's first statement sent in the
+// same round trip as BEGIN and the board lock, right after the lock: first
+// queues it on b (with its own callback to keep what it returns, which fn
+// then reads). The server runs it after the lock statement, so it sees the
+// board as locked; but it runs even when the lock statement found no board
+// the actor may change, so it must change nothing unless m.Actor holds one of
+// roles on the board (the lock's membership test, repeated in its WHERE
+// clause), and its callback must let a row not found pass (nil), since fn
+// is what explains it. The transaction is rolled back whenever the lock
+// failed. A mutation whose statements are all pipelined this way costs two
+// round trips instead of three.
+func mutateFirst[T any](ctx context.Context, s *Store, m board.Meta, boardID string, ownerOnly bool,
+	first func(b *pgx.Batch, roles []string), fn mutation[T]) (T, board.Event, error) {
 	var zero T
 	if t, ok, err := replayedCall[T](ctx); ok {
 		return t, board.Event{}, err
@@ -171,12 +187,22 @@ func mutate[T any](ctx context.Context, s *Store, m board.Meta, boardID string, 
 			SELECT 1 FROM board_members
 			WHERE board_id = $1 AND user_id = $2 AND role = ANY ($3))
 		RETURNING seq`, boardID, m.Actor, roles).QueryRow(func(row pgx.Row) error { return row.Scan(&seq) })
+	if first != nil {
+		first(b, roles)
+	}
 	tx, err := beginWith(ctx, conn.Conn(), b)
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after the commit
 	if errors.Is(err, errClaimLost) {
 		return zero, board.Event{}, err
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
+		if first != nil {
+			// The first statement may have failed after the lock found
+			// nothing, which aborts the transaction: ask outside it.
+			if err := tx.Rollback(ctx); err != nil {
+				return zero, board.Event{}, err
+			}
+		}
 		return zero, board.Event{}, accessError(ctx, tx, boardID, m.Actor)
 	}
 	if err != nil {
@@ -203,7 +229,8 @@ func mutate[T any](ctx context.Context, s *Store, m board.Meta, boardID string, 
 
 // accessError explains why the board row could not be locked: not found for
 // a stranger (who must not learn the board exists), forbidden for a member
-// whose role may not make this change.
+// whose role may not make this change. q may be a transaction that was
+// rolled back: batchTx then runs the query outside any.
 func accessError(ctx context.Context, q pgx.Tx, boardID, user string) error {
 	var role string
 	err := q.QueryRow(ctx, `SELECT role FROM board_members WHERE board_id = $1 AND user_id = $2`,

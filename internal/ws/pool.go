@@ -17,18 +17,20 @@ import (
 // at the back of the pool's run queue (once, however many frames arrive
 // meanwhile), and a worker takes it from the front and writes everything
 // queued for it as one message, in one write(2). A fan-out of one event to
-// 5,000 subscribers then wakes two goroutines, not 5,000, and the request
-// path (HTTP handlers, the database client) is never queued behind thousands
-// of runnable writers. By default the pool has one worker less than
-// GOMAXPROCS (at least one), so that delivery never holds every processor:
-// Go's scheduler looks at the network only when a processor runs out of
-// runnable goroutines (or, at the latest, every 10 ms from its monitor), so
-// with a worker on every processor — always runnable while a fan-out lasts —
-// each database answer and each request of the request path would wait for
-// that, several times per request. The processor left is where they run at
-// once. Workers also yield their processor every few connections
-// (runtime.Gosched), so that other goroutines queued on it are not held up
-// by a long fan-out.
+// 5,000 subscribers then wakes a worker or two, not 5,000 goroutines, and
+// the request path (HTTP handlers, the database client) is never queued
+// behind thousands of runnable writers.
+//
+// By default the pool has one worker less than GOMAXPROCS (at least one), so
+// that delivery never holds every processor: Go's scheduler looks at the
+// network only when a processor runs out of runnable goroutines (or, at the
+// latest, every 10 ms from its monitor), so with a worker on every processor
+// — always runnable while a fan-out lasts — each database answer and each
+// request would wait for that, several times per request. The processor left
+// is where they run at once. (With GOMAXPROCS 1 the one worker shares the
+// only processor, and that wait comes back during a fan-out.) Workers also
+// yield their processor every few connections (runtime.Gosched), so that
+// other goroutines queued on it are not held up by a long fan-out.
 //
 // A worker never blocks on a socket: its write is non-blocking, and what a
 // socket does not take at once (a client that does not read fast enough) is

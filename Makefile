@@ -5,7 +5,7 @@
 GO       ?= go
 BIN      := bin/server
 
-.PHONY: run build test vet bench bench-compare load clean cluster
+.PHONY: run build test vet bench bench-compare load peer-bench clean cluster
 
 build:
 	$(GO) build -o $(BIN) ./cmd/server
@@ -50,6 +50,18 @@ BENCH_COMPARE_FLAGS ?=
 bench-compare:
 	bash -c 'source scripts/apt.sh && need_postgres && install_needed'
 	$(GO) run ./devtools/cmd/benchcompare -base $(BASE) $(BENCH_COMPARE_FLAGS)
+
+# Corkboard against Centrifugo, the same fan-out through the same client
+# (docs/load.md, "Against Centrifugo"): builds Centrifugo into the user's
+# cache once (scripts/centrifugo.sh), then alternates the two servers at
+# each rate. Loopback only, bounded in time, e.g.
+# make peer-bench PEER_BENCH_FLAGS="-rates 8,16 -duration 10s".
+PEER_BENCH_FLAGS ?=
+
+peer-bench:
+	bash -c 'source scripts/apt.sh && need_postgres && install_needed'
+	./scripts/centrifugo.sh
+	$(GO) run ./devtools/cmd/peerbench $(PEER_BENCH_FLAGS)
 
 clean:
 	rm -rf bin test-artifacts

@@ -276,7 +276,7 @@ func TestResyncPastRetention(t *testing.T) {
 	}
 	s := dialSubscriber(t, c.apps[0], owner, "late")
 	s.subscribe(b, 1)
-	waitFor(t, 5*time.Second, "resync", func() bool { _, ok := s.frameOf("resync", b); return ok })
+	waitFor(t, 15*time.Second, "resync", func() bool { _, ok := s.frameOf("resync", b); return ok })
 	if f, _ := s.frameOf("resync", b); f.Reason != "since_expired" {
 		t.Errorf("resync reason %q, want since_expired", f.Reason)
 	}

@@ -47,6 +47,9 @@ type Options struct {
 	// DatabaseURL, when set, is used instead of starting PostgreSQL.
 	DatabaseURL  string
 	PostgresPort int // 0: any free port
+	// PostgresSettings are extra settings of the private PostgreSQL (-c
+	// name=value; not with DatabaseURL), such as track_commit_timestamp.
+	PostgresSettings map[string]string
 	// Replica, with the private PostgreSQL (not with DatabaseURL), starts a
 	// streaming read replica of it (pg_basebackup, Dir/pg-replica) and
 	// gives every instance DATABASE_REPLICA_URL; ReplicaPort is its port
@@ -234,7 +237,8 @@ func (c *Cluster) startPostgres(ctx context.Context) error {
 		return fmt.Errorf("cluster: %w", err)
 	}
 	c.log.Info("starting PostgreSQL", "dir", dir)
-	pg, err := pglocal.Start(ctx, pglocal.Options{Dir: dir, Port: c.o.PostgresPort, Log: c.out.named("postgres")})
+	pg, err := pglocal.Start(ctx, pglocal.Options{Dir: dir, Port: c.o.PostgresPort, Settings: c.o.PostgresSettings,
+		Log: c.out.named("postgres")})
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}

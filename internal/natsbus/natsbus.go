@@ -33,8 +33,9 @@ type Message struct {
 }
 
 // Handler receives the messages of one kind sent by other instances (never
-// the instance's own). It runs on the bus's delivery goroutine, so it must
-// not block; messages of one board arrive in the order they were sent.
+// the instance's own). Every handler runs on the bus's one delivery
+// goroutine, so it must not block; messages of one board arrive in the order
+// they were sent.
 type Handler func(Message)
 
 // Options configure a Bus.
@@ -62,7 +63,21 @@ type Bus struct {
 	mu          sync.RWMutex
 	handlers    map[string]Handler
 	onReconnect []func()
+
+	// inbox takes the messages of every subscription, in the order the
+	// connection read them, for the one goroutine that runs the handlers
+	// (dispatch), which ends with stop.
+	inbox    chan *nats.Msg
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
 }
+
+// inboxLen bounds the messages read but not yet handled. Past it NATS drops
+// what arrives (and the error handler logs a slow consumer); the hub's gap
+// fills and head checks deliver the events lost. The handlers take
+// microseconds, so only an instance stalled for many seconds gets there.
+const inboxLen = 1 << 16
 
 // Connect connects to NATS and returns the bus, receiving instance-wide
 // messages at once (board messages after Join). It keeps reconnecting for as
@@ -71,7 +86,8 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	b := &Bus{o: o, log: o.Logger, handlers: map[string]Handler{}}
+	b := &Bus{o: o, log: o.Logger, handlers: map[string]Handler{},
+		inbox: make(chan *nats.Msg, inboxLen), stop: make(chan struct{}), done: make(chan struct{})}
 	opts := []nats.Option{
 		nats.Name(o.Name),
 		nats.NoEcho(), // an instance applies its own messages locally
@@ -114,15 +130,41 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 		return nil, fmt.Errorf("connect to nats at %s: %w", o.URL, err)
 	}
 	b.nc = nc
-	if _, err := nc.Subscribe(instanceSubjects, b.receive); err != nil {
-		nc.Close()
+	go b.dispatch()
+	if _, err := nc.ChanSubscribe(instanceSubjects, b.inbox); err != nil {
+		b.Abort()
 		return nil, fmt.Errorf("subscribe to instance-wide messages: %w", err)
 	}
 	if err := nc.FlushTimeout(5 * time.Second); err != nil {
-		nc.Close()
+		b.Abort()
 		return nil, fmt.Errorf("subscribe to instance-wide messages: %w", err)
 	}
 	return b, nil
+}
+
+// dispatch runs the handlers of the messages every subscription puts in the
+// inbox, until stop. One goroutine for all of them: a message that arrives
+// while it runs is taken without waking anything, in the order the
+// connection read it, where a goroutine per subscription (nats.go's
+// callbacks) would wake one goroutine per message and let the scheduler run
+// them in another order than they came.
+func (b *Bus) dispatch() {
+	defer close(b.done)
+	for {
+		select {
+		case m := <-b.inbox:
+			b.receive(m)
+		case <-b.stop:
+			return
+		}
+	}
+}
+
+// stopDispatch ends dispatch and waits for it (after the connection closed:
+// nothing is put in the inbox any more).
+func (b *Bus) stopDispatch() {
+	b.stopOnce.Do(func() { close(b.stop) })
+	<-b.done
 }
 
 var kindPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
@@ -173,12 +215,10 @@ func (b *Bus) Reconnects() uint64 { return b.nc.Stats().Reconnects }
 // Join subscribes to a board's messages and returns once the server has the
 // subscription. leave unsubscribes.
 func (b *Bus) Join(boardID string) (leave func(), err error) {
-	sub, err := b.nc.Subscribe(boardSubjects(boardID), b.receive)
+	sub, err := b.nc.ChanSubscribe(boardSubjects(boardID), b.inbox)
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to board %s: %w", boardID, err)
 	}
-	// Unlimited pending: the handlers never block, so they keep up.
-	sub.SetPendingLimits(-1, -1) //nolint:errcheck // only fails on a closed subscription
 	if err := b.nc.FlushTimeout(5 * time.Second); err != nil {
 		// Still subscribed (the client resubscribes after a reconnect);
 		// the hub's head check covers the window.
@@ -208,8 +248,11 @@ func (b *Bus) receive(m *nats.Msg) {
 }
 
 // Close drains the connection: subscriptions stop, sent messages are
-// flushed, then it closes (bounded by ctx).
+// flushed, then it closes (bounded by ctx). No handler runs after it
+// returned; a handler must not call it (nor Abort), as they wait for the
+// handlers.
 func (b *Bus) Close(ctx context.Context) error {
+	defer b.stopDispatch()
 	done := make(chan struct{})
 	b.nc.SetClosedHandler(func(*nats.Conn) { close(done) })
 	if err := b.nc.Drain(); err != nil {
@@ -230,4 +273,7 @@ func (b *Bus) Close(ctx context.Context) error {
 
 // Abort closes the connection at once, without draining, as a crashed
 // instance would lose it.
-func (b *Bus) Abort() { b.nc.Close() }
+func (b *Bus) Abort() {
+	b.nc.Close()
+	b.stopDispatch()
+}

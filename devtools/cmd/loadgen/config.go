@@ -101,7 +101,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.ServerBin, "server-bin", "", "server binary to run (default: build ./cmd/server)")
 	fs.StringVar(&c.ServerSrc, "server-src", "", "build the server from the corkboard module in this directory (default: the current one)")
 	fs.StringVar(&serverEnv, "server-env", "", "comma-separated KEY=VALUE added to the servers' environment (e.g. GOGC=50)")
-	fs.StringVar(&c.Profile, "profile", "", "write the servers' CPU (over the writing phase) and heap profiles to this directory, from their admin endpoints")
+	fs.StringVar(&c.Profile, "profile", "", "write the servers' CPU profiles and a 2 s execution trace (over the writing phase), heap profiles, goroutines and metrics to this directory, from their admin endpoints")
 	fs.IntVar(&c.Subscribers, "subscribers", c.Subscribers, "WebSocket subscribers, spread round-robin over the instances")
 	fs.IntVar(&c.Boards, "boards", c.Boards, "boards")
 	fs.IntVar(&c.BoardsPerSub, "boards-per-sub", 0, "boards each subscriber subscribes to, round-robin (0: all)")

@@ -9,18 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/hub"
@@ -68,7 +63,7 @@ func TestSmoke(t *testing.T) {
 	if rep.Deliveries != 20*50 {
 		t.Errorf("deliveries = %d, want %d (every subscriber gets every event)", rep.Deliveries, 20*50)
 	}
-	for _, k := range []string{"sent_same", "sent_cross", "txn_same", "txn_cross", "resp_same", "resp_cross"} {
+	for _, k := range []string{"sent_same", "sent_cross", "txn_same", "txn_cross", "commit_same", "commit_cross", "resp_same", "resp_cross"} {
 		if l := rep.Latency[k]; l == nil || l.N == 0 {
 			t.Errorf("no %s latency", k)
 		}
@@ -110,96 +105,6 @@ func TestParseEvent(t *testing.T) {
 		if _, ok := parseEvent([]byte(bad)); ok {
 			t.Errorf("parseEvent(%s) succeeded", bad)
 		}
-	}
-}
-
-// TestWSReader runs the raw client against coder/websocket: single and
-// fragmented messages, 16- and 64-bit lengths, a ping it must answer, and
-// the close frame.
-func TestWSReader(t *testing.T) {
-	big := strings.Repeat("x", 70_000)
-	mid := strings.Repeat("y", 300)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer tester" {
-			http.Error(w, "who?", http.StatusUnauthorized)
-			return
-		}
-		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
-		if err != nil {
-			return
-		}
-		ctx := r.Context()
-		go func() { // read the client's subscribe and pongs
-			for {
-				if _, _, err := c.Read(ctx); err != nil {
-					return
-				}
-			}
-		}()
-		c.Write(ctx, websocket.MessageText, []byte("one")) //nolint:errcheck // the test sees what arrives
-		wr, _ := c.Writer(ctx, websocket.MessageText)
-		wr.Write([]byte("frag"))                         //nolint:errcheck // as above
-		wr.Write([]byte("ment"))                         //nolint:errcheck // as above
-		wr.Close()                                       //nolint:errcheck // as above
-		c.Write(ctx, websocket.MessageText, []byte(mid)) //nolint:errcheck // as above
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		perr := c.Ping(pctx) // answered by the client's pong
-		cancel()
-		msg := "pong ok"
-		if perr != nil {
-			msg = "pong missing: " + perr.Error()
-		}
-		c.Write(ctx, websocket.MessageText, []byte(msg)) //nolint:errcheck // as above
-		c.Write(ctx, websocket.MessageText, []byte(big)) //nolint:errcheck // as above
-		c.Close(4001, "too slow")                        //nolint:errcheck // as above
-	}))
-	defer srv.Close()
-
-	fd, rest, err := dialWS(t.Context(), srv.URL, "/", identity{username: "tester", header: "Authorization", value: "Bearer tester"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Close(fd)
-	if err := writeAll(fd, clientFrame(0x1, []byte(`{"type":"subscribe"}`))); err != nil {
-		t.Fatal(err)
-	}
-	var r wsReader
-	r.buf = append(make([]byte, 0, 4096), rest...)
-	var got []string
-	deadline := time.Now().Add(10 * time.Second)
-	for !r.closed && time.Now().Before(deadline) {
-		err := r.feed(func(m []byte) { got = append(got, string(m)) }, func(p []byte) {
-			writeAll(fd, clientFrame(0xa, p)) //nolint:errcheck // the server reports a missing pong
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.closed {
-			break
-		}
-		if cap(r.buf)-len(r.buf) < 1024 {
-			r.buf = append(r.buf, make([]byte, 8192)...)[:len(r.buf)]
-		}
-		n, err := syscall.Read(fd, r.buf[len(r.buf):cap(r.buf)])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil || n == 0 {
-			t.Fatalf("read: %d, %v (got %d messages)", n, err, len(got))
-		}
-		r.buf = r.buf[:len(r.buf)+n]
-	}
-	want := []string{"one", "fragment", mid, "pong ok", big}
-	if len(got) != len(want) {
-		t.Fatalf("got %d messages, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("message %d = %.40q (%d bytes), want %.40q (%d bytes)", i, got[i], len(got[i]), want[i], len(want[i]))
-		}
-	}
-	if !r.closed || r.code != 4001 || r.reason != "too slow" {
-		t.Errorf("close: %v %d %q, want 4001 too slow", r.closed, r.code, r.reason)
 	}
 }
 

@@ -20,6 +20,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/corkboard/corkboard/devtools/rawws"
 )
 
 // run performs one load run and returns its report. Everything it starts
@@ -134,7 +136,7 @@ func run(ctx context.Context, c Config, log *slog.Logger) (rep *Report, err erro
 	log.Info("opening subscribers", "subscribers", c.Subscribers, "instances", len(topo.urls), "boards each", perBoard)
 	openStart := time.Now()
 	// Half the Ps read sockets; the others stay free for the writers.
-	poll, err := newPoller(max(1, runtime.GOMAXPROCS(0)/2))
+	poll, err := rawws.NewPoller(max(1, runtime.GOMAXPROCS(0)/2), ck.now)
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +188,15 @@ func run(ctx context.Context, c Config, log *slog.Logger) (rep *Report, err erro
 	var cpu0, cpu1 cpuSample
 	if c.Writers > 0 {
 		w = newWriters(c, topo.urls, hc, users, boards, ck, opPrefix)
+		// When the commits happened (only in a PostgreSQL of loadgen's own).
+		var cl *commitLog
+		if topo.cl != nil {
+			if cl, err = openCommitLog(ctx, dbURL, opPrefix); err != nil {
+				log.Warn("no commit -> delivered figures", "err", err)
+			} else {
+				defer cl.Close() //nolint:errcheck // the slot goes with the connection
+			}
+		}
 		log.Info("writing", "writers", c.Writers, "rate", c.Rate, "duration", c.Duration, "mutations", len(w.ops))
 		var profWG sync.WaitGroup
 		defer profWG.Wait()
@@ -223,6 +234,15 @@ func run(ctx context.Context, c Config, log *slog.Logger) (rep *Report, err erro
 		settled = waitSettled(ctx, subs, finalHeads, c.Settle, ck)
 		cpu1 = sampleCPU(topo.pids)
 		stopProfile()
+		if c.Profile != "" {
+			// The servers' counters (gap fills, duplicates, resyncs...).
+			saveProfiles(ctx, c.Profile, topo.admin, "metrics.txt", "metrics", log)
+		}
+		if cl != nil {
+			if _, err := cl.read(ctx, opPrefix, w, ck); err != nil {
+				log.Warn("no commit -> delivered figures", "err", err)
+			}
+		}
 	} else {
 		finalHeads = seedHeads
 	}
@@ -454,7 +474,7 @@ func analyze(rep *Report, c Config, subs []*subscriber, w *writers, boards []see
 		steadyFrom, steadyTo = writeStart, math.MaxInt64
 	}
 	var steady int64
-	var sentSame, sentCross, txnSame, txnCross, respSame, respCross hist
+	var sentSame, sentCross, txnSame, txnCross, commitSame, commitCross, respSame, respCross hist
 	for _, s := range subs {
 		rep.Deliveries += s.deliveries
 		rep.Messages += s.messages
@@ -537,6 +557,9 @@ func analyze(rep *Report, c Config, subs []*subscriber, w *writers, boards []see
 				if rec.txn != 0 {
 					pick(&txnSame, &txnCross).add(t - rec.txn)
 				}
+				if rec.commit != 0 {
+					pick(&commitSame, &commitCross).add(t - rec.commit)
+				}
 				if rec.resp != 0 {
 					pick(&respSame, &respCross).add(t - rec.resp)
 				}
@@ -552,6 +575,7 @@ func analyze(rep *Report, c Config, subs []*subscriber, w *writers, boards []see
 	rep.Latency = map[string]*latency{
 		"sent_same": sentSame.summary(), "sent_cross": sentCross.summary(),
 		"txn_same": txnSame.summary(), "txn_cross": txnCross.summary(),
+		"commit_same": commitSame.summary(), "commit_cross": commitCross.summary(),
 		"resp_same": respSame.summary(), "resp_cross": respCross.summary(),
 	}
 	for k, v := range rep.Latency {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/corkboard/corkboard/devtools/rawws"
 	"github.com/corkboard/corkboard/devtools/wsclient"
 )
 
@@ -26,7 +27,7 @@ type subscriber struct {
 	instance int
 	user     string
 	fd       int
-	ws       wsReader
+	ws       rawws.Reader
 	boards   map[string]*subBoard // by board id
 	list     []*subBoard
 	clock    *clock
@@ -68,27 +69,27 @@ const maxTrackedEvents = 10_000_000
 
 // dialSubscriber opens a connection to base (http://host:port) as id,
 // subscribes it to boards and hands it to the poller.
-func dialSubscriber(ctx context.Context, p *poller, base string, id identity, i, instance int, boardIDs []string,
+func dialSubscriber(ctx context.Context, p *rawws.Poller, base string, id identity, i, instance int, boardIDs []string,
 	boardIdx []int, expect int, ck *clock, opPrefix string, confirm *atomic.Int64) (*subscriber, error) {
-	fd, rest, err := dialWS(ctx, base, "/api/ws", id)
+	fd, rest, err := rawws.Dial(ctx, base, "/api/ws", id.raw())
 	if err != nil {
 		return nil, fmt.Errorf("websocket %s: %w", base, err)
 	}
 	s := &subscriber{i: i, instance: instance, user: id.username, fd: fd, boards: map[string]*subBoard{},
 		clock: ck, opPrefix: opPrefix, confirm: confirm}
-	s.ws.buf = append(make([]byte, 0, 2048), rest...)
+	s.ws.Buf = append(make([]byte, 0, 2048), rest...)
 	for k, id := range boardIDs {
 		sb := &subBoard{board: boardIdx[k], recv: make([]int64, 0, expect), op: make([]int32, 0, expect)}
 		s.boards[id] = sb
 		s.list = append(s.list, sb)
 	}
 	for _, b := range boardIDs {
-		if err := writeAll(fd, clientFrame(0x1, []byte(`{"type":"subscribe","board":"`+b+`"}`))); err != nil {
+		if err := rawws.WriteAll(fd, rawws.ClientFrame(rawws.OpText, []byte(`{"type":"subscribe","board":"`+b+`"}`))); err != nil {
 			syscall.Close(fd)
 			return nil, fmt.Errorf("subscribe to %s on %s: %w", b, base, err)
 		}
 	}
-	if err := p.add(s); err != nil {
+	if err := p.Add(s.i, fd, s); err != nil {
 		syscall.Close(fd)
 		return nil, err
 	}
@@ -284,7 +285,7 @@ func (c *clock) wall(t time.Time) int64 { return int64(t.Sub(c.t0.Round(0))) }
 // openSubscribers dials n subscribers with at most workers dials in flight
 // and waits until every subscription is confirmed. On error it closes the
 // ones it opened.
-func openSubscribers(ctx context.Context, p *poller, n, workers int,
+func openSubscribers(ctx context.Context, p *rawws.Poller, n, workers int,
 	spec func(i int) (base string, id identity, instance int, boardIDs []string, boardIdx []int),
 	expect int, ck *clock, opPrefix string) ([]*subscriber, error) {
 	subs := make([]*subscriber, n)
@@ -354,8 +355,8 @@ func firstEnded(subs []*subscriber) string {
 
 // closeSubscribers stops the poll loops, after which the subscribers'
 // records may be read, and closes the sockets.
-func closeSubscribers(p *poller, subs []*subscriber) error {
-	err := p.close()
+func closeSubscribers(p *rawws.Poller, subs []*subscriber) error {
+	err := p.Close()
 	for _, s := range subs {
 		if s != nil {
 			syscall.Close(s.fd)

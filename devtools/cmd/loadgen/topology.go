@@ -93,6 +93,8 @@ func startTopology(ctx context.Context, c Config, log *slog.Logger) (t *topology
 	t.cl, err = cluster.Start(ctx, cluster.Options{
 		Server: []string{bin}, ServerEnv: append([]string{"DRAIN_DELAY=0s"}, c.ServerEnv...),
 		Dir: t.dir, Instances: c.Instances + 1, NATSNodes: nodes, Output: logFile, Logger: log,
+		// Commit times by logical decoding: commit -> delivered (commitLog).
+		PostgresSettings: map[string]string{"wal_level": "logical"},
 	})
 	if err != nil {
 		return t, fmt.Errorf("%w\n%s", err, tailFile(t.logPath, 4096))

@@ -208,14 +208,15 @@ func heads(ctx context.Context, hc *http.Client, base string, u *users, boards [
 	return out, nil
 }
 
-// opRecord is one mutation: when it was sent and answered (clock ns) and
-// the database's transaction time (the card's updated_at, which is the
-// event's at), which instance and board it went to, and the status.
+// opRecord is one mutation: when it was sent and answered (clock ns), the
+// database's transaction time (the card's updated_at, which is the event's
+// at) and commit time (commitTimes; 0 when unknown), which instance and
+// board it went to, and the status.
 type opRecord struct {
-	sent, resp, txn int64
-	instance        int16
-	board           int16
-	status          int16
+	sent, resp, txn, commit int64
+	instance                int16
+	board                   int16
+	status                  int16
 }
 
 // writers drives the mutations: operation k is due at start + k/rate; each

@@ -12,7 +12,7 @@ import (
 )
 
 // writerPool writes what the hub queues for the connections, with a few
-// goroutines (at most GOMAXPROCS) for all of them instead of one per
+// goroutines (GOMAXPROCS-1) for all of them instead of one per
 // connection: a connection whose queue goes from empty to non-empty is put
 // at the back of the pool's run queue (once, however many frames arrive
 // meanwhile), and a worker takes it from the front and writes everything
@@ -21,20 +21,16 @@ import (
 // the request path (HTTP handlers, the database client) is never queued
 // behind thousands of runnable writers.
 //
-// While delivery keeps up, the pool has one worker less than its most
-// (GOMAXPROCS by default; at least one), so that delivery does not hold
-// every processor: Go's scheduler looks at the network only when a
-// processor runs out of runnable goroutines (or, at the latest, every 10 ms
-// from its monitor), so with a worker on every processor — always runnable
-// while a fan-out lasts — each database answer and each request would wait
-// for that, several times per request. The processor left is where they
-// run at once. Only when the connection at the front of the run queue has
-// waited longer than lateAfter (delivery is falling behind: an overloaded
-// or contended machine) does the last worker join, until the queue is
-// empty. (With GOMAXPROCS 1 the one worker shares the only processor, and
-// the wait comes back during a fan-out.) Workers also yield their processor
-// every few connections (runtime.Gosched), so that other goroutines queued
-// on it are not held up by a long fan-out.
+// By default the pool has one worker less than GOMAXPROCS (at least one), so
+// that delivery never holds every processor: Go's scheduler looks at the
+// network only when a processor runs out of runnable goroutines (or, at the
+// latest, every 10 ms from its monitor), so with a worker on every processor
+// — always runnable while a fan-out lasts — each database answer and each
+// request would wait for that, several times per request. The processor left
+// is where they run at once. (With GOMAXPROCS 1 the one worker shares the
+// only processor, and that wait comes back during a fan-out.) Workers also
+// yield their processor every few connections (runtime.Gosched), so that
+// other goroutines queued on it are not held up by a long fan-out.
 //
 // A worker never blocks on a socket: its write is non-blocking, and what a
 // socket does not take at once (a client that does not read fast enough) is
@@ -49,16 +45,13 @@ import (
 // Workers exist only while there is work: the last one leaves when the run
 // queue is empty, so an idle server has none.
 type writerPool struct {
-	size  int           // workers writing at once while delivery keeps up
-	most  int           // workers writing at once when it is late
-	late  time.Duration // how long the front of the run queue may wait before the last worker joins
+	size  int           // workers writing at once
 	delay time.Duration // coalescing window; 0: none
 
 	mu      sync.Mutex // last in the lock order: taken under hub.Client's lock (push)
 	queue   []*session // run queue, from head
 	head    int
 	running int // workers
-	peak    int // the most workers there were at once (tests)
 
 	workers sync.Pool // of *worker (buffers), between bursts
 }
@@ -71,12 +64,6 @@ const yieldEvery = 8
 // once.
 const batchSize = 32
 
-// lateAfter is how long a connection may wait in the run queue (after its
-// coalescing window) before the pool's last worker joins in: half the
-// commit → delivery time the server aims to keep under at its 99th
-// percentile (100 ms).
-const lateAfter = 50 * time.Millisecond
-
 // A connection's state in the pool (session.wstate, under writerPool.mu).
 const (
 	wIdle    = iota // nothing queued, or not yet noticed
@@ -84,11 +71,11 @@ const (
 	wRunning        // a worker, or its socket's drainer, is writing it (s.dirty: queued again meanwhile)
 )
 
-func newWriterPool(most int, delay time.Duration) *writerPool {
-	if most <= 0 {
-		most = runtime.GOMAXPROCS(0)
+func newWriterPool(size int, delay time.Duration) *writerPool {
+	if size <= 0 {
+		size = max(1, runtime.GOMAXPROCS(0)-1)
 	}
-	return &writerPool{size: max(1, most-1), most: most, late: lateAfter, delay: delay}
+	return &writerPool{size: size, delay: delay}
 }
 
 // push puts s in the run queue, unless it is there or being written (then
@@ -99,10 +86,13 @@ func (p *writerPool) push(s *session) {
 	switch s.wstate {
 	case wIdle:
 		s.wstate = wQueued
-		s.due = time.Now().Add(p.delay)
+		if p.delay > 0 {
+			s.due = time.Now().Add(p.delay)
+		}
 		p.queue = append(p.queue, s)
 		if p.running < p.size {
-			p.start()
+			p.running++
+			go p.work()
 		}
 	case wRunning:
 		s.dirty = true
@@ -110,19 +100,12 @@ func (p *writerPool) push(s *session) {
 	p.mu.Unlock()
 }
 
-// start starts a worker (p.mu held).
-func (p *writerPool) start() {
-	p.running++
-	p.peak = max(p.peak, p.running)
-	go p.work()
-}
-
 // take moves up to max connections from the front of the run queue to dst
 // (p.mu held) and returns it; fewer when the queue is short, so that the
 // other workers get their share.
 func (p *writerPool) take(dst []*session, max int) []*session {
 	queued := len(p.queue) - p.head
-	n := min(max, queued/p.running)
+	n := min(max, queued/p.size)
 	if n == 0 && queued > 0 {
 		n = 1
 	}
@@ -151,7 +134,9 @@ func (p *writerPool) take(dst []*session, max int) []*session {
 func (p *writerPool) done(s *session) {
 	if s.dirty {
 		s.wstate, s.dirty = wQueued, false
-		s.due = time.Now().Add(p.delay)
+		if p.delay > 0 {
+			s.due = time.Now().Add(p.delay)
+		}
 		p.queue = append(p.queue, s)
 		return
 	}
@@ -181,9 +166,6 @@ func (p *writerPool) work() {
 			p.mu.Unlock()
 			return
 		}
-		if p.running < p.most && p.head < len(p.queue) && time.Since(p.queue[p.head].due) > p.late {
-			p.start() // delivery is late: all hands
-		}
 		p.mu.Unlock()
 		for _, s := range w.batch {
 			if p.delay > 0 {
@@ -208,7 +190,8 @@ func (p *writerPool) handBack(s *session) {
 	p.mu.Lock()
 	p.done(s)
 	if s.wstate == wQueued && p.running < p.size {
-		p.start()
+		p.running++
+		go p.work()
 	}
 	p.mu.Unlock()
 }

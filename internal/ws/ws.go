@@ -78,9 +78,8 @@ type Options struct {
 	// database read), so that RecheckAll on many connections queues them;
 	// 0: 16.
 	MaxRechecks int
-	// Writers is the most goroutines writing to the connections at once
-	// (see writerPool); 0: GOMAXPROCS. All but one of them (at least one)
-	// write only while delivery is late.
+	// Writers is how many goroutines write to the connections at once
+	// (see writerPool); 0: one less than GOMAXPROCS, at least one.
 	Writers int
 	// CoalesceWindow holds a connection's first queued frame back this
 	// long so that the frames arriving meanwhile go out in the same
@@ -310,7 +309,7 @@ type session struct {
 	// Under the pool's lock.
 	wstate int       // wIdle, wQueued, wRunning
 	dirty  bool      // queued again while being written
-	due    time.Time // when it is to be written: when it was queued, plus the coalescing window
+	due    time.Time // with a coalescing window: when it is to be written
 
 	mu     sync.Mutex
 	ending bool           // end was called: no new background work

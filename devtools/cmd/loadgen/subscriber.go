@@ -253,24 +253,11 @@ func (s *subscriber) event(ev eventFrame, now int64) {
 		return
 	}
 	sb.recv[k] = now
-	sb.op[k] = opIndex(ev.op, s.opPrefix)
+	sb.op[k] = rawws.OpIndex(ev.op, s.opPrefix)
 	if ev.seq > sb.last.Load() {
 		sb.last.Store(ev.seq)
 	}
 	s.deliveries++
-}
-
-// opIndex is the index of a loadgen operation from its op_id (prefix + n),
-// or -1.
-func opIndex(op []byte, prefix string) int32 {
-	if !bytes.HasPrefix(op, []byte(prefix)) {
-		return -1
-	}
-	n, err := strconv.ParseInt(string(op[len(prefix):]), 10, 32)
-	if err != nil || n < 0 {
-		return -1
-	}
-	return int32(n)
 }
 
 // clock gives times as nanoseconds since the run started (monotonic).

@@ -140,7 +140,7 @@ func (s *ccSub) publication(f ccFrame, now int64) {
 		s.problem("publication data is not an event: %.200q", f.data)
 		return
 	}
-	k := opIndex(op, s.opPrefix)
+	k := rawws.OpIndex(op, s.opPrefix)
 	if k < 0 || int(k) >= len(s.recv) {
 		s.problem("publication of an unknown operation %q", op)
 		return

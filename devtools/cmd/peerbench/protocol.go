@@ -190,16 +190,3 @@ func eventOp(b []byte) (seq int64, op []byte, ok bool) {
 	}
 	return seq, op[:q], true
 }
-
-// opIndex is the index of one of the run's operations from its op_id
-// (prefix + n), or -1.
-func opIndex(op []byte, prefix string) int32 {
-	if !bytes.HasPrefix(op, []byte(prefix)) {
-		return -1
-	}
-	n, err := strconv.ParseInt(string(op[len(prefix):]), 10, 32)
-	if err != nil || n < 0 {
-		return -1
-	}
-	return int32(n)
-}

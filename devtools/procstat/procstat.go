@@ -3,7 +3,8 @@
 // Package procstat reads what the load tools (loadgen and peerbench) report
 // about processes and the machine from /proc and getrusage: CPU time, the
 // resident set size, the load average, and the open-file limit they raise
-// before dialing thousands of sockets.
+// before dialing thousands of sockets; and, when a server they started
+// fails, the end of its log.
 package procstat
 
 import (

@@ -76,7 +76,7 @@ func runCentrifugo(ctx context.Context, c Config, rate float64, log *slog.Logger
 		}
 	}()
 	if err != nil {
-		return nil, fmt.Errorf("centrifugo: %w\n%s", err, tail(cc.log, 1024))
+		return nil, fmt.Errorf("centrifugo: %w\n%s", err, procstat.Tail(cc.log, 1024))
 	}
 	time.Sleep(c.IdleWait)
 	if rss, err := procstat.RSS(pid); err == nil {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -276,55 +275,30 @@ func openSubscribers(ctx context.Context, p *rawws.Poller, n, workers int,
 	spec func(i int) (base string, id identity, instance int, boardIDs []string, boardIdx []int),
 	expect int, ck *clock, opPrefix string) ([]*subscriber, error) {
 	subs := make([]*subscriber, n)
-	var confirmed atomic.Int64
-	var want int64
-	var mu sync.Mutex
-	var firstErr error
-	next := atomic.Int64{}
-	var wg sync.WaitGroup
-	for range min(workers, n) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				mu.Lock()
-				failed := firstErr != nil
-				mu.Unlock()
-				if failed {
-					return
-				}
-				base, user, inst, ids, idx := spec(i)
-				dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				s, err := dialSubscriber(dctx, p, base, user, i, inst, ids, idx, expect, ck, opPrefix, &confirmed)
-				cancel()
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("subscriber %d: %w", i, err)
-				}
-				if err == nil {
-					subs[i] = s
-					want += int64(len(ids))
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return subs, firstErr
+	var confirmed, want atomic.Int64
+	err := rawws.DialAll(ctx, n, workers, func(ctx context.Context, i int) error {
+		base, user, inst, ids, idx := spec(i)
+		s, err := dialSubscriber(ctx, p, base, user, i, inst, ids, idx, expect, ck, opPrefix, &confirmed)
+		if err != nil {
+			return err
+		}
+		subs[i] = s
+		want.Add(int64(len(ids)))
+		return nil
+	})
+	if err != nil {
+		return subs, err
 	}
 	deadline := time.NewTimer(60 * time.Second)
 	defer deadline.Stop()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for confirmed.Load() < want {
+	for confirmed.Load() < want.Load() {
 		select {
 		case <-ctx.Done():
 			return subs, ctx.Err()
 		case <-deadline.C:
-			return subs, fmt.Errorf("only %d of %d subscriptions confirmed within 60s%s", confirmed.Load(), want, firstEnded(subs))
+			return subs, fmt.Errorf("only %d of %d subscriptions confirmed within 60s%s", confirmed.Load(), want.Load(), firstEnded(subs))
 		case <-tick.C:
 		}
 	}

@@ -134,7 +134,8 @@ func (s *ccSub) publication(f ccFrame, now int64) {
 		s.problem("publication on %q (subscribed: %v)", f.channel, s.subscribed)
 		return
 	}
-	_, op, ok := eventOp(f.data)
+	ev, ok := rawws.ParseEvent(f.data)
+	op := ev.Op
 	if !ok {
 		s.problem("publication data is not an event: %.200q", f.data)
 		return

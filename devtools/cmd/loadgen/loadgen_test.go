@@ -16,9 +16,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/corkboard/corkboard/internal/board"
-	"github.com/corkboard/corkboard/internal/hub"
 )
 
 // TestSmoke runs a tiny load end to end: PostgreSQL, a 3-node NATS cluster,
@@ -73,38 +70,6 @@ func TestSmoke(t *testing.T) {
 	}
 	if b, err := json.Marshal(rep); err != nil || !json.Valid(b) {
 		t.Errorf("report as JSON: %v", err)
-	}
-}
-
-// TestParseEvent checks the fast path against the hub's own encoder and a
-// full decode.
-func TestParseEvent(t *testing.T) {
-	for i, e := range []board.Event{
-		{BoardID: "3f1c2d4e-0000-4000-8000-000000000001", Seq: 1, Kind: board.KindCardUpdated, Actor: "u",
-			OpID: "lgabc123-7", Data: json.RawMessage(`{"id":"x","title":"a \"op_id\":\"fake\" title","op_id":"nested"}`),
-			At: time.Now()},
-		{BoardID: "3f1c2d4e-0000-4000-8000-000000000002", Seq: 1234567890123, Kind: board.KindCardMoved,
-			Data: json.RawMessage(`{}`), At: time.Now()},
-	} {
-		frame := hub.EncodeEvent(e)
-		got, ok := parseEvent(frame)
-		if !ok {
-			t.Fatalf("%d: parseEvent(%s) failed", i, frame)
-		}
-		var want controlFrame
-		if err := json.Unmarshal(frame, &want); err != nil {
-			t.Fatal(err)
-		}
-		if string(got.board) != want.Board || got.seq != *want.Seq || string(got.op) != want.OpID {
-			t.Errorf("%d: parseEvent(%s) = %s %d %q, want %s %d %q", i, frame, got.board, got.seq, got.op,
-				want.Board, *want.Seq, want.OpID)
-		}
-	}
-	for _, bad := range []string{`{"type":"subscribed","board":"b","seq":1}`, `{"type":"event","board":"b","seq":x}`,
-		`{"type":"event","board":"b\"","seq":1,"op_id":""}`, `{"type":"event","board":"b","seq":1}`} {
-		if _, ok := parseEvent([]byte(bad)); ok {
-			t.Errorf("parseEvent(%s) succeeded", bad)
-		}
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/corkboard/corkboard/devtools/procstat"
 	"github.com/corkboard/corkboard/devtools/rawws"
 )
 
@@ -31,7 +32,7 @@ func run(ctx context.Context, c Config, log *slog.Logger) (rep *Report, err erro
 	defer cancel()
 	ck := &clock{t0: time.Now()}
 
-	limit, err := raiseFileLimit()
+	limit, err := procstat.RaiseFileLimit()
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +74,7 @@ func run(ctx context.Context, c Config, log *slog.Logger) (rep *Report, err erro
 	defer hc.CloseIdleConnections()
 
 	rep = &Report{Scenario: c.Scenario, Config: c, Machine: machineInfo()}
-	rep.Machine.LoadStart = loadAverage()
+	rep.Machine.LoadStart = procstat.LoadAverage()
 	opPrefix := randomPrefix()
 
 	// Which boards each subscriber watches, on which instance, as which
@@ -246,7 +247,7 @@ func run(ctx context.Context, c Config, log *slog.Logger) (rep *Report, err erro
 	} else {
 		finalHeads = seedHeads
 	}
-	rep.Machine.LoadEnd = loadAverage()
+	rep.Machine.LoadEnd = procstat.LoadAverage()
 	if err := closeSubscribers(poll, subs); err != nil {
 		log.Warn("reading the subscribers", "err", err)
 	}
@@ -345,13 +346,13 @@ type cpuSample struct {
 }
 
 func sampleCPU(pids []int) cpuSample {
-	s := cpuSample{at: time.Now(), self: selfCPU(), pg: postgresCPU()}
+	s := cpuSample{at: time.Now(), self: procstat.SelfCPU(), pg: postgresCPU()}
 	for _, p := range pids {
-		user, sys, _, _ := procCPUSplit(p)
+		user, sys, _, _ := procstat.ProcCPU(p)
 		s.servers = append(s.servers, user+sys)
 		s.serverSys += sys
 	}
-	s.busy, s.total, _ = machineCPU()
+	s.busy, s.total, _ = procstat.MachineCPU()
 	return s
 }
 
@@ -395,7 +396,7 @@ func stableRSS(ctx context.Context, pids []int) []int64 {
 func rssOf(pids []int) []int64 {
 	out := make([]int64, len(pids))
 	for i, p := range pids {
-		out[i], _ = procRSS(p)
+		out[i], _ = procstat.RSS(p)
 	}
 	return out
 }

@@ -3,12 +3,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -130,7 +127,7 @@ type controlFrame struct {
 }
 
 func (s *subscriber) handle(line []byte, now int64) {
-	if ev, ok := parseEvent(line); ok {
+	if ev, ok := rawws.ParseEvent(line); ok {
 		s.event(ev, now)
 		return
 	}
@@ -145,7 +142,7 @@ func (s *subscriber) handle(line []byte, now int64) {
 			s.problem("event without seq: %.200q", line)
 			return
 		}
-		s.event(eventFrame{board: []byte(f.Board), seq: *f.Seq, op: []byte(f.OpID)}, now)
+		s.event(rawws.Event{Board: []byte(f.Board), Seq: *f.Seq, Op: []byte(f.OpID)}, now)
 	case "subscribed":
 		sb := s.boards[f.Board]
 		if sb == nil || f.Seq == nil || sb.subscribed.Load() {
@@ -169,81 +166,29 @@ func (s *subscriber) handle(line []byte, now int64) {
 	}
 }
 
-// eventFrame is what loadgen needs of an event frame.
-type eventFrame struct {
-	board []byte
-	seq   int64
-	op    []byte
-}
-
-var eventPrefix = []byte(`{"type":"event","board":"`)
-
-// parseEvent reads the board, seq and op_id of an event frame as the hub
-// encodes it ({"type":"event","board":"<id>","seq":N,...,"op_id":"...",...})
-// without decoding the rest; anything else is left to encoding/json. The test
-// checks it against the hub's encoder.
-func parseEvent(b []byte) (eventFrame, bool) {
-	if !bytes.HasPrefix(b, eventPrefix) {
-		return eventFrame{}, false
-	}
-	rest := b[len(eventPrefix):]
-	q := bytes.IndexByte(rest, '"')
-	if q < 0 || bytes.IndexByte(rest[:q], '\\') >= 0 {
-		return eventFrame{}, false
-	}
-	f := eventFrame{board: rest[:q]}
-	rest = rest[q+1:]
-	if !bytes.HasPrefix(rest, []byte(`,"seq":`)) {
-		return eventFrame{}, false
-	}
-	rest = rest[len(`,"seq":`):]
-	n := 0
-	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
-		n++
-	}
-	seq, err := strconv.ParseInt(string(rest[:n]), 10, 64)
-	if err != nil || n == 0 || n >= len(rest) || (rest[n] != ',' && rest[n] != '}') {
-		return eventFrame{}, false
-	}
-	f.seq = seq
-	// op_id follows data, which is JSON: a literal "op_id":" can only be a
-	// key, and the last one is the frame's own.
-	i := bytes.LastIndex(rest, []byte(`"op_id":"`))
-	if i < 0 {
-		return eventFrame{}, false
-	}
-	op := rest[i+len(`"op_id":"`):]
-	q = bytes.IndexByte(op, '"')
-	if q < 0 || bytes.IndexByte(op[:q], '\\') >= 0 {
-		return eventFrame{}, false
-	}
-	f.op = op[:q]
-	return f, true
-}
-
-func (s *subscriber) event(ev eventFrame, now int64) {
-	sb := s.boards[string(ev.board)]
+func (s *subscriber) event(ev rawws.Event, now int64) {
+	sb := s.boards[string(ev.Board)]
 	if sb == nil {
-		s.problem("event of board %s, not subscribed", ev.board)
+		s.problem("event of board %s, not subscribed", ev.Board)
 		return
 	}
 	if !sb.subscribed.Load() {
-		s.problem("event %d of board %s before subscribed", ev.seq, ev.board)
+		s.problem("event %d of board %s before subscribed", ev.Seq, ev.Board)
 		return
 	}
-	k := ev.seq - sb.base - 1
+	k := ev.Seq - sb.base - 1
 	switch {
 	case k < 0:
 		sb.dups++
 		return
 	case k >= maxTrackedEvents:
-		s.problem("event seq %d of board %s far past %d", ev.seq, ev.board, sb.base)
+		s.problem("event seq %d of board %s far past %d", ev.Seq, ev.Board, sb.base)
 		return
 	}
-	if ev.seq != sb.prev+1 {
+	if ev.Seq != sb.prev+1 {
 		sb.outOfOrder++
 	}
-	sb.prev = ev.seq
+	sb.prev = ev.Seq
 	for int64(len(sb.recv)) <= k {
 		sb.recv = append(sb.recv, 0)
 		sb.op = append(sb.op, -1)
@@ -253,24 +198,11 @@ func (s *subscriber) event(ev eventFrame, now int64) {
 		return
 	}
 	sb.recv[k] = now
-	sb.op[k] = opIndex(ev.op, s.opPrefix)
-	if ev.seq > sb.last.Load() {
-		sb.last.Store(ev.seq)
+	sb.op[k] = rawws.OpIndex(ev.Op, s.opPrefix)
+	if ev.Seq > sb.last.Load() {
+		sb.last.Store(ev.Seq)
 	}
 	s.deliveries++
-}
-
-// opIndex is the index of a loadgen operation from its op_id (prefix + n),
-// or -1.
-func opIndex(op []byte, prefix string) int32 {
-	if !bytes.HasPrefix(op, []byte(prefix)) {
-		return -1
-	}
-	n, err := strconv.ParseInt(string(op[len(prefix):]), 10, 32)
-	if err != nil || n < 0 {
-		return -1
-	}
-	return int32(n)
 }
 
 // clock gives times as nanoseconds since the run started (monotonic).
@@ -289,55 +221,30 @@ func openSubscribers(ctx context.Context, p *rawws.Poller, n, workers int,
 	spec func(i int) (base string, id identity, instance int, boardIDs []string, boardIdx []int),
 	expect int, ck *clock, opPrefix string) ([]*subscriber, error) {
 	subs := make([]*subscriber, n)
-	var confirmed atomic.Int64
-	var want int64
-	var mu sync.Mutex
-	var firstErr error
-	next := atomic.Int64{}
-	var wg sync.WaitGroup
-	for range min(workers, n) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				mu.Lock()
-				failed := firstErr != nil
-				mu.Unlock()
-				if failed {
-					return
-				}
-				base, user, inst, ids, idx := spec(i)
-				dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				s, err := dialSubscriber(dctx, p, base, user, i, inst, ids, idx, expect, ck, opPrefix, &confirmed)
-				cancel()
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("subscriber %d: %w", i, err)
-				}
-				if err == nil {
-					subs[i] = s
-					want += int64(len(ids))
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return subs, firstErr
+	var confirmed, want atomic.Int64
+	err := rawws.DialAll(ctx, n, workers, func(ctx context.Context, i int) error {
+		base, user, inst, ids, idx := spec(i)
+		s, err := dialSubscriber(ctx, p, base, user, i, inst, ids, idx, expect, ck, opPrefix, &confirmed)
+		if err != nil {
+			return err
+		}
+		subs[i] = s
+		want.Add(int64(len(ids)))
+		return nil
+	})
+	if err != nil {
+		return subs, err
 	}
 	deadline := time.NewTimer(60 * time.Second)
 	defer deadline.Stop()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for confirmed.Load() < want {
+	for confirmed.Load() < want.Load() {
 		select {
 		case <-ctx.Done():
 			return subs, ctx.Err()
 		case <-deadline.C:
-			return subs, fmt.Errorf("only %d of %d subscriptions confirmed within 60s%s", confirmed.Load(), want, firstEnded(subs))
+			return subs, fmt.Errorf("only %d of %d subscriptions confirmed within 60s%s", confirmed.Load(), want.Load(), firstEnded(subs))
 		case <-tick.C:
 		}
 	}

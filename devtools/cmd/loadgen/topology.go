@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/corkboard/corkboard/devtools/cluster"
+	"github.com/corkboard/corkboard/devtools/procstat"
 )
 
 // topology is what a run talks to: the base URLs of the server instances
@@ -97,7 +97,7 @@ func startTopology(ctx context.Context, c Config, log *slog.Logger) (t *topology
 		PostgresSettings: map[string]string{"wal_level": "logical"},
 	})
 	if err != nil {
-		return t, fmt.Errorf("%w\n%s", err, tailFile(t.logPath, 4096))
+		return t, fmt.Errorf("%w\n%s", err, strings.TrimSpace(procstat.Tail(t.logPath, 4096)))
 	}
 	t.dbURL = t.cl.DatabaseURL()
 	ins := t.cl.Instances()
@@ -155,7 +155,7 @@ func (t *topology) exited() []string {
 	var out []string
 	for _, in := range t.cl.Instances()[:len(t.urls)] {
 		if done, err := in.Exited(); done {
-			out = append(out, fmt.Sprintf("%s exited (%v); the servers' log ends:\n%s", in.Name, err, tailFile(t.logPath, 2048)))
+			out = append(out, fmt.Sprintf("%s exited (%v); the servers' log ends:\n%s", in.Name, err, strings.TrimSpace(procstat.Tail(t.logPath, 2048))))
 		}
 	}
 	return out
@@ -172,17 +172,4 @@ func (t *topology) close() error {
 		errs = append(errs, os.RemoveAll(t.dir))
 	}
 	return errors.Join(errs...)
-}
-
-func tailFile(path string, n int64) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Size() > n {
-		f.Seek(fi.Size()-n, io.SeekStart) //nolint:errcheck // best effort
-	}
-	b, _ := io.ReadAll(f)
-	return strings.TrimSpace(string(b))
 }

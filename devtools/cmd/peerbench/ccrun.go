@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/corkboard/corkboard/devtools/procstat"
 	"github.com/corkboard/corkboard/devtools/rawws"
 )
 
@@ -38,7 +39,7 @@ func runCentrifugo(ctx context.Context, c Config, rate float64, log *slog.Logger
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	res := &Result{Server: "centrifugo", Rate: rate, Offered: rate * float64(c.Subscribers), LoadStart: loadAverage()}
+	res := &Result{Server: "centrifugo", Rate: rate, Offered: rate * float64(c.Subscribers), LoadStart: procstat.LoadAverage()}
 	cc, err := startCentrifugo(ctx, bin, dir)
 	if err != nil {
 		return nil, err
@@ -75,10 +76,10 @@ func runCentrifugo(ctx context.Context, c Config, rate float64, log *slog.Logger
 		}
 	}()
 	if err != nil {
-		return nil, fmt.Errorf("centrifugo: %w\n%s", err, tail(cc.log, 1024))
+		return nil, fmt.Errorf("centrifugo: %w\n%s", err, procstat.Tail(cc.log, 1024))
 	}
 	time.Sleep(c.IdleWait)
-	if rss, err := procRSS(pid); err == nil {
+	if rss, err := procstat.RSS(pid); err == nil {
 		res.RSSPerConnKiB = float64(rss-rssBefore) / float64(c.Subscribers) / 1024
 	}
 
@@ -118,7 +119,7 @@ func runCentrifugo(ctx context.Context, c Config, rate float64, log *slog.Logger
 	}
 	settled := waitCC(ctx, ck, subs, acked, c.Settle)
 	cpu1 := sampleCPU(pid)
-	res.LoadEnd = loadAverage()
+	res.LoadEnd = procstat.LoadAverage()
 	if err := closeCCSubs(poll, subs); err != nil {
 		log.Warn("reading the subscribers", "err", err)
 	}

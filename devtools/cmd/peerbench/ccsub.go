@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -135,12 +134,13 @@ func (s *ccSub) publication(f ccFrame, now int64) {
 		s.problem("publication on %q (subscribed: %v)", f.channel, s.subscribed)
 		return
 	}
-	_, op, ok := eventOp(f.data)
+	ev, ok := rawws.ParseEvent(f.data)
+	op := ev.Op
 	if !ok {
 		s.problem("publication data is not an event: %.200q", f.data)
 		return
 	}
-	k := opIndex(op, s.opPrefix)
+	k := rawws.OpIndex(op, s.opPrefix)
 	if k < 0 || int(k) >= len(s.recv) {
 		s.problem("publication of an unknown operation %q", op)
 		return
@@ -160,38 +160,13 @@ func (s *ccSub) publication(f ccFrame, now int64) {
 func openCCSubs(ctx context.Context, p *rawws.Poller, n, workers int, base, channel, opPrefix string, ops int) ([]*ccSub, error) {
 	subs := make([]*ccSub, n)
 	var confirmed atomic.Int64
-	var next atomic.Int64
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	for range min(workers, n) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				mu.Lock()
-				failed := firstErr != nil
-				mu.Unlock()
-				if failed {
-					return
-				}
-				dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				s, err := dialCCSub(dctx, p, base, channel, opPrefix, i, ops, &confirmed)
-				cancel()
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("subscriber %d: %w", i, err)
-				}
-				subs[i] = s
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return subs, firstErr
+	err := rawws.DialAll(ctx, n, workers, func(ctx context.Context, i int) error {
+		s, err := dialCCSub(ctx, p, base, channel, opPrefix, i, ops, &confirmed)
+		subs[i] = s
+		return err
+	})
+	if err != nil {
+		return subs, err
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for confirmed.Load() < int64(n) {

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/corkboard/corkboard/devtools/procstat"
 	"github.com/corkboard/corkboard/internal/childproc"
 )
 
@@ -120,7 +121,7 @@ func startCentrifugo(ctx context.Context, bin, dir string) (*centrifugo, error) 
 	for {
 		select {
 		case <-c.proc.Done():
-			return nil, fmt.Errorf("centrifugo exited at start (%v):\n%s", c.proc.Err(), tail(c.log, 2048))
+			return nil, fmt.Errorf("centrifugo exited at start (%v):\n%s", c.proc.Err(), procstat.Tail(c.log, 2048))
 		default:
 		}
 		if err := ctx.Err(); err != nil {
@@ -129,7 +130,7 @@ func startCentrifugo(ctx context.Context, bin, dir string) (*centrifugo, error) 
 		}
 		if time.Now().After(deadline) {
 			c.stop()
-			return nil, fmt.Errorf("centrifugo not healthy within 20 s:\n%s", tail(c.log, 2048))
+			return nil, fmt.Errorf("centrifugo not healthy within 20 s:\n%s", procstat.Tail(c.log, 2048))
 		}
 		if getOK(ctx, c.base+"/health") == nil {
 			return c, nil
@@ -197,17 +198,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func tail(path string, n int64) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Size() > n {
-		f.Seek(fi.Size()-n, io.SeekStart) //nolint:errcheck // best effort
-	}
-	b, _ := io.ReadAll(f)
-	return string(b)
 }

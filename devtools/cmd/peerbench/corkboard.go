@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/corkboard/corkboard/devtools/procstat"
 	"github.com/corkboard/corkboard/internal/childproc"
 )
 
@@ -34,7 +35,7 @@ func runCorkboard(ctx context.Context, c Config, loadgen, server string, rate fl
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	res := &Result{Server: "corkboard", Rate: rate, Offered: rate * float64(c.Subscribers), LoadStart: loadAverage()}
+	res := &Result{Server: "corkboard", Rate: rate, Offered: rate * float64(c.Subscribers), LoadStart: procstat.LoadAverage()}
 	p, err := childproc.Start(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("start loadgen: %w", err)
@@ -51,7 +52,7 @@ func runCorkboard(ctx context.Context, c Config, loadgen, server string, rate fl
 		}
 		return nil, fmt.Errorf("corkboard: loadgen: %w", ctx.Err())
 	}
-	res.LoadEnd = loadAverage()
+	res.LoadEnd = procstat.LoadAverage()
 	// loadgen exits 1 with its report printed when a stream was wrong.
 	if err := parseLoadgen(stdout.Bytes(), res); err != nil {
 		return nil, fmt.Errorf("corkboard: loadgen (%v): %w\n%s", p.Err(), err, tailString(stderr.String(), 2048))

@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/corkboard/corkboard/devtools/cluster"
+	"github.com/corkboard/corkboard/devtools/procstat"
 )
 
 func main() {
@@ -159,7 +160,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, cancel := context.WithTimeout(ctx, c.MaxDuration)
 	defer cancel()
-	if limit, err := raiseFileLimit(); err != nil {
+	if limit, err := procstat.RaiseFileLimit(); err != nil {
 		return err
 	} else if need := uint64(c.Subscribers + c.Writers + 300); need > limit {
 		return fmt.Errorf("%d subscribers need about %d open files; the limit is %d", c.Subscribers, need, limit)

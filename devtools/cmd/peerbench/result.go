@@ -7,16 +7,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"math"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/prometheus/procfs"
+	"github.com/corkboard/corkboard/devtools/procstat"
 )
 
 // Result is one server at one rate.
@@ -241,11 +238,11 @@ type cpuSample struct {
 }
 
 func sampleCPU(pid int) cpuSample {
-	s := cpuSample{at: time.Now(), self: selfCPU()}
-	if st, err := procStat(pid); err == nil {
-		s.server = time.Duration(st.UTime+st.STime) * clockTick
+	s := cpuSample{at: time.Now(), self: procstat.SelfCPU()}
+	if user, sys, _, err := procstat.ProcCPU(pid); err == nil {
+		s.server = user + sys
 	}
-	s.busy, s.total, _ = machineCPU()
+	s.busy, s.total, _ = procstat.MachineCPU()
 	return s
 }
 
@@ -260,38 +257,14 @@ func (r *Result) cpu(a, b cpuSample) {
 	}
 }
 
-// clockTick is the unit of utime and stime in /proc/PID/stat (USER_HZ).
-const clockTick = 10 * time.Millisecond
-
-func procStat(pid int) (procfs.ProcStat, error) {
-	p, err := procfs.NewProc(pid)
-	if err != nil {
-		return procfs.ProcStat{}, err
-	}
-	return p.Stat()
-}
-
-// procRSS is the resident set size of pid (VmRSS) in bytes.
-func procRSS(pid int) (int64, error) {
-	p, err := procfs.NewProc(pid)
-	if err != nil {
-		return 0, err
-	}
-	st, err := p.NewStatus()
-	if err != nil {
-		return 0, err
-	}
-	return int64(st.VmRSS), nil
-}
-
 // stableRSS waits (at most 10 s) until pid's RSS has not moved by more
 // than 256 KiB for a second, and returns it.
 func stableRSS(ctx context.Context, pid int) int64 {
-	prev, _ := procRSS(pid)
+	prev, _ := procstat.RSS(pid)
 	deadline := time.Now().Add(10 * time.Second)
 	for still := 0; still < 4 && time.Now().Before(deadline) && ctx.Err() == nil; {
 		time.Sleep(250 * time.Millisecond)
-		cur, _ := procRSS(pid)
+		cur, _ := procstat.RSS(pid)
 		still++
 		if d := cur - prev; d > 256<<10 || d < -256<<10 {
 			still = 0
@@ -299,54 +272,6 @@ func stableRSS(ctx context.Context, pid int) int64 {
 		prev = cur
 	}
 	return prev
-}
-
-// selfCPU is this process's CPU time.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// machineCPU is the busy and total CPU time of the machine, from /proc/stat.
-func machineCPU() (busy, total time.Duration, err error) {
-	st, err := procfs.NewStat()
-	if err != nil {
-		return 0, 0, err
-	}
-	c := st.CPUTotal
-	idle := c.Idle + c.Iowait
-	sum := idle + c.User + c.Nice + c.System + c.IRQ + c.SoftIRQ + c.Steal
-	return time.Duration((sum - idle) * float64(time.Second)), time.Duration(sum * float64(time.Second)), nil
-}
-
-// loadAverage is the machine's load average over 1, 5 and 15 minutes.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	var l1, l5, l15 float64
-	if _, err := fmt.Sscanf(string(b), "%f %f %f", &l1, &l5, &l15); err != nil {
-		return ""
-	}
-	return fmt.Sprintf("%.2f %.2f %.2f", l1, l5, l15)
-}
-
-// raiseFileLimit raises the soft RLIMIT_NOFILE to the hard limit (at most
-// 20,000; children inherit it) and returns it.
-func raiseFileLimit() (uint64, error) {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return 0, fmt.Errorf("get open-file limit: %w", err)
-	}
-	rl.Cur = max(rl.Cur, min(rl.Max, 20000))
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return 0, fmt.Errorf("raise open-file limit to %d: %w", rl.Cur, err)
-	}
-	return rl.Cur, nil
 }
 
 func randomHex(n int) string {

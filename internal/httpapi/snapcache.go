@@ -126,10 +126,13 @@ func (c *snapshotCache) lookup(k snapKey) (e *snapEntry, f *snapFlight, leader b
 }
 
 // put keeps e, dropping the least recently used entries to stay within
-// the budget.
+// the budget. Whether a snapshot is kept depends on its plain encoding
+// alone (at most a quarter of the budget, the spill limit), so that its
+// gzipped copy never turns away one the cache kept before; both count
+// against the budget.
 func (c *snapshotCache) put(e *snapEntry) {
 	n := e.size()
-	if n > c.max/4 {
+	if int64(len(e.body)) > c.max/4 {
 		return
 	}
 	c.mu.Lock()

@@ -2,8 +2,12 @@ package benchmarks
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -38,7 +42,11 @@ var mutationConfigs = []mutationConfig{{1, 1}, {1, 16}, {16, 16}}
 //     store;
 //   - http-idem (16 writers on 16 boards only): the same with an
 //     Idempotency-Key on every request, as the browser client sends (its
-//     claim and completion are SQL that pgbench's script does not run).
+//     claim and completion are SQL that pgbench's script does not run);
+//   - http-floor (16 writers on 16 boards only): the same requests to a
+//     bare net/http handler that decodes the title and calls the store, as
+//     store does: what net/http and the store cost without Corkboard's
+//     middleware, authentication, API and publishing.
 //
 // Reported: ops/s (whole run), p50-ms and p99-ms of the per-op latencies.
 func BenchmarkCardPatch(b *testing.B) {
@@ -49,6 +57,7 @@ func BenchmarkCardPatch(b *testing.B) {
 			b.Run("http", func(b *testing.B) { benchHTTPPatch(b, cfg, false) })
 			if cfg == (mutationConfig{16, 16}) {
 				b.Run("http-idem", func(b *testing.B) { benchHTTPPatch(b, cfg, true) })
+				b.Run("http-floor", func(b *testing.B) { benchFloorPatch(b, cfg) })
 			}
 		})
 	}
@@ -133,6 +142,63 @@ func benchHTTPPatch(b *testing.B, cfg mutationConfig, idempotencyKeys bool) {
 		impl = "http-idem"
 	}
 	record(b, result{config: cfg.name(), impl: impl, ops: float64(b.N) / run.wall.Seconds(), p50: p50, p99: p99, extra: cpuPerOp})
+}
+
+// benchFloorPatch sends the load client's PATCHes to floorHandler.
+func benchFloorPatch(b *testing.B, cfg mutationConfig) {
+	e := getEnv(b)
+	e.checkpoint(b)
+	srv := httptest.NewServer(floorHandler(e))
+	defer srv.Close()
+	lc, err := startLoadClient(loadConfig{Addr: srv.Listener.Addr().String(), Boards: cfg.boards, Cards: cardsPerBoard,
+		Writers: cfg.writers, Ops: b.N, Seed: uint64(b.N)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cpu := e.startCPU(b.Name())
+	b.ResetTimer()
+	run, err := lc.run(func() { b.StopTimer(); cpu.end() })
+	if err != nil {
+		b.Fatal(err)
+	}
+	if n := len(run.lat); n != b.N {
+		b.Fatalf("the load client made %d requests, want %d", n, b.N)
+	}
+	p50, p99 := summarize(run.lat)
+	record(b, result{config: cfg.name(), impl: "http-floor", ops: float64(b.N) / run.wall.Seconds(), p50: p50, p99: p99,
+		extra: cpu.result(b.N, run.cpu)})
+}
+
+// floorHandler is the least an HTTP server can do for the load client's
+// PATCH: net/http's router, the title decoded with encoding/json, the
+// store's UpdateCard as the benchmark user (no session, no middleware, no
+// publishing), the card answered as JSON.
+func floorHandler(e *env) http.Handler {
+	var ops atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("PATCH /api/boards/{board}/cards/{card}", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Title *string `json:"title"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Title == nil {
+			http.Error(w, "want {\"title\": ...}", http.StatusBadRequest)
+			return
+		}
+		m := board.Meta{Actor: e.user, OpID: "floor-" + strconv.FormatInt(ops.Add(1), 10)}
+		c, _, err := e.store.UpdateCard(r.Context(), m, r.PathValue("board"), r.PathValue("card"), board.CardPatch{Title: in.Title}, 0)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		body, err := c.AppendJSON(nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body) //nolint:errcheck // the client sees a short answer
+	})
+	return mux
 }
 
 func benchStorePatch(b *testing.B, cfg mutationConfig) {

@@ -153,7 +153,7 @@ func printMutations(w io.Writer, e *env, fin map[resultKey][]result, procs []int
 				return medianOf(rs, func(r result) float64 { return r.ops })
 			}
 			pg := ceiling("pgbench")
-			for _, impl := range []string{"pgbench", "store", "http", "http-idem"} {
+			for _, impl := range []string{"pgbench", "store", "http", "http-idem", "http-floor"} {
 				rs := fin[resultKey{name, impl, p}]
 				if len(rs) == 0 {
 					continue

@@ -46,3 +46,24 @@ func TestParseEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestIsPresence checks the presence fast path against the frame as the hub
+// encodes it.
+func TestIsPresence(t *testing.T) {
+	frame := []byte(`{"type":"` + hub.FramePresence + `","board":"3f1c2d4e-0000-4000-8000-000000000001","users":["a","b"],"count":2}`)
+	var f struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(frame, &f); err != nil || f.Type != hub.FramePresence {
+		t.Fatalf("%s: %v", frame, err)
+	}
+	if !IsPresence(frame) {
+		t.Errorf("IsPresence(%s) = false", frame)
+	}
+	for _, bad := range []string{`{"type":"subscribed","board":"b","seq":1}`, `{"type":"presence","board":"b"`,
+		`{"type":"event","board":"b","seq":1,"op_id":"x"}`} {
+		if IsPresence([]byte(bad)) {
+			t.Errorf("IsPresence(%s) = true", bad)
+		}
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -188,6 +189,28 @@ type Reader struct {
 	Closed bool // a close frame arrived
 	Code   int  // its status code
 	Reason string
+
+	// Arrived is when the last bytes ReadFrom read had arrived in the
+	// socket (wall clock, Unix nanoseconds), on a socket whose arrival
+	// times are on (EnableArrivalTimes); 0 when not known.
+	Arrived int64
+	oob     []byte // ancillary data of the read, with arrival times on
+}
+
+// EnableArrivalTimes asks the kernel to stamp what arrives on fd with the
+// time it arrived (SO_TIMESTAMPNS), and r to read it (Arrived): a load
+// tool can then tell how long a message waited in its own socket — for
+// its reader, not for the server — before it was read. On a loopback
+// socket a segment is stamped when the server's write puts it in the
+// receiving socket's queue, so the stamp lies between the server's
+// write(2) and the read; it is later than the write only while the
+// receiver's window is full, that is while the reader is behind.
+func (r *Reader) EnableArrivalTimes(fd int) error {
+	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1); err != nil {
+		return fmt.Errorf("SO_TIMESTAMPNS: %w", err)
+	}
+	r.oob = make([]byte, syscall.CmsgSpace(int(unsafe.Sizeof(syscall.Timespec{})))*2)
+	return nil
 }
 
 // ErrProtocol is a frame no server may send.
@@ -204,7 +227,17 @@ func (r *Reader) ReadFrom(fd int) error {
 		copy(nb, r.Buf)
 		r.Buf = nb
 	}
-	n, err := syscall.Read(fd, r.Buf[len(r.Buf):cap(r.Buf)])
+	var n int
+	var err error
+	if r.oob == nil {
+		n, err = syscall.Read(fd, r.Buf[len(r.Buf):cap(r.Buf)])
+	} else {
+		var oobn int
+		n, oobn, _, _, err = syscall.Recvmsg(fd, r.Buf[len(r.Buf):cap(r.Buf)], r.oob, 0)
+		if err == nil && n > 0 {
+			r.Arrived = arrivalTime(r.oob[:oobn])
+		}
+	}
 	switch {
 	case err == syscall.EAGAIN || err == syscall.EINTR:
 		return nil
@@ -215,6 +248,24 @@ func (r *Reader) ReadFrom(fd int) error {
 	}
 	r.Buf = r.Buf[:len(r.Buf)+n]
 	return nil
+}
+
+// arrivalTime is the SCM_TIMESTAMPNS time in a read's ancillary data
+// (for TCP: when the last segment the read took had arrived), or 0.
+func arrivalTime(oob []byte) int64 {
+	for len(oob) >= syscall.SizeofCmsghdr {
+		h := (*syscall.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		size := int(h.Len)
+		if size < syscall.SizeofCmsghdr || size > len(oob) {
+			return 0
+		}
+		data := oob[syscall.CmsgLen(0):size]
+		if h.Level == syscall.SOL_SOCKET && h.Type == syscall.SCM_TIMESTAMPNS && len(data) >= int(unsafe.Sizeof(syscall.Timespec{})) {
+			return (*syscall.Timespec)(unsafe.Pointer(&data[0])).Nano()
+		}
+		oob = oob[min(len(oob), syscall.CmsgSpace(size-syscall.CmsgLen(0))):]
+	}
+	return 0
 }
 
 // Feed parses every complete frame in r.Buf.

@@ -173,3 +173,63 @@ func TestReaderRejects(t *testing.T) {
 		t.Fatalf("completed frame: %v, %q", err, got)
 	}
 }
+
+// TestArrivalTimes reads a server's message on a socket with arrival times
+// on: the stamp must lie between the server's write and the read.
+func TestArrivalTimes(t *testing.T) {
+	written := make(chan time.Time, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow() //nolint:errcheck // the test is over
+
+		// The client's word that its arrival times are on.
+		if _, _, err := c.Read(r.Context()); err != nil {
+			return
+		}
+		before := time.Now()
+		if err := c.Write(r.Context(), websocket.MessageText, []byte("stamped")); err != nil {
+			return
+		}
+		written <- before
+		c.Read(r.Context()) //nolint:errcheck // until the client goes
+	}))
+	defer srv.Close()
+	fd, rest, err := Dial(context.Background(), srv.URL, "/", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if len(rest) > 0 {
+		t.Fatalf("bytes before arrival times were on: %q", rest)
+	}
+	var r Reader
+	if err := r.EnableArrivalTimes(fd); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteAll(fd, ClientFrame(OpText, []byte("go"))); err != nil {
+		t.Fatal(err)
+	}
+	before := <-written
+	var got []string
+	for len(got) == 0 {
+		if err := r.ReadFrom(fd); err != nil { // blocking: Dial's socket
+			t.Fatal(err)
+		}
+		if err := r.Feed(func(m []byte) { got = append(got, string(m)) }, func([]byte) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := time.Now()
+	if got[0] != "stamped" {
+		t.Fatalf("got %q", got)
+	}
+	if r.Arrived == 0 {
+		t.Fatal("no arrival time")
+	}
+	if at := time.Unix(0, r.Arrived); at.Before(before.Round(0)) || at.After(read.Round(0)) {
+		t.Errorf("arrived %v, not between the write (%v) and the read (%v)", at, before, read)
+	}
+}

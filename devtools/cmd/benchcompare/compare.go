@@ -26,6 +26,8 @@ var metrics = []metric{
 	{"latency_ms.sent_cross.p50_ms", "delivery p50, other instance", "ms", false},
 	{"latency_ms.sent_cross.p99_ms", "delivery p99, other instance", "ms", false},
 	{"latency_ms.commit_same.p99_ms", "commit → delivery p99, same instance", "ms", false},
+	{"latency_ms.commit_arrived_same.p99_ms", "commit → in socket p99, same instance", "ms", false},
+	{"latency_ms.in_loadgen_socket.p99_ms", "waited in loadgen's socket p99", "ms", false},
 	{"latency_ms.commit_cross.p50_ms", "commit → delivery p50, other instance", "ms", false},
 	{"latency_ms.commit_cross.p90_ms", "commit → delivery p90, other instance", "ms", false},
 	{"latency_ms.commit_cross.p99_ms", "commit → delivery p99, other instance", "ms", false},

@@ -18,6 +18,12 @@ type Report struct {
 	Subscribe struct {
 		OpenSeconds float64 `json:"open_seconds"`
 		OpenFiles   int     `json:"loadgen_open_files"`
+		// QuietSeconds is how long the subscribers' streams took to fall
+		// quiet after the last subscription was confirmed and the RSS read
+		// (presence frames, mostly), before the writers started; QuietTimedOut:
+		// they had not within quietTimeout, and the writers started anyway.
+		QuietSeconds  float64 `json:"quiet_seconds"`
+		QuietTimedOut bool    `json:"quiet_timed_out,omitempty"`
 	} `json:"subscribe"`
 
 	Mutations  MutationReport `json:"mutations"`
@@ -43,6 +49,11 @@ type Report struct {
 	// database transaction's now(), its commit timestamp, response
 	// received → delivered), *_same (subscriber on the instance that took
 	// the write) and *_cross. commit_* needs track_commit_timestamp.
+	// commit_arrived_* end when the delivery had arrived in loadgen's
+	// socket (the kernel's arrival time of the last bytes of the read that
+	// completed it: an upper bound) instead of when loadgen read it, and
+	// in_loadgen_socket is the difference: how long deliveries waited for
+	// loadgen's own reader, which a server cannot be blamed for.
 	Latency map[string]*latency `json:"latency_ms"`
 	CPU     *CPUReport          `json:"cpu,omitempty"`
 	RSS     *RSSReport          `json:"rss,omitempty"`
@@ -193,6 +204,9 @@ func (r *Report) commitTarget(name, which string, limit float64) {
 	}
 	t := Target{Name: name, Value: upper.P99, Limit: fmt.Sprintf("<= %g", limit),
 		Note: fmt.Sprintf("between response->delivered p99 %.2f and %s->delivered p99 %.2f", resp.P99, from, upper.P99)}
+	if in := r.Latency["in_loadgen_socket"]; in != nil {
+		t.Note += fmt.Sprintf("; deliveries waited in loadgen's own sockets p50 %.2f, p99 %.2f", in.P50, in.P99)
+	}
 	switch {
 	case upper.P99 <= limit:
 		t.Result = "met"
@@ -222,6 +236,13 @@ func (r *Report) print(w io.Writer) {
 		r.Machine.CPUs, r.Machine.GOMAXPROCS, r.Machine.GoVersion, r.Machine.LoadStart, r.Machine.LoadEnd, r.Machine.Note)
 	p("")
 	p("%-24s %s", "subscribers opened", fmt.Sprintf("%d in %.1f s (loadgen holds %d files)", c.Subscribers, r.Subscribe.OpenSeconds, r.Subscribe.OpenFiles))
+	if c.Writers > 0 {
+		line := fmt.Sprintf("%.1f s before the writers started", r.Subscribe.QuietSeconds)
+		if r.Subscribe.QuietTimedOut {
+			line = fmt.Sprintf("not within %.0f s: the writers started into a stream still busy", r.Subscribe.QuietSeconds)
+		}
+		p("%-24s %s", "streams quiet", line)
+	}
 	if r.RSS != nil {
 		line := fmt.Sprintf("%.1f KiB per connection (%+.1f MiB over %d connections; %.1f MiB -> %.1f MiB)",
 			r.RSS.PerConnBytes/1024, float64(r.RSS.AfterBytes-r.RSS.BeforeBytes)/(1<<20), c.Subscribers,
@@ -264,6 +285,8 @@ func (r *Report) print(w io.Writer) {
 			{"txn_same", "db txn now(), same instance"}, {"txn_cross", "db txn now(), other instance"},
 			{"commit_same", "db commit, same instance"}, {"commit_cross", "db commit, other instance"},
 			{"resp_same", "response received, same instance"}, {"resp_cross", "response received, other inst."},
+			{"commit_arrived_same", "db commit -> in socket, same inst."}, {"commit_arrived_cross", "db commit -> in socket, other inst."},
+			{"in_loadgen_socket", "waited in loadgen's socket"},
 		} {
 			if l := r.Latency[k.key]; l != nil {
 				p("%-34s %10d %9.2f %9.2f %9.2f %9.2f %9.1f", k.label, l.N, l.P50, l.P90, l.P99, l.P999, l.Max)

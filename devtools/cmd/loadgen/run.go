@@ -198,6 +198,12 @@ func run(ctx context.Context, c Config, log *slog.Logger) (rep *Report, err erro
 				defer cl.Close() //nolint:errcheck // the slot goes with the connection
 			}
 		}
+		quietStart := time.Now()
+		rep.Subscribe.QuietTimedOut = !waitQuiet(ctx, subs, quietFor, quietTimeout, ck)
+		rep.Subscribe.QuietSeconds = time.Since(quietStart).Seconds()
+		if rep.Subscribe.QuietTimedOut {
+			log.Warn("the subscribers' streams are still busy; writing anyway", "waited", quietTimeout)
+		}
 		log.Info("writing", "writers", c.Writers, "rate", c.Rate, "duration", c.Duration, "mutations", len(w.ops))
 		var profWG sync.WaitGroup
 		defer profWG.Wait()
@@ -279,6 +285,38 @@ func randomPrefix() string {
 	var b [3]byte
 	rand.Read(b[:]) //nolint:errcheck // crypto/rand.Read never fails
 	return "lg" + hex.EncodeToString(b[:]) + "-"
+}
+
+// What the writers wait for: every subscriber's stream without a message
+// for quietFor (at most quietTimeout). The frames of the set-up — presence,
+// above all: each flush sends the board's whole viewer list to every
+// subscriber, so thousands of subscribers joining a board make a stream of
+// megabytes per subscriber — are still being written and read for seconds
+// after the last subscription is confirmed when the machine is busy; events
+// written into that backlog wait behind it in the server's queues and the
+// sockets, and their latency would be the set-up's, not the fan-out's.
+const (
+	quietFor     = time.Second
+	quietTimeout = 2 * time.Minute
+)
+
+// waitQuiet waits until no subscriber has had a message for quiet, or
+// until timeout; it reports whether the streams fell quiet.
+func waitQuiet(ctx context.Context, subs []*subscriber, quiet, timeout time.Duration, ck *clock) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		var last int64
+		for _, s := range subs {
+			last = max(last, s.lastMsg.Load())
+		}
+		if ck.now()-last >= int64(quiet) {
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // waitSettled waits until every subscriber has every board's events up to
@@ -476,6 +514,7 @@ func analyze(rep *Report, c Config, subs []*subscriber, w *writers, boards []see
 	}
 	var steady int64
 	var sentSame, sentCross, txnSame, txnCross, commitSame, commitCross, respSame, respCross hist
+	var arrivedSame, arrivedCross, inSocket hist // by the kernel's arrival times
 	for _, s := range subs {
 		rep.Deliveries += s.deliveries
 		rep.Messages += s.messages
@@ -561,6 +600,12 @@ func analyze(rep *Report, c Config, subs []*subscriber, w *writers, boards []see
 				if rec.commit != 0 {
 					pick(&commitSame, &commitCross).add(t - rec.commit)
 				}
+				if a := sb.arr[k]; a != 0 {
+					inSocket.add(t - a)
+					if rec.commit != 0 {
+						pick(&arrivedSame, &arrivedCross).add(a - rec.commit)
+					}
+				}
 				if rec.resp != 0 {
 					pick(&respSame, &respCross).add(t - rec.resp)
 				}
@@ -578,6 +623,8 @@ func analyze(rep *Report, c Config, subs []*subscriber, w *writers, boards []see
 		"txn_same": txnSame.summary(), "txn_cross": txnCross.summary(),
 		"commit_same": commitSame.summary(), "commit_cross": commitCross.summary(),
 		"resp_same": respSame.summary(), "resp_cross": respCross.summary(),
+		"commit_arrived_same": arrivedSame.summary(), "commit_arrived_cross": arrivedCross.summary(),
+		"in_loadgen_socket": inSocket.summary(),
 	}
 	for k, v := range rep.Latency {
 		if v == nil {

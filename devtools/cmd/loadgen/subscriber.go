@@ -41,9 +41,10 @@ type subscriber struct {
 	unexpected int64 // frames of unknown types, events of boards not subscribed or before subscribed
 	firstProb  string
 	readErr    error
-	early      bool        // the connection ended before loadgen closed it
-	ended      bool        // the connection ended
-	endedFlag  atomic.Bool // ended, for other goroutines
+	early      bool         // the connection ended before loadgen closed it
+	ended      bool         // the connection ended
+	endedFlag  atomic.Bool  // ended, for other goroutines
+	lastMsg    atomic.Int64 // when the last message arrived (clock ns), for waitQuiet
 }
 
 // subBoard is a subscriber's view of one board.
@@ -53,7 +54,8 @@ type subBoard struct {
 	subscribed atomic.Bool
 	last       atomic.Int64 // highest seq received
 
-	recv       []int64 // recv[k]: when seq base+1+k arrived (clock ns); 0: not yet
+	recv       []int64 // recv[k]: when seq base+1+k was read (clock ns); 0: not yet
+	arr        []int64 // arr[k]: when it had arrived in the socket, at the latest (clock ns); 0: not known
 	op         []int32 // op[k]: the loadgen operation of seq base+1+k; -1: not one of ours
 	dups       int64   // events received again, or at or before base
 	outOfOrder int64   // events that did not follow the previous one (gaps at arrival)
@@ -75,8 +77,13 @@ func dialSubscriber(ctx context.Context, p *rawws.Poller, base string, id identi
 	s := &subscriber{i: i, instance: instance, user: id.username, fd: fd, boards: map[string]*subBoard{},
 		clock: ck, opPrefix: opPrefix, confirm: confirm}
 	s.ws.Buf = append(make([]byte, 0, 2048), rest...)
+	if err := s.ws.EnableArrivalTimes(fd); err != nil {
+		syscall.Close(fd)
+		return nil, fmt.Errorf("websocket %s: %w", base, err)
+	}
 	for k, id := range boardIDs {
-		sb := &subBoard{board: boardIdx[k], recv: make([]int64, 0, expect), op: make([]int32, 0, expect)}
+		sb := &subBoard{board: boardIdx[k], recv: make([]int64, 0, expect), arr: make([]int64, 0, expect),
+			op: make([]int32, 0, expect)}
 		s.boards[id] = sb
 		s.list = append(s.list, sb)
 	}
@@ -96,6 +103,7 @@ func dialSubscriber(ctx context.Context, p *rawws.Poller, base string, id identi
 // message handles one WebSocket message: newline-separated frames.
 func (s *subscriber) message(msg []byte, now int64) {
 	s.messages++
+	s.lastMsg.Store(now)
 	before := s.deliveries
 	defer func() {
 		if s.deliveries > before {
@@ -129,6 +137,10 @@ type controlFrame struct {
 func (s *subscriber) handle(line []byte, now int64) {
 	if ev, ok := rawws.ParseEvent(line); ok {
 		s.event(ev, now)
+		return
+	}
+	if rawws.IsPresence(line) {
+		s.presence++
 		return
 	}
 	var f controlFrame
@@ -191,6 +203,7 @@ func (s *subscriber) event(ev rawws.Event, now int64) {
 	sb.prev = ev.Seq
 	for int64(len(sb.recv)) <= k {
 		sb.recv = append(sb.recv, 0)
+		sb.arr = append(sb.arr, 0)
 		sb.op = append(sb.op, -1)
 	}
 	if sb.recv[k] != 0 {
@@ -198,6 +211,9 @@ func (s *subscriber) event(ev rawws.Event, now int64) {
 		return
 	}
 	sb.recv[k] = now
+	if s.ws.Arrived != 0 {
+		sb.arr[k] = min(now, s.clock.wall(time.Unix(0, s.ws.Arrived)))
+	}
 	sb.op[k] = rawws.OpIndex(ev.Op, s.opPrefix)
 	if ev.Seq > sb.last.Load() {
 		sb.last.Store(ev.Seq)

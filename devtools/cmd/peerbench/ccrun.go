@@ -68,7 +68,7 @@ func runCentrifugo(ctx context.Context, c Config, rate float64, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	subs, err := openCCSubs(ctx, poll, c.Subscribers, c.DialWorkers, cc.base, ccChannel, opPrefix, nOps)
+	subs, err := openCCSubs(ctx, poll, ck, c.Subscribers, c.DialWorkers, cc.base, ccChannel, opPrefix, nOps)
 	closed := false
 	defer func() {
 		if !closed {
@@ -157,7 +157,8 @@ func analyzeCC(res *Result, subs []*ccSub, ops []opRecord, writeStart, writeEnd,
 	steadyFrom, steadyTo := steadyWindow(writeStart, writeEnd)
 	var steady, last int64
 	lat := make([]int64, 0, len(subs)*len(ops))
-	var ref []int32 // the first complete subscriber's positions
+	var wait []int64 // in the client's sockets
+	var ref []int32  // the first complete subscriber's positions
 	for _, s := range subs {
 		res.Deliveries += int64(s.n)
 		res.Messages += s.messages
@@ -190,6 +191,9 @@ func analyzeCC(res *Result, subs []*ccSub, ops []opRecord, writeStart, writeEnd,
 				steady++
 			}
 			lat = append(lat, t-op.sent)
+			if k < len(s.arr) && s.arr[k] != 0 {
+				wait = append(wait, t-s.arr[k])
+			}
 		}
 		if missing {
 			cr.Incomplete++
@@ -200,6 +204,10 @@ func analyzeCC(res *Result, subs []*ccSub, ops []opRecord, writeStart, writeEnd,
 		}
 	}
 	res.latency(lat)
+	if len(wait) > 0 {
+		slices.Sort(wait)
+		res.ClientWaitP99 = quantileMS(wait, 0.99)
+	}
 	res.rates(ops, steady, steadyFrom, steadyTo, writeStart, writeEnd, last)
 	res.SettleSeconds = time.Duration(settled - writeEnd).Seconds()
 	res.cpu(cpu0, cpu1)
@@ -261,3 +269,7 @@ func schedule(ctx context.Context, ck *clock, rate float64, d time.Duration, wri
 type clock struct{ t0 time.Time }
 
 func (c *clock) now() int64 { return int64(time.Since(c.t0)) }
+
+// wall converts a wall-clock time (a kernel arrival time) to the clock's
+// scale.
+func (c *clock) wall(t time.Time) int64 { return int64(t.Sub(c.t0.Round(0))) }

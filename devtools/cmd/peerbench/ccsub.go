@@ -27,7 +27,9 @@ type ccSub struct {
 	confirm  *atomic.Int64 // counts confirmed subscriptions
 
 	subscribed bool
-	recv       []int64 // recv[k]: when operation k arrived (clock ns); 0: not yet
+	recv       []int64 // recv[k]: when operation k was read (clock ns); 0: not yet
+	arr        []int64 // arr[k]: when it had arrived in the socket, at the latest (clock ns); 0: not known
+	ck         *clock
 	pos        []int32 // pos[k]: the order in which it arrived (1, 2, ...)
 	n          int32   // publications of the run's operations received
 	got        atomic.Int64
@@ -43,14 +45,18 @@ type ccSub struct {
 // dialCCSub connects subscriber i to Centrifugo at base, sends connect and
 // subscribe, and hands it to the poller; the subscription is confirmed when
 // its reply arrives (confirm counts it).
-func dialCCSub(ctx context.Context, p *rawws.Poller, base, channel, opPrefix string, i, ops int, confirm *atomic.Int64) (*ccSub, error) {
+func dialCCSub(ctx context.Context, p *rawws.Poller, ck *clock, base, channel, opPrefix string, i, ops int, confirm *atomic.Int64) (*ccSub, error) {
 	fd, rest, err := rawws.Dial(ctx, base, "/connection/websocket", "")
 	if err != nil {
 		return nil, fmt.Errorf("websocket %s: %w", base, err)
 	}
 	s := &ccSub{i: i, fd: fd, channel: channel, opPrefix: opPrefix, confirm: confirm,
-		recv: make([]int64, ops), pos: make([]int32, ops)}
+		recv: make([]int64, ops), arr: make([]int64, ops), pos: make([]int32, ops), ck: ck}
 	s.r.Buf = append(make([]byte, 0, 2048), rest...)
+	if err := s.r.EnableArrivalTimes(fd); err != nil {
+		syscall.Close(fd)
+		return nil, fmt.Errorf("websocket %s: %w", base, err)
+	}
 	for _, cmd := range [][]byte{ccConnect(), ccSubscribe(channel)} {
 		if err := rawws.WriteAll(fd, rawws.ClientFrame(rawws.OpText, cmd)); err != nil {
 			syscall.Close(fd)
@@ -151,17 +157,20 @@ func (s *ccSub) publication(f ccFrame, now int64) {
 	}
 	s.n++
 	s.recv[k], s.pos[k] = now, s.n
+	if s.r.Arrived != 0 {
+		s.arr[k] = min(now, s.ck.wall(time.Unix(0, s.r.Arrived)))
+	}
 	s.got.Add(1)
 }
 
 // openCCSubs dials n subscribers with at most workers dials in flight and
 // waits (at most 60 s) until every subscription is confirmed. On error the
 // caller closes the ones opened (the slice holds them).
-func openCCSubs(ctx context.Context, p *rawws.Poller, n, workers int, base, channel, opPrefix string, ops int) ([]*ccSub, error) {
+func openCCSubs(ctx context.Context, p *rawws.Poller, ck *clock, n, workers int, base, channel, opPrefix string, ops int) ([]*ccSub, error) {
 	subs := make([]*ccSub, n)
 	var confirmed atomic.Int64
 	err := rawws.DialAll(ctx, n, workers, func(ctx context.Context, i int) error {
-		s, err := dialCCSub(ctx, p, base, channel, opPrefix, i, ops, &confirmed)
+		s, err := dialCCSub(ctx, p, ck, base, channel, opPrefix, i, ops, &confirmed)
 		subs[i] = s
 		return err
 	})

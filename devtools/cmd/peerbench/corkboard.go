@@ -137,6 +137,9 @@ func parseLoadgen(out []byte, res *Result) error {
 	if l := r.Latency["sent_same"]; l != nil {
 		res.P50, res.P99 = l.P50, l.P99
 	}
+	if l := r.Latency["in_loadgen_socket"]; l != nil {
+		res.ClientWaitP99 = l.P99
+	}
 	if r.CPU != nil {
 		res.CPUPerDeliveryUS = r.CPU.ServerUSPerDelivery
 		if r.CPU.WindowSeconds > 0 {

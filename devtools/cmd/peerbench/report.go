@@ -56,24 +56,28 @@ func printTable(w io.Writer, c Config, results []*Result) {
 
 // runsTable writes one row per result.
 func runsTable(p func(string, ...any), results []*Result, rounds bool) {
-	p("| changes/s (offered deliveries/s) | server | deliveries/s | p50 / p99 ms | server CPU µs/delivery | writer p50 / p99 ms | RSS KiB / idle conn | streams | load avg at start | other cores |")
-	p("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |")
+	p("| changes/s (offered deliveries/s) | server | deliveries/s | p50 / p99 ms | server CPU µs/delivery | writer p50 / p99 ms | RSS KiB / idle conn | streams | load avg at start | other cores | client's wait p99 ms |")
+	p("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |")
 	for _, r := range results {
 		rate := rateCell(r)
 		if rounds {
 			rate += fmt.Sprintf(" #%d", r.Round)
 		}
 		if r.Err != "" {
-			p("| %s | %s | run failed: %s | | | | | | %s | |", rate, r.Server, oneLine(r.Err, 120), firstField(r.LoadStart))
+			p("| %s | %s | run failed: %s | | | | | | %s | | |", rate, r.Server, oneLine(r.Err, 120), firstField(r.LoadStart))
 			continue
 		}
 		load := firstField(r.LoadStart)
 		if r.Runs > 0 {
 			load = r.LoadStart
 		}
-		p("| %s | %s | %s%s | %s / %s | %.1f | %s / %s | %.1f | %s | %s | %.2f |", rate, r.Server,
+		wait := "–"
+		if r.ClientWaitP99 > 0 {
+			wait = ms(r.ClientWaitP99)
+		}
+		p("| %s | %s | %s%s | %s / %s | %.1f | %s / %s | %.1f | %s | %s | %.2f | %s |", rate, r.Server,
 			thousands(r.DeliveriesPerSecond), behindMark(r), ms(r.P50), ms(r.P99), r.CPUPerDeliveryUS,
-			ms(r.WriteP50), ms(r.WriteP99), r.RSSPerConnKiB, streams(r), load, r.OtherCores)
+			ms(r.WriteP50), ms(r.WriteP99), r.RSSPerConnKiB, streams(r), load, r.OtherCores, wait)
 	}
 }
 

@@ -38,6 +38,11 @@ type Result struct {
 	// Latency, request sent → delivered, in ms.
 	P50 float64 `json:"p50_ms"`
 	P99 float64 `json:"p99_ms"`
+	// ClientWaitP99 is the p99 of how long deliveries waited in the
+	// client's own sockets before its reader took them (the kernel's
+	// arrival times), in ms: the part of the latency that is the client's,
+	// not the server's. 0: not known.
+	ClientWaitP99 float64 `json:"client_wait_p99_ms,omitempty"`
 	// CPUPerDeliveryUS is the server process's CPU (user + system) from
 	// the writers' start until the stream settled, per delivery, µs.
 	CPUPerDeliveryUS float64 `json:"server_cpu_us_per_delivery"`
@@ -148,6 +153,7 @@ func medians(results []*Result) []*Result {
 			DeliveriesPerSecond: med(func(r *Result) float64 { return r.DeliveriesPerSecond }),
 			P50:                 med(func(r *Result) float64 { return r.P50 }),
 			P99:                 med(func(r *Result) float64 { return r.P99 }),
+			ClientWaitP99:       med(func(r *Result) float64 { return r.ClientWaitP99 }),
 			CPUPerDeliveryUS:    med(func(r *Result) float64 { return r.CPUPerDeliveryUS }),
 			OtherCores:          med(func(r *Result) float64 { return r.OtherCores }),
 			WritesPerSecond:     med(func(r *Result) float64 { return r.WritesPerSecond }),

@@ -96,9 +96,16 @@ type Options struct {
 	HeadInterval     time.Duration // how often heads are checked; 0: 2s
 	PresenceInterval time.Duration // presence heartbeat; 0: 1s (expiry after 3)
 	PresenceDelay    time.Duration // presence changes are sent at most this late, batched; 0: 100ms
-	QueueBytes       int           // per-client queue limit; 0: 1 MiB
-	MaxCatchUp       int           // most events replayed on subscribe; more gets resync; 0: 1000
-	Logger           *slog.Logger
+	// PresenceBytes bounds the presence frames a board sends its local
+	// subscribers, in bytes per second on average: after a flush, the next
+	// waits until the bytes queued by this one are paid for at this rate
+	// (if that is longer than PresenceDelay). A presence frame carries the
+	// board's whole viewer list to every subscriber, so a busy board's cost
+	// grows with the square of its viewers. 0: 16 MiB/s.
+	PresenceBytes int
+	QueueBytes    int // per-client queue limit; 0: 1 MiB
+	MaxCatchUp    int // most events replayed on subscribe; more gets resync; 0: 1000
+	Logger        *slog.Logger
 	// OnDeliver, when set, is called once for each event just queued to
 	// the board's subscribers, in seq order per board, with the board's
 	// lock held: it must be quick and must not call the hub (metrics).
@@ -153,6 +160,9 @@ func New(o Options) *Hub {
 	}
 	if o.PresenceDelay == 0 {
 		o.PresenceDelay = 100 * time.Millisecond
+	}
+	if o.PresenceBytes == 0 {
+		o.PresenceBytes = 16 << 20
 	}
 	if o.QueueBytes == 0 {
 		o.QueueBytes = 1 << 20

@@ -966,3 +966,77 @@ func TestHubClose(t *testing.T) {
 	}
 	h.Close() // twice is harmless
 }
+
+// TestPresenceBytes: a board whose viewers come and go all the time sends
+// its subscribers presence frames at no more than PresenceBytes per second
+// on average (here a tenth of what a flush every PresenceDelay would send),
+// and its subscribers still end with the final set of viewers.
+func TestPresenceBytes(t *testing.T) {
+	const budget = 20_000 // bytes per second
+	lg := newFakeLog()
+	lg.create("b")
+	h := newTestHub(t, Options{Log: lg, PresenceDelay: time.Millisecond, PresenceBytes: budget,
+		PresenceInterval: time.Hour, HeadInterval: time.Hour})
+	ctx := t.Context()
+	var watchers []*Client
+	var want []string
+	for i := range 10 {
+		c := h.Connect(fmt.Sprintf("watcher%d", i))
+		if err := c.Subscribe(ctx, "b", nil); err != nil {
+			t.Fatal(err)
+		}
+		watchers = append(watchers, c)
+		want = append(want, c.User())
+	}
+	// What the watchers have been sent so far, in presence frames: the
+	// total, the largest single frame, and the last each one got.
+	var total, largest int
+	last := map[*Client]string{}
+	drain := func() {
+		for _, c := range watchers {
+			for _, b := range c.Take(nil) {
+				if f := parseFrame(t, b); f.Type == FramePresence {
+					total += len(b)
+					largest = max(largest, len(b))
+					last[c] = joinUsers(f.Users)
+				}
+			}
+		}
+	}
+	drain()
+	total = 0
+
+	// For a second, a passer-by joins every 3 ms and the one before leaves:
+	// the set of viewers is a new one at every flush.
+	start := time.Now()
+	var prev *Client
+	for i := 0; time.Since(start) < time.Second; i++ {
+		c := h.Connect(fmt.Sprintf("passer%d", i))
+		if err := c.Subscribe(ctx, "b", nil); err != nil {
+			t.Fatal(err)
+		}
+		if prev != nil {
+			prev.Close(nil)
+		}
+		prev = c
+		drain()
+		time.Sleep(3 * time.Millisecond)
+	}
+	prev.Close(nil)
+	elapsed := time.Since(start)
+	drain()
+	// Each flush sends one frame to each watcher: the budget allows
+	// budget × elapsed, plus the flush that opened the second.
+	if limit := int(float64(budget)*elapsed.Seconds()) + 2*largest*len(watchers); total > limit {
+		t.Errorf("the watchers were sent %d bytes of presence in %v, want at most %d (%d bytes/s)", total, elapsed, limit, budget)
+	}
+	waitFor(t, "the watchers seeing themselves alone", 10*time.Second, func() bool {
+		drain()
+		for _, c := range watchers {
+			if last[c] != joinUsers(want) {
+				return false
+			}
+		}
+		return true
+	})
+}

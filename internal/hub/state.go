@@ -43,6 +43,7 @@ type boardState struct {
 	lastSeen      []string                 // users in the last presence frame
 	lastLocal     []string                 // local users last announced
 	presenceTimer *time.Timer              // a flush is scheduled
+	presenceNext  time.Time                // no flush before then (Options.PresenceBytes)
 }
 
 // subscription is one client's subscription to a board: catching up (not

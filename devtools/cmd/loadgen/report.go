@@ -24,6 +24,10 @@ type Report struct {
 		// they had not within quietTimeout, and the writers started anyway.
 		QuietSeconds  float64 `json:"quiet_seconds"`
 		QuietTimedOut bool    `json:"quiet_timed_out,omitempty"`
+		// PresenceBytes: the presence frames the subscribers had received
+		// when the writers started (every viewer list sent while they
+		// joined).
+		PresenceBytes int64 `json:"presence_bytes"`
 	} `json:"subscribe"`
 
 	Mutations  MutationReport `json:"mutations"`
@@ -241,6 +245,7 @@ func (r *Report) print(w io.Writer) {
 		if r.Subscribe.QuietTimedOut {
 			line = fmt.Sprintf("not within %.0f s: the writers started into a stream still busy", r.Subscribe.QuietSeconds)
 		}
+		line += fmt.Sprintf(" (presence received by then: %.1f MB)", float64(r.Subscribe.PresenceBytes)/1e6)
 		p("%-24s %s", "streams quiet", line)
 	}
 	if r.RSS != nil {

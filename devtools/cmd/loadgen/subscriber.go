@@ -36,15 +36,18 @@ type subscriber struct {
 	frames     int64 // frames in them
 	deliveries int64 // event frames within the subscribed range
 	presence   int64
-	resyncs    int64
-	errorsSeen int64
-	unexpected int64 // frames of unknown types, events of boards not subscribed or before subscribed
-	firstProb  string
-	readErr    error
-	early      bool         // the connection ended before loadgen closed it
-	ended      bool         // the connection ended
-	endedFlag  atomic.Bool  // ended, for other goroutines
-	lastMsg    atomic.Int64 // when the last message arrived (clock ns), for waitQuiet
+	// presenceBytes: the bytes of the presence frames so far (read while
+	// the subscriber runs, for the set-up's volume).
+	presenceBytes atomic.Int64
+	resyncs       int64
+	errorsSeen    int64
+	unexpected    int64 // frames of unknown types, events of boards not subscribed or before subscribed
+	firstProb     string
+	readErr       error
+	early         bool         // the connection ended before loadgen closed it
+	ended         bool         // the connection ended
+	endedFlag     atomic.Bool  // ended, for other goroutines
+	lastMsg       atomic.Int64 // when the last message arrived (clock ns), for waitQuiet
 }
 
 // subBoard is a subscriber's view of one board.
@@ -141,6 +144,7 @@ func (s *subscriber) handle(line []byte, now int64) {
 	}
 	if rawws.IsPresence(line) {
 		s.presence++
+		s.presenceBytes.Add(int64(len(line)))
 		return
 	}
 	var f controlFrame

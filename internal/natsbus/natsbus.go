@@ -216,10 +216,15 @@ func (b *Bus) OnReconnect(f func()) {
 
 // Send puts m on the bus for the other instances: those that joined
 // m.Board, or every instance when m.Board is "". It does not wait for them;
-// a lost message is not sent again.
+// a lost message is not sent again. On a bus connected to its own server
+// (Options.Server) while no other client is connected to that server, m
+// is not sent at all: nobody could receive it.
 func (b *Bus) Send(m Message) error {
 	if !validKind(m.Kind) {
 		return fmt.Errorf("send %q: not a message kind", m.Kind)
+	}
+	if b.o.Server != nil && b.o.Server.alone() {
+		return nil
 	}
 	if err := b.nc.Publish(subject(m.Kind, m.Board), m.Payload); err != nil {
 		return fmt.Errorf("send %s message: %w", m.Kind, err)

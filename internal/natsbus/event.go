@@ -2,6 +2,7 @@ package natsbus
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/corkboard/corkboard/internal/board"
@@ -32,7 +33,9 @@ func AppendEvent(dst []byte, e board.Event) ([]byte, error) {
 		!compactJSON(e.Data) {
 		return marshalEvent(dst, e)
 	}
-	b := append(dst, `{"board":"`...)
+	// The fixed bytes, two int64s and a time take at most 154.
+	b := slices.Grow(dst, 160+len(e.BoardID)+len(e.Kind)+len(e.Data)+len(e.Actor)+len(e.OpID))
+	b = append(b, `{"board":"`...)
 	b = append(b, e.BoardID...)
 	b = append(b, `","seq":`...)
 	b = strconv.AppendInt(b, e.Seq, 10)

@@ -117,6 +117,12 @@ func BenchmarkEventMessage(b *testing.B) {
 			buf, _ = natsbus.AppendEvent(buf[:0], e)
 		}
 	})
+	b.Run("EventMessage", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			natsbus.EventMessage(e) //nolint:errcheck // measured, not used
+		}
+	})
 	b.Run("json.Marshal", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

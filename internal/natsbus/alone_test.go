@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/corkboard/corkboard/internal/board"
 )
 
 // A bus alone on its own server sends nothing (the server receives no
@@ -36,6 +38,9 @@ func TestAloneOnItsServerSendsNothing(t *testing.T) {
 	}
 	m := Message{Kind: "typing", Payload: []byte("{}")}
 	if err := b.Send(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SendEvent(board.Event{BoardID: "b", Seq: 1, Kind: "card.created", Data: []byte("{}")}); err != nil {
 		t.Fatal(err)
 	}
 	if n := inMsgs(); n != 0 {

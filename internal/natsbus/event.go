@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/corkboard/corkboard/internal/board"
 )
@@ -17,6 +18,31 @@ func EventMessage(e board.Event) (Message, error) {
 	}
 	return Message{Kind: KindEvent, Board: e.BoardID, Payload: data}, nil
 }
+
+// SendEvent sends the message of a committed event (EventMessage's) to the
+// instances that joined its board, as Send does; nothing at all, not even
+// the encoding, while nobody could receive it (see Send). The payload is
+// built in a buffer that is reused once the connection has copied it.
+func (b *Bus) SendEvent(e board.Event) error {
+	if b.o.Server != nil && b.o.Server.alone() {
+		return nil
+	}
+	buf := eventBufs.Get().(*[]byte)
+	data, err := AppendEvent((*buf)[:0], e)
+	if err == nil {
+		err = b.Send(Message{Kind: KindEvent, Board: e.BoardID, Payload: data})
+	}
+	if cap(data) <= maxPooledEvent {
+		*buf = data[:0]
+		eventBufs.Put(buf)
+	}
+	return err
+}
+
+// eventBufs holds SendEvent's buffers, up to maxPooledEvent bytes each.
+var eventBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledEvent = 64 << 10
 
 // AppendEvent appends the payload of e's event message to dst and returns
 // the extended buffer: exactly the bytes of board.MarshalJSON(e), which

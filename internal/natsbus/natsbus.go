@@ -216,9 +216,10 @@ func (b *Bus) OnReconnect(f func()) {
 
 // Send puts m on the bus for the other instances: those that joined
 // m.Board, or every instance when m.Board is "". It does not wait for them;
-// a lost message is not sent again. On a bus connected to its own server
-// (Options.Server) while no other client is connected to that server, m
-// is not sent at all: nobody could receive it.
+// a lost message is not sent again. It does not keep m.Payload: the
+// caller may reuse it once Send returned. On a bus connected to its own
+// server (Options.Server) while no other client is connected to that
+// server, m is not sent at all: nobody could receive it.
 func (b *Bus) Send(m Message) error {
 	if !validKind(m.Kind) {
 		return fmt.Errorf("send %q: not a message kind", m.Kind)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -324,6 +325,18 @@ func TestInProcessConnection(t *testing.T) {
 	send(tcp, 2)
 	if e := receive(t, gotIn); e.Seq != 2 {
 		t.Errorf("in-process: received %+v, want event 2 sent over TCP", e)
+	}
+	// SendEvent reuses its buffer: every event arrives whole, each with its
+	// own payload.
+	for seq := int64(3); seq <= 200; seq++ {
+		data := fmt.Appendf(nil, `{"id":"card-%d","title":"%s"}`, seq, strings.Repeat("x", int(seq)))
+		if err := in.SendEvent(board.Event{BoardID: boardID, Seq: seq, Kind: "card.updated", Data: data}); err != nil {
+			t.Fatal(err)
+		}
+		e := receive(t, gotTCP)
+		if want := fmt.Sprintf(`{"id":"card-%d","title":"%s"}`, seq, strings.Repeat("x", int(seq))); e.Seq != seq || string(e.Data) != want {
+			t.Fatalf("received event %d with %s, want event %d with %s", e.Seq, e.Data, seq, want)
+		}
 	}
 	select {
 	case e := <-gotIn:

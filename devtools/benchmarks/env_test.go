@@ -198,8 +198,9 @@ func startEnv() (_ *env, err error) {
 	// cmd/server's middleware (request ids, metrics, access log at info
 	// level, security headers, cross-origin protection), publishing every
 	// committed event to a hub and over an in-process NATS server (through
-	// an in-process pipe) as cmd/server does without NATS_URL; but without the per-user rate
-	// limit: one user makes thousands of requests a second here.
+	// an in-process pipe) as cmd/server does without NATS_URL; but without
+	// the per-user rate limit: one user makes thousands of requests a
+	// second here.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if e.nats, err = natsbus.StartServer(natsbus.ServerOptions{Port: -1, Name: "bench", NoProducerStall: true}); err != nil {
 		return nil, fmt.Errorf("start nats: %w", err)

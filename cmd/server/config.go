@@ -266,7 +266,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 		errs = append(errs, errors.New("-nats-tls-cert / NATS_TLS_CERT and -nats-tls-key / NATS_TLS_KEY go together"))
 	}
 	if c.NATSURL == "" && c.NATSTLS() {
-		errs = append(errs, errors.New("NATS TLS settings need NATS_URL: the in-process server is reached over loopback only"))
+		errs = append(errs, errors.New("NATS TLS settings need NATS_URL: the instance reaches its in-process server without a network"))
 	}
 	if c.LocalReplica && (c.DatabaseURL != "" || c.DatabaseReplicaURL != "") {
 		errs = append(errs, errors.New("-local-replica / LOCAL_REPLICA starts a replica of the private PostgreSQL: it goes with neither DATABASE_URL nor DATABASE_REPLICA_URL"))

@@ -36,7 +36,8 @@ func (a *App) startRealtime(ctx context.Context) error {
 		User: a.cfg.NATSUser, Password: a.cfg.NATSPassword, Drop: a.cfg.hooks.dropNATS}
 	if o.URL == "" {
 		// Private to this process, yet reachable on loopback: nobody else
-		// may publish on it.
+		// may publish on it. The instance itself talks to it through an
+		// in-process pipe, without a socket.
 		if o.User == "" {
 			o.User = "corkboard"
 		}
@@ -44,11 +45,11 @@ func (a *App) startRealtime(ctx context.Context) error {
 			o.Password = randomSecret()
 		}
 		srv, err := natsbus.StartServer(natsbus.ServerOptions{Port: -1, Name: "corkboard-embedded",
-			User: o.User, Password: o.Password})
+			User: o.User, Password: o.Password, NoProducerStall: true})
 		if err != nil {
 			return fmt.Errorf("start in-process nats: %w", err)
 		}
-		a.nats, o.URL = srv, srv.ClientURL()
+		a.nats, o.Server = srv, srv
 	} else if a.cfg.NATSTLS() {
 		tc, err := natsbus.TLSConfig(a.cfg.NATSTLSCA, a.cfg.NATSTLSCert, a.cfg.NATSTLSKey)
 		if err != nil {

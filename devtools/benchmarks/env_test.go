@@ -197,14 +197,15 @@ func startEnv() (_ *env, err error) {
 	// most every 5 s, as cmd/server's credential cache does), behind
 	// cmd/server's middleware (request ids, metrics, access log at info
 	// level, security headers, cross-origin protection), publishing every
-	// committed event to a hub and over an in-process NATS server as
-	// cmd/server does without NATS_URL; but without the per-user rate
-	// limit: one user makes thousands of requests a second here.
+	// committed event to a hub and over an in-process NATS server (through
+	// an in-process pipe) as cmd/server does without NATS_URL; but without
+	// the per-user rate limit: one user makes thousands of requests a
+	// second here.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if e.nats, err = natsbus.StartServer(natsbus.ServerOptions{Port: -1, Name: "bench"}); err != nil {
+	if e.nats, err = natsbus.StartServer(natsbus.ServerOptions{Port: -1, Name: "bench", NoProducerStall: true}); err != nil {
 		return nil, fmt.Errorf("start nats: %w", err)
 	}
-	if e.bus, err = natsbus.Connect(ctx, natsbus.Options{URL: e.nats.ClientURL(), Name: "bench", Logger: log}); err != nil {
+	if e.bus, err = natsbus.Connect(ctx, natsbus.Options{Server: e.nats, Name: "bench", Logger: log}); err != nil {
 		return nil, err
 	}
 	e.hub = hub.New(hub.Options{Log: e.store, Bus: e.bus, Logger: log})

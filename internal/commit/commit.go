@@ -27,8 +27,11 @@ import (
 
 // Bus carries messages to the other instances (natsbus.Bus).
 type Bus interface {
+	SendEvent(e board.Event) error // natsbus.EventMessage's message
 	Send(m natsbus.Message) error
 }
+
+var _ Bus = (*natsbus.Bus)(nil)
 
 // Local is this instance's real-time fan-out (hub.Hub).
 type Local interface {
@@ -115,11 +118,7 @@ func (c *Committer) committed(ev board.Event) {
 func (c *Committer) publish(ev board.Event) {
 	busOK := true
 	if c.o.Bus != nil {
-		msg, err := natsbus.EventMessage(ev)
-		if err == nil {
-			err = c.o.Bus.Send(msg)
-		}
-		if err != nil {
+		if err := c.o.Bus.SendEvent(ev); err != nil {
 			// Other instances find the event by their head check.
 			busOK = false
 			c.log.Warn("publish event to the bus", "board", ev.BoardID, "seq", ev.Seq, "err", err)

@@ -20,15 +20,6 @@ const (
 	KindRevoke   = "revoke"   // a board.Revocation, to every instance
 )
 
-// EventMessage is the message of a committed event.
-func EventMessage(e board.Event) (Message, error) {
-	data, err := json.Marshal(e)
-	if err != nil {
-		return Message{}, fmt.Errorf("encode event %d of board %s: %w", e.Seq, e.BoardID, err)
-	}
-	return Message{Kind: KindEvent, Board: e.BoardID, Payload: data}, nil
-}
-
 // EventHandler adapts f to receive events. An event whose board is not the
 // board it was sent on, or without a seq, is dropped.
 func EventHandler(log *slog.Logger, f func(board.Event)) Handler {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -283,3 +284,63 @@ func TestOneDeliveryGoroutineInArrivalOrder(t *testing.T) {
 }
 
 func boardN(i int) string { return fmt.Sprintf("6f1c2a9e-0000-4000-8000-%012d", i) }
+
+// A bus given its server (Options.Server) talks to it through an
+// in-process pipe and exchanges messages with buses connected over TCP,
+// both ways, never receiving its own.
+func TestInProcessConnection(t *testing.T) {
+	t.Parallel()
+	srv, err := natsbus.StartServer(natsbus.ServerOptions{Port: -1, User: "corkboard", Password: "s3cret", NoProducerStall: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	in := connect(t, natsbus.Options{Server: srv, User: "corkboard", Password: "s3cret"})
+	tcp := connect(t, natsbus.Options{URL: srv.ClientURL(), User: "corkboard", Password: "s3cret"})
+	if in.ConnectedURL() != srv.ClientURL() {
+		t.Errorf("the in-process bus reports %q, want the server's URL %q", in.ConnectedURL(), srv.ClientURL())
+	}
+	const boardID = "6f1c2a9e-0000-4000-8000-000000000001"
+	gotIn, gotTCP := make(chan board.Event, 1), make(chan board.Event, 1)
+	in.Register(natsbus.KindEvent, natsbus.EventHandler(slog.Default(), func(e board.Event) { gotIn <- e }))
+	tcp.Register(natsbus.KindEvent, natsbus.EventHandler(slog.Default(), func(e board.Event) { gotTCP <- e }))
+	for _, b := range []*natsbus.Bus{in, tcp} {
+		if _, err := b.Join(boardID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send := func(b *natsbus.Bus, seq int64) {
+		m, err := natsbus.EventMessage(board.Event{BoardID: boardID, Seq: seq, Kind: "card.created", Data: []byte(`{"id":"x"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Send(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(in, 1)
+	if e := receive(t, gotTCP); e.Seq != 1 {
+		t.Errorf("over TCP: received %+v, want event 1 sent in-process", e)
+	}
+	send(tcp, 2)
+	if e := receive(t, gotIn); e.Seq != 2 {
+		t.Errorf("in-process: received %+v, want event 2 sent over TCP", e)
+	}
+	// SendEvent reuses its buffer: every event arrives whole, each with its
+	// own payload.
+	for seq := int64(3); seq <= 200; seq++ {
+		data := fmt.Appendf(nil, `{"id":"card-%d","title":"%s"}`, seq, strings.Repeat("x", int(seq)))
+		if err := in.SendEvent(board.Event{BoardID: boardID, Seq: seq, Kind: "card.updated", Data: data}); err != nil {
+			t.Fatal(err)
+		}
+		e := receive(t, gotTCP)
+		if want := fmt.Sprintf(`{"id":"card-%d","title":"%s"}`, seq, strings.Repeat("x", int(seq))); e.Seq != seq || string(e.Data) != want {
+			t.Fatalf("received event %d with %s, want event %d with %s", e.Seq, e.Data, seq, want)
+		}
+	}
+	select {
+	case e := <-gotIn:
+		t.Errorf("the in-process bus received its own event %+v", e)
+	default:
+	}
+}

@@ -31,6 +31,14 @@ type ServerOptions struct {
 	// TLS, when set, is required of clients (the server's certificate and,
 	// for client certificates, ClientCAs with ClientAuth).
 	TLS *tls.Config
+	// NoProducerStall makes the server drop what a slow subscriber cannot
+	// take at once (a slow consumer, whose gaps the hub fills) instead of
+	// holding up the publisher's connection for up to a few milliseconds
+	// first. Set it when the publisher talks to the server in-process
+	// (Options.Server): that pipe has no socket buffer, so a stall would
+	// reach the publishing goroutine, where over TCP the kernel's buffer
+	// absorbs it.
+	NoProducerStall bool
 }
 
 // Server is an in-process NATS server: the single binary's default, and the
@@ -54,6 +62,8 @@ func StartServer(o ServerOptions) (*Server, error) {
 		MaxPayload: 1 << 20,
 		Username:   o.User,
 		Password:   o.Password,
+
+		NoFastProducerStall: o.NoProducerStall,
 	}
 	if o.TLS != nil {
 		opts.TLSConfig = o.TLS
@@ -86,6 +96,15 @@ func StartServer(o ServerOptions) (*Server, error) {
 	}
 	return &Server{s: s}, nil
 }
+
+// InProcessConn is a new client connection to the server through an
+// in-process pipe (nats.InProcessServer; Options.Server).
+func (s *Server) InProcessConn() (net.Conn, error) { return s.s.InProcessConn() }
+
+// alone reports whether at most one client is connected: the bus's own
+// in-process connection, which (NoEcho) receives nothing it sends, so
+// nothing published on the server can reach anyone.
+func (s *Server) alone() bool { return s.s.NumClients() <= 1 }
 
 // ClientURL is the URL clients connect to.
 func (s *Server) ClientURL() string { return s.s.ClientURL() }

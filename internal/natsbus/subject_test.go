@@ -1,6 +1,9 @@
 package natsbus
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+)
 
 func TestSubjects(t *testing.T) {
 	for _, tc := range []struct{ kind, board string }{
@@ -20,4 +23,27 @@ func TestSubjects(t *testing.T) {
 			t.Errorf("%s parses to (%q, %q)", s, kind, board)
 		}
 	}
+}
+
+// validKind is the regular expression ^[a-z][a-z0-9_-]{0,31}$, as a loop.
+func TestValidKind(t *testing.T) {
+	pattern := regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+	kinds := []string{"", "event", "typing", "a", "a1_-", "1a", "_a", "-a", "Event", "ev.ent", "ev ent", "évent", "a\n",
+		"abcdefghijklmnopqrstuvwxyz012345", "abcdefghijklmnopqrstuvwxyz0123456", "z9", "a\x00"}
+	for _, k := range kinds {
+		if got, want := validKind(k), pattern.MatchString(k); got != want {
+			t.Errorf("validKind(%q) = %v, want %v", k, got, want)
+		}
+	}
+}
+
+func FuzzValidKind(f *testing.F) {
+	pattern := regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+	f.Add("event")
+	f.Add("Not A Token")
+	f.Fuzz(func(t *testing.T, k string) {
+		if got, want := validKind(k), pattern.MatchString(k); got != want {
+			t.Errorf("validKind(%q) = %v, want %v", k, got, want)
+		}
+	})
 }

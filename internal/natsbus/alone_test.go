@@ -1,0 +1,71 @@
+package natsbus
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/corkboard/corkboard/internal/board"
+)
+
+// A bus alone on its own server sends nothing (the server receives no
+// message); once another client is connected, it sends again and that
+// client receives.
+func TestAloneOnItsServerSendsNothing(t *testing.T) {
+	srv, err := StartServer(ServerOptions{Port: -1, User: "u", Password: "p", NoProducerStall: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	b, err := Connect(context.Background(), Options{Server: srv, User: "u", Password: "p", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close(context.Background()) }) //nolint:errcheck // test teardown
+	inMsgs := func() int64 {
+		t.Helper()
+		if err := b.nc.Flush(); err != nil { // what was sent has reached the server
+			t.Fatal(err)
+		}
+		v, err := srv.s.Varz(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.InMsgs
+	}
+	m := Message{Kind: "typing", Payload: []byte("{}")}
+	if err := b.Send(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SendEvent(board.Event{BoardID: "b", Seq: 1, Kind: "card.created", Data: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := inMsgs(); n != 0 {
+		t.Fatalf("the server received %d messages from a bus alone on it", n)
+	}
+
+	other, err := nats.Connect(srv.ClientURL(), nats.UserInfo("u", "p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	sub, err := other.SubscribeSync(subject("typing", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(m); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := sub.NextMsg(10 * time.Second); err != nil || string(got.Data) != "{}" {
+		t.Fatalf("the other client received %v, %v", got, err)
+	}
+	if n := inMsgs(); n != 1 {
+		t.Errorf("the server received %d messages, want the one sent while another client was connected", n)
+	}
+}

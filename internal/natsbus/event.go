@@ -1,0 +1,268 @@
+package natsbus
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/corkboard/corkboard/internal/board"
+)
+
+// EventMessage is the message of a committed event. Its payload is
+// AppendEvent's.
+func EventMessage(e board.Event) (Message, error) {
+	data, err := AppendEvent(nil, e)
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{Kind: KindEvent, Board: e.BoardID, Payload: data}, nil
+}
+
+// SendEvent sends the message of a committed event (EventMessage's) to the
+// instances that joined its board, as Send does; nothing at all, not even
+// the encoding, while nobody could receive it (see Send). The payload is
+// built in a buffer that is reused once the connection has copied it.
+func (b *Bus) SendEvent(e board.Event) error {
+	if b.o.Server != nil && b.o.Server.alone() {
+		return nil
+	}
+	buf := eventBufs.Get().(*[]byte)
+	data, err := AppendEvent((*buf)[:0], e)
+	if err == nil {
+		err = b.Send(Message{Kind: KindEvent, Board: e.BoardID, Payload: data})
+	}
+	if cap(data) <= maxPooledEvent {
+		*buf = data[:0]
+		eventBufs.Put(buf)
+	}
+	return err
+}
+
+// eventBufs holds SendEvent's buffers, up to maxPooledEvent bytes each.
+var eventBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledEvent = 64 << 10
+
+// AppendEvent appends the payload of e's event message to dst and returns
+// the extended buffer: exactly the bytes of board.MarshalJSON(e), which
+// EventHandler decodes. A committed event's Data is already compact JSON
+// (the store encodes it with board.MarshalJSON), and its strings are ids
+// and kinds: those are appended as they are, after one pass that checks
+// that they need nothing done, instead of through encoding/json's reflection
+// and its second validation and compaction of Data. Any other event
+// (Data not compact or not JSON, a string that needs escaping, a time
+// RFC 3339 cannot express) is encoded by board.MarshalJSON itself, with its
+// error. On an error dst is returned as it was.
+func AppendEvent(dst []byte, e board.Event) ([]byte, error) {
+	if !plainString(e.BoardID) || !plainString(e.Kind) || !plainString(e.Actor) || !plainString(e.OpID) ||
+		!compactJSON(e.Data) {
+		return marshalEvent(dst, e)
+	}
+	// The fixed bytes, two int64s and a time take at most 154.
+	b := slices.Grow(dst, 160+len(e.BoardID)+len(e.Kind)+len(e.Data)+len(e.Actor)+len(e.OpID))
+	b = append(b, `{"board":"`...)
+	b = append(b, e.BoardID...)
+	b = append(b, `","seq":`...)
+	b = strconv.AppendInt(b, e.Seq, 10)
+	if e.Position != 0 {
+		b = append(b, `,"position":`...)
+		b = strconv.AppendInt(b, e.Position, 10)
+	}
+	b = append(b, `,"kind":"`...)
+	b = append(b, e.Kind...)
+	b = append(b, `","data":`...)
+	b = append(b, e.Data...)
+	b = append(b, `,"actor":"`...)
+	b = append(b, e.Actor...)
+	b = append(b, `","op_id":"`...)
+	b = append(b, e.OpID...)
+	b = append(b, `","at":"`...)
+	b, err := e.At.AppendText(b)
+	if err != nil { // a year or a zone offset RFC 3339 cannot express
+		return marshalEvent(dst, e)
+	}
+	return append(b, `"}`...), nil
+}
+
+// marshalEvent is AppendEvent's slow path.
+func marshalEvent(dst []byte, e board.Event) ([]byte, error) {
+	data, err := board.MarshalJSON(e)
+	if err != nil {
+		return dst, fmt.Errorf("encode event %d of board %s: %w", e.Seq, e.BoardID, err)
+	}
+	return append(dst, data...), nil
+}
+
+// plainString reports whether s is its own JSON string body: printable
+// ASCII without a quote or a backslash.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// maxCompactDepth is the deepest nesting compactJSON follows; deeper
+// documents take the slow path (encoding/json refuses past 10,000).
+const maxCompactDepth = 64
+
+// compactJSON reports whether b is one JSON value without any whitespace
+// between its tokens: what encoding/json's compaction would leave as it is.
+// It accepts what encoding/json accepts inside strings (any byte from 0x20
+// up, so also invalid UTF-8, which compaction copies unchanged), and
+// nothing more; false only means "take the slow path".
+func compactJSON(b []byte) bool {
+	c := compactChecker{b: b}
+	return c.value(0) && c.i == len(b)
+}
+
+type compactChecker struct {
+	b []byte
+	i int
+}
+
+func (c *compactChecker) value(depth int) bool {
+	if c.i >= len(c.b) {
+		return false
+	}
+	switch ch := c.b[c.i]; {
+	case ch == '{':
+		if depth >= maxCompactDepth {
+			return false
+		}
+		c.i++
+		if c.peek('}') {
+			return true
+		}
+		for {
+			if !c.peek('"') || !c.str() || !c.peek(':') || !c.value(depth+1) {
+				return false
+			}
+			if c.peek('}') {
+				return true
+			}
+			if !c.peek(',') {
+				return false
+			}
+		}
+	case ch == '[':
+		if depth >= maxCompactDepth {
+			return false
+		}
+		c.i++
+		if c.peek(']') {
+			return true
+		}
+		for {
+			if !c.value(depth + 1) {
+				return false
+			}
+			if c.peek(']') {
+				return true
+			}
+			if !c.peek(',') {
+				return false
+			}
+		}
+	case ch == '"':
+		c.i++
+		return c.str()
+	case ch == '-' || ch >= '0' && ch <= '9':
+		return c.number()
+	case ch == 't':
+		return c.literal("true")
+	case ch == 'f':
+		return c.literal("false")
+	case ch == 'n':
+		return c.literal("null")
+	}
+	return false
+}
+
+// peek consumes ch if it is the next byte.
+func (c *compactChecker) peek(ch byte) bool {
+	if c.i < len(c.b) && c.b[c.i] == ch {
+		c.i++
+		return true
+	}
+	return false
+}
+
+func (c *compactChecker) literal(s string) bool {
+	if len(c.b)-c.i < len(s) || string(c.b[c.i:c.i+len(s)]) != s {
+		return false
+	}
+	c.i += len(s)
+	return true
+}
+
+// str checks a string's body and its closing quote (the opening one is
+// consumed).
+func (c *compactChecker) str() bool {
+	for c.i < len(c.b) {
+		ch := c.b[c.i]
+		c.i++
+		switch {
+		case ch == '"':
+			return true
+		case ch < 0x20:
+			return false
+		case ch == '\\':
+			if c.i >= len(c.b) {
+				return false
+			}
+			esc := c.b[c.i]
+			c.i++
+			switch esc {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if len(c.b)-c.i < 4 {
+					return false
+				}
+				for _, h := range c.b[c.i : c.i+4] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return false
+					}
+				}
+				c.i += 4
+			default:
+				return false
+			}
+		}
+	}
+	return false
+}
+
+// number checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func (c *compactChecker) number() bool {
+	c.peek('-')
+	if c.peek('0') {
+		// no more digits after a leading zero
+	} else if !c.digits() {
+		return false
+	}
+	if c.peek('.') && !c.digits() {
+		return false
+	}
+	if c.peek('e') || c.peek('E') {
+		if !c.peek('+') {
+			c.peek('-')
+		}
+		if !c.digits() {
+			return false
+		}
+	}
+	return true
+}
+
+// digits consumes one or more decimal digits.
+func (c *compactChecker) digits() bool {
+	start := c.i
+	for c.i < len(c.b) && c.b[c.i] >= '0' && c.b[c.i] <= '9' {
+		c.i++
+	}
+	return c.i > start
+}

@@ -1,0 +1,132 @@
+package natsbus_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/natsbus"
+)
+
+// eventSeeds are events whose encoding is easy to get wrong: Data compact or
+// not, valid or not, strings that need escaping, times RFC 3339 cannot
+// express.
+var eventSeeds = []struct {
+	data, kind, actor, opID string
+	position                int64
+	at                      time.Time
+}{
+	{`{"id":"c1","title":"Write docs","labels":[],"due":null,"done":false,"rank":"a0","version":3}`, "card.updated", "u1", "op-1", 0,
+		time.Date(2026, 12, 3, 17, 0, 0, 123456000, time.UTC)},
+	{`{"id":"c1"}`, "card.created", "u1", "", 42, time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("IST", 5*3600+30*60))},
+	{`{ "id": "c1" }`, "card.created", "u1", "", 0, time.Time{}},
+	{`{"t":"<script>&amp;</script>","u":"line\u2028sep"}`, "card.updated", "u1", "x", 0, time.Unix(0, 1)},
+	{"{\"t\":\"\u2028 raw \xff\xfe invalid\"}", "card.updated", "u1", "x", 0, time.Unix(1, 0)},
+	{`[1,-0.5e+10,0,-0,1E3,true,false,null,"\"\\\/\b\f\n\r\t\u00e9"]`, "k", "a", "o", -7, time.Unix(2, 0)},
+	{`{"a":01}`, "k", "a", "o", 0, time.Unix(3, 0)},
+	{`{"a":1,}`, "k", "a", "o", 0, time.Unix(3, 0)},
+	{`{"a":"\x"}`, "k", "a", "o", 0, time.Unix(3, 0)},
+	{"\"tab\there\"", "k", "a", "o", 0, time.Unix(3, 0)},
+	{``, "k", "a", "o", 0, time.Unix(3, 0)},
+	{`null`, "kind with \"quotes\"", "actor <&>", "op\x00\u2028é", 0, time.Unix(3, 0)},
+	{strings.Repeat("[", 100) + strings.Repeat("]", 100), "k", "a", "o", 0, time.Unix(3, 0)},
+	{`{"a":1}`, "k", "a", "o", 0, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+	{`{"a":1}`, "k", "a", "o", 0, time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("far", 25*3600))},
+}
+
+// checkEventEncoding holds AppendEvent to board.MarshalJSON, byte for byte
+// and error for error, and checks that what it sends decodes, through
+// EventHandler, to the event board.MarshalJSON's bytes decode to.
+func checkEventEncoding(t *testing.T, e board.Event) {
+	t.Helper()
+	want, wantErr := board.MarshalJSON(e)
+	prefix := []byte("prefix")
+	got, err := natsbus.AppendEvent(bytes.Clone(prefix), e)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("AppendEvent(%+v): error %v, board.MarshalJSON's %v", e, err, wantErr)
+	}
+	if err != nil {
+		if !bytes.Equal(got, prefix) {
+			t.Fatalf("AppendEvent failed but changed dst to %q", got)
+		}
+		return
+	}
+	if !bytes.HasPrefix(got, prefix) || !bytes.Equal(got[len(prefix):], want) {
+		t.Fatalf("AppendEvent(%+v)\n = %q\nwant %q", e, got[len(prefix):], want)
+	}
+	m, err := natsbus.EventMessage(e)
+	if err != nil || !bytes.Equal(m.Payload, want) || m.Kind != natsbus.KindEvent || m.Board != e.BoardID {
+		t.Fatalf("EventMessage(%+v) = %+v, %v", e, m, err)
+	}
+	if !board.ValidID(e.BoardID) || e.Seq < 1 {
+		return // the handler drops it
+	}
+	decode := func(payload []byte) (board.Event, bool) {
+		var got board.Event
+		ok := false
+		natsbus.EventHandler(slog.New(slog.DiscardHandler), func(e board.Event) { got, ok = e, true })(
+			natsbus.Message{Kind: natsbus.KindEvent, Board: e.BoardID, Payload: payload})
+		return got, ok
+	}
+	a, aok := decode(m.Payload)
+	b, bok := decode(want)
+	if aok != bok || !reflect.DeepEqual(a, b) {
+		t.Fatalf("the handler decodes %+v (%v), and board.MarshalJSON's bytes to %+v (%v)", a, aok, b, bok)
+	}
+}
+
+func TestEventMessageIsMarshalJSON(t *testing.T) {
+	for _, s := range eventSeeds {
+		checkEventEncoding(t, board.Event{BoardID: "6f1c2a9e-0000-4000-8000-000000000001", Seq: 12, Position: s.position,
+			Kind: s.kind, Data: json.RawMessage(s.data), Actor: s.actor, OpID: s.opID, At: s.at})
+	}
+	// nil Data is null; a board id that is no id is encoded all the same.
+	checkEventEncoding(t, board.Event{BoardID: "not an id", Seq: 1, Kind: "k", At: time.Unix(0, 0).UTC()})
+}
+
+func FuzzEventMessage(f *testing.F) {
+	for _, s := range eventSeeds {
+		f.Add("6f1c2a9e-0000-4000-8000-000000000001", int64(12), s.position, s.kind, []byte(s.data), s.actor, s.opID,
+			s.at.UnixNano(), 0)
+	}
+	f.Add("", int64(-1), int64(0), "", []byte(nil), "", "", int64(0), 19800)
+	f.Fuzz(func(t *testing.T, boardID string, seq, position int64, kind string, data []byte, actor, opID string,
+		at int64, offset int) {
+		loc := time.UTC
+		if offset != 0 {
+			loc = time.FixedZone("z", offset%(30*3600))
+		}
+		checkEventEncoding(t, board.Event{BoardID: boardID, Seq: seq, Position: position, Kind: kind,
+			Data: data, Actor: actor, OpID: opID, At: time.Unix(0, at).In(loc)})
+	})
+}
+
+func BenchmarkEventMessage(b *testing.B) {
+	e := board.Event{BoardID: "6f1c2a9e-0000-4000-8000-000000000001", Seq: 12345, Kind: "card.updated",
+		Data:  json.RawMessage(eventSeeds[0].data),
+		Actor: "6f1c2a9e-0000-4000-8000-000000000002", OpID: "op-1", At: time.Now()}
+	b.Run("AppendEvent", func(b *testing.B) {
+		b.ReportAllocs()
+		buf := make([]byte, 0, 1024)
+		for b.Loop() {
+			buf, _ = natsbus.AppendEvent(buf[:0], e)
+		}
+	})
+	b.Run("EventMessage", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			natsbus.EventMessage(e) //nolint:errcheck // measured, not used
+		}
+	})
+	b.Run("json.Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			json.Marshal(e) //nolint:errcheck // measured, not used
+		}
+	})
+}

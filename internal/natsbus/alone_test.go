@@ -69,3 +69,53 @@ func TestAloneOnItsServerSendsNothing(t *testing.T) {
 		t.Errorf("the server received %d messages, want the one sent while another client was connected", n)
 	}
 }
+
+// A bus alone on its server among clients, but whose server is a node of a
+// cluster, sends: a client of another node receives.
+func TestAloneOnAClusterNodeSends(t *testing.T) {
+	a, err := StartServer(ServerOptions{Port: -1, Cluster: "c", ClusterPort: -1, Name: "a", NoProducerStall: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Shutdown)
+	b, err := StartServer(ServerOptions{Port: -1, Cluster: "c", ClusterPort: -1, Name: "b", Routes: []string{a.RouteURL()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Shutdown)
+	bus, err := Connect(context.Background(), Options{Server: a, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bus.Close(context.Background()) }) //nolint:errcheck // test teardown
+	other, err := nats.Connect(b.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	sub, err := other.SubscribeSync(subject("typing", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Until the subscription has crossed the route, what is sent is lost:
+	// send until one arrives.
+	m := Message{Kind: "typing", Payload: []byte("{}")}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := bus.Send(m); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := sub.NextMsg(100 * time.Millisecond); err == nil {
+			if string(got.Data) != "{}" {
+				t.Fatalf("the other node's client received %q", got.Data)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nothing sent by a bus on a cluster node reached a client of the other node")
+		}
+	}
+}

@@ -101,10 +101,13 @@ func StartServer(o ServerOptions) (*Server, error) {
 // in-process pipe (nats.InProcessServer; Options.Server).
 func (s *Server) InProcessConn() (net.Conn, error) { return s.s.InProcessConn() }
 
-// alone reports whether at most one client is connected: the bus's own
-// in-process connection, which (NoEcho) receives nothing it sends, so
-// nothing published on the server can reach anyone.
-func (s *Server) alone() bool { return s.s.NumClients() <= 1 }
+// alone reports whether at most one client is connected, the bus's own
+// in-process connection, which (NoEcho) receives nothing it sends, and no
+// other server by a route or a leaf node connection: nothing published on
+// the server can then reach anyone.
+func (s *Server) alone() bool {
+	return s.s.NumClients() <= 1 && s.s.NumRemotes() == 0 && s.s.NumLeafNodes() == 0
+}
 
 // ClientURL is the URL clients connect to.
 func (s *Server) ClientURL() string { return s.s.ClientURL() }

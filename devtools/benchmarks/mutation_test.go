@@ -119,45 +119,34 @@ func runWriters(b *testing.B, e *env, writers int, op opFunc) ([]time.Duration, 
 // (loadclient_test.go), so that this process's CPU is the server's.
 func benchHTTPPatch(b *testing.B, cfg mutationConfig, idempotencyKeys bool) {
 	e := getEnv(b)
-	e.checkpoint(b)
-	lc, err := startLoadClient(loadConfig{Addr: e.http.Listener.Addr().String(),
-		Cookie: e.cookie.Name + "=" + e.cookie.Value, Boards: cfg.boards, Cards: cardsPerBoard,
-		Writers: cfg.writers, Ops: b.N, Seed: uint64(b.N), IdempotencyKeys: idempotencyKeys})
-	if err != nil {
-		b.Fatal(err)
-	}
-	cpu := e.startCPU(b.Name())
-	b.ResetTimer()
-	run, err := lc.run(func() { b.StopTimer(); cpu.end() })
-	if err != nil {
-		b.Fatal(err)
-	}
-	if n := len(run.lat); n != b.N {
-		b.Fatalf("the load client made %d requests, want %d", n, b.N)
-	}
-	cpuPerOp := cpu.result(b.N, run.cpu)
-	p50, p99 := summarize(run.lat)
 	impl := "http"
 	if idempotencyKeys {
 		impl = "http-idem"
 	}
-	record(b, result{config: cfg.name(), impl: impl, ops: float64(b.N) / run.wall.Seconds(), p50: p50, p99: p99, extra: cpuPerOp})
+	benchLoadClient(b, e, cfg, impl, loadConfig{Addr: e.http.Listener.Addr().String(),
+		Cookie: e.cookie.Name + "=" + e.cookie.Value, IdempotencyKeys: idempotencyKeys})
 }
 
 // benchFloorPatch sends the load client's PATCHes to floorHandler.
 func benchFloorPatch(b *testing.B, cfg mutationConfig) {
 	e := getEnv(b)
-	e.checkpoint(b)
 	srv := httptest.NewServer(floorHandler(e))
 	defer srv.Close()
-	lc, err := startLoadClient(loadConfig{Addr: srv.Listener.Addr().String(), Boards: cfg.boards, Cards: cardsPerBoard,
-		Writers: cfg.writers, Ops: b.N, Seed: uint64(b.N)})
+	benchLoadClient(b, e, cfg, "http-floor", loadConfig{Addr: srv.Listener.Addr().String()})
+}
+
+// benchLoadClient runs b.N PATCHes of cfg from the load client to lc.Addr (as
+// lc.Cookie, with lc.IdempotencyKeys), and records them as impl.
+func benchLoadClient(b *testing.B, e *env, cfg mutationConfig, impl string, lc loadConfig) {
+	e.checkpoint(b)
+	lc.Boards, lc.Cards, lc.Writers, lc.Ops, lc.Seed = cfg.boards, cardsPerBoard, cfg.writers, b.N, uint64(b.N)
+	client, err := startLoadClient(lc)
 	if err != nil {
 		b.Fatal(err)
 	}
 	cpu := e.startCPU(b.Name())
 	b.ResetTimer()
-	run, err := lc.run(func() { b.StopTimer(); cpu.end() })
+	run, err := client.run(func() { b.StopTimer(); cpu.end() })
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -165,7 +154,7 @@ func benchFloorPatch(b *testing.B, cfg mutationConfig) {
 		b.Fatalf("the load client made %d requests, want %d", n, b.N)
 	}
 	p50, p99 := summarize(run.lat)
-	record(b, result{config: cfg.name(), impl: "http-floor", ops: float64(b.N) / run.wall.Seconds(), p50: p50, p99: p99,
+	record(b, result{config: cfg.name(), impl: impl, ops: float64(b.N) / run.wall.Seconds(), p50: p50, p99: p99,
 		extra: cpu.result(b.N, run.cpu)})
 }
 

@@ -47,18 +47,7 @@ func TestAloneOnItsServerSendsNothing(t *testing.T) {
 		t.Fatalf("the server received %d messages from a bus alone on it", n)
 	}
 
-	other, err := nats.Connect(srv.ClientURL(), nats.UserInfo("u", "p"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	sub, err := other.SubscribeSync(subject("typing", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	sub := typingSubscriber(t, srv.ClientURL(), nats.UserInfo("u", "p"))
 	if err := b.Send(m); err != nil {
 		t.Fatal(err)
 	}
@@ -88,18 +77,7 @@ func TestAloneOnAClusterNodeSends(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bus.Close(context.Background()) }) //nolint:errcheck // test teardown
-	other, err := nats.Connect(b.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	sub, err := other.SubscribeSync(subject("typing", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	sub := typingSubscriber(t, b.ClientURL())
 	// Until the subscription has crossed the route, what is sent is lost:
 	// send until one arrives.
 	m := Message{Kind: "typing", Payload: []byte("{}")}
@@ -118,4 +96,24 @@ func TestAloneOnAClusterNodeSends(t *testing.T) {
 			t.Fatal("nothing sent by a bus on a cluster node reached a client of the other node")
 		}
 	}
+}
+
+// typingSubscriber connects a plain client to url and subscribes it to the
+// instance-wide typing subject; the subscription is on the server when it
+// returns.
+func typingSubscriber(t *testing.T, url string, opts ...nats.Option) *nats.Subscription {
+	t.Helper()
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	sub, err := nc.SubscribeSync(subject("typing", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return sub
 }

@@ -136,7 +136,7 @@ var settings = []setting{
 		func(c *Config, v string) (err error) { c.HeadIntervalDegraded, err = positiveDuration(v); return }},
 	{"event-retention", "EVENT_RETENTION", "720h", "how long events are kept for catch-up; older ones are deleted (each board keeps its last, and registered log consumers keep what they have not read)",
 		func(c *Config, v string) (err error) { c.EventRetention, err = positiveDuration(v); return }},
-	{"log-sequence-interval", "LOG_SEQUENCE_INTERVAL", "250ms", "how often events committed by other instances are given their place in the global log (this instance's own get theirs within milliseconds)",
+	{"log-sequence-interval", "LOG_SEQUENCE_INTERVAL", "250ms", "how often events committed by other instances are given their place in the global log (this instance's own get theirs within about 50 ms)",
 		func(c *Config, v string) (err error) { c.LogSequence, err = positiveDuration(v); return }},
 	{"trusted-origins", "TRUSTED_ORIGINS", "", "comma-separated origins (https://app.example.com) allowed to make cross-origin requests and open WebSockets besides the server's own",
 		func(c *Config, v string) (err error) { c.TrustedOrigins, err = origins(v); return }},

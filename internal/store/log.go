@@ -131,9 +131,13 @@ type SequencerOptions struct {
 	Interval time.Duration
 	// Batch is how many events one transaction numbers (default 1000).
 	Batch int
-	// Spacing is the least time between two runs (default 5ms): under a
+	// Spacing is the least time between two runs (default 50ms): under a
 	// steady stream of commits, wakes within it are served by one run, which
-	// numbers their events in one transaction instead of one each.
+	// numbers their events in one transaction instead of one each. Each run
+	// is a transaction with its own commit, and wakes the log's consumers
+	// (Numbered), which run one more each: at 600 commits a second, 5 ms
+	// cost about 120 µs of the server's CPU per mutation and 30 % of
+	// PostgreSQL's.
 	Spacing time.Duration
 	Logger  *slog.Logger
 	// Numbered, when set, is called after each transaction that numbered
@@ -150,7 +154,7 @@ func NewSequencer(st *Store, o SequencerOptions) *Sequencer {
 		o.Batch = 1000
 	}
 	if o.Spacing <= 0 {
-		o.Spacing = 5 * time.Millisecond
+		o.Spacing = 50 * time.Millisecond
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

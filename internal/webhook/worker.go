@@ -17,7 +17,11 @@ type Options struct {
 	Guard  *Guard       // nil: the zero Guard (public addresses only)
 	Logger *slog.Logger // nil: slog.Default()
 
-	PollInterval   time.Duration // how often other instances' commits are looked for; 1s
+	PollInterval time.Duration // how often other instances' commits are looked for; 1s
+	// Spacing is the least time between two looks for work prompted by
+	// Notify (default 50ms): a stream of commits makes one query per
+	// Spacing, not one each.
+	Spacing        time.Duration
 	Timeout        time.Duration // a whole delivery request, redirects included; 10s
 	ConnectTimeout time.Duration // one connection (TCP and TLS); 5s, at most Timeout
 	// Lease is how long a claim lasts without renewal: an instance that dies
@@ -60,6 +64,7 @@ func New(o Options) *Worker {
 		}
 	}
 	def(&o.PollInterval, time.Second)
+	def(&o.Spacing, 50*time.Millisecond)
 	def(&o.Timeout, 10*time.Second)
 	def(&o.ConnectTimeout, 5*time.Second)
 	o.ConnectTimeout = min(o.ConnectTimeout, o.Timeout)
@@ -129,9 +134,17 @@ func (w *Worker) Run(ctx context.Context) {
 	trim := time.NewTicker(5 * time.Minute)
 	defer trim.Stop()
 	w.trimLog(ctx)
+	// A Notify within Spacing of the last look is served by one look at
+	// the end of it (spaced), not by one look each.
+	var lastLook time.Time
+	var spaced <-chan time.Time
+	look := true
 	for {
 		// Take what is due, as far as there are free slots.
-		for running < w.o.Concurrency {
+		if look {
+			lastLook = time.Now()
+		}
+		for look && running < w.o.Concurrency {
 			token := newToken()
 			claimed := time.Now()
 			states, err := w.store.ClaimWebhooks(ctx, token, w.o.Lease, w.o.Concurrency-running)
@@ -154,12 +167,21 @@ func (w *Worker) Run(ctx context.Context) {
 				break
 			}
 		}
+		look = true
 		select {
 		case <-ctx.Done():
 			return
 		case <-free:
 			running--
 		case <-w.wake:
+			if wait := w.o.Spacing - time.Since(lastLook); wait > 0 {
+				look = false
+				if spaced == nil {
+					spaced = time.After(wait)
+				}
+			}
+		case <-spaced:
+			spaced = nil
 		case <-poll.C:
 		case <-trim.C:
 			w.trimLog(ctx)

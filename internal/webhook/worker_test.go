@@ -570,3 +570,62 @@ func waitLog(t *testing.T, e *env, h webhook.Webhook, n int) []webhook.Delivery 
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// claimCounter counts the worker's looks for work.
+type claimCounter struct {
+	webhook.Store
+	mu     sync.Mutex
+	claims int
+}
+
+func (c *claimCounter) ClaimWebhooks(ctx context.Context, token string, lease time.Duration, limit int) ([]webhook.State, error) {
+	c.mu.Lock()
+	c.claims++
+	c.mu.Unlock()
+	return c.Store.ClaimWebhooks(ctx, token, lease, limit)
+}
+
+func (c *claimCounter) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.claims
+}
+
+// TestNotifySpacing: a stream of commits (a Notify every millisecond for a
+// second) makes the worker look for work once per Spacing, not once each;
+// a Notify after a quiet spell is looked at at once.
+func TestNotifySpacing(t *testing.T) {
+	e := newEnv(t, 1)
+	st := &claimCounter{Store: e.st}
+	o := e.options(e.st)
+	o.Store, o.PollInterval, o.Spacing = st, time.Hour, 100*time.Millisecond
+	r := e.start(o)
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitUntil("the first look", func() bool { return st.count() >= 1 })
+	time.Sleep(o.Spacing)
+
+	before := st.count()
+	start := time.Now()
+	for time.Since(start) < time.Second {
+		r.w.Notify("b")
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	if n, most := st.count()-before, int(elapsed/o.Spacing)+2; n > most {
+		t.Errorf("%d looks for work in %v of Notify every millisecond, want at most %d (one per %v)", n, elapsed, most, o.Spacing)
+	}
+
+	time.Sleep(2 * o.Spacing)
+	before = st.count()
+	r.w.Notify("b")
+	waitUntil("a look after a quiet Notify", func() bool { return st.count() > before })
+}

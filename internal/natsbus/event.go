@@ -24,13 +24,13 @@ func EventMessage(e board.Event) (Message, error) {
 // the encoding, while nobody could receive it (see Send). The payload is
 // built in a buffer that is reused once the connection has copied it.
 func (b *Bus) SendEvent(e board.Event) error {
-	if b.o.Server != nil && b.o.Server.alone() {
+	if b.unheard() {
 		return nil
 	}
 	buf := eventBufs.Get().(*[]byte)
 	data, err := AppendEvent((*buf)[:0], e)
 	if err == nil {
-		err = b.Send(Message{Kind: KindEvent, Board: e.BoardID, Payload: data})
+		err = b.publish(Message{Kind: KindEvent, Board: e.BoardID, Payload: data})
 	}
 	if cap(data) <= maxPooledEvent {
 		*buf = data[:0]

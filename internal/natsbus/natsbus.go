@@ -217,16 +217,24 @@ func (b *Bus) OnReconnect(f func()) {
 // Send puts m on the bus for the other instances: those that joined
 // m.Board, or every instance when m.Board is "". It does not wait for them;
 // a lost message is not sent again. It does not keep m.Payload: the
-// caller may reuse it once Send returned. On a bus connected to its own
-// server (Options.Server) while no other client is connected to that
-// server, m is not sent at all: nobody could receive it.
+// caller may reuse it once Send returned. While nobody could receive it
+// (unheard), m is not sent at all.
 func (b *Bus) Send(m Message) error {
 	if !validKind(m.Kind) {
 		return fmt.Errorf("send %q: not a message kind", m.Kind)
 	}
-	if b.o.Server != nil && b.o.Server.alone() {
+	if b.unheard() {
 		return nil
 	}
+	return b.publish(m)
+}
+
+// unheard reports whether nothing sent now could reach anyone: the bus is
+// connected to its own server (Options.Server), which is alone.
+func (b *Bus) unheard() bool { return b.o.Server != nil && b.o.Server.alone() }
+
+// publish sends m, whose kind is valid.
+func (b *Bus) publish(m Message) error {
 	if err := b.nc.Publish(subject(m.Kind, m.Board), m.Payload); err != nil {
 		return fmt.Errorf("send %s message: %w", m.Kind, err)
 	}

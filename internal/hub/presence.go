@@ -78,9 +78,9 @@ func (h *Hub) RemotePresence(boardID, instance string, users []string) {
 // one frame per subscriber, not one per change. On a board whose last flush
 // was large (many subscribers, many viewers) the flush waits longer, until
 // that flush's bytes are paid for at PresenceBytes per second: 5,000
-// subscribers of a board with 250 viewers get a 10 KB frame each, 50 MB a
-// flush, which at 100 ms intervals would be most of what the server can
-// write.
+// subscribers of a board whose frame lists 100 viewers get about 4 KB each,
+// 20 MB a flush, which at 100 ms intervals would be most of what the
+// server can write.
 func (h *Hub) presenceChanged(bs *boardState) {
 	bs.mu.Lock()
 	if bs.presenceTimer == nil && !bs.dead {

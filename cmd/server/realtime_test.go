@@ -272,17 +272,18 @@ func TestResyncPastRetention(t *testing.T) {
 		}
 	}
 	// Nor does it delete what a registered consumer (notifications) has
-	// not read yet: wake it until the board's first events are gone.
-	waitFor(t, 15*time.Second, "retention to delete the board's first events", func() bool {
+	// not read yet: wake it until only the board's last event is left (a
+	// board keeps its last).
+	waitFor(t, 15*time.Second, "retention to delete all but the board's last event", func() bool {
 		c.apps[0].notify.Wake()
 		if _, err := c.apps[0].store.DeleteEventsBefore(t.Context(), time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		evs, err := c.apps[0].store.LogEvents(t.Context(), b, 0, 1)
+		evs, err := c.apps[0].store.LogEvents(t.Context(), b, 0, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return len(evs) == 1 && evs[0].Seq > 1
+		return len(evs) == 1 && evs[0].Seq > 2
 	})
 	s := dialSubscriber(t, c.apps[0], owner, "late")
 	s.subscribe(b, 1)

@@ -1,6 +1,7 @@
 package natsbus
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -265,4 +266,117 @@ func (c *compactChecker) digits() bool {
 		c.i++
 	}
 	return c.i > start
+}
+
+// parseEvent decodes an event message's payload exactly as json.Unmarshal
+// into a board.Event does: the same event, or an error where it fails. The
+// layout AppendEvent writes (keys in its order, strings that need no
+// unescaping, compact data) is read in one pass, with Data a slice of
+// payload rather than a copy (a received message's payload is its own);
+// anything else goes to json.Unmarshal.
+func parseEvent(payload []byte) (board.Event, error) {
+	if e, ok := parsePlainEvent(payload); ok {
+		return e, nil
+	}
+	var e board.Event
+	err := json.Unmarshal(payload, &e)
+	return e, err
+}
+
+// parsePlainEvent reads AppendEvent's layout; false means "not that
+// layout", not "invalid".
+func parsePlainEvent(p []byte) (board.Event, bool) {
+	r := eventReader{b: p}
+	var e board.Event
+	var ok bool
+	if !r.lit(`{"board":"`) {
+		return e, false
+	}
+	if e.BoardID, ok = r.plain(); !ok || !r.lit(`,"seq":`) {
+		return e, false
+	}
+	if e.Seq, ok = r.integer(); !ok {
+		return e, false
+	}
+	if r.lit(`,"position":`) {
+		if e.Position, ok = r.integer(); !ok {
+			return e, false
+		}
+	}
+	if !r.lit(`,"kind":"`) {
+		return e, false
+	}
+	if e.Kind, ok = r.plain(); !ok || !r.lit(`,"data":`) {
+		return e, false
+	}
+	c := compactChecker{b: p, i: r.i}
+	if !c.value(0) {
+		return e, false
+	}
+	e.Data, r.i = p[r.i:c.i:c.i], c.i
+	if !r.lit(`,"actor":"`) {
+		return e, false
+	}
+	if e.Actor, ok = r.plain(); !ok || !r.lit(`,"op_id":"`) {
+		return e, false
+	}
+	if e.OpID, ok = r.plain(); !ok || !r.lit(`,"at":"`) {
+		return e, false
+	}
+	start := r.i
+	if _, ok = r.plain(); !ok || r.i != len(p)-1 || p[r.i] != '}' {
+		return e, false
+	}
+	if err := e.At.UnmarshalText(p[start : r.i-1]); err != nil {
+		return e, false // json.Unmarshal says why
+	}
+	return e, true
+}
+
+// eventReader reads parsePlainEvent's layout.
+type eventReader struct {
+	b []byte
+	i int
+}
+
+// lit consumes s if it comes next.
+func (r *eventReader) lit(s string) bool {
+	if len(r.b)-r.i < len(s) || string(r.b[r.i:r.i+len(s)]) != s {
+		return false
+	}
+	r.i += len(s)
+	return true
+}
+
+// plain reads a string body up to and including its closing quote, when it
+// is plainString's: printable ASCII without a quote or a backslash.
+func (r *eventReader) plain() (string, bool) {
+	for j := r.i; j < len(r.b); j++ {
+		switch c := r.b[j]; {
+		case c == '"':
+			s := string(r.b[r.i:j])
+			r.i = j + 1
+			return s, true
+		case c < 0x20 || c > 0x7e || c == '\\':
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// integer reads -?(0|[1-9][0-9]*) that fits an int64.
+func (r *eventReader) integer() (int64, bool) {
+	start := r.i
+	if r.i < len(r.b) && r.b[r.i] == '-' {
+		r.i++
+	}
+	digits := r.i
+	for r.i < len(r.b) && r.b[r.i] >= '0' && r.b[r.i] <= '9' {
+		r.i++
+	}
+	if r.i == digits || r.b[digits] == '0' && r.i > digits+1 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(r.b[start:r.i]), 10, 64)
+	return n, err == nil
 }

@@ -73,6 +73,7 @@ func checkEventEncoding(t *testing.T, e board.Event) {
 			natsbus.Message{Kind: natsbus.KindEvent, Board: e.BoardID, Payload: payload})
 		return got, ok
 	}
+	checkParseEvent(t, m.Payload)
 	a, aok := decode(m.Payload)
 	b, bok := decode(want)
 	if aok != bok || !reflect.DeepEqual(a, b) {
@@ -103,6 +104,86 @@ func FuzzEventMessage(f *testing.F) {
 		}
 		checkEventEncoding(t, board.Event{BoardID: boardID, Seq: seq, Position: position, Kind: kind,
 			Data: data, Actor: actor, OpID: opID, At: time.Unix(0, at).In(loc)})
+	})
+}
+
+// checkParseEvent holds natsbus.ParseEvent to json.Unmarshal: the same
+// event, or an error from both.
+func checkParseEvent(t *testing.T, payload []byte) {
+	t.Helper()
+	var want board.Event
+	wantErr := json.Unmarshal(payload, &want)
+	got, err := natsbus.ParseEvent(payload)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("ParseEvent(%q): error %v, json.Unmarshal's %v", payload, err, wantErr)
+	}
+	if err == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("ParseEvent(%q)\n = %+v\nwant %+v", payload, got, want)
+	}
+}
+
+func TestParseEventIsUnmarshal(t *testing.T) {
+	for _, p := range parseSeeds(t) {
+		checkParseEvent(t, p)
+	}
+}
+
+// parseSeeds are AppendEvent's payloads of eventSeeds, and variations of
+// the first that leave its layout.
+func parseSeeds(t testing.TB) [][]byte {
+	var seeds [][]byte
+	for _, s := range eventSeeds {
+		p, err := natsbus.AppendEvent(nil, board.Event{BoardID: "6f1c2a9e-0000-4000-8000-000000000001", Seq: 12,
+			Position: s.position, Kind: s.kind, Data: json.RawMessage(s.data), Actor: s.actor, OpID: s.opID, At: s.at})
+		if err == nil {
+			seeds = append(seeds, p)
+		}
+	}
+	if len(seeds) == 0 {
+		t.Fatal("no seed encodes")
+	}
+	first := string(seeds[0])
+	for _, r := range [][2]string{
+		{`"seq":12`, `"seq":012`}, {`"seq":12`, `"seq":-0`}, {`"seq":12`, `"seq":1.5`}, {`"seq":12`, `"seq":99999999999999999999`},
+		{`"seq":12`, `"seq":"12"`}, {`"board":`, `"Board":`}, {`,"kind"`, ` ,"kind"`}, {`"card.updated"`, `"card.\u0075pdated"`},
+		{`"u1"`, `"\u00e9"`}, {`"u1"`, "\"\xff\""}, {`Z"}`, `Z"} `}, {`Z"}`, `Z","extra":1}`}, {`.123456Z`, `.123456+25:00`},
+		{`2026-12-03T`, `2026-12-3T`}, {`"data":{`, `"data":{}`}, {`"data":{"id"`, `"data":{"id" `}, {`"op-1"`, `null`},
+		{`"board":"6f1c2a9e-0000-4000-8000-000000000001",`, ``}, {`}`, ``},
+	} {
+		if !strings.Contains(first, r[0]) {
+			t.Fatalf("seed %s has no %s", first, r[0])
+		}
+		seeds = append(seeds, []byte(strings.Replace(first, r[0], r[1], 1)))
+	}
+	return append(seeds, nil, []byte(`{}`), []byte(`null`), []byte(`{"board":"b","seq":1,"position":0,"kind":"k","data":null,"actor":"","op_id":"","at":"0001-01-01T00:00:00Z"}`))
+}
+
+func FuzzParseEvent(f *testing.F) {
+	for _, p := range parseSeeds(f) {
+		f.Add(p)
+	}
+	f.Fuzz(checkParseEvent)
+}
+
+func BenchmarkParseEvent(b *testing.B) {
+	p, err := natsbus.AppendEvent(nil, board.Event{BoardID: "6f1c2a9e-0000-4000-8000-000000000001", Seq: 12345,
+		Kind: "card.updated", Data: json.RawMessage(eventSeeds[0].data), Actor: "6f1c2a9e-0000-4000-8000-000000000002",
+		OpID: "op-1", At: time.Now()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("ParseEvent", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			natsbus.ParseEvent(p) //nolint:errcheck // measured, not used
+		}
+	})
+	b.Run("json.Unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var e board.Event
+			json.Unmarshal(p, &e) //nolint:errcheck // measured, not used
+		}
 	})
 }
 

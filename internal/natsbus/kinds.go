@@ -24,8 +24,8 @@ const (
 // board it was sent on, or without a seq, is dropped.
 func EventHandler(log *slog.Logger, f func(board.Event)) Handler {
 	return func(m Message) {
-		var e board.Event
-		if err := json.Unmarshal(m.Payload, &e); err != nil || e.BoardID != m.Board || !board.ValidID(e.BoardID) || e.Seq < 1 {
+		e, err := parseEvent(m.Payload)
+		if err != nil || e.BoardID != m.Board || !board.ValidID(e.BoardID) || e.Seq < 1 {
 			log.Warn("dropping a malformed event message", "board", m.Board, "err", err)
 			return
 		}

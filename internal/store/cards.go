@@ -66,18 +66,39 @@ func scanCards(rows pgx.Rows, n int) ([]board.Card, error) {
 // the board has no such card, EVersionMismatch (with the card) when
 // ifVersion > 0 names another version.
 func currentCard(ctx context.Context, tx pgx.Tx, boardID, cardID string, ifVersion int64) (board.Card, error) {
-	c, err := scanCard(tx.QueryRow(ctx, `SELECT `+cardCols+` FROM cards c WHERE id = $1 AND board_id = $2`,
-		cardID, boardID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return board.Card{}, board.Errorf(board.ENotFound, "no such card")
-	}
+	c, err := scanCard(tx.QueryRow(ctx, currentCardSQL, cardID, boardID))
+	ok, err := found(err, "card")
 	if err != nil {
-		return board.Card{}, fmt.Errorf("read card: %w", err)
+		return board.Card{}, err
+	}
+	return c, checkCard(c, ok, ifVersion)
+}
+
+// currentCardSQL reads card $1 of board $2.
+const currentCardSQL = `SELECT ` + cardCols + ` FROM cards c WHERE id = $1 AND board_id = $2`
+
+// checkCard is currentCard's verdict on c, read (found) or not: not found,
+// stale (ifVersion > 0 and not c's version), or nil.
+func checkCard(c board.Card, found bool, ifVersion int64) error {
+	if !found {
+		return board.Errorf(board.ENotFound, "no such card")
 	}
 	if ifVersion > 0 && c.Version != ifVersion {
-		return board.Card{}, staleError("card", c.Version, ifVersion, c)
+		return staleError("card", c.Version, ifVersion, c)
 	}
-	return c, nil
+	return nil
+}
+
+// found turns a row's scan error into whether the row was there: no row is
+// false and no error, another error is a failed read.
+func found(err error, what string) (bool, error) {
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read %s: %w", what, err)
+	}
+	return true, nil
 }
 
 // GetCard returns a card of the board if user is a member.
@@ -102,10 +123,25 @@ func (s *Store) CreateCard(ctx context.Context, m board.Meta, boardID string, in
 	return respacing(ctx, s, m, boardID, func() (board.Card, board.Event, error) { return s.createCard(ctx, m, boardID, in) })
 }
 
+// createCard sends the read of the column and of the neighbours at the
+// position with BEGIN and the board lock (mutateFirst), as moveCard does.
 func (s *Store) createCard(ctx context.Context, m board.Meta, boardID string, in board.CardInput) (board.Card, board.Event, error) {
-	return mutate(ctx, s, m, boardID, false, func(ctx context.Context, tx pgx.Tx, seq int64) (board.Card, string, any, error) {
-		if _, err := currentColumn(ctx, tx, boardID, in.ColumnID, 0); err != nil {
-			return board.Card{}, "", nil, fieldOf(err, "column_id")
+	var (
+		columnFound bool
+		near        neighbours
+	)
+	first := func(b *pgx.Batch, _ []string) {
+		b.Queue(currentColumnSQL, in.ColumnID, boardID).QueryRow(func(row pgx.Row) error {
+			var err error
+			_, err = scanColumn(row)
+			columnFound, err = found(err, "column")
+			return err
+		})
+		cardSiblings.queueNeighbours(b, in.ColumnID, noID, in.Position, &near)
+	}
+	return mutateFirst(ctx, s, m, boardID, false, first, func(ctx context.Context, tx pgx.Tx, seq int64) (board.Card, string, any, error) {
+		if !columnFound {
+			return board.Card{}, "", nil, board.FieldError(board.ENotFound, "column_id", "no such column")
 		}
 		if err := checkAssignees(ctx, tx, boardID, noID, in.Assignees); err != nil {
 			return board.Card{}, "", nil, err
@@ -113,7 +149,7 @@ func (s *Store) createCard(ctx context.Context, m board.Meta, boardID string, in
 		if err := checkLabels(ctx, tx, boardID, in.Labels); err != nil {
 			return board.Card{}, "", nil, err
 		}
-		r, err := cardSiblings.rankFor(ctx, tx, in.ColumnID, noID, in.Position)
+		r, err := cardSiblings.rankAt(near, in.ColumnID, noID, in.Position)
 		if err != nil {
 			return board.Card{}, "", nil, err
 		}
@@ -231,20 +267,49 @@ func (s *Store) MoveCard(ctx context.Context, m board.Meta, boardID, cardID stri
 	return respacing(ctx, s, m, boardID, func() (board.Card, board.Event, error) { return s.moveCard(ctx, m, boardID, cardID, mv, ifVersion) })
 }
 
+// moveCard sends everything it reads with BEGIN and the board lock
+// (mutateFirst): the card, the target column if one is named, and the
+// neighbours at the position (in the named column, or in the card's own).
+// Those reads change nothing, and what they find matters only once the
+// lock succeeded. The UPDATE and the event's INSERT with COMMIT follow: three
+// round trips.
 func (s *Store) moveCard(ctx context.Context, m board.Meta, boardID, cardID string, mv board.CardMove, ifVersion int64) (board.Card, board.Event, error) {
-	return mutate(ctx, s, m, boardID, false, func(ctx context.Context, tx pgx.Tx, seq int64) (board.Card, string, any, error) {
-		cur, err := currentCard(ctx, tx, boardID, cardID, ifVersion)
-		if err != nil {
+	var (
+		cur                    board.Card
+		cardFound, columnFound bool
+		near                   neighbours
+	)
+	first := func(b *pgx.Batch, _ []string) {
+		b.Queue(currentCardSQL, cardID, boardID).QueryRow(func(row pgx.Row) error {
+			var err error
+			cur, err = scanCard(row)
+			cardFound, err = found(err, "card")
+			return err
+		})
+		if mv.ColumnID == "" {
+			ownColumnSiblings.queueNeighbours(b, cardID, cardID, mv.Position, &near)
+			return
+		}
+		b.Queue(currentColumnSQL, mv.ColumnID, boardID).QueryRow(func(row pgx.Row) error {
+			var err error
+			_, err = scanColumn(row)
+			columnFound, err = found(err, "column")
+			return err
+		})
+		cardSiblings.queueNeighbours(b, mv.ColumnID, cardID, mv.Position, &near)
+	}
+	return mutateFirst(ctx, s, m, boardID, false, first, func(ctx context.Context, tx pgx.Tx, seq int64) (board.Card, string, any, error) {
+		if err := checkCard(cur, cardFound, ifVersion); err != nil {
 			return board.Card{}, "", nil, err
 		}
 		col := cur.ColumnID
 		if mv.ColumnID != "" && mv.ColumnID != col {
-			if _, err := currentColumn(ctx, tx, boardID, mv.ColumnID, 0); err != nil {
-				return board.Card{}, "", nil, fieldOf(err, "column_id")
+			if !columnFound {
+				return board.Card{}, "", nil, board.FieldError(board.ENotFound, "column_id", "no such column")
 			}
 			col = mv.ColumnID
 		}
-		r, err := cardSiblings.rankFor(ctx, tx, col, cardID, mv.Position)
+		r, err := cardSiblings.rankAt(near, col, cardID, mv.Position)
 		if err != nil {
 			return board.Card{}, "", nil, err
 		}

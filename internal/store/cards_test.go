@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/corkboard/corkboard/internal/board"
@@ -89,6 +90,120 @@ func TestUpdateCardRefusals(t *testing.T) {
 		want, _ := board.MarshalJSON(got)
 		if string(ev.Data) != string(want) {
 			t.Fatalf("%s: event payload %s, want %s", name, ev.Data, want)
+		}
+	}
+}
+
+// TestPlacementRefusals: a move or a create, whose reads go with BEGIN and
+// the board lock, refuses as it did when it read one thing at a time, in
+// the same order (card, version, column, anchor), and changes nothing.
+func TestPlacementRefusals(t *testing.T) {
+	st := newStore(t)
+	ctx := t.Context()
+	owner, boardID, colID := setupBoard(t, st, "owner")
+	col2 := must[board.Column](t)(st.CreateColumn(ctx, owner, boardID, board.ColumnInput{Name: "second"}))
+	c := must[board.Card](t)(st.CreateCard(ctx, owner, boardID, board.CardInput{ColumnID: colID, Title: "first"}))
+	c2 := must[board.Card](t)(st.CreateCard(ctx, owner, boardID, board.CardInput{ColumnID: colID, Title: "second"}))
+	there := must[board.Card](t)(st.CreateCard(ctx, owner, boardID, board.CardInput{ColumnID: col2.ID, Title: "there"}))
+	otherOwner, otherBoard, otherCol := setupBoard(t, st, "other")
+	other := must[board.Card](t)(st.CreateCard(ctx, otherOwner, otherBoard, board.CardInput{ColumnID: otherCol, Title: "elsewhere"}))
+	viewer, err := st.CreateUser(ctx, "viewer", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must[board.Member](t)(st.AddMember(ctx, owner, boardID, "viewer", board.RoleViewer))
+	stranger, err := st.CreateUser(ctx, "stranger", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, head := allEvents(t, st, owner.Actor, boardID)
+	noCard := "ca000000-0000-4000-8000-000000000000"
+	after := func(id string) board.Position { return board.Position{After: id} }
+
+	for _, tc := range []struct {
+		what      string
+		m         board.Meta
+		card      string
+		mv        board.CardMove
+		ifVersion int64
+		code      string
+		field     string
+	}{
+		{"viewer", board.Meta{Actor: viewer.ID}, c.ID, board.CardMove{}, 0, board.EForbidden, ""},
+		{"stranger", board.Meta{Actor: stranger.ID}, c.ID, board.CardMove{ColumnID: col2.ID}, 0, board.ENotFound, ""},
+		{"card of another board", owner, other.ID, board.CardMove{}, 0, board.ENotFound, ""},
+		{"card of another board, after one here", owner, other.ID, board.CardMove{Position: after(c2.ID)}, 0, board.ENotFound, ""},
+		{"no such card", owner, noCard, board.CardMove{ColumnID: col2.ID}, 0, board.ENotFound, ""},
+		{"stale If-Match before an unknown column", owner, c.ID, board.CardMove{ColumnID: noCard}, c.Version + 1, board.EVersionMismatch, ""},
+		{"no such column", owner, c.ID, board.CardMove{ColumnID: noCard}, 0, board.ENotFound, "column_id"},
+		{"column of another board", owner, c.ID, board.CardMove{ColumnID: otherCol}, 0, board.ENotFound, "column_id"},
+		{"column of another board, after its card", owner, c.ID, board.CardMove{ColumnID: otherCol, Position: after(other.ID)}, 0, board.ENotFound, "column_id"},
+		{"after itself before an unknown anchor", owner, c.ID, board.CardMove{Position: after(c.ID)}, 0, board.EInvalid, "position.after"},
+		{"before itself", owner, c.ID, board.CardMove{ColumnID: colID, Position: board.Position{Before: c.ID}}, 0, board.EInvalid, "position.before"},
+		{"after a card of another column", owner, c.ID, board.CardMove{Position: after(there.ID)}, 0, board.ENotFound, "position.after"},
+		{"before a card of its old column", owner, c.ID, board.CardMove{ColumnID: col2.ID, Position: board.Position{Before: c2.ID}}, 0, board.ENotFound, "position.before"},
+		{"after a card of another board", owner, c.ID, board.CardMove{Position: after(other.ID)}, 0, board.ENotFound, "position.after"},
+	} {
+		_, ev, err := st.MoveCard(ctx, tc.m, boardID, tc.card, tc.mv, tc.ifVersion)
+		var be *board.Error
+		if board.ErrorCode(err) != tc.code || ev.Seq != 0 || errors.As(err, &be) && be.Field != tc.field {
+			t.Errorf("move, %s: err %v (code %q), event seq %d; want %s on %q and no event", tc.what, err,
+				board.ErrorCode(err), ev.Seq, tc.code, tc.field)
+		}
+	}
+	for _, tc := range []struct {
+		what  string
+		in    board.CardInput
+		code  string
+		field string
+	}{
+		{"no such column", board.CardInput{ColumnID: noCard, Title: "x"}, board.ENotFound, "column_id"},
+		{"column of another board", board.CardInput{ColumnID: otherCol, Title: "x", Position: after(other.ID)}, board.ENotFound, "column_id"},
+		{"after a card of another column", board.CardInput{ColumnID: colID, Title: "x", Position: after(there.ID)}, board.ENotFound, "position.after"},
+		{"before a card of another board", board.CardInput{ColumnID: colID, Title: "x", Position: board.Position{Before: other.ID}}, board.ENotFound, "position.before"},
+	} {
+		_, ev, err := st.CreateCard(ctx, owner, boardID, tc.in)
+		var be *board.Error
+		if board.ErrorCode(err) != tc.code || ev.Seq != 0 || !errors.As(err, &be) || be.Field != tc.field {
+			t.Errorf("create, %s: err %v (code %q), event seq %d; want %s on %q and no event", tc.what, err,
+				board.ErrorCode(err), ev.Seq, tc.code, tc.field)
+		}
+	}
+	if after, h := allEvents(t, st, owner.Actor, boardID); h != head || len(after) != len(before) {
+		t.Fatalf("refused placements moved the head from %d to %d", head, h)
+	}
+
+	// Each position, in the card's own column (no column_id) and in another.
+	order := func(col string) []string {
+		snap, err := st.Snapshot(ctx, owner.Actor, boardID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var titles []string
+		for _, k := range snap.Cards {
+			if k.ColumnID == col {
+				titles = append(titles, k.Title)
+			}
+		}
+		return titles
+	}
+	for _, step := range []struct {
+		card string
+		mv   board.CardMove
+		col  string
+		want []string
+	}{
+		{c.ID, board.CardMove{Position: board.Position{To: "bottom"}}, colID, []string{"second", "first"}},
+		{c.ID, board.CardMove{Position: board.Position{To: "top"}}, colID, []string{"first", "second"}},
+		{c.ID, board.CardMove{Position: after(c2.ID)}, colID, []string{"second", "first"}},
+		{c.ID, board.CardMove{Position: board.Position{Before: c2.ID}}, colID, []string{"first", "second"}},
+		{c2.ID, board.CardMove{ColumnID: col2.ID, Position: board.Position{Before: there.ID}}, col2.ID, []string{"second", "there"}},
+		{c.ID, board.CardMove{ColumnID: col2.ID, Position: after(c2.ID)}, col2.ID, []string{"second", "first", "there"}},
+		{there.ID, board.CardMove{Position: board.Position{To: "top"}}, col2.ID, []string{"there", "second", "first"}},
+	} {
+		got := must[board.Card](t)(st.MoveCard(ctx, owner, boardID, step.card, step.mv, 0))
+		if got.ColumnID != step.col || !slices.Equal(order(step.col), step.want) {
+			t.Fatalf("move %+v: card in %s, column %v; want %v", step.mv, got.ColumnID, order(step.col), step.want)
 		}
 	}
 }

@@ -28,23 +28,9 @@ func scanItem(row pgx.Row) (board.ChecklistItem, error) {
 
 // checklistSiblings are the checklists of one card; itemSiblings the items
 // of one checklist. Both are ordered like cards, by (rank, id).
-var checklistSiblings = siblings{
-	what:  "checklist",
-	find:  `SELECT rank FROM checklists WHERE card_id = $1 AND id = $2`,
-	next:  `SELECT rank FROM checklists WHERE card_id = $1 AND (rank, id) > ($2, $3::uuid) AND id <> $4 ORDER BY rank, id LIMIT 1`,
-	prev:  `SELECT rank FROM checklists WHERE card_id = $1 AND (rank, id) < ($2, $3::uuid) AND id <> $4 ORDER BY rank DESC, id DESC LIMIT 1`,
-	first: `SELECT rank FROM checklists WHERE card_id = $1 AND id <> $2 ORDER BY rank, id LIMIT 1`,
-	last:  `SELECT rank FROM checklists WHERE card_id = $1 AND id <> $2 ORDER BY rank DESC, id DESC LIMIT 1`,
-}
+var checklistSiblings = newSiblings("checklist", "checklists", "card_id", "$1")
 
-var itemSiblings = siblings{
-	what:  "item",
-	find:  `SELECT rank FROM checklist_items WHERE checklist_id = $1 AND id = $2`,
-	next:  `SELECT rank FROM checklist_items WHERE checklist_id = $1 AND (rank, id) > ($2, $3::uuid) AND id <> $4 ORDER BY rank, id LIMIT 1`,
-	prev:  `SELECT rank FROM checklist_items WHERE checklist_id = $1 AND (rank, id) < ($2, $3::uuid) AND id <> $4 ORDER BY rank DESC, id DESC LIMIT 1`,
-	first: `SELECT rank FROM checklist_items WHERE checklist_id = $1 AND id <> $2 ORDER BY rank, id LIMIT 1`,
-	last:  `SELECT rank FROM checklist_items WHERE checklist_id = $1 AND id <> $2 ORDER BY rank DESC, id DESC LIMIT 1`,
-}
+var itemSiblings = newSiblings("item", "checklist_items", "checklist_id", "$1")
 
 // ListChecklists returns the checklists of a card in order, each with its
 // items in order, if user is a member of the board.

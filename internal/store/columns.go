@@ -38,12 +38,14 @@ func readColumns(ctx context.Context, tx pgx.Tx, boardID string) ([]board.Column
 	return cols, nil
 }
 
+// currentColumnSQL reads column $1 of board $2.
+const currentColumnSQL = `SELECT ` + columnCols + ` FROM columns l WHERE id = $1 AND board_id = $2`
+
 // currentColumn reads a column of the board under the board lock: ENotFound
 // when the board has no such column, EVersionMismatch (with the column) when
 // ifVersion > 0 names another version.
 func currentColumn(ctx context.Context, tx pgx.Tx, boardID, colID string, ifVersion int64) (board.Column, error) {
-	c, err := scanColumn(tx.QueryRow(ctx, `SELECT `+columnCols+` FROM columns l WHERE id = $1 AND board_id = $2`,
-		colID, boardID))
+	c, err := scanColumn(tx.QueryRow(ctx, currentColumnSQL, colID, boardID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return board.Column{}, board.Errorf(board.ENotFound, "no such column")
 	}
@@ -173,10 +175,12 @@ func moveAllCards(ctx context.Context, tx pgx.Tx, boardID, from, to string) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("read cards to move: %w", err)
 	}
-	last, err := optionalRank(tx.QueryRow(ctx, cardSiblings.last, to, noID))
-	if err != nil {
-		return nil, fmt.Errorf("read last rank: %w", err)
+	var end neighbours
+	q, args := cardSiblings.query(to, noID, board.Position{To: "bottom"})
+	if err := end.scan(tx.QueryRow(ctx, q, args...)); err != nil {
+		return nil, err
 	}
+	last := end.lo
 	ranks := make([]string, len(ids))
 	for i := range ids {
 		if last, err = rank.Between(last, ""); err != nil {

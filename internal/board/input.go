@@ -1,7 +1,6 @@
 package board
 
 import (
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -125,11 +124,25 @@ type CardMove struct {
 	Position Position `json:"position"`
 }
 
-var idPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
 // ValidID reports whether s is an id as the server issues them (a lowercase
-// UUID).
-func ValidID(s string) bool { return idPattern.MatchString(s) }
+// UUID: 8-4-4-4-12 lowercase hex digits). A loop, not a regular expression:
+// every request and every event received checks ids.
+func ValidID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+		} else if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // CheckID returns an EInvalid error naming field when s is not a valid id.
 func CheckID(field, s string) error {

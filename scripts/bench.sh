@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks against a durable PostgreSQL (fsync and synchronous_commit on):
 # the card PATCH path (HTTP -> commit) with 1 and 16 writers, on one board
-# and on 16, next to pgbench running the same SQL on the same server, and the
-# snapshot of a board with 10,000 cards. Prints the go test lines, then a
+# and on 16, next to pgbench running the same SQL on the same server, card
+# moves through the store, and the snapshot of a board with 10,000 cards. Prints the go test lines, then a
 # table of Go against pgbench. See docs/benchmarks.md.
 #
 # Sized for a 2-core machine: about 2-3 minutes, at most about 4.5 (see

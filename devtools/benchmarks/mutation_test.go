@@ -63,6 +63,34 @@ func BenchmarkCardPatch(b *testing.B) {
 	}
 }
 
+// BenchmarkCardMove measures one card move per op through the store
+// (store.MoveCard called directly, as the store path of BenchmarkCardPatch):
+// a random card of a random board to the top or the bottom of its column,
+// alternately, as cmd/loadgen's moves. A move reads the card and its new
+// neighbours and writes the card and the event: its round trips, and the
+// Go and PostgreSQL CPU they cost, are what it shows.
+func BenchmarkCardMove(b *testing.B) {
+	for _, cfg := range []mutationConfig{{1, 1}, {16, 16}} {
+		b.Run(cfg.name()+"/store", func(b *testing.B) {
+			e := getEnv(b)
+			e.checkpoint(b)
+			op := func(ctx context.Context, rnd *rand.Rand, i int) error {
+				bd, k := 1+rnd.IntN(cfg.boards), 1+rnd.IntN(cardsPerBoard)
+				to := "top"
+				if i%2 == 1 {
+					to = "bottom"
+				}
+				m := board.Meta{Actor: e.user, OpID: fmt.Sprintf("go-%d", i)}
+				_, _, err := e.store.MoveCard(ctx, m, boardID(bd), cardID(bd, k), board.CardMove{Position: board.Position{To: to}}, 0)
+				return err
+			}
+			lat, elapsed, cpu := runWriters(b, e, cfg.writers, op)
+			p50, p99 := summarize(lat)
+			record(b, result{config: cfg.name(), impl: "store-move", ops: float64(len(lat)) / elapsed.Seconds(), p50: p50, p99: p99, extra: cpu})
+		})
+	}
+}
+
 // opFunc does operation i as writer w, with the writer's own random source.
 type opFunc func(ctx context.Context, rnd *rand.Rand, i int) error
 

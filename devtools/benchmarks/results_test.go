@@ -153,14 +153,14 @@ func printMutations(w io.Writer, e *env, fin map[resultKey][]result, procs []int
 				return medianOf(rs, func(r result) float64 { return r.ops })
 			}
 			pg := ceiling("pgbench")
-			for _, impl := range []string{"pgbench", "store", "http", "http-idem", "http-floor"} {
+			for _, impl := range []string{"pgbench", "store", "http", "http-idem", "http-floor", "store-move"} {
 				rs := fin[resultKey{name, impl, p}]
 				if len(rs) == 0 {
 					continue
 				}
 				ops := medianOf(rs, func(r result) float64 { return r.ops })
 				vs := ""
-				if impl != "pgbench" && pg > 0 {
+				if impl != "pgbench" && impl != "store-move" && pg > 0 { // pgbench runs PATCHes, not moves
 					vs = fmt.Sprintf("%.2fx", ops/pg)
 				}
 				goCPU, allocs := "", ""
@@ -169,7 +169,7 @@ func printMutations(w io.Writer, e *env, fin map[resultKey][]result, procs []int
 					allocs = fmt.Sprintf("%.0f", medianOf(rs, func(r result) float64 { return r.extra["go-allocs/op"] }))
 				}
 				client := ""
-				if impl != "store" { // the store's callers are in this process
+				if impl != "store" && impl != "store-move" { // the store's callers are in this process
 					client = fmt.Sprintf("%.0f", medianOf(rs, func(r result) float64 { return r.extra["client-cpu-us/op"] }))
 				}
 				fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%.2f\t%.2f\t%s\t%.0f\t%s\t%s\t%s\t%.0f\t\n", name, p, impl, ops,

@@ -286,7 +286,7 @@ func parseEvent(payload []byte) (board.Event, error) {
 // parsePlainEvent reads AppendEvent's layout; false means "not that
 // layout", not "invalid".
 func parsePlainEvent(p []byte) (board.Event, bool) {
-	r := eventReader{b: p}
+	r := eventReader{compactChecker{b: p}}
 	var e board.Event
 	var ok bool
 	if !r.lit(`{"board":"`) {
@@ -309,11 +309,11 @@ func parsePlainEvent(p []byte) (board.Event, bool) {
 	if e.Kind, ok = r.plain(); !ok || !r.lit(`,"data":`) {
 		return e, false
 	}
-	c := compactChecker{b: p, i: r.i}
-	if !c.value(0) {
+	data := r.i
+	if !r.value(0) {
 		return e, false
 	}
-	e.Data, r.i = p[r.i:c.i:c.i], c.i
+	e.Data = p[data:r.i:r.i]
 	if !r.lit(`,"actor":"`) {
 		return e, false
 	}
@@ -334,19 +334,10 @@ func parsePlainEvent(p []byte) (board.Event, bool) {
 }
 
 // eventReader reads parsePlainEvent's layout.
-type eventReader struct {
-	b []byte
-	i int
-}
+type eventReader struct{ compactChecker }
 
 // lit consumes s if it comes next.
-func (r *eventReader) lit(s string) bool {
-	if len(r.b)-r.i < len(s) || string(r.b[r.i:r.i+len(s)]) != s {
-		return false
-	}
-	r.i += len(s)
-	return true
-}
+func (r *eventReader) lit(s string) bool { return r.literal(s) }
 
 // plain reads a string body up to and including its closing quote, when it
 // is plainString's: printable ASCII without a quote or a backslash.

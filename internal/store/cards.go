@@ -131,12 +131,7 @@ func (s *Store) createCard(ctx context.Context, m board.Meta, boardID string, in
 		near        neighbours
 	)
 	first := func(b *pgx.Batch, _ []string) {
-		b.Queue(currentColumnSQL, in.ColumnID, boardID).QueryRow(func(row pgx.Row) error {
-			var err error
-			_, err = scanColumn(row)
-			columnFound, err = found(err, "column")
-			return err
-		})
+		queueColumnFound(b, boardID, in.ColumnID, &columnFound)
 		cardSiblings.queueNeighbours(b, in.ColumnID, noID, in.Position, &near)
 	}
 	return mutateFirst(ctx, s, m, boardID, false, first, func(ctx context.Context, tx pgx.Tx, seq int64) (board.Card, string, any, error) {
@@ -281,8 +276,8 @@ func (s *Store) moveCard(ctx context.Context, m board.Meta, boardID, cardID stri
 	)
 	first := func(b *pgx.Batch, _ []string) {
 		b.Queue(currentCardSQL, cardID, boardID).QueryRow(func(row pgx.Row) error {
-			var err error
-			cur, err = scanCard(row)
+			c, err := scanCard(row)
+			cur = c
 			cardFound, err = found(err, "card")
 			return err
 		})
@@ -290,12 +285,7 @@ func (s *Store) moveCard(ctx context.Context, m board.Meta, boardID, cardID stri
 			ownColumnSiblings.queueNeighbours(b, cardID, cardID, mv.Position, &near)
 			return
 		}
-		b.Queue(currentColumnSQL, mv.ColumnID, boardID).QueryRow(func(row pgx.Row) error {
-			var err error
-			_, err = scanColumn(row)
-			columnFound, err = found(err, "column")
-			return err
-		})
+		queueColumnFound(b, boardID, mv.ColumnID, &columnFound)
 		cardSiblings.queueNeighbours(b, mv.ColumnID, cardID, mv.Position, &near)
 	}
 	return mutateFirst(ctx, s, m, boardID, false, first, func(ctx context.Context, tx pgx.Tx, seq int64) (board.Card, string, any, error) {

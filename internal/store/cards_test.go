@@ -6,7 +6,23 @@ import (
 	"testing"
 
 	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/store"
 )
+
+// outsiders makes a viewer of the board and a user who is no member.
+func outsiders(t *testing.T, st *store.Store, owner board.Meta, boardID string) (viewer, stranger board.Meta) {
+	t.Helper()
+	v, err := st.CreateUser(t.Context(), "viewer", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must[board.Member](t)(st.AddMember(t.Context(), owner, boardID, "viewer", board.RoleViewer))
+	s, err := st.CreateUser(t.Context(), "stranger", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return board.Meta{Actor: v.ID}, board.Meta{Actor: s.ID}
+}
 
 // TestUpdateCardRefusals: a card PATCH that is refused changes nothing and
 // appends no event, whether its UPDATE went to the server with BEGIN and the
@@ -19,15 +35,7 @@ func TestUpdateCardRefusals(t *testing.T) {
 	c := must[board.Card](t)(st.CreateCard(ctx, owner, boardID, board.CardInput{ColumnID: colID, Title: "first"}))
 	otherOwner, otherBoard, otherCol := setupBoard(t, st, "other")
 	other := must[board.Card](t)(st.CreateCard(ctx, otherOwner, otherBoard, board.CardInput{ColumnID: otherCol, Title: "elsewhere"}))
-	viewer, err := st.CreateUser(ctx, "viewer", "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	must[board.Member](t)(st.AddMember(ctx, owner, boardID, "viewer", board.RoleViewer))
-	stranger, err := st.CreateUser(ctx, "stranger", "x")
-	if err != nil {
-		t.Fatal(err)
-	}
+	viewer, stranger := outsiders(t, st, owner, boardID)
 	_, head := allEvents(t, st, owner.Actor, boardID)
 
 	title := "changed"
@@ -43,8 +51,8 @@ func TestUpdateCardRefusals(t *testing.T) {
 			ifVersion int64
 			code      string
 		}{
-			{"viewer", board.Meta{Actor: viewer.ID}, c.ID, 0, board.EForbidden},
-			{"stranger", board.Meta{Actor: stranger.ID}, c.ID, 0, board.ENotFound},
+			{"viewer", viewer, c.ID, 0, board.EForbidden},
+			{"stranger", stranger, c.ID, 0, board.ENotFound},
 			{"card of another board", owner, other.ID, 0, board.ENotFound},
 			{"no such card", owner, "ca000000-0000-4000-8000-000000000000", 0, board.ENotFound},
 			{"stale If-Match", owner, c.ID, c.Version + 1, board.EVersionMismatch},
@@ -107,15 +115,7 @@ func TestPlacementRefusals(t *testing.T) {
 	there := must[board.Card](t)(st.CreateCard(ctx, owner, boardID, board.CardInput{ColumnID: col2.ID, Title: "there"}))
 	otherOwner, otherBoard, otherCol := setupBoard(t, st, "other")
 	other := must[board.Card](t)(st.CreateCard(ctx, otherOwner, otherBoard, board.CardInput{ColumnID: otherCol, Title: "elsewhere"}))
-	viewer, err := st.CreateUser(ctx, "viewer", "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	must[board.Member](t)(st.AddMember(ctx, owner, boardID, "viewer", board.RoleViewer))
-	stranger, err := st.CreateUser(ctx, "stranger", "x")
-	if err != nil {
-		t.Fatal(err)
-	}
+	viewer, stranger := outsiders(t, st, owner, boardID)
 	before, head := allEvents(t, st, owner.Actor, boardID)
 	noCard := "ca000000-0000-4000-8000-000000000000"
 	after := func(id string) board.Position { return board.Position{After: id} }
@@ -129,8 +129,8 @@ func TestPlacementRefusals(t *testing.T) {
 		code      string
 		field     string
 	}{
-		{"viewer", board.Meta{Actor: viewer.ID}, c.ID, board.CardMove{}, 0, board.EForbidden, ""},
-		{"stranger", board.Meta{Actor: stranger.ID}, c.ID, board.CardMove{ColumnID: col2.ID}, 0, board.ENotFound, ""},
+		{"viewer", viewer, c.ID, board.CardMove{}, 0, board.EForbidden, ""},
+		{"stranger", stranger, c.ID, board.CardMove{ColumnID: col2.ID}, 0, board.ENotFound, ""},
 		{"card of another board", owner, other.ID, board.CardMove{}, 0, board.ENotFound, ""},
 		{"card of another board, after one here", owner, other.ID, board.CardMove{Position: after(c2.ID)}, 0, board.ENotFound, ""},
 		{"no such card", owner, noCard, board.CardMove{ColumnID: col2.ID}, 0, board.ENotFound, ""},

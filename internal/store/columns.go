@@ -41,6 +41,16 @@ func readColumns(ctx context.Context, tx pgx.Tx, boardID string) ([]board.Column
 // currentColumnSQL reads column $1 of board $2.
 const currentColumnSQL = `SELECT ` + columnCols + ` FROM columns l WHERE id = $1 AND board_id = $2`
 
+// queueColumnFound queues on b the read of column colID of the board, whose
+// outcome goes to *ok (a mutation's first statements: see mutateFirst).
+func queueColumnFound(b *pgx.Batch, boardID, colID string, ok *bool) {
+	b.Queue(currentColumnSQL, colID, boardID).QueryRow(func(row pgx.Row) error {
+		_, err := scanColumn(row)
+		*ok, err = found(err, "column")
+		return err
+	})
+}
+
 // currentColumn reads a column of the board under the board lock: ENotFound
 // when the board has no such column, EVersionMismatch (with the column) when
 // ifVersion > 0 names another version.

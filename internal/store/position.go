@@ -19,12 +19,14 @@ const noID = "00000000-0000-0000-0000-000000000000"
 // items of a checklist. Items are ordered by (rank, id). The scope (column,
 // board, card or checklist) is $1 in every query.
 type siblings struct {
-	what string // "card" or "column", for messages
+	what            string // "card", "column", "checklist" or "item", for messages
+	table, scopeCol string // "cards" and "column_id", …
 	// near reads the ranks either side of a position, excluding the item
 	// being placed (see neighbours), by position: after, before, top,
 	// bottom.
 	near [4]string
 
+	// For respace (cards and columns only: see respaceable).
 	all     string // every item's id, in order
 	respace string // $2 ids get $3 ranks
 }
@@ -50,7 +52,7 @@ func newSiblings(what, table, scopeCol, scope string) siblings {
 		return `(SELECT rank FROM ` + table + ` WHERE ` + scopeCol + ` = ` + scope + ` AND id <> $2 ORDER BY ` + order + ` LIMIT 1)`
 	}
 	anchor := ` FROM ` + table + ` a WHERE a.` + scopeCol + ` = ` + scope + ` AND a.id = $2`
-	return siblings{what: what, near: [4]string{
+	return siblings{what: what, table: table, scopeCol: scopeCol, near: [4]string{
 		nearAfter:  `SELECT a.rank, ` + neighbour(">", "n.rank, n.id") + anchor,
 		nearBefore: `SELECT ` + neighbour("<", "n.rank DESC, n.id DESC") + `, a.rank` + anchor,
 		nearTop:    `SELECT NULL::text, ` + end("rank, id"),
@@ -58,26 +60,23 @@ func newSiblings(what, table, scopeCol, scope string) siblings {
 	}}
 }
 
-var cardSiblings = func() siblings {
-	sb := newSiblings("card", "cards", "column_id", "$1")
-	sb.all = `SELECT id::text FROM cards WHERE column_id = $1 ORDER BY rank, id`
-	sb.respace = `UPDATE cards c SET rank = v.rank FROM unnest($2::uuid[], $3::text[]) AS v (id, rank)
-		WHERE c.id = v.id AND c.column_id = $1`
-	return sb
-}()
+var cardSiblings = newSiblings("card", "cards", "column_id", "$1").respaceable()
 
 // ownColumnSiblings are cardSiblings whose scope is the column of card $1:
 // a move within its column reads its neighbours before the card itself is
 // read.
 var ownColumnSiblings = newSiblings("card", "cards", "column_id", "(SELECT column_id FROM cards WHERE id = $1)")
 
-var columnSiblings = func() siblings {
-	sb := newSiblings("column", "columns", "board_id", "$1")
-	sb.all = `SELECT id::text FROM columns WHERE board_id = $1 ORDER BY rank, id`
-	sb.respace = `UPDATE columns l SET rank = v.rank FROM unnest($2::uuid[], $3::text[]) AS v (id, rank)
-		WHERE l.id = v.id AND l.board_id = $1`
+var columnSiblings = newSiblings("column", "columns", "board_id", "$1").respaceable()
+
+// respaceable adds the queries that respace (see respace) the items of one
+// scope, $1.
+func (sb siblings) respaceable() siblings {
+	sb.all = `SELECT id::text FROM ` + sb.table + ` WHERE ` + sb.scopeCol + ` = $1 ORDER BY rank, id`
+	sb.respace = `UPDATE ` + sb.table + ` x SET rank = v.rank FROM unnest($2::uuid[], $3::text[]) AS v (id, rank)
+		WHERE x.id = v.id AND x.` + sb.scopeCol + ` = $1`
 	return sb
-}()
+}
 
 // neighbours are the ranks either side of a position ("" for an open end),
 // as siblings.near reads them; anchored is false when the position's anchor

@@ -30,16 +30,24 @@ type eventFrame struct {
 }
 
 // EncodeEvent encodes e as an event frame. Live events are encoded once per
-// instance and the same bytes are queued to every subscriber.
+// instance and the same bytes are queued to every subscriber. The bytes are
+// board.MarshalJSON's of the eventFrame, built by board.AppendEvent: the
+// frame's "type", then the event's fields.
 func EncodeEvent(e board.Event) []byte {
-	b, err := board.MarshalJSON(eventFrame{Type: FrameEvent, Event: e})
+	b := make([]byte, len(eventFramePrefix), len(eventFramePrefix)+192+len(e.Data))
+	copy(b, eventFramePrefix)
+	b, err := board.AppendEvent(b, e)
 	if err != nil {
 		// Event holds only strings, numbers, a time and raw JSON that came
 		// from board.MarshalJSON or PostgreSQL's jsonb: it always encodes.
 		panic("hub: encode event: " + err.Error())
 	}
+	b[len(eventFramePrefix)] = ',' // the event's '{' joins its fields to "type"
 	return b
 }
+
+// eventFramePrefix is how an event frame starts.
+const eventFramePrefix = `{"type":"` + FrameEvent + `"`
 
 // Frame is a control frame: every server frame but events.
 type Frame struct {

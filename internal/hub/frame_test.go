@@ -1,10 +1,12 @@
 package hub
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/corkboard/corkboard/internal/board"
 )
@@ -53,4 +55,33 @@ func TestEventFrameNotHTMLEscaped(t *testing.T) {
 			t.Errorf("%s: the frame decodes to %d bytes of description, title %q, %v", name, len(f.Data.Description), f.Data.Title, err)
 		}
 	}
+}
+
+// checkEncodeEvent holds EncodeEvent to board.MarshalJSON of the frame.
+func checkEncodeEvent(t *testing.T, e board.Event) {
+	t.Helper()
+	want, err := board.MarshalJSON(eventFrame{Type: FrameEvent, Event: e})
+	if err != nil {
+		defer func() {
+			if recover() == nil {
+				t.Fatalf("EncodeEvent(%+v) did not panic where board.MarshalJSON failed: %v", e, err)
+			}
+		}()
+	}
+	if got := EncodeEvent(e); !bytes.Equal(got, want) {
+		t.Fatalf("EncodeEvent(%+v)\n = %s\nwant %s", e, got, want)
+	}
+}
+
+func FuzzEncodeEvent(f *testing.F) {
+	f.Add("6f1c2a9e-0000-4000-8000-000000000001", int64(3), int64(0), "card.updated", []byte(`{"id":"c1","t":"<&>"}`), "u1", "op-1")
+	f.Add("b", int64(1), int64(42), "k", []byte(`{ "id": "c1" }`), "a \"b\"", "")
+	f.Add("b", int64(1), int64(0), "k", []byte(nil), "a", "o\u2028")
+	f.Fuzz(func(t *testing.T, boardID string, seq, position int64, kind string, data []byte, actor, opID string) {
+		if !json.Valid(data) && len(data) > 0 {
+			data = nil // a committed event's data is JSON
+		}
+		checkEncodeEvent(t, board.Event{BoardID: boardID, Seq: seq, Position: position, Kind: kind, Data: data,
+			Actor: actor, OpID: opID, At: time.Date(2026, 12, 3, 17, 0, 0, 123456000, time.UTC)})
+	})
 }

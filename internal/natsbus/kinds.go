@@ -24,7 +24,7 @@ const (
 // board it was sent on, or without a seq, is dropped.
 func EventHandler(log *slog.Logger, f func(board.Event)) Handler {
 	return func(m Message) {
-		e, err := parseEvent(m.Payload)
+		e, err := board.ParseEvent(m.Payload)
 		if err != nil || e.BoardID != m.Board || !board.ValidID(e.BoardID) || e.Seq < 1 {
 			log.Warn("dropping a malformed event message", "board", m.Board, "err", err)
 			return

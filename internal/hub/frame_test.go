@@ -85,3 +85,21 @@ func FuzzEncodeEvent(f *testing.F) {
 			Actor: actor, OpID: opID, At: time.Date(2026, 12, 3, 17, 0, 0, 123456000, time.UTC)})
 	})
 }
+
+func BenchmarkEncodeEvent(b *testing.B) {
+	e := board.Event{BoardID: "6f1c2a9e-0000-4000-8000-000000000001", Seq: 12345, Kind: board.KindCardUpdated,
+		Data:  json.RawMessage(`{"id":"c1","title":"Write docs","labels":[],"due":null,"done":false,"rank":"a0","version":3}`),
+		Actor: "6f1c2a9e-0000-4000-8000-000000000002", OpID: "op-1", At: time.Now()}
+	b.Run("EncodeEvent", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			EncodeEvent(e)
+		}
+	})
+	b.Run("MarshalJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			board.MarshalJSON(eventFrame{Type: FrameEvent, Event: e}) //nolint:errcheck // measured, not used
+		}
+	})
+}

@@ -93,43 +93,9 @@ func (c *compactChecker) value(depth int) bool {
 	}
 	switch ch := c.b[c.i]; {
 	case ch == '{':
-		if depth >= maxCompactDepth {
-			return false
-		}
-		c.i++
-		if c.peek('}') {
-			return true
-		}
-		for {
-			if !c.peek('"') || !c.str() || !c.peek(':') || !c.value(depth+1) {
-				return false
-			}
-			if c.peek('}') {
-				return true
-			}
-			if !c.peek(',') {
-				return false
-			}
-		}
+		return c.container(depth, '}', func() bool { return c.peek('"') && c.str() && c.peek(':') && c.value(depth+1) })
 	case ch == '[':
-		if depth >= maxCompactDepth {
-			return false
-		}
-		c.i++
-		if c.peek(']') {
-			return true
-		}
-		for {
-			if !c.value(depth + 1) {
-				return false
-			}
-			if c.peek(']') {
-				return true
-			}
-			if !c.peek(',') {
-				return false
-			}
-		}
+		return c.container(depth, ']', func() bool { return c.value(depth + 1) })
 	case ch == '"':
 		c.i++
 		return c.str()
@@ -143,6 +109,29 @@ func (c *compactChecker) value(depth int) bool {
 		return c.literal("null")
 	}
 	return false
+}
+
+// container checks an object or an array whose opening byte is next: items
+// separated by commas, then end.
+func (c *compactChecker) container(depth int, end byte, item func() bool) bool {
+	if depth >= maxCompactDepth {
+		return false
+	}
+	c.i++
+	if c.peek(end) {
+		return true
+	}
+	for {
+		if !item() {
+			return false
+		}
+		if c.peek(end) {
+			return true
+		}
+		if !c.peek(',') {
+			return false
+		}
+	}
 }
 
 // peek consumes ch if it is the next byte.

@@ -8,10 +8,16 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/corkboard/corkboard/devtools/pgtest"
 	"github.com/corkboard/corkboard/internal/board"
+	"github.com/corkboard/corkboard/internal/rank"
+	"github.com/corkboard/corkboard/internal/store"
 )
 
 func TestChecklists(t *testing.T) {
@@ -291,5 +297,46 @@ func TestConcurrentTicksBothWin(t *testing.T) {
 	snap := w.checkReplay(t, w.board)
 	if c := cardOf(t, snap, w.card); c.ChecklistDone != n || c.ChecklistTotal != n {
 		t.Errorf("card progress %d/%d, want %d/%d", c.ChecklistDone, c.ChecklistTotal, n, n)
+	}
+}
+
+// TestChecklistFullGap: checklists and their items are not respaced, so an
+// item placed into a gap with no room left (ranks set here as thousands of
+// nested inserts would leave them) is refused as a conflict, not a server
+// error, and nothing changes.
+func TestChecklistFullGap(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t, "store", store.Migrate)
+	st, err := store.Open(t.Context(), url, store.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	ctx := t.Context()
+	owner, boardID, colID := setupBoard(t, st, "owner")
+	card := must[board.Card](t)(st.CreateCard(ctx, owner, boardID, board.CardInput{ColumnID: colID, Title: "card"}))
+	list := must[board.Checklist](t)(st.CreateChecklist(ctx, owner, boardID, card.ID, board.ChecklistInput{Name: "list"}))
+	a := must[board.ChecklistItem](t)(st.CreateItem(ctx, owner, boardID, card.ID, list.ID, board.ItemInput{Text: "a"}))
+	b := must[board.ChecklistItem](t)(st.CreateItem(ctx, owner, boardID, card.ID, list.ID, board.ItemInput{Text: "b"}))
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	lo := strings.Repeat("a", rank.MaxLen-1)
+	for id, r := range map[string]string{a.ID: lo, b.ID: lo + "1"} {
+		if _, err := conn.Exec(ctx, `UPDATE checklist_items SET rank = $2 WHERE id = $1`, id, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, head := allEvents(t, st, owner.Actor, boardID)
+	for _, p := range []board.Position{{After: a.ID}, {Before: b.ID}} {
+		_, ev, err := st.CreateItem(ctx, owner, boardID, card.ID, list.ID, board.ItemInput{Text: "c", Position: p})
+		if board.ErrorCode(err) != board.EConflict || ev.Seq != 0 {
+			t.Errorf("an item %+v: err %v (code %q), event seq %d; want a conflict and no event", p, err, board.ErrorCode(err), ev.Seq)
+		}
+	}
+	if _, h := allEvents(t, st, owner.Actor, boardID); h != head {
+		t.Fatalf("refused inserts moved the head from %d to %d", head, h)
 	}
 }

@@ -134,7 +134,8 @@ func (sb siblings) queueNeighbours(b *pgx.Batch, scope, self string, p board.Pos
 // lock, so that the neighbours it reads are the ones the rank lands between.
 // Only the placed item gets a new rank: no other row is touched. When the
 // gap has no room left it returns a *gapFull, for respacing to respace scope
-// and try again.
+// and try again (cards and columns), or EConflict (checklists and items,
+// which are not respaced).
 func (sb siblings) rankFor(ctx context.Context, tx pgx.Tx, scope, self string, p board.Position) (string, error) {
 	if err := sb.checkAnchor(self, p); err != nil {
 		return "", err
@@ -175,6 +176,9 @@ func (sb siblings) rankAt(n neighbours, scope, self string, p board.Position) (s
 	r, err := rank.Between(n.lo, n.hi)
 	if errors.Is(err, rank.ErrTooLong) {
 		// Only thousands of inserts nested into one gap get here.
+		if sb.respace == "" { // checklists and items are not respaced
+			return "", board.Errorf(board.EConflict, "no room left between these %ss: place it elsewhere", sb.what)
+		}
 		return "", &gapFull{sb: sb, scope: scope}
 	}
 	if err != nil {

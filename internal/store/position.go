@@ -64,7 +64,8 @@ var cardSiblings = newSiblings("card", "cards", "column_id", "$1").respaceable()
 
 // ownColumnSiblings are cardSiblings whose scope is the column of card $1:
 // a move within its column reads its neighbours before the card itself is
-// read.
+// read. For that query only: the rank is cardSiblings' to compute (rankAt),
+// which respaces a full gap.
 var ownColumnSiblings = newSiblings("card", "cards", "column_id", "(SELECT column_id FROM cards WHERE id = $1)")
 
 var columnSiblings = newSiblings("column", "columns", "board_id", "$1").respaceable()

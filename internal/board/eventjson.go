@@ -9,21 +9,21 @@ import (
 
 // AppendEvent appends e as JSON to dst and returns the extended buffer:
 // exactly the bytes of MarshalJSON(e), which ParseEvent reads back (the
-// payload of an event on the bus, the body of an event frame). A committed event's Data is already compact JSON
-// (the store encodes it with MarshalJSON), and its strings are ids
-// and kinds: those are appended as they are, after one pass that checks
-// that they need nothing done, instead of through encoding/json's reflection
-// and its second validation and compaction of Data. Any other event
-// (Data not compact or not JSON, a string that needs escaping, a time
-// RFC 3339 cannot express) is encoded by MarshalJSON itself, with its
-// error. On an error dst is returned as it was.
+// payload of an event on the bus, the body of an event frame). A committed
+// event's Data is already compact JSON (the store encodes it with
+// MarshalJSON), and its strings are ids and kinds: those are appended as
+// they are, after one pass that checks that they need nothing done, instead
+// of through encoding/json's reflection and its second validation and
+// compaction of Data. Any other event (Data not compact or not JSON, a
+// string that needs escaping, a time RFC 3339 cannot express) is encoded by
+// MarshalJSON itself, with its error. On an error dst is returned as it
+// was.
 func AppendEvent(dst []byte, e Event) ([]byte, error) {
 	if !plainString(e.BoardID) || !plainString(e.Kind) || !plainString(e.Actor) || !plainString(e.OpID) ||
 		!compactJSON(e.Data) {
 		return marshalEvent(dst, e)
 	}
-	// The fixed bytes, two int64s and a time take at most 154.
-	b := slices.Grow(dst, 160+len(e.BoardID)+len(e.Kind)+len(e.Data)+len(e.Actor)+len(e.OpID))
+	b := slices.Grow(dst, EventJSONBound(e))
 	b = append(b, `{"board":"`...)
 	b = append(b, e.BoardID...)
 	b = append(b, `","seq":`...)
@@ -48,6 +48,13 @@ func AppendEvent(dst []byte, e Event) ([]byte, error) {
 	return append(b, `"}`...), nil
 }
 
+// EventJSONBound is the most bytes AppendEvent appends for e when it needs
+// no escaping: what to reserve for it, to append it without growing.
+func EventJSONBound(e Event) int {
+	// The fixed bytes, two int64s and a time take at most 154.
+	return 160 + len(e.BoardID) + len(e.Kind) + len(e.Data) + len(e.Actor) + len(e.OpID)
+}
+
 // marshalEvent is AppendEvent's slow path.
 func marshalEvent(dst []byte, e Event) ([]byte, error) {
 	data, err := MarshalJSON(e)
@@ -57,16 +64,19 @@ func marshalEvent(dst []byte, e Event) ([]byte, error) {
 	return append(dst, data...), nil
 }
 
-// plainString reports whether s is its own JSON string body: printable
-// ASCII without a quote or a backslash.
+// plainString reports whether s is its own JSON string body (plainByte).
 func plainString(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+		if !plainByte(s[i]) {
 			return false
 		}
 	}
 	return true
 }
+
+// plainByte reports whether c stands for itself in a JSON string body:
+// printable ASCII but a quote or a backslash.
+func plainByte(c byte) bool { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\' }
 
 // maxCompactDepth is the deepest nesting compactJSON follows; deeper
 // documents take the slow path (encoding/json refuses past 10,000).
@@ -240,24 +250,24 @@ func parsePlainEvent(p []byte) (Event, bool) {
 	r := eventReader{compactChecker{b: p}}
 	var e Event
 	var ok bool
-	if !r.lit(`{"board":"`) {
+	if !r.literal(`{"board":"`) {
 		return e, false
 	}
-	if e.BoardID, ok = r.plain(); !ok || !r.lit(`,"seq":`) {
+	if e.BoardID, ok = r.plain(); !ok || !r.literal(`,"seq":`) {
 		return e, false
 	}
 	if e.Seq, ok = r.integer(); !ok {
 		return e, false
 	}
-	if r.lit(`,"position":`) {
+	if r.literal(`,"position":`) {
 		if e.Position, ok = r.integer(); !ok {
 			return e, false
 		}
 	}
-	if !r.lit(`,"kind":"`) {
+	if !r.literal(`,"kind":"`) {
 		return e, false
 	}
-	if e.Kind, ok = r.plain(); !ok || !r.lit(`,"data":`) {
+	if e.Kind, ok = r.plain(); !ok || !r.literal(`,"data":`) {
 		return e, false
 	}
 	data := r.i
@@ -265,13 +275,13 @@ func parsePlainEvent(p []byte) (Event, bool) {
 		return e, false
 	}
 	e.Data = p[data:r.i:r.i]
-	if !r.lit(`,"actor":"`) {
+	if !r.literal(`,"actor":"`) {
 		return e, false
 	}
-	if e.Actor, ok = r.plain(); !ok || !r.lit(`,"op_id":"`) {
+	if e.Actor, ok = r.plain(); !ok || !r.literal(`,"op_id":"`) {
 		return e, false
 	}
-	if e.OpID, ok = r.plain(); !ok || !r.lit(`,"at":"`) {
+	if e.OpID, ok = r.plain(); !ok || !r.literal(`,"at":"`) {
 		return e, false
 	}
 	start := r.i
@@ -287,19 +297,15 @@ func parsePlainEvent(p []byte) (Event, bool) {
 // eventReader reads parsePlainEvent's layout.
 type eventReader struct{ compactChecker }
 
-// lit consumes s if it comes next.
-func (r *eventReader) lit(s string) bool { return r.literal(s) }
-
-// plain reads a string body up to and including its closing quote, when it
-// is plainString's: printable ASCII without a quote or a backslash.
+// plain reads a string body up to and including its closing quote, when
+// all of it is plainByte's.
 func (r *eventReader) plain() (string, bool) {
 	for j := r.i; j < len(r.b); j++ {
-		switch c := r.b[j]; {
-		case c == '"':
+		if c := r.b[j]; c == '"' {
 			s := string(r.b[r.i:j])
 			r.i = j + 1
 			return s, true
-		case c < 0x20 || c > 0x7e || c == '\\':
+		} else if !plainByte(c) {
 			return "", false
 		}
 	}

@@ -34,9 +34,7 @@ type eventFrame struct {
 // board.MarshalJSON's of the eventFrame, built by board.AppendEvent: the
 // frame's "type", then the event's fields.
 func EncodeEvent(e board.Event) []byte {
-	// What board.AppendEvent grows its buffer by: one allocation in all.
-	n := len(eventFramePrefix) + 160 + len(e.BoardID) + len(e.Kind) + len(e.Data) + len(e.Actor) + len(e.OpID)
-	b := make([]byte, len(eventFramePrefix), n)
+	b := make([]byte, len(eventFramePrefix), len(eventFramePrefix)+board.EventJSONBound(e)) // one allocation
 	copy(b, eventFramePrefix)
 	b, err := board.AppendEvent(b, e)
 	if err != nil {

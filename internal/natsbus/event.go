@@ -8,8 +8,11 @@ import (
 
 // EventMessage is the message of a committed event. Its payload is
 // board.AppendEvent's, which EventHandler reads with board.ParseEvent.
-func EventMessage(e board.Event) (Message, error) {
-	data, err := board.AppendEvent(nil, e)
+func EventMessage(e board.Event) (Message, error) { return appendEventMessage(nil, e) }
+
+// appendEventMessage is EventMessage with its payload appended to buf.
+func appendEventMessage(buf []byte, e board.Event) (Message, error) {
+	data, err := board.AppendEvent(buf, e)
 	if err != nil {
 		return Message{}, err
 	}
@@ -25,14 +28,14 @@ func (b *Bus) SendEvent(e board.Event) error {
 		return nil
 	}
 	buf := eventBufs.Get().(*[]byte)
-	data, err := board.AppendEvent((*buf)[:0], e)
+	m, err := appendEventMessage((*buf)[:0], e)
 	if err == nil {
-		err = b.publish(Message{Kind: KindEvent, Board: e.BoardID, Payload: data})
+		err = b.publish(m)
+		if cap(m.Payload) <= maxPooledEvent {
+			*buf = m.Payload[:0]
+		}
 	}
-	if cap(data) <= maxPooledEvent {
-		*buf = data[:0]
-		eventBufs.Put(buf)
-	}
+	eventBufs.Put(buf)
 	return err
 }
 

@@ -14,10 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/corkboard/corkboard/devtools/pgtest"
 	"github.com/corkboard/corkboard/internal/board"
 	"github.com/corkboard/corkboard/internal/rank"
-	"github.com/corkboard/corkboard/internal/store"
 )
 
 func TestChecklists(t *testing.T) {
@@ -306,12 +304,7 @@ func TestConcurrentTicksBothWin(t *testing.T) {
 // error, and nothing changes.
 func TestChecklistFullGap(t *testing.T) {
 	t.Parallel()
-	url := pgtest.NewDatabase(t, "store", store.Migrate)
-	st, err := store.Open(t.Context(), url, store.Options{MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st, url := newStoreURL(t)
 	ctx := t.Context()
 	owner, boardID, colID := setupBoard(t, st, "owner")
 	card := must[board.Card](t)(st.CreateCard(ctx, owner, boardID, board.CardInput{ColumnID: colID, Title: "card"}))

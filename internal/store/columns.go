@@ -185,9 +185,8 @@ func moveAllCards(ctx context.Context, tx pgx.Tx, boardID, from, to string) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("read cards to move: %w", err)
 	}
-	var end neighbours
-	q, args := cardSiblings.query(to, noID, board.Position{To: "bottom"})
-	if err := end.scan(tx.QueryRow(ctx, q, args...)); err != nil {
+	end, err := cardSiblings.neighboursAt(ctx, tx, to, noID, board.Position{To: "bottom"})
+	if err != nil {
 		return nil, err
 	}
 	last := end.lo

@@ -130,6 +130,15 @@ func (sb siblings) queueNeighbours(b *pgx.Batch, scope, self string, p board.Pos
 	b.Queue(q, args...).QueryRow(n.scan)
 }
 
+// neighboursAt reads the neighbours at position p among the siblings in
+// scope, excluding self, with one query.
+func (sb siblings) neighboursAt(ctx context.Context, tx pgx.Tx, scope, self string, p board.Position) (neighbours, error) {
+	var n neighbours
+	q, args := sb.query(scope, self, p)
+	err := n.scan(tx.QueryRow(ctx, q, args...))
+	return n, err
+}
+
 // rankFor computes the rank of item self (noID for a new item) placed at p
 // among the siblings in scope, with one query. It must run under the board
 // lock, so that the neighbours it reads are the ones the rank lands between.
@@ -138,12 +147,8 @@ func (sb siblings) queueNeighbours(b *pgx.Batch, scope, self string, p board.Pos
 // and try again (cards and columns), or EConflict (checklists and items,
 // which are not respaced).
 func (sb siblings) rankFor(ctx context.Context, tx pgx.Tx, scope, self string, p board.Position) (string, error) {
-	if err := sb.checkAnchor(self, p); err != nil {
-		return "", err
-	}
-	var n neighbours
-	q, args := sb.query(scope, self, p)
-	if err := n.scan(tx.QueryRow(ctx, q, args...)); err != nil {
+	n, err := sb.neighboursAt(ctx, tx, scope, self, p)
+	if err != nil {
 		return "", err
 	}
 	return sb.rankAt(n, scope, self, p)
@@ -161,8 +166,8 @@ func (sb siblings) checkAnchor(self string, p board.Position) error {
 }
 
 // rankAt is the rank between n's neighbours of item self placed at p in
-// scope (the checks and the result of rankFor, for neighbours read in a
-// batch).
+// scope, after refusing an anchor that is self or not in scope (rankFor's
+// checks and result, also for neighbours read in a batch).
 func (sb siblings) rankAt(n neighbours, scope, self string, p board.Position) (string, error) {
 	if err := sb.checkAnchor(self, p); err != nil {
 		return "", err

@@ -23,13 +23,21 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func newStore(t testing.TB) *store.Store {
 	t.Helper()
+	st, _ := newStoreURL(t)
+	return st
+}
+
+// newStoreURL is newStore, with the URL of its database (for what a test
+// must write past the store).
+func newStoreURL(t testing.TB) (*store.Store, string) {
+	t.Helper()
 	url := pgtest.NewDatabase(t, "store", store.Migrate)
 	st, err := store.Open(context.Background(), url, store.Options{MaxConns: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	return st
+	return st, url
 }
 
 func must[T any](t testing.TB) func(T, board.Event, error) T {

@@ -64,8 +64,8 @@ var presencePrefix = []byte(`{"type":"presence","board":"`)
 
 // IsPresence reports whether b is a presence frame as the hub encodes it
 // ({"type":"presence","board":...,"users":[...],"count":N}), by its start
-// alone. A presence frame carries the board's whole viewer list — 10 KB
-// for 250 viewers — and a board's subscribers get one each time the set
+// alone. A presence frame carries the board's viewer list — up to 100
+// ids, about 4 KB — and a board's subscribers get one each time the set
 // changes, so thousands of subscribers joining one board are gigabytes of
 // them; decoding each with encoding/json (about 150 MB/s) made the load
 // tools, not the server, the ones behind on a busy machine. The tools only

@@ -84,7 +84,14 @@ func TestMiddlewareLabelsAndWebSockets(t *testing.T) {
 		t.Fatalf("WebSocket through the middleware: %v", err)
 	}
 	defer c.CloseNow()
-	if got := testutil.ToFloat64(m.requests.WithLabelValues("GET", "/api/ws", "101")); got != 1 {
+	// The client has the 101 as soon as coder/websocket wrote it, which is
+	// just before the server hijacks the connection (and counts it): give
+	// the server that moment, then ask once more.
+	upgrades := func() float64 { return testutil.ToFloat64(m.requests.WithLabelValues("GET", "/api/ws", "101")) }
+	for deadline := time.Now().Add(5 * time.Second); upgrades() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if got := upgrades(); got != 1 {
 		t.Errorf("upgrades %v", got)
 	}
 }
